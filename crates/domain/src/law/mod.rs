@@ -3,7 +3,20 @@
 //!
 //! Parameters (amounts, dates, thresholds, spending limits) come from a scheme file (`schemes/*.toml`) through
 //! [`Rulebook`]; the modules here hold the rules and the article's wording beside them.
+//!
+//! Reason codes read `<rule>.<condition>`: the rule is the article module that states the condition (`art27`,
+//! `art31`, `art44`, …), the condition a snake-case fact (`pension_holder`, `not_active_on_reference_date`).
 
+mod art27;
+mod art28;
+mod art29;
+mod art30;
+mod art31;
+mod art38;
+mod art44;
+mod common;
 mod decision;
+mod rulebook;
 
 pub use decision::{Decision, Reason, SchemeDecision};
+pub use rulebook::{Decree, OwnFund, Rulebook, RulebookError, Scheme};

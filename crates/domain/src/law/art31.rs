@@ -1,0 +1,57 @@
+//! Art. 31: the indemnities are not cumulable, and not granted to recipients of reddito di cittadinanza.
+//!
+//! > **Art. 31** — *Incumulabilità ed esclusione dal diritto alle indennità*
+//! >
+//! > 1. Le indennità di cui agli articoli 27, 28, 29, 30 e 38 non sono tra esse cumulabili e non sono altresì
+//! > riconosciute ai percettori di reddito di cittadinanza ai sensi del decreto-legge 28 gennaio 2019, n. 4,
+//! > convertito con modificazioni dalla legge 28 marzo 2019, n. 26.
+//!
+//! As code: a `reddito_cittadinanza` position active on the exclusions date fails every scheme. Non-cumulability is
+//! not a condition of any one scheme: a person may meet the conditions of several and then chooses one, so each
+//! scheme stays eligible and carries a reason saying that only one of them can be granted; the application layer
+//! grants one per person.
+
+use super::SchemeDecision;
+use super::common::{Conditions, Person, date_en, date_it, reason};
+use super::rulebook::{Exclusions, Scheme};
+use crate::registry::PositionKind;
+
+const RULE: &str = "art31";
+
+/// Fails the scheme for a recipient of reddito di cittadinanza on the exclusions date.
+pub(crate) fn exclude_reddito_di_cittadinanza(c: &mut Conditions, exclusions: &Exclusions, person: &Person<'_>) {
+    if person.held_on_day(|p| p.kind == PositionKind::RedditoCittadinanza).is_some() {
+        let (it, en) = (date_it(person.day()), date_en(person.day()));
+        c.failed(reason(
+            RULE,
+            "reddito_di_cittadinanza",
+            &exclusions.reddito_di_cittadinanza_ref,
+            format!("Il {it} Lei percepiva il reddito di cittadinanza, che esclude da questa indennità."),
+            format!("On {en} you were receiving the reddito di cittadinanza (citizenship income), which rules out this allowance."),
+        ));
+    }
+}
+
+/// Adds to every eligible scheme, when more than one is, a reason naming the others: only one can be granted.
+pub(crate) fn flag_not_cumulable(decisions: &mut [SchemeDecision], schemes: &[Scheme], exclusions: &Exclusions) {
+    let eligible: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| d.eligible).map(|(i, _)| i).collect();
+    if eligible.len() < 2 {
+        return;
+    }
+    for &i in &eligible {
+        let others = eligible.iter().filter(|&&j| j != i).filter_map(|&j| schemes.get(j));
+        let (mut others_it, mut others_en) = (Vec::new(), Vec::new());
+        for other in others {
+            others_it.push(format!("«{}» ({})", other.title_it(), other.legal_ref()));
+            others_en.push(format!("“{}” ({})", other.title_en(), other.legal_ref()));
+        }
+        let (others_it, others_en) = (others_it.join(", "), others_en.join(", "));
+        decisions[i].reasons.push(reason(
+            RULE,
+            "one_indemnity_only",
+            &exclusions.not_cumulable_ref,
+            format!("Lei ha i requisiti anche per {others_it}, ma queste indennità non sono cumulabili: ne può essere concessa una sola."),
+            format!("You also qualify for {others_en}, but these allowances cannot be combined: only one of them can be granted."),
+        ));
+    }
+}
