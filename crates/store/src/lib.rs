@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::registry::{Position, RegistryRow};
+use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
 
 mod error;
 pub mod postgres;
@@ -44,6 +44,40 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The protocol number of the application with database id `id`: `INPS-COVID-<year of submission>-<id, 9 digits>`.
+pub fn protocol_number(submitted_at: DateTime<Utc>, id: i64) -> String {
+    use chrono::Datelike;
+    format!("INPS-COVID-{}-{id:09}", submitted_at.year())
+}
+
+/// A position kind read back from the database.
+fn kind_from_db(s: &str) -> Result<PositionKind, StoreError> {
+    s.parse().map_err(|()| StoreError::Corrupt(format!("unknown position kind '{s}' in the registry")))
+}
+
+/// A cessation read back from the database.
+fn cessation_from_db(s: Option<&str>) -> Result<Option<Cessation>, StoreError> {
+    match s {
+        None => Ok(None),
+        Some("involuntary") => Ok(Some(Cessation::Involuntary)),
+        Some("voluntary") => Ok(Some(Cessation::Voluntary)),
+        Some(other) => Err(StoreError::Corrupt(format!("unknown cessation '{other}' in the registry"))),
+    }
+}
+
+/// A day count read back from the database.
+fn days_from_db(days: Option<i64>) -> Result<Option<u32>, StoreError> {
+    days.map(|d| {
+        u32::try_from(d).map_err(|_| StoreError::Corrupt(format!("day count {d} out of range in the registry")))
+    })
+    .transpose()
+}
+
+/// A codice fiscale read back from the database.
+fn codice_fiscale_from_db(s: &str) -> Result<CodiceFiscale, StoreError> {
+    CodiceFiscale::parse(s).map_err(|e| StoreError::Corrupt(format!("invalid codice fiscale '{s}' stored: {e}")))
+}
+
 /// Storage for the registry and the applications. Every implementation passes the same conformance suite.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -71,6 +105,7 @@ pub trait Store: Send + Sync {
     /// Records an application durably and returns it with its protocol number, or returns the application that
     /// already answers the same idempotency key, or the one that art. 31 says stands in the way.
     /// Only a non-rejected application holds a person's one indemnity; rejected ones are kept too.
+    /// Timestamps are kept to the microsecond, as PostgreSQL does; the returned application is the stored one.
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError>;
 
     /// One application, only if it belongs to `codice_fiscale` (anyone else's protocol number gives `None`).

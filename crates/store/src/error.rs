@@ -1,0 +1,102 @@
+//! What can go wrong in the store. Messages never carry a database password: URLs pass through [`crate::redact`]
+//! before they reach an error.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database URL names a backend this build does not support.
+    #[error(
+        "unsupported database URL '{0}': use sqlite://path/to/file.db (a file, created if missing) or postgres://user@host/database"
+    )]
+    UnsupportedUrl(String),
+
+    /// The database could not be opened or reached.
+    #[error("cannot open the database at {url}: {reason}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// The driver's explanation, with any password removed.
+        reason: String,
+    },
+
+    /// The folder that should hold the SQLite file could not be created.
+    #[error("cannot create the folder {} for the database: {source}", path.display())]
+    CreateFolder {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The schema could not be brought up to date.
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// The database holds a value this program cannot read back: someone wrote it by hand, or a newer version did.
+    #[error("the database holds a value that cannot be read back: {0}")]
+    Corrupt(String),
+
+    /// A registry import was interrupted halfway through a write (e.g. its future was cancelled) and cannot go on;
+    /// abort it and start again. The current registry is untouched.
+    #[error("the registry import was interrupted during a write and cannot be committed; start it again")]
+    ImportInterrupted,
+}
+
+impl StoreError {
+    /// A connection error whose text is scrubbed of the URL's password, wherever the driver may have echoed it.
+    pub(crate) fn connect(url: &str, cause: impl std::fmt::Display) -> Self {
+        let mut reason = cause.to_string();
+        if let Some(password) = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned))
+            && !password.is_empty()
+        {
+            reason = reason.replace(&password, "***");
+            // The URL may carry it percent-encoded or decoded; scrub both spellings.
+            if let Ok(decoded) = percent_decode(&password) {
+                reason = reason.replace(&decoded, "***");
+            }
+        }
+        Self::Connect { url: crate::redact(url), reason }
+    }
+}
+
+/// Decodes `%XX` escapes; `Err` if the result is not UTF-8 or an escape is malformed.
+fn percent_decode(s: &str) -> Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(())?;
+            let hex = std::str::from_utf8(hex).map_err(|_| ())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_scrub_the_password_in_both_spellings() {
+        let url = "postgres://app:s%40cret@db.example/sportello";
+        let err = StoreError::connect(url, "auth failed for s@cret and s%40cret");
+        let text = err.to_string();
+        assert!(!text.contains("s@cret") && !text.contains("s%40cret"), "{text}");
+        assert!(text.contains("postgres://app:***@db.example/sportello"), "{text}");
+    }
+}

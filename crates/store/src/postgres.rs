@@ -1,0 +1,436 @@
+//! The PostgreSQL backend: a connection pool (sqlx replaces broken connections by itself) and a registry import that
+//! streams rows with `COPY … FROM STDIN` into a staging table and swaps it in at commit.
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sportello_domain::CodiceFiscale;
+use sportello_domain::registry::{Position, RegistryRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
+
+use crate::{
+    Application, ApplicationStatus, NewApplication, RegistryImport, RegistrySummary, Store, StoreError, Submission,
+    cessation_from_db, codice_fiscale_from_db, days_from_db, kind_from_db, protocol_number,
+};
+
+/// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How long a request waits for a pooled connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Key of the advisory lock that serialises registry imports (any constant unique to Sportello).
+const IMPORT_LOCK: i64 = 0x5350_4f52_5245_4731; // "SPORREG1"
+
+/// Bytes of `COPY` data buffered (across writes) before they are sent as one `COPY`.
+const COPY_CHUNK: usize = 4 << 20;
+
+/// The registry's table as every import creates it. Keep it identical to the one in `migrations/postgres`.
+const CREATE_STAGING: &str = r#"DROP TABLE IF EXISTS registry_positions_staging;
+CREATE TABLE registry_positions_staging (
+    seq bigint NOT NULL,
+    codice_fiscale text COLLATE "C" NOT NULL,
+    kind text NOT NULL,
+    start_date date,
+    end_date date,
+    year integer,
+    days bigint,
+    income_cents bigint,
+    cessation text
+)"#;
+
+/// FREEZE: the table was created in this transaction, so its rows can be written already frozen and all-visible,
+/// sparing the first vacuum a rewrite of the whole table.
+const COPY_STAGING: &str = "COPY registry_positions_staging
+    (seq, codice_fiscale, kind, start_date, end_date, year, days, income_cents, cessation)
+    FROM STDIN (FORMAT text, FREEZE true)";
+
+/// Indexes and analyses the staging table while readers still use the live one; only the final renames take the
+/// live table's lock, for an instant, inside the import's transaction.
+const PREPARE_STAGING: &str =
+    "CREATE INDEX registry_positions_staging_cf ON registry_positions_staging (codice_fiscale);
+ANALYZE registry_positions_staging;";
+
+const SWAP_STAGING: &str = "DROP TABLE registry_positions;
+ALTER TABLE registry_positions_staging RENAME TO registry_positions;
+ALTER INDEX registry_positions_staging_cf RENAME TO registry_positions_cf;";
+
+const APPLICATION_COLUMNS: &str =
+    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at";
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// How to open the registry import's own connection.
+    options: PgConnectOptions,
+}
+
+impl PgStore {
+    /// Connects to the database named by `url` (`postgres://user:password@host:port/database`).
+    /// Does not run migrations: [`crate::open`] does, or call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::connect(url, e))?;
+        // One direct connection first: a wrong URL or a server that is down fails at once with the driver's reason,
+        // where the pool would retry until its acquire timeout. Later the pool retries and reconnects by itself.
+        let probe = options.connect().await.map_err(|e| StoreError::connect(url, e))?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
+        Ok(Self { pool, options })
+    }
+
+    /// Closes every connection, waiting for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin_registry_import(&self) -> Result<Box<dyn RegistryImport>, StoreError> {
+        // Its own connection, not a pooled one: dropping the import closes it, and the server rolls back.
+        let mut conn = self.options.clone().disable_statement_logging().connect().await?;
+        sqlx::raw_sql("BEGIN").execute(&mut conn).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(IMPORT_LOCK).execute(&mut conn).await?;
+        sqlx::raw_sql(CREATE_STAGING).execute(&mut conn).await?;
+        Ok(Box::new(PgImport { conn, buffer: String::with_capacity(COPY_CHUNK + 1024), rows: 0, interrupted: false }))
+    }
+
+    async fn positions(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<Position>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, start_date, end_date, year, days, income_cents, cessation
+             FROM registry_positions WHERE codice_fiscale = $1 ORDER BY seq",
+        )
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(position_from_row).collect()
+    }
+
+    async fn registry_summary(&self) -> Result<RegistrySummary, StoreError> {
+        let row = sqlx::query("SELECT persons, positions, imported_at FROM registry_meta WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            let n: i64 = get(&row, name)?;
+            u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {name} count {n} in registry_meta")))
+        };
+        Ok(RegistrySummary {
+            persons: count("persons")?,
+            positions: count("positions")?,
+            imported_at: get(&row, "imported_at")?,
+        })
+    }
+
+    async fn registry_persons(
+        &self,
+        after: Option<&CodiceFiscale>,
+        limit: u32,
+    ) -> Result<Vec<CodiceFiscale>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT codice_fiscale FROM registry_positions
+             WHERE codice_fiscale > $1 ORDER BY codice_fiscale LIMIT $2",
+        )
+        .bind(after.map_or("", CodiceFiscale::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)).collect()
+    }
+
+    async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
+        let submitted_at = application.submitted_at.trunc_subsecs(6);
+        // READ COMMITTED is enough: a concurrent insert that collides waits for the other transaction to end, and
+        // each later statement sees what it committed.
+        let mut tx = self.pool.begin().await?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO applications
+                 (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(application.codice_fiscale.as_str())
+        .bind(&application.scheme)
+        .bind(&application.idempotency_key)
+        .bind(application.status.as_str())
+        .bind(Json(&application.reasons))
+        .bind(Json(&application.details))
+        .bind(submitted_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+
+        let outcome = match inserted {
+            Some(id) => {
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE applications SET protocol = $1 WHERE id = $2 RETURNING {APPLICATION_COLUMNS}"
+                )))
+                .bind(protocol_number(submitted_at, id))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                Submission::Created(application_from_row(&row)?)
+            }
+            None => {
+                // Same key first: a resubmission answers with the original even if it was rejected.
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {APPLICATION_COLUMNS} FROM applications
+                     WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status <> 'rejected')
+                     ORDER BY idempotency_key = $2 DESC
+                     LIMIT 1"
+                )))
+                .bind(application.codice_fiscale.as_str())
+                .bind(&application.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                // Rows are never deleted, so what blocked the insert is still there.
+                let row = row.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "an application of {} conflicts with a constraint but none stands in the way",
+                        application.codice_fiscale
+                    ))
+                })?;
+                let found = application_from_row(&row)?;
+                if found.idempotency_key == application.idempotency_key {
+                    Submission::Duplicate(found)
+                } else {
+                    Submission::AlreadyHolds(found)
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn application(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE protocol = $1 AND codice_fiscale = $2"
+        )))
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(application_from_row).transpose()
+    }
+
+    async fn applications_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<Application>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE codice_fiscale = $1 ORDER BY submitted_at, id"
+        )))
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(application_from_row).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// A registry import on PostgreSQL: one connection and one transaction. Dropping it closes the connection and the
+/// server rolls the transaction back, staging table included (as it does if the process dies).
+struct PgImport {
+    conn: PgConnection,
+    /// `COPY` text not yet sent; about [`COPY_CHUNK`] at most, whatever the number of rows.
+    buffer: String,
+    rows: u64,
+    /// A write was cancelled halfway: the connection may be mid-`COPY`.
+    interrupted: bool,
+}
+
+impl PgImport {
+    async fn send(&mut self) -> Result<(), StoreError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let mut copy = self.conn.copy_in_raw(COPY_STAGING).await?;
+        copy.send(self.buffer.as_bytes()).await?;
+        copy.finish().await?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RegistryImport for PgImport {
+    async fn write(&mut self, rows: &[RegistryRow]) -> Result<(), StoreError> {
+        if self.interrupted {
+            return Err(StoreError::ImportInterrupted);
+        }
+        self.interrupted = true;
+        for row in rows {
+            self.rows += 1;
+            copy_line(&mut self.buffer, self.rows, row);
+            if self.buffer.len() >= COPY_CHUNK {
+                self.send().await?;
+            }
+        }
+        self.interrupted = false;
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<RegistrySummary, StoreError> {
+        if self.interrupted {
+            return Err(StoreError::ImportInterrupted);
+        }
+        self.send().await?;
+        sqlx::raw_sql(PREPARE_STAGING).execute(&mut self.conn).await?;
+        let persons: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT codice_fiscale FROM registry_positions_staging) p",
+        )
+        .fetch_one(&mut self.conn)
+        .await?;
+        sqlx::raw_sql(SWAP_STAGING).execute(&mut self.conn).await?;
+        let imported_at = Utc::now().trunc_subsecs(6);
+        let positions = i64::try_from(self.rows).map_err(|_| StoreError::Corrupt("too many rows".into()))?;
+        sqlx::query("UPDATE registry_meta SET persons = $1, positions = $2, imported_at = $3 WHERE id = 1")
+            .bind(persons)
+            .bind(positions)
+            .bind(imported_at)
+            .execute(&mut self.conn)
+            .await?;
+        sqlx::raw_sql("COMMIT").execute(&mut self.conn).await?;
+        // The commit is durable; a failure to close cleanly changes nothing.
+        let _ = self.conn.close().await;
+        Ok(RegistrySummary { persons: persons.unsigned_abs(), positions: self.rows, imported_at: Some(imported_at) })
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await?;
+        self.conn.close().await?;
+        Ok(())
+    }
+}
+
+/// Appends one row in `COPY` text format. Every value is a validated domain value (codes, kind names, ISO dates,
+/// numbers), so none contains a tab, newline or backslash that would need escaping.
+fn copy_line(out: &mut String, seq: u64, row: &RegistryRow) {
+    let p = &row.position;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{seq}\t{}\t{}\t", row.codice_fiscale.as_str(), p.kind.as_str());
+    let null = "\\N";
+    let _ = match p.start {
+        Some(d) => write!(out, "{d}\t"),
+        None => write!(out, "{null}\t"),
+    };
+    let _ = match p.end {
+        Some(d) => write!(out, "{d}\t"),
+        None => write!(out, "{null}\t"),
+    };
+    let _ = match p.year {
+        Some(y) => write!(out, "{y}\t"),
+        None => write!(out, "{null}\t"),
+    };
+    let _ = match p.days {
+        Some(d) => write!(out, "{d}\t"),
+        None => write!(out, "{null}\t"),
+    };
+    let _ = match p.income {
+        Some(c) => write!(out, "{}\t", c.get()),
+        None => write!(out, "{null}\t"),
+    };
+    out.push_str(p.cessation.map_or(null, |c| c.as_str()));
+    out.push('\n');
+}
+
+/// One column of a row; a value of the wrong type is corruption, not a driver failure.
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn position_from_row(row: &PgRow) -> Result<Position, StoreError> {
+    let kind: String = get(row, "kind")?;
+    let cessation: Option<String> = get(row, "cessation")?;
+    Ok(Position {
+        kind: kind_from_db(&kind)?,
+        start: get(row, "start_date")?,
+        end: get(row, "end_date")?,
+        year: get(row, "year")?,
+        days: days_from_db(get(row, "days")?)?,
+        income: get::<Option<i64>>(row, "income_cents")?.map(sportello_domain::Cents::new),
+        cessation: cessation_from_db(cessation.as_deref())?,
+    })
+}
+
+fn application_from_row(row: &PgRow) -> Result<Application, StoreError> {
+    let protocol: Option<String> = get(row, "protocol")?;
+    let Json(reasons) = get::<Json<serde_json::Value>>(row, "reasons")?;
+    let Json(details) = get::<Json<serde_json::Value>>(row, "details")?;
+    Ok(Application {
+        protocol: protocol.ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))?,
+        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        scheme: get(row, "scheme")?,
+        idempotency_key: get(row, "idempotency_key")?,
+        status: ApplicationStatus::from_db(&get::<String>(row, "status")?)?,
+        reasons,
+        details,
+        submitted_at: get::<DateTime<Utc>>(row, "submitted_at")?,
+        updated_at: get::<DateTime<Utc>>(row, "updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sportello_domain::Cents;
+    use sportello_domain::registry::{Cessation, PositionKind};
+
+    #[test]
+    fn copy_lines_mark_missing_values_as_null() {
+        let cf = CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+        let seasonal = RegistryRow {
+            codice_fiscale: cf,
+            position: Position {
+                kind: PositionKind::StagionaleTurismo,
+                start: chrono::NaiveDate::from_ymd_opt(2019, 6, 1),
+                end: None,
+                year: None,
+                days: None,
+                income: None,
+                cessation: Some(Cessation::Involuntary),
+            },
+        };
+        let fpls = RegistryRow {
+            codice_fiscale: cf,
+            position: Position {
+                kind: PositionKind::SpettacoloFpls,
+                start: None,
+                end: None,
+                year: Some(2019),
+                days: Some(30),
+                income: Some(Cents::new(5_000_001)),
+                cessation: None,
+            },
+        };
+        let mut out = String::new();
+        copy_line(&mut out, 1, &seasonal);
+        copy_line(&mut out, 2, &fpls);
+        assert_eq!(
+            out,
+            "1\tRSSMRA80A01H501U\tstagionale_turismo\t2019-06-01\t\\N\t\\N\t\\N\t\\N\tinvoluntary\n\
+             2\tRSSMRA80A01H501U\tspettacolo_fpls\t\\N\t\\N\t2019\t30\t5000001\t\\N\n"
+        );
+    }
+}

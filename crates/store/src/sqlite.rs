@@ -1,0 +1,560 @@
+//! The embedded backend: one SQLite file in WAL mode, written by one connection at a time, read by a few.
+//!
+//! Durability: `synchronous = FULL` with WAL makes SQLite fsync the log at every commit, so a commit that returned
+//! survives a power cut. Writes go through a pool of exactly one connection, so this process never makes SQLite
+//! spin on its own write lock; the busy timeout covers other processes (e.g. a `sportello registry import` run
+//! while the portal serves).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
+use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
+use sportello_domain::{CodiceFiscale, Date};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, SqlSafeStr as _, SqlStr, Sqlite};
+
+use crate::{
+    Application, ApplicationStatus, NewApplication, RegistryImport, RegistrySummary, Store, StoreError, Submission,
+    cessation_from_db, codice_fiscale_from_db, days_from_db, kind_from_db, protocol_number,
+};
+
+/// How long a statement waits for another connection's write lock before failing. A registry import holds the lock
+/// from begin to commit (about ten seconds for five million rows, plus the time to read them), so a submission made
+/// during an import waits up to this long and then fails with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connections for reading. WAL lets them read while the writer writes; more than a few gains nothing on SQLite.
+const READERS: u32 = 4;
+
+/// Keeps the WAL file from staying as large as the last registry import after it has been checkpointed.
+const JOURNAL_SIZE_LIMIT: &str = "67108864";
+
+/// Page cache of the import's connection, in KiB (SQLite reads a negative size as KiB). Measured on 5 million
+/// rows: a larger cache makes CREATE INDEX slower, not faster (its sorter merges runs from temporary files instead).
+const IMPORT_CACHE_KIB: &str = "-32768";
+
+/// Columns of a registry row as stored (the rowid keeps the extract's order).
+const REGISTRY_COLUMNS: usize = 8;
+
+/// Rows per multi-row `INSERT`, as many as SQLite's 32766 bind parameters allow.
+const ROWS_PER_INSERT: usize = 32766 / REGISTRY_COLUMNS;
+const _: () = assert!(ROWS_PER_INSERT * REGISTRY_COLUMNS <= 32766);
+
+/// The registry's table as every import creates it. Keep it identical to the one in `migrations/sqlite`.
+const CREATE_STAGING: &str = "DROP TABLE IF EXISTS registry_positions_staging;
+CREATE TABLE registry_positions_staging (
+    codice_fiscale TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_date TEXT,
+    end_date TEXT,
+    year INTEGER,
+    days INTEGER,
+    income_cents INTEGER,
+    cessation TEXT
+) STRICT;";
+
+/// Puts the staging table in place of the live one. The index is built here, after every row is in; SQLite cannot
+/// rename an index, so it is created under its final name once the old table (and its index) are gone. Readers
+/// keep seeing the old registry until the transaction commits.
+const SWAP_STAGING: &str = "DROP TABLE registry_positions;
+ALTER TABLE registry_positions_staging RENAME TO registry_positions;
+CREATE INDEX registry_positions_cf ON registry_positions (codice_fiscale);";
+
+const APPLICATION_COLUMNS: &str =
+    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at";
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite has one writer, and queuing here is cheaper than SQLite's busy loop.
+    writer: SqlitePool,
+    /// Connections for queries that only read.
+    readers: SqlitePool,
+    /// How to open the registry import's own connection.
+    options: SqliteConnectOptions,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if missing) the SQLite database named by `url`, e.g.
+    /// `sqlite://sportello-data/sportello.db` (relative to the working directory) or `sqlite:///var/lib/x.db`.
+    /// Does not run migrations: [`crate::open`] does, or call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            // A registry import needs its own connection and a rollback on drop that closes it; an in-memory
+            // database vanishes with its last connection and has no WAL, so it cannot give the same guarantees.
+            return Err(StoreError::UnsupportedUrl(format!(
+                "{} (an in-memory SQLite database cannot keep applications; use a file, e.g. in a temporary folder)",
+                crate::redact(url)
+            )));
+        }
+        let options = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::connect(url, e))?;
+        create_parent_folder(options.get_filename())?;
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: with WAL, SQLite fsyncs the log at every commit, so an acknowledged commit survives a power
+            // cut. NORMAL would be faster and could lose the last commits; applications must not be lost.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT);
+
+        // The writer connects first: it switches a new file to WAL before any reader opens it.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::connect(url, e))?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::connect(url, e))?;
+        Ok(Self { writer, readers, options })
+    }
+
+    /// Closes every connection, waiting for them to finish; the file is then consistent on its own.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+    }
+}
+
+/// Creates the folder a database file lives in, if it has one and it is missing.
+fn create_parent_folder(file: &Path) -> Result<(), StoreError> {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
+            .map_err(|source| StoreError::CreateFolder { path: parent.to_owned(), source }),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn begin_registry_import(&self) -> Result<Box<dyn RegistryImport>, StoreError> {
+        let options = self
+            .options
+            .clone()
+            .pragma("cache_size", IMPORT_CACHE_KIB)
+            // Lets CREATE INDEX sort with a helper thread.
+            .pragma("threads", "2")
+            .disable_statement_logging();
+        let mut conn = options.connect().await?;
+        // IMMEDIATE takes the write lock now, so a concurrent import waits here rather than failing at commit.
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut conn).await?;
+        sqlx::raw_sql(CREATE_STAGING).execute(&mut conn).await?;
+        Ok(Box::new(SqliteImport {
+            conn,
+            pending: Vec::with_capacity(ROWS_PER_INSERT),
+            rows: 0,
+            interrupted: false,
+            texts: Texts::new(),
+        }))
+    }
+
+    async fn positions(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<Position>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, start_date, end_date, year, days, income_cents, cessation
+             FROM registry_positions WHERE codice_fiscale = ?1 ORDER BY rowid",
+        )
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(position_from_row).collect()
+    }
+
+    async fn registry_summary(&self) -> Result<RegistrySummary, StoreError> {
+        let row = sqlx::query("SELECT persons, positions, imported_at FROM registry_meta WHERE id = 1")
+            .fetch_one(&self.readers)
+            .await?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            let n: i64 = get(&row, name)?;
+            u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {name} count {n} in registry_meta")))
+        };
+        let imported_at: Option<String> = get(&row, "imported_at")?;
+        Ok(RegistrySummary {
+            persons: count("persons")?,
+            positions: count("positions")?,
+            imported_at: imported_at.as_deref().map(timestamp_from_db).transpose()?,
+        })
+    }
+
+    async fn registry_persons(
+        &self,
+        after: Option<&CodiceFiscale>,
+        limit: u32,
+    ) -> Result<Vec<CodiceFiscale>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT codice_fiscale FROM registry_positions
+             WHERE codice_fiscale > ?1 ORDER BY codice_fiscale LIMIT ?2",
+        )
+        .bind(after.map_or("", CodiceFiscale::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(|row| codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)).collect()
+    }
+
+    async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
+        let submitted_at = application.submitted_at.trunc_subsecs(6);
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Both UNIQUE(codice_fiscale, idempotency_key) and the partial index "one non-rejected application per
+        // person" (art. 31) make this a no-op when something stands in the way; then we look up what it is.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO applications
+                 (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(application.codice_fiscale.as_str())
+        .bind(&application.scheme)
+        .bind(&application.idempotency_key)
+        .bind(application.status.as_str())
+        .bind(application.reasons.to_string())
+        .bind(application.details.to_string())
+        .bind(timestamp_to_db(submitted_at))
+        .fetch_optional(&mut *tx)
+        .await?;
+
+        let outcome = match inserted {
+            Some(id) => {
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE applications SET protocol = ?1 WHERE id = ?2 RETURNING {APPLICATION_COLUMNS}"
+                )))
+                .bind(protocol_number(submitted_at, id))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                Submission::Created(application_from_row(&row)?)
+            }
+            None => {
+                // Same key first: a resubmission answers with the original even if it was rejected.
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {APPLICATION_COLUMNS} FROM applications
+                     WHERE codice_fiscale = ?1 AND (idempotency_key = ?2 OR status <> 'rejected')
+                     ORDER BY idempotency_key = ?2 DESC
+                     LIMIT 1"
+                )))
+                .bind(application.codice_fiscale.as_str())
+                .bind(&application.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                // The write lock is ours since BEGIN IMMEDIATE: whatever blocked the insert is still there.
+                let row = row.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "an application of {} conflicts with a constraint but none stands in the way",
+                        application.codice_fiscale
+                    ))
+                })?;
+                let found = application_from_row(&row)?;
+                if found.idempotency_key == application.idempotency_key {
+                    Submission::Duplicate(found)
+                } else {
+                    Submission::AlreadyHolds(found)
+                }
+            }
+        };
+        // Acknowledged only once the commit (and its fsync) is done.
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn application(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+    ) -> Result<Option<Application>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE protocol = ?1 AND codice_fiscale = ?2"
+        )))
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .fetch_optional(&self.readers)
+        .await?;
+        row.as_ref().map(application_from_row).transpose()
+    }
+
+    async fn applications_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<Application>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE codice_fiscale = ?1 ORDER BY submitted_at, id"
+        )))
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(application_from_row).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+}
+
+/// A registry import on SQLite: one connection and one transaction, holding the database's write lock from begin to
+/// commit. Dropping it closes the connection, and SQLite rolls the transaction back (as it does if the process dies).
+struct SqliteImport {
+    conn: SqliteConnection,
+    /// Rows received but not yet inserted: always fewer than [`ROWS_PER_INSERT`], so memory stays constant and
+    /// every insert but the last uses the same prepared statement.
+    pending: Vec<RegistryRow>,
+    rows: u64,
+    /// A write was cancelled halfway: what is in the staging table is unknown.
+    interrupted: bool,
+    texts: Texts,
+}
+
+impl SqliteImport {
+    /// Inserts the pending rows in one statement.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let sql = insert_statement(self.pending.len());
+        let mut arguments = SqliteArguments::default();
+        for row in &self.pending {
+            self.texts.bind(&mut arguments, row).map_err(sqlx::Error::Encode)?;
+        }
+        sqlx::query_with(sql, arguments).execute(&mut self.conn).await?;
+        self.rows += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RegistryImport for SqliteImport {
+    async fn write(&mut self, rows: &[RegistryRow]) -> Result<(), StoreError> {
+        if self.interrupted {
+            return Err(StoreError::ImportInterrupted);
+        }
+        self.interrupted = true;
+        for row in rows {
+            self.pending.push(row.clone());
+            if self.pending.len() == ROWS_PER_INSERT {
+                self.flush().await?;
+            }
+        }
+        self.interrupted = false;
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<RegistrySummary, StoreError> {
+        if self.interrupted {
+            return Err(StoreError::ImportInterrupted);
+        }
+        self.flush().await?;
+        let started = std::time::Instant::now();
+        sqlx::raw_sql(SWAP_STAGING).execute(&mut self.conn).await?;
+        let indexed = started.elapsed();
+        let persons: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT DISTINCT codice_fiscale FROM registry_positions)")
+                .fetch_one(&mut self.conn)
+                .await?;
+        let imported_at = Utc::now().trunc_subsecs(6);
+        let positions = i64::try_from(self.rows).map_err(|_| StoreError::Corrupt("too many rows".into()))?;
+        sqlx::query("UPDATE registry_meta SET persons = ?1, positions = ?2, imported_at = ?3 WHERE id = 1")
+            .bind(persons)
+            .bind(positions)
+            .bind(timestamp_to_db(imported_at))
+            .execute(&mut self.conn)
+            .await?;
+        // COMMIT fsyncs the WAL, then checkpoints it into the database file (SQLite's automatic checkpoint).
+        sqlx::raw_sql("COMMIT").execute(&mut self.conn).await?;
+        tracing::debug!(rows = self.rows, ?indexed, total = ?started.elapsed(), "registry import committed");
+        // The commit is durable; a failure to close cleanly changes nothing.
+        let _ = self.conn.close().await;
+        Ok(RegistrySummary { persons: persons.unsigned_abs(), positions: self.rows, imported_at: Some(imported_at) })
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await?;
+        self.conn.close().await?;
+        Ok(())
+    }
+}
+
+/// The multi-row insert for `rows` rows; the full-size one, used for all but the last insert, is built once.
+fn insert_statement(rows: usize) -> SqlStr {
+    use std::sync::OnceLock;
+    static FULL: OnceLock<Arc<str>> = OnceLock::new();
+    let build = |rows: usize| -> Arc<str> {
+        let mut sql = String::from(
+            "INSERT INTO registry_positions_staging
+                 (codice_fiscale, kind, start_date, end_date, year, days, income_cents, cessation) VALUES ",
+        );
+        for i in 0..rows {
+            sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?)" });
+        }
+        sql.into()
+    };
+    let sql = if rows == ROWS_PER_INSERT { FULL.get_or_init(|| build(rows)).clone() } else { build(rows) };
+    AssertSqlSafe(sql).into_sql_str()
+}
+
+/// Shared text values for the columns that repeat (kinds, cessations), so binding them costs no allocation.
+struct Texts {
+    kinds: Vec<Arc<str>>,
+    involuntary: Arc<str>,
+    voluntary: Arc<str>,
+}
+
+impl Texts {
+    fn new() -> Self {
+        Self {
+            kinds: PositionKind::ALL.iter().map(|k| Arc::from(k.as_str())).collect(),
+            involuntary: Arc::from(Cessation::Involuntary.as_str()),
+            voluntary: Arc::from(Cessation::Voluntary.as_str()),
+        }
+    }
+
+    fn kind(&self, kind: PositionKind) -> Arc<str> {
+        match PositionKind::ALL.iter().position(|&k| k == kind).and_then(|i| self.kinds.get(i)) {
+            Some(text) => text.clone(),
+            None => Arc::from(kind.as_str()),
+        }
+    }
+
+    /// Appends one row's eight values, in the staging table's column order.
+    fn bind(&self, args: &mut SqliteArguments, row: &RegistryRow) -> Result<(), sqlx::error::BoxDynError> {
+        use sqlx::Arguments as _;
+        let p = &row.position;
+        args.add(Arc::<str>::from(row.codice_fiscale.as_str()))?;
+        args.add(self.kind(p.kind))?;
+        args.add(p.start.map(iso_date))?;
+        args.add(p.end.map(iso_date))?;
+        args.add(p.year)?;
+        args.add(p.days.map(i64::from))?;
+        args.add(p.income.map(|c| c.get()))?;
+        args.add(p.cessation.map(|c| match c {
+            Cessation::Involuntary => self.involuntary.clone(),
+            Cessation::Voluntary => self.voluntary.clone(),
+        }))?;
+        Ok(())
+    }
+}
+
+/// A date as ISO 8601 text (`2020-02-23`), the form SQLite's date functions read.
+fn iso_date(date: Date) -> Arc<str> {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    if !(0..=9999).contains(&y) {
+        return Arc::from(date.to_string());
+    }
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let y = y.unsigned_abs();
+    let text = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(d / 10),
+        digit(d),
+    ];
+    // Only ASCII digits and dashes above.
+    Arc::from(std::str::from_utf8(&text).unwrap_or_default())
+}
+
+/// A date read back from its ISO text.
+fn date_from_db(text: Option<String>, column: &str) -> Result<Option<Date>, StoreError> {
+    text.map(|s| s.parse::<Date>().map_err(|_| StoreError::Corrupt(format!("'{s}' in {column} is not a date"))))
+        .transpose()
+}
+
+/// Timestamps are stored as RFC 3339 text in UTC with microseconds, so text order is time order.
+fn timestamp_to_db(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn timestamp_from_db(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("'{text}' is not a timestamp")))
+}
+
+/// One column of a row; a value of the wrong type is corruption, not a driver failure.
+fn get<'r, T>(row: &'r SqliteRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn position_from_row(row: &SqliteRow) -> Result<Position, StoreError> {
+    let kind: String = get(row, "kind")?;
+    let cessation: Option<String> = get(row, "cessation")?;
+    Ok(Position {
+        kind: kind_from_db(&kind)?,
+        start: date_from_db(get(row, "start_date")?, "start_date")?,
+        end: date_from_db(get(row, "end_date")?, "end_date")?,
+        year: get::<Option<i64>>(row, "year")?
+            .map(|y| i32::try_from(y).map_err(|_| StoreError::Corrupt(format!("year {y} out of range"))))
+            .transpose()?,
+        days: days_from_db(get(row, "days")?)?,
+        income: get::<Option<i64>>(row, "income_cents")?.map(sportello_domain::Cents::new),
+        cessation: cessation_from_db(cessation.as_deref())?,
+    })
+}
+
+fn application_from_row(row: &SqliteRow) -> Result<Application, StoreError> {
+    let json = |column: &str| -> Result<serde_json::Value, StoreError> {
+        let text: String = get(row, column)?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {column} is not JSON: {e}")))
+    };
+    let protocol: Option<String> = get(row, "protocol")?;
+    Ok(Application {
+        protocol: protocol.ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))?,
+        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        scheme: get(row, "scheme")?,
+        idempotency_key: get(row, "idempotency_key")?,
+        status: ApplicationStatus::from_db(&get::<String>(row, "status")?)?,
+        reasons: json("reasons")?,
+        details: json("details")?,
+        submitted_at: timestamp_from_db(&get::<String>(row, "submitted_at")?)?,
+        updated_at: timestamp_from_db(&get::<String>(row, "updated_at")?)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_match_chrono() {
+        for (y, m, d) in [(2020, 2, 23), (1, 1, 1), (999, 12, 31), (9999, 12, 31), (1970, 10, 5)] {
+            let date = Date::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(&*iso_date(date), date.format("%Y-%m-%d").to_string());
+        }
+        let far = Date::from_ymd_opt(12345, 1, 2).unwrap();
+        assert_eq!(date_from_db(Some(iso_date(far).to_string()), "x").unwrap(), Some(far));
+    }
+
+    #[test]
+    fn timestamps_sort_as_text_and_round_trip() {
+        let a = DateTime::parse_from_rfc3339("2020-04-01T09:00:00.5Z").unwrap().with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2020-04-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        assert!(timestamp_to_db(a) < timestamp_to_db(b));
+        assert_eq!(timestamp_from_db(&timestamp_to_db(a)).unwrap(), a);
+    }
+
+    #[test]
+    fn the_full_insert_fits_the_bind_limit() {
+        let sql = insert_statement(ROWS_PER_INSERT);
+        assert_eq!(sql.as_str().matches('?').count(), ROWS_PER_INSERT * REGISTRY_COLUMNS);
+    }
+}

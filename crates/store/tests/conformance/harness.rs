@@ -1,0 +1,194 @@
+//! Fresh databases for each test, and the data the tests share.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::FutureExt;
+use sportello_domain::registry::{Position, RegistryRow};
+use sportello_domain::{CodiceFiscale, Date};
+use sportello_store::{ApplicationStatus, NewApplication, RegistrySummary, Store, open, redact};
+use sqlx::{Connection, Executor};
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh store and the URL that opens it again.
+pub struct Backend {
+    pub kind: Kind,
+    pub url: String,
+    pub store: Arc<dyn Store>,
+}
+
+impl Backend {
+    /// Runs SQL straight on the database, around the store (to plant bad data).
+    pub async fn execute_raw(&self, sql: &'static str) {
+        match self.kind {
+            Kind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+}
+
+/// Runs `test` on a new SQLite file in a temporary folder, in a subfolder that does not exist yet.
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/data/sportello.db", dir.path().display());
+    let store: Arc<dyn Store> = open(&url).await.unwrap().into();
+    test(Backend { kind: Kind::Sqlite, url, store }).await;
+    drop(dir);
+}
+
+/// Runs `test` on a PostgreSQL database created for it and dropped afterwards (best effort).
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let admin_url = admin_url();
+    let connected = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url)).await;
+    let mut admin = match connected {
+        Ok(Ok(conn)) => conn,
+        failure => {
+            let why = match failure {
+                Ok(Err(e)) => e.to_string(),
+                _ => "no answer within 5 s".to_owned(),
+            };
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("PostgreSQL not reachable at {} under CI: {why}", redact(&admin_url));
+            }
+            eprintln!("skipped: PostgreSQL not reachable at {} ({why})", redact(&admin_url));
+            return;
+        }
+    };
+
+    let name = unique_database_name();
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+
+    let outcome = AssertUnwindSafe(async {
+        let store: Arc<dyn Store> = open(&url).await.unwrap().into();
+        test(Backend { kind: Kind::Postgres, url: url.clone(), store }).await;
+    })
+    .catch_unwind()
+    .await;
+
+    // FORCE ends any connection a failed test left behind.
+    let dropped = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+    if let Err(e) = dropped {
+        eprintln!("could not drop the test database {name}: {e}");
+    }
+    let _ = admin.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn admin_url() -> String {
+    if let Ok(url) = std::env::var("SPORTELLO_TEST_POSTGRES_URL") {
+        return url;
+    }
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+        _ => "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
+    }
+}
+
+fn unique_database_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!(
+        "sportello_test_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+// ----- data -----
+
+/// The `n`-th test person: a distinct, valid codice fiscale (six letters from `n`, born 01/01/1980 in Rome).
+pub fn person(n: u32) -> CodiceFiscale {
+    CodiceFiscale::with_check_character(&format!("{}80A01H501", letters(n))).unwrap()
+}
+
+/// The `n`-th test person's omocodic twin: same letters, but digits of the code replaced by letters.
+pub fn omocodic(n: u32) -> CodiceFiscale {
+    // 80A01H501 with its last two digits written as their omocodia letters (0 -> L, 1 -> M).
+    let cf = CodiceFiscale::with_check_character(&format!("{}80A01H5LM", letters(n))).unwrap();
+    assert_eq!(cf.omocodia_level(), 2);
+    cf
+}
+
+fn letters(mut n: u32) -> String {
+    let mut out = [b'A'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = b'A' + (n % 26) as u8;
+        n /= 26;
+    }
+    String::from_utf8(out.to_vec()).unwrap()
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> Date {
+    Date::from_ymd_opt(y, m, d).unwrap()
+}
+
+pub fn row(codice_fiscale: CodiceFiscale, position: Position) -> RegistryRow {
+    RegistryRow { codice_fiscale, position }
+}
+
+/// A plain open-ended period row.
+pub fn employed(codice_fiscale: CodiceFiscale) -> RegistryRow {
+    row(
+        codice_fiscale,
+        Position::period(sportello_domain::registry::PositionKind::LavoroDipendente, date(2010, 1, 1), None),
+    )
+}
+
+/// Replaces the registry with `rows`, written in batches of `batch`.
+pub async fn import(store: &dyn Store, rows: &[RegistryRow], batch: usize) -> RegistrySummary {
+    let mut import = store.begin_registry_import().await.unwrap();
+    for chunk in rows.chunks(batch.max(1)) {
+        import.write(chunk).await.unwrap();
+    }
+    import.commit().await.unwrap()
+}
+
+/// A moment on 1 April 2020 plus `seconds`.
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2020, 4, 1, 8, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+/// An application of `codice_fiscale` for art. 27 with `key`, accepted unless said otherwise.
+pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: ApplicationStatus) -> NewApplication {
+    NewApplication {
+        codice_fiscale,
+        scheme: "art27".to_owned(),
+        idempotency_key: key.to_owned(),
+        status,
+        reasons: serde_json::json!([{ "article": "27", "met": status == ApplicationStatus::Accepted }]),
+        details: serde_json::json!({ "iban": "IT60X0542811101000000123456", "email": "mario@example.it" }),
+        submitted_at: at(0),
+    }
+}
