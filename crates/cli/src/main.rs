@@ -1,1 +1,5 @@
-fn main() {}
+//! The one `sportello` binary.
+
+fn main() -> std::process::ExitCode {
+    sportello::cli::main()
+}

@@ -1,0 +1,252 @@
+//! The `sportello` command line: one binary, one subcommand per job.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sportello_domain::CodiceFiscale;
+use sportello_domain::law::Rulebook;
+use sportello_store::{DEFAULT_DATABASE_URL, Store};
+
+use crate::import::{ImportOptions, import};
+use crate::{demo, synthetic};
+
+/// Sportello: apply for an emergency benefit, fairly, under any surge.
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The database: `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
+    #[arg(long, global = true, env = "SPORTELLO_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the institute's registry extract.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Print the eligibility decision for one codice fiscale as JSON.
+    Check(CheckArgs),
+    /// Generate a demo registry, import it and show decisions for a few demo people.
+    Demo(DemoArgs),
+}
+
+/// `sportello registry …`
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Replace the registry with an extract (CSV, shared/specs/registry-extract.md), atomically.
+    Import(ImportArgs),
+    /// Write a synthetic, deterministic extract.
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `registry import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The extract to import.
+    pub file: PathBuf,
+    /// Import the valid rows and set the invalid ones aside instead of failing.
+    #[arg(long, requires = "rejects")]
+    pub skip_invalid: bool,
+    /// With --skip-invalid: write the rejected rows and their reasons to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Only read and validate the extract, listing every error; the database is not touched.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `registry generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many people.
+    #[arg(long)]
+    pub persons: u64,
+    /// The seed: the same seed gives the same file.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Where to write the extract.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The codice fiscale to decide for.
+    #[arg(long)]
+    pub cf: String,
+    /// A scheme file to decide by instead of DL 18/2020 as shipped (schemes/dl18-2020.toml).
+    #[arg(long, value_name = "FILE")]
+    pub schemes: Option<PathBuf>,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many people the demo registry holds.
+    #[arg(long, default_value_t = 5_000)]
+    pub persons: u64,
+    /// The seed of the demo registry.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// The language of the reasons shown.
+    #[arg(long, value_enum, default_value_t = Lang::It)]
+    pub lang: Lang,
+}
+
+/// A language the reasons of a decision are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Italiano.
+    It,
+    /// English.
+    En,
+}
+
+/// An error the user can fix (bad input): exit status 2. Everything else exits with 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Parses the arguments, runs the command and maps failures to exit statuses.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.chain().any(|c| c.downcast_ref::<InputError>().is_some()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Box<dyn Store>> {
+    sportello_store::open(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", sportello_store::redact(url)))
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Registry(RegistryCommand::Generate(args)) => {
+            let file =
+                std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+            let out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let rows = tokio::task::spawn_blocking(move || synthetic::write_extract(out, args.persons, args.seed))
+                .await?
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+            eprintln!("wrote {} people in {rows} rows to {}", args.persons, args.out.display());
+            Ok(())
+        }
+        Command::Registry(RegistryCommand::Import(args)) => {
+            let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
+            let options = ImportOptions {
+                path: args.file,
+                skip_invalid: args.skip_invalid,
+                rejects: args.rejects,
+                progress: std::io::stderr().is_terminal(),
+                dry_run: args.dry_run,
+            };
+            let report = match import(store.as_deref(), &options, Box::new(std::io::stderr())).await {
+                Ok(report) => report,
+                Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
+                Err(e) => return Err(e.into()),
+            };
+            let secs = report.elapsed.as_secs_f64();
+            let mut err = std::io::stderr().lock();
+            if options.dry_run {
+                writeln!(
+                    err,
+                    "{} is valid: {} rows checked in {secs:.1} s ({:.0} rows/s); nothing was imported",
+                    options.path.display(),
+                    report.rows_read,
+                    report.rows_read as f64 / secs.max(1e-9)
+                )?;
+                return Ok(());
+            }
+            writeln!(
+                err,
+                "imported {} rows ({} people) from {} in {secs:.1} s ({:.0} rows/s)",
+                report.summary.positions,
+                report.summary.persons,
+                options.path.display(),
+                report.rows_read as f64 / secs.max(1e-9)
+            )?;
+            if report.rows_rejected > 0 {
+                writeln!(
+                    err,
+                    "rejected {} invalid rows, written with their reasons to {}",
+                    report.rows_rejected,
+                    options.rejects.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                )?;
+            }
+            Ok(())
+        }
+        Command::Check(args) => {
+            let cf = CodiceFiscale::parse(&args.cf)
+                .map_err(|e| InputError(format!("'{}' is not a valid codice fiscale: {e}", args.cf)))?;
+            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let store = open_store(&cli.database_url).await?;
+            let positions = store.positions(&cf).await?;
+            if positions.is_empty() {
+                let summary = store.registry_summary().await?;
+                let hint = if summary.imported_at.is_none() {
+                    " (no registry has been imported yet: run `sportello registry import FILE.csv`)"
+                } else {
+                    ""
+                };
+                return Err(InputError(format!("{cf} is not in the registry{hint}")).into());
+            }
+            let decision = rulebook.decide(cf, &positions);
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &decision)?;
+            writeln!(out)?;
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&cli.database_url, &args).await,
+    }
+}
+
+/// The rulebook from a scheme file, or DL 18/2020 as shipped.
+pub fn load_rulebook(path: Option<&std::path::Path>) -> anyhow::Result<Rulebook> {
+    match path {
+        None => Ok(Rulebook::dl18_2020()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| InputError(format!("cannot read the scheme file {}: {e}", path.display())))?;
+            Rulebook::from_toml(&text)
+                .map_err(|e| InputError(format!("the scheme file {} is invalid: {e}", path.display())).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,104 @@
+//! `sportello demo`: a registry of synthetic people in the embedded database, and their decisions on screen.
+//!
+//! Until the portal exists, this is what a newcomer runs first: it shows the whole foundation at work — a registry
+//! generated, imported by the same path as a real extract, and the law deciding for a few people of different kinds.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sportello_domain::law::{Decision, Rulebook};
+
+use crate::cli::{DemoArgs, Lang};
+use crate::import::{ImportOptions, import};
+use crate::synthetic::{self, Generator, Profile};
+
+/// The kinds of people the demo shows, in this order.
+const SHOWN: [Profile; 6] = [
+    Profile::Professionista,
+    Profile::Autonomo,
+    Profile::StagionaleEAgricolo,
+    Profile::Pensionato,
+    Profile::PercettoreRdc,
+    Profile::CassaPrivata,
+];
+
+/// Generates the demo registry, imports it into `database_url` and prints decisions.
+pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
+    let dir = PathBuf::from("sportello-data");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("demo-registry.csv");
+    let (persons, seed, out_path) = (args.persons, args.seed, path.clone());
+    let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let file = std::fs::File::create(&out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
+        Ok(synthetic::write_extract(std::io::BufWriter::new(file), persons, seed)?)
+    })
+    .await??;
+
+    let store = sportello_store::open(database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?;
+    let options = ImportOptions {
+        path: path.clone(),
+        skip_invalid: false,
+        rejects: None,
+        progress: std::io::stderr().is_terminal(),
+        dry_run: false,
+    };
+    let report = import(Some(store.as_ref()), &options, Box::new(std::io::stderr())).await?;
+
+    let rulebook = Rulebook::dl18_2020();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Sportello demo: {} people ({rows} registry rows) generated into {} and imported into {} in {:.1} s.\n",
+        report.summary.persons,
+        path.display(),
+        sportello_store::redact(database_url),
+        report.elapsed.as_secs_f64()
+    )?;
+
+    let mut generator = Generator::new(seed);
+    let mut shown = HashSet::new();
+    let mut example = None;
+    for _ in 0..persons {
+        let person = generator.person();
+        if !SHOWN.contains(&person.profile) || !shown.insert(person.profile) {
+            continue;
+        }
+        let positions = store.positions(&person.codice_fiscale).await?;
+        let decision = rulebook.decide(person.codice_fiscale, &positions);
+        print_decision(&mut out, &decision, &positions, args.lang)?;
+        example.get_or_insert(person.codice_fiscale);
+        if shown.len() == SHOWN.len() {
+            break;
+        }
+    }
+    if let Some(cf) = example {
+        writeln!(out, "The same decision as JSON, for programs:  sportello check --cf {cf}")?;
+    }
+    Ok(())
+}
+
+fn print_decision(
+    out: &mut impl Write,
+    decision: &Decision,
+    positions: &[sportello_domain::registry::Position],
+    lang: Lang,
+) -> std::io::Result<()> {
+    let text =
+        |r: &sportello_domain::law::Reason| format!("{}: {}", r.article, if lang == Lang::It { &r.it } else { &r.en });
+    let (yes, no) = if lang == Lang::It { ("spetta", "non spetta") } else { ("entitled", "not entitled") };
+    let kinds: Vec<&str> = positions.iter().map(|p| p.kind.as_str()).collect();
+    writeln!(out, "{}  ({})", decision.codice_fiscale, kinds.join(", "))?;
+    for scheme in &decision.schemes {
+        let verdict = if scheme.eligible { yes } else { no };
+        let first = scheme.reasons.first().map(text).unwrap_or_default();
+        writeln!(out, "  {:<6} {verdict:<12}  {first}", scheme.scheme)?;
+        for reason in scheme.reasons.iter().skip(1) {
+            writeln!(out, "  {:<6} {:<12}  {}", "", "", text(reason))?;
+        }
+    }
+    writeln!(out)
+}

@@ -1,0 +1,8 @@
+//! The `sportello` command: registry import and generation, eligibility checks and the demo.
+//!
+//! The binary is a thin `main`; everything lives here so that tests and later commands reuse it.
+
+pub mod cli;
+pub mod demo;
+pub mod import;
+pub mod synthetic;

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `sportello` binary: real files, a real database, the real process and its exit status.
+
+mod check;
+mod import;
+mod support;
