@@ -13,6 +13,8 @@ use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow}
 mod error;
 pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StoreError;
 

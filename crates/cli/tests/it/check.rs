@@ -1,6 +1,6 @@
 //! `sportello check` — the JSON contract outside tests rely on — and `sportello demo`.
 
-use crate::support::{HEADER, Sandbox, stderr, stdout};
+use crate::support::{HEADER, Sandbox, run_in, stderr, stdout};
 
 fn imported(rows: &str) -> Sandbox {
     let sandbox = Sandbox::new();
@@ -105,4 +105,22 @@ fn the_demo_imports_a_registry_and_shows_decisions() {
     let cf = text.rsplit("--cf ").next().unwrap().trim();
     let out = sandbox.run(&["check", "--cf", cf]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn postgres_urls_work_as_well_as_sqlite_ones() {
+    let Some(database) = sportello_store::testing::TestDatabase::create().await else { return };
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("extract.csv", &format!("{HEADER}MRTMRA83T56A269B,operaio_agricolo_td,,,2019,50,,\n"));
+    let import = run_in(sandbox.dir.path(), &database.url, &["registry", "import", file.to_str().unwrap()]);
+    let check = run_in(sandbox.dir.path(), &database.url, &["check", "--cf", "MRTMRA83T56A269B"]);
+    let absent = run_in(sandbox.dir.path(), &database.url, &["check", "--cf", "RSSMRA80A01H501U"]);
+    database.drop_database().await;
+
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(check.status.success(), "{}", stderr(&check));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    assert_eq!(json["schemes"][3]["scheme"], "art30");
+    assert_eq!(json["schemes"][3]["eligible"], true, "50 days in 2019 is enough: {json}");
+    assert_eq!(absent.status.code(), Some(2));
 }

@@ -3,14 +3,13 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::FutureExt;
 use sportello_domain::registry::{Position, RegistryRow};
 use sportello_domain::{CodiceFiscale, Date};
-use sportello_store::{ApplicationStatus, NewApplication, RegistrySummary, Store, open, redact};
+use sportello_store::testing::TestDatabase;
+use sportello_store::{ApplicationStatus, NewApplication, RegistrySummary, Store, open};
 use sqlx::{Connection, Executor};
 
 /// Which backend a test runs on.
@@ -64,66 +63,18 @@ where
     F: FnOnce(Backend) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url = admin_url();
-    let connected = tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url)).await;
-    let mut admin = match connected {
-        Ok(Ok(conn)) => conn,
-        failure => {
-            let why = match failure {
-                Ok(Err(e)) => e.to_string(),
-                _ => "no answer within 5 s".to_owned(),
-            };
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("PostgreSQL not reachable at {} under CI: {why}", redact(&admin_url));
-            }
-            eprintln!("skipped: PostgreSQL not reachable at {} ({why})", redact(&admin_url));
-            return;
-        }
-    };
-
-    let name = unique_database_name();
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    let url = url.to_string();
-
+    let Some(database) = TestDatabase::create().await else { return };
+    let url = database.url.clone();
     let outcome = AssertUnwindSafe(async {
         let store: Arc<dyn Store> = open(&url).await.unwrap().into();
         test(Backend { kind: Kind::Postgres, url: url.clone(), store }).await;
     })
     .catch_unwind()
     .await;
-
-    // FORCE ends any connection a failed test left behind.
-    let dropped = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
-    if let Err(e) = dropped {
-        eprintln!("could not drop the test database {name}: {e}");
-    }
-    let _ = admin.close().await;
+    database.drop_database().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
-}
-
-fn admin_url() -> String {
-    if let Ok(url) = std::env::var("SPORTELLO_TEST_POSTGRES_URL") {
-        return url;
-    }
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
-        _ => "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
-    }
-}
-
-fn unique_database_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    format!(
-        "sportello_test_{}_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000_000,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 // ----- data -----
