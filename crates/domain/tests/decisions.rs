@@ -222,6 +222,8 @@ id = "renewal-april"
 rule = "art27"
 title_it = "Indennità professionisti e co.co.co., aprile"
 title_en = "Allowance for professionals and collaborators, April"
+who_it = "Professionisti e co.co.co. attivi al 25 febbraio 2020."
+who_en = "Professionals and collaborators active on 25 February 2020."
 legal_ref = "art. 84 c. 1"
 amount = {{ value = "600.00", taxable = false, ref = "art. 84 c. 1" }}
 spending_limit = {{ value = "1000000.00", ref = "art. 84 c. 13" }}

@@ -107,6 +107,8 @@ pub struct Scheme {
     id: String,
     title_it: String,
     title_en: String,
+    who_it: String,
+    who_en: String,
     legal_ref: String,
     amount: Cited<Cents>,
     taxable: bool,
@@ -387,6 +389,8 @@ impl Scheme {
         Ok(Self {
             title_it: non_empty(&at("title_it"), raw.title_it)?,
             title_en: non_empty(&at("title_en"), raw.title_en)?,
+            who_it: non_empty(&at("who_it"), raw.who_it)?,
+            who_en: non_empty(&at("who_en"), raw.who_en)?,
             legal_ref: non_empty(&at("legal_ref"), raw.legal_ref)?,
             amount: Cited { value: amount, legal_ref: non_empty(&at("amount.ref"), raw.amount.legal_ref)? },
             taxable: raw.amount.taxable,
@@ -413,6 +417,16 @@ impl Scheme {
     /// The indemnity's title in English.
     pub fn title_en(&self) -> &str {
         &self.title_en
+    }
+
+    /// Who may have it, in plain Italian for the portal's pages.
+    pub fn who_it(&self) -> &str {
+        &self.who_it
+    }
+
+    /// Who may have it, in plain English.
+    pub fn who_en(&self) -> &str {
+        &self.who_en
     }
 
     /// The article and paragraph that grant the indemnity, e.g. `art. 27 c. 1`.
@@ -634,6 +648,8 @@ struct RawScheme {
     rule: String,
     title_it: String,
     title_en: String,
+    who_it: String,
+    who_en: String,
     legal_ref: String,
     amount: RawAmount,
     spending_limit: RawCited,
