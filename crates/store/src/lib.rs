@@ -2,7 +2,9 @@
 //! PostgreSQL one; [`open`] picks the backend from the database URL.
 //!
 //! Two things live here: the registry (replaced whole by each import, atomically) and the applications (one per
-//! person across the five indemnities, as art. 31 DL 18/2020 requires, enforced by the database itself).
+//! person across the five indemnities, as art. 31 DL 18/2020 requires, enforced by the database itself). Beside
+//! them, the portal's own state: INPS PIN credentials with their lockout, login sessions, an outbox of messages to
+//! deliver, and the audit log of accesses to personal data.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -80,7 +82,28 @@ fn codice_fiscale_from_db(s: &str) -> Result<CodiceFiscale, StoreError> {
     CodiceFiscale::parse(s).map_err(|e| StoreError::Corrupt(format!("invalid codice fiscale '{s}' stored: {e}")))
 }
 
-/// Storage for the registry and the applications. Every implementation passes the same conformance suite.
+/// `now + duration`, saturating at the end of year 9999 (both backends store such a time, and SQLite's text still
+/// sorts): a lock or lease too long to represent lasts "for ever" rather than failing.
+fn later(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
+    let end = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999))
+            .unwrap_or(chrono::NaiveDateTime::MAX),
+        Utc,
+    );
+    chrono::TimeDelta::from_std(duration)
+        .ok()
+        .and_then(|delta| now.checked_add_signed(delta))
+        .map_or(end, |at| at.min(end))
+}
+
+/// A count (failures, attempts) read back from the database.
+fn count_from_db(n: i64, column: &str) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} {n} out of range")))
+}
+
+/// Storage for the registry, the applications and the portal's state. Every implementation passes the same
+/// conformance suite.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Applies pending migrations.
@@ -122,6 +145,162 @@ pub trait Store: Send + Sync {
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    // ----- INPS PIN credentials -----
+
+    /// Stores a newly issued PIN for a person, replacing any earlier one (and its failure count and lock), and
+    /// enqueues the delivery of its first half, in one transaction: a PIN is never stored without its delivery.
+    async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError>;
+
+    /// The person's current PIN credential, if one was issued.
+    async fn pin(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PinCredential>, StoreError>;
+
+    /// Counts one wrong PIN atomically; when the count reaches `max_failures` the PIN is locked until
+    /// `now + lock_for` and the count starts again. Returns the credential as it stands after the update
+    /// (`None` if the person has no PIN).
+    async fn record_login_failure(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        now: DateTime<Utc>,
+        max_failures: u32,
+        lock_for: std::time::Duration,
+    ) -> Result<Option<PinCredential>, StoreError>;
+
+    /// Forgets the failures after a successful login.
+    async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale) -> Result<(), StoreError>;
+
+    // ----- sessions -----
+
+    /// Stores a new session (its id only as a hash).
+    async fn create_session(&self, session: Session) -> Result<(), StoreError>;
+
+    /// The session whose id hashes to `id_hash`, if it exists (expiry is the caller's judgement).
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Records activity on a session.
+    async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Ends a session (logout); ending an unknown one is not an error.
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Removes sessions idle since before `idle_before` or past their absolute expiry at `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    // ----- outbox -----
+
+    /// Enqueues a message for delivery.
+    async fn enqueue(&self, message: OutboxMessage) -> Result<i64, StoreError>;
+
+    /// Claims up to `limit` messages due at `now` (not delivered, `not_before <= now`, not leased by another
+    /// worker), leasing them until `now + lease` so that concurrent workers never claim the same message.
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Marks a message delivered and wipes its body (it may carry half a PIN).
+    async fn outbox_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Records a failed delivery and when to try again.
+    async fn outbox_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    // ----- audit -----
+
+    /// Appends a row to the audit log of accesses to personal data.
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` audit rows about one person, newest first.
+    async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A PIN to store: only slow hashes (PHC strings) of the whole PIN and of its first half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPin {
+    /// Whose PIN it is.
+    pub codice_fiscale: CodiceFiscale,
+    /// Hash of the 16-character PIN.
+    pub full_hash: String,
+    /// Hash of its first 8 characters (the "simplified PIN").
+    pub simplified_hash: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+}
+
+/// A stored PIN credential with its failure count and lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinCredential {
+    /// Whose PIN it is.
+    pub codice_fiscale: CodiceFiscale,
+    /// Hash of the 16-character PIN.
+    pub full_hash: String,
+    /// Hash of its first 8 characters.
+    pub simplified_hash: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// Wrong attempts since the last success or lock.
+    pub failures: u32,
+    /// Locked until then, if locked.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A login session, stored by the hash of its id so that a copy of the database opens no session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Hex SHA-256 of the session id.
+    pub id_hash: String,
+    /// Who is logged in.
+    pub codice_fiscale: CodiceFiscale,
+    /// When the session began.
+    pub created_at: DateTime<Utc>,
+    /// Last activity.
+    pub last_seen_at: DateTime<Utc>,
+    /// It ends then, whatever the activity.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A message to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// `email`, `sms` or `console`.
+    pub channel: String,
+    /// An e-mail address or a phone number.
+    pub recipient: String,
+    /// Subject line (e-mail).
+    pub subject: String,
+    /// The text.
+    pub body: String,
+    /// Not to be delivered before then (the second half of a PIN travels later).
+    pub not_before: DateTime<Utc>,
+}
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Its id.
+    pub id: i64,
+    /// The message.
+    pub message: OutboxMessage,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+}
+
+/// One access to personal data: who, what, about whom, when, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who acted: a codice fiscale, an operator id or `system`.
+    pub actor: String,
+    /// What was done, e.g. `view_decision`, `submit_application`.
+    pub action: String,
+    /// Whose data it was.
+    pub subject: CodiceFiscale,
+    /// The object touched, e.g. a protocol number.
+    pub object: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The client address.
+    pub from: Option<String>,
 }
 
 /// A registry replacement in progress.

@@ -14,8 +14,9 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
 
 use crate::{
-    Application, ApplicationStatus, NewApplication, RegistryImport, RegistrySummary, Store, StoreError, Submission,
-    cessation_from_db, codice_fiscale_from_db, days_from_db, kind_from_db, protocol_number,
+    Application, ApplicationStatus, AuditEntry, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
+    RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
+    count_from_db, days_from_db, kind_from_db, later, protocol_number,
 };
 
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
@@ -62,6 +63,12 @@ ALTER INDEX registry_positions_staging_cf RENAME TO registry_positions_cf;";
 
 const APPLICATION_COLUMNS: &str =
     "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at";
+
+const PIN_COLUMNS: &str = "codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until";
+
+const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at";
+
+const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -244,6 +251,238 @@ impl Store for PgStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO pins (codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until)
+             VALUES ($1, $2, $3, $4, 0, NULL)
+             ON CONFLICT (codice_fiscale) DO UPDATE SET
+                 full_hash = excluded.full_hash,
+                 simplified_hash = excluded.simplified_hash,
+                 issued_at = excluded.issued_at,
+                 failures = 0,
+                 locked_until = NULL",
+        )
+        .bind(pin.codice_fiscale.as_str())
+        .bind(&pin.full_hash)
+        .bind(&pin.simplified_hash)
+        .bind(pin.issued_at.trunc_subsecs(6))
+        .execute(&mut *tx)
+        .await?;
+        enqueue_on(&mut tx, &delivery).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pin(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PinCredential>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = $1")))
+            .bind(codice_fiscale.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pin_from_row).transpose()
+    }
+
+    async fn record_login_failure(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        now: DateTime<Utc>,
+        max_failures: u32,
+        lock_for: Duration,
+    ) -> Result<Option<PinCredential>, StoreError> {
+        let now = now.trunc_subsecs(6);
+        let mut tx = self.pool.begin().await?;
+        // One UPDATE reads and writes the count under the row's lock; a concurrent one waits, then re-reads the row
+        // it committed (READ COMMITTED re-checks the WHERE), so no failure is lost. A locked PIN is left alone, so
+        // failures during a lock neither count nor extend it.
+        let updated = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE pins SET
+                 failures = CASE WHEN failures + 1 >= $3 THEN 0 ELSE failures + 1 END,
+                 locked_until = CASE WHEN failures + 1 >= $3 THEN $4 ELSE locked_until END
+             WHERE codice_fiscale = $1 AND (locked_until IS NULL OR locked_until <= $2)
+             RETURNING {PIN_COLUMNS}"
+        )))
+        .bind(codice_fiscale.as_str())
+        .bind(now)
+        .bind(i64::from(max_failures.max(1)))
+        .bind(later(now, lock_for).trunc_subsecs(6))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = match updated {
+            Some(row) => Some(row),
+            None => {
+                sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = $1")))
+                    .bind(codice_fiscale.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+        };
+        tx.commit().await?;
+        row.as_ref().map(pin_from_row).transpose()
+    }
+
+    async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale) -> Result<(), StoreError> {
+        sqlx::query("UPDATE pins SET failures = 0 WHERE codice_fiscale = $1 AND failures <> 0")
+            .bind(codice_fiscale.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.id_hash)
+        .bind(session.codice_fiscale.as_str())
+        .bind(session.created_at.trunc_subsecs(6))
+        .bind(session.last_seen_at.trunc_subsecs(6))
+        .bind(session.expires_at.trunc_subsecs(6))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1")))
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        // Requests of one session may finish out of order: activity never moves back in time.
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2")
+            .bind(id_hash)
+            .bind(now.trunc_subsecs(6))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+            .bind(now.trunc_subsecs(6))
+            .bind(idle_before.trunc_subsecs(6))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn enqueue(&self, message: OutboxMessage) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_on(&mut conn, &message).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let now = now.trunc_subsecs(6);
+        // SKIP LOCKED: a concurrent claimer passes over the rows this one is taking instead of waiting for them, and
+        // a row it does lock after this one committed is re-checked, found leased, and left. The CTE is evaluated
+        // once, so LIMIT bounds the claim.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "WITH due AS (
+                 SELECT id FROM outbox
+                 WHERE delivered_at IS NULL AND not_before <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                 ORDER BY id
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE outbox SET leased_until = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM due)
+             RETURNING {OUTBOX_COLUMNS}"
+        )))
+        .bind(now)
+        .bind(later(now, lease).trunc_subsecs(6))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = rows.iter().map(outbox_from_row).collect::<Result<Vec<_>, _>>()?;
+        // RETURNING gives no order.
+        entries.sort_by_key(|entry| entry.id);
+        Ok(entries)
+    }
+
+    async fn outbox_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET delivered_at = $2, leased_until = NULL, body = ''
+             WHERE id = $1 AND delivered_at IS NULL",
+        )
+        .bind(id)
+        .bind(now.trunc_subsecs(6))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET last_error = $2, leased_until = NULL, not_before = $3
+             WHERE id = $1 AND delivered_at IS NULL",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(retry_at.trunc_subsecs(6))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (actor, action, subject, object, at, from_addr) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(entry.subject.as_str())
+        .bind(&entry.object)
+        .bind(entry.at.trunc_subsecs(6))
+        .bind(&entry.from)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT actor, action, subject, object, at, from_addr FROM audit_log
+             WHERE subject = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(codice_fiscale.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+}
+
+/// Inserts one outbox message on `conn` (a pooled connection or a transaction) and returns its id.
+async fn enqueue_on(conn: &mut PgConnection, message: &OutboxMessage) -> Result<i64, StoreError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO outbox (channel, recipient, subject, body, not_before, attempts, created_at)
+         VALUES ($1, $2, $3, $4, $5, 0, $6)
+         RETURNING id",
+    )
+    .bind(&message.channel)
+    .bind(&message.recipient)
+    .bind(&message.subject)
+    .bind(&message.body)
+    .bind(message.not_before.trunc_subsecs(6))
+    .bind(Utc::now().trunc_subsecs(6))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 /// A registry import on PostgreSQL: one connection and one transaction. Dropping it closes the connection and the
@@ -388,6 +627,52 @@ fn application_from_row(row: &PgRow) -> Result<Application, StoreError> {
         details,
         submitted_at: get::<DateTime<Utc>>(row, "submitted_at")?,
         updated_at: get::<DateTime<Utc>>(row, "updated_at")?,
+    })
+}
+
+fn pin_from_row(row: &PgRow) -> Result<PinCredential, StoreError> {
+    Ok(PinCredential {
+        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        full_hash: get(row, "full_hash")?,
+        simplified_hash: get(row, "simplified_hash")?,
+        issued_at: get(row, "issued_at")?,
+        failures: count_from_db(get::<i32>(row, "failures")?.into(), "failures")?,
+        locked_until: get(row, "locked_until")?,
+    })
+}
+
+fn session_from_row(row: &PgRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id_hash: get(row, "id_hash")?,
+        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        created_at: get(row, "created_at")?,
+        last_seen_at: get(row, "last_seen_at")?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
+fn outbox_from_row(row: &PgRow) -> Result<OutboxEntry, StoreError> {
+    Ok(OutboxEntry {
+        id: get(row, "id")?,
+        message: OutboxMessage {
+            channel: get(row, "channel")?,
+            recipient: get(row, "recipient")?,
+            subject: get(row, "subject")?,
+            body: get(row, "body")?,
+            not_before: get(row, "not_before")?,
+        },
+        attempts: count_from_db(get::<i32>(row, "attempts")?.into(), "attempts")?,
+    })
+}
+
+fn audit_from_row(row: &PgRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        actor: get(row, "actor")?,
+        action: get(row, "action")?,
+        subject: codice_fiscale_from_db(&get::<String>(row, "subject")?)?,
+        object: get(row, "object")?,
+        at: get(row, "at")?,
+        from: get(row, "from_addr")?,
     })
 }
 

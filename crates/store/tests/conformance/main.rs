@@ -6,9 +6,13 @@
 //! except under CI (`CI=true`), where they fail.
 
 mod applications;
+mod audit;
 mod harness;
 mod opening;
+mod outbox;
+mod pins;
 mod registry;
+mod sessions;
 
 /// Generates one `#[tokio::test]` per backend for each listed test function (`module::function`).
 macro_rules! conformance {
@@ -55,4 +59,23 @@ conformance! {
     applications::protocol_numbers_are_unique_and_formatted,
     applications::an_application_is_visible_only_to_its_owner,
     applications::applications_of_lists_oldest_first,
+    pins::put_pin_replaces_the_pin_and_resets_failures_and_lock,
+    pins::put_pin_enqueues_its_delivery_in_the_same_transaction,
+    pins::five_wrong_pins_lock_and_restart_the_count,
+    pins::concurrent_wrong_pins_lock_exactly_as_sequential_ones,
+    pins::failures_while_locked_neither_count_nor_extend_the_lock,
+    pins::clear_login_failures_restarts_the_count,
+    pins::a_failure_without_a_pin_is_none,
+    pins::a_lock_too_long_to_represent_lasts_for_ever,
+    sessions::sessions_are_created_read_touched_and_deleted,
+    sessions::an_unknown_session_is_none,
+    sessions::a_session_id_is_never_stored_twice,
+    sessions::expired_sessions_go_by_idleness_or_absolute_expiry,
+    outbox::a_claim_takes_due_messages_in_order,
+    outbox::a_lease_keeps_a_message_until_it_expires,
+    outbox::concurrent_claims_never_share_a_message,
+    outbox::a_delivered_message_is_wiped_and_never_claimed_again,
+    outbox::a_failed_delivery_is_retried_at_its_time,
+    audit::audit_of_lists_one_persons_rows_newest_first,
+    audit::audit_rows_at_the_same_instant_keep_their_order,
 }
