@@ -260,8 +260,9 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A message to deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message to deliver. Its `Debug` leaves out the body and the recipient: a body may carry half a PIN, and
+/// neither belongs in a log.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     /// `email`, `sms` or `console`.
     pub channel: String,
@@ -273,6 +274,18 @@ pub struct OutboxMessage {
     pub body: String,
     /// Not to be delivered before then (the second half of a PIN travels later).
     pub not_before: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("channel", &self.channel)
+            .field("recipient", &"<redacted>")
+            .field("subject", &self.subject)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("not_before", &self.not_before)
+            .finish()
+    }
 }
 
 /// A message claimed for delivery.
@@ -407,4 +420,23 @@ pub enum Submission {
     Duplicate(Application),
     /// The person already holds a non-rejected application (art. 31): that one; nothing was stored.
     AlreadyHolds(Application),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outbox_message_never_shows_its_body_or_recipient_in_debug() {
+        let message = OutboxMessage {
+            channel: "sms".to_owned(),
+            recipient: "+393331234567".to_owned(),
+            subject: "PIN".to_owned(),
+            body: "Il tuo PIN: AB7K9QZ4".to_owned(),
+            not_before: Utc::now(),
+        };
+        let shown = format!("{message:?} {:?}", OutboxEntry { id: 1, message: message.clone(), attempts: 0 });
+        assert!(!shown.contains("AB7K9QZ4") && !shown.contains("3331234567"), "{shown}");
+        assert!(shown.contains("sms"));
+    }
 }
