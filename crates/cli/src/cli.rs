@@ -36,6 +36,22 @@ pub enum Command {
     Check(CheckArgs),
     /// Generate a demo registry, import it and show decisions for a few demo people.
     Demo(DemoArgs),
+    /// Serve the portal.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file; `SPORTELLO_*` environment variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to listen, overriding the configuration (e.g. 0.0.0.0:8080).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// A scheme file to decide by instead of DL 18/2020 as shipped.
+    #[arg(long, value_name = "FILE")]
+    pub schemes: Option<PathBuf>,
 }
 
 /// `sportello registry …`
@@ -119,6 +135,7 @@ pub struct InputError(pub String);
 /// Parses the arguments, runs the command and maps failures to exit statuses.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -137,6 +154,23 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Logs go to standard error, filtered by `RUST_LOG` (default: `info` for the server, `warn` for one-off commands),
+/// as JSON lines when `SPORTELLO_LOG_FORMAT=json` (what a log collector wants), as text otherwise.
+fn init_logging(server: bool) {
+    let default = if server { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if std::env::var("SPORTELLO_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 async fn open_store(url: &str) -> anyhow::Result<Box<dyn Store>> {
@@ -224,6 +258,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+    }
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let mut config =
+        sportello_web::config::Config::load(args.config.as_deref()).map_err(|e| InputError(e.to_string()))?;
+    if let Some(listen) = args.listen {
+        config.http.listen = listen;
+    }
+    let rulebook = load_rulebook(args.schemes.as_deref())?;
+    let store = open_store(database_url).await?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+    eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
+    let state = sportello_web::server::AppState {
+        store: store.into(),
+        rulebook: std::sync::Arc::new(rulebook),
+        config: std::sync::Arc::new(config),
+    };
+    sportello_web::server::launch(listener, state, shutdown_signal()).await?;
+    eprintln!("Sportello stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM, so that requests in flight finish before the process ends.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }
 

@@ -1,0 +1,692 @@
+//! The login pages: `GET/POST /pin` (ask for a PIN), `GET/POST /accedi` (log in), `POST /esci` (log out) and
+//! `GET /situazione` (the registry's decision for the logged-in citizen).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
+use sportello_store::{AuditEntry, NewPin, OutboxMessage, Session};
+
+use super::AuthState;
+use super::csrf::{Binding, CSRF_COOKIE};
+use super::session::{Citizen, ClientAddr, SESSION_COOKIE, SessionId, cookie, hash_id, random_hex, set_cookie};
+use crate::i18n::{Lang, LangQuery};
+use crate::notify::Channel;
+use crate::pages::LAST_UPDATE;
+use crate::pin::{EnteredPin, Pin, PinError, PinKind};
+
+/// The query suffix that keeps the chosen language on links and form actions.
+pub fn lang_suffix(lang: Lang) -> &'static str {
+    match lang {
+        Lang::It => "",
+        Lang::En => "?lang=en",
+    }
+}
+
+/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
+fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a template failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    title: &'static str,
+    message: &'static str,
+}
+
+/// The 403 page for a form without its CSRF token: nothing was done.
+pub fn forbidden(lang: Lang) -> Response {
+    render(
+        StatusCode::FORBIDDEN,
+        &ProblemPage {
+            lang,
+            lang_suffix: lang_suffix(lang),
+            last_update: LAST_UPDATE,
+            title: lang.pick("Richiesta non valida", "Request refused"),
+            message: lang.pick(
+                "Il modulo è scaduto o non proviene da questo sito, quindi non è stato eseguito nulla. Torni alla \
+                 pagina precedente, la ricarichi e invii di nuovo il modulo.",
+                "The form has expired or did not come from this site, so nothing was done. Go back, reload the page \
+                 and send the form again.",
+            ),
+        },
+    )
+}
+
+/// The 500 page when the database or the random number generator fails; the cause goes to the log.
+pub fn unavailable(lang: Lang) -> Response {
+    render(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &ProblemPage {
+            lang,
+            lang_suffix: lang_suffix(lang),
+            last_update: LAST_UPDATE,
+            title: lang.pick("Servizio non disponibile", "Service unavailable"),
+            message: lang.pick(
+                "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
+                "The service is not available at the moment. Please try again in a few minutes.",
+            ),
+        },
+    )
+}
+
+/// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page
+/// (`None` if the random number generator failed).
+fn pre_login_value(headers: &HeaderMap) -> Option<(String, bool)> {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(value) => Some((value.to_owned(), false)),
+        None => random_hex()
+            .inspect_err(|e| tracing::error!(error = %e, "could not draw a CSRF value"))
+            .ok()
+            .map(|value| (value, true)),
+    }
+}
+
+/// `response` with the pre-login CSRF cookie set, if it is new.
+fn with_csrf_cookie(mut response: Response, value: &str, new: bool) -> Response {
+    if new && let Some(cookie) = set_cookie(CSRF_COOKIE, value) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Whether a pre-login form's token matches this client's CSRF cookie.
+fn pre_login_token_ok(state: &AuthState, headers: &HeaderMap, token: &str) -> bool {
+    cookie(headers, CSRF_COOKIE).is_some_and(|value| state.auth.csrf.verify(Binding::PreLogin(value), token))
+}
+
+/// The citizen's message for a codice fiscale that does not parse.
+fn codice_fiscale_message(error: &CodiceFiscaleError, lang: Lang) -> String {
+    match (error, lang) {
+        (CodiceFiscaleError::Length(n), Lang::It) => {
+            format!("Il codice fiscale ha 16 caratteri; quello inserito ne ha {n}.")
+        }
+        (CodiceFiscaleError::Length(n), Lang::En) => format!("A codice fiscale has 16 characters; this one has {n}."),
+        (CodiceFiscaleError::Character { position, .. }, Lang::It) => {
+            format!("Il carattere in posizione {position} non può stare in quel punto del codice fiscale.")
+        }
+        (CodiceFiscaleError::Character { position, .. }, Lang::En) => {
+            format!("Character {position} cannot stand at that place of a codice fiscale.")
+        }
+        (CodiceFiscaleError::Day(_), Lang::It) => {
+            "I caratteri 10 e 11 non indicano un giorno di nascita valido.".to_owned()
+        }
+        (CodiceFiscaleError::Day(_), Lang::En) => "Characters 10 and 11 do not give a valid day of birth.".to_owned(),
+        (CodiceFiscaleError::CheckCharacter { .. }, Lang::It) => {
+            "L'ultimo carattere non corrisponde ai precedenti: uno dei caratteri è stato scritto male.".to_owned()
+        }
+        (CodiceFiscaleError::CheckCharacter { .. }, Lang::En) => {
+            "The last character does not match the others: one of them is mistyped.".to_owned()
+        }
+    }
+}
+
+/// The citizen's message for a PIN that does not parse.
+fn pin_message(error: &PinError, lang: Lang) -> String {
+    match lang {
+        Lang::It => error.user_message().to_owned(),
+        Lang::En => match error {
+            PinError::WrongLength { .. } => {
+                "The PIN has 8 characters (simplified PIN) or 16 characters (full PIN). Spaces do not count."
+            }
+            PinError::InvalidCharacter { .. } => {
+                "The PIN contains a character no PIN has: INPS PINs use the digits 2 to 9 and the letters other \
+                 than I, L and O. Check that you copied it correctly."
+            }
+            PinError::Rng(_) | PinError::Hash(_) | PinError::Task(_) => {
+                "The service is not available at the moment. Please try again in a few minutes."
+            }
+        }
+        .to_owned(),
+    }
+}
+
+/// Where a PIN half is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    /// An e-mail address.
+    Email(String),
+    /// A mobile number, digits with an optional leading `+`.
+    Sms(String),
+}
+
+impl Contact {
+    /// Reads an e-mail address (anything with an `@`) or a phone number (8 to 15 digits, an optional leading `+`;
+    /// spaces, dots and dashes ignored).
+    pub fn parse(input: &str) -> Option<Self> {
+        let input = input.trim();
+        if input.contains('@') {
+            let (local, domain) = input.split_once('@')?;
+            let well_formed = input.len() <= 254
+                && !local.is_empty()
+                && local.len() <= 64
+                && !domain.contains('@')
+                && domain.contains('.')
+                && domain.split('.').all(|label| !label.is_empty())
+                && !input.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+            return well_formed.then(|| Contact::Email(input.to_owned()));
+        }
+        let (plus, rest) = match input.strip_prefix('+') {
+            Some(rest) => ("+", rest),
+            None => ("", input),
+        };
+        let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
+        let well_formed = (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
+        well_formed.then(|| Contact::Sms(format!("{plus}{digits}")))
+    }
+
+    fn channel(&self) -> Channel {
+        match self {
+            Contact::Email(_) => Channel::Email,
+            Contact::Sms(_) => Channel::Sms,
+        }
+    }
+
+    fn recipient(&self) -> &str {
+        match self {
+            Contact::Email(to) | Contact::Sms(to) => to,
+        }
+    }
+}
+
+/// The message carrying one half of a PIN: nothing but the half and how to use it (no name, no codice fiscale).
+fn pin_half_message(
+    contact: &Contact,
+    lang: Lang,
+    half: &str,
+    first: bool,
+    not_before: chrono::DateTime<chrono::Utc>,
+) -> OutboxMessage {
+    let (subject, body) = match (lang, first) {
+        (Lang::It, true) => (
+            "Il suo PIN INPS: prima parte",
+            format!(
+                "Ecco la prima parte del suo PIN INPS (PIN semplificato):\n\n{half}\n\nCon questi 8 caratteri può già \
+                 accedere a Sportello e chiedere l'indennità da 600 euro: scelga «Accedi» e inserisca il suo codice \
+                 fiscale e questi caratteri. La seconda parte del PIN le arriverà separatamente più avanti. Non \
+                 comunichi il PIN a nessuno: l'INPS non glielo chiederà mai."
+            ),
+        ),
+        (Lang::En, true) => (
+            "Your INPS PIN: first half",
+            format!(
+                "Here is the first half of your INPS PIN (simplified PIN):\n\n{half}\n\nWith these 8 characters you \
+                 can already log in to Sportello and apply for the 600 euro allowance: choose \"Log in\" and enter \
+                 your codice fiscale and these characters. The second half of the PIN will reach you separately \
+                 later. Never tell anyone your PIN: INPS will never ask for it."
+            ),
+        ),
+        (Lang::It, false) => (
+            "Il suo PIN INPS: seconda parte",
+            format!(
+                "Ecco la seconda parte del suo PIN INPS:\n\n{half}\n\nScritta dopo la prima parte forma il PIN \
+                 completo di 16 caratteri, con cui può accedere a Sportello scegliendo «Accedi». Non comunichi il \
+                 PIN a nessuno: l'INPS non glielo chiederà mai."
+            ),
+        ),
+        (Lang::En, false) => (
+            "Your INPS PIN: second half",
+            format!(
+                "Here is the second half of your INPS PIN:\n\n{half}\n\nWritten after the first half it makes the \
+                 full 16-character PIN, with which you can log in to Sportello by choosing \"Log in\". Never tell \
+                 anyone your PIN: INPS will never ask for it."
+            ),
+        ),
+    };
+    OutboxMessage {
+        channel: contact.channel().as_str().to_owned(),
+        recipient: contact.recipient().to_owned(),
+        subject: subject.to_owned(),
+        body,
+        not_before,
+    }
+}
+
+/// The PIN request form as posted. Every field defaults to empty, so that a missing one is judged by the handler
+/// (a missing CSRF token is a 403, not a 422).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PinRequestForm {
+    /// The CSRF token.
+    pub csrf: String,
+    /// The codice fiscale as typed.
+    pub codice_fiscale: String,
+    /// The e-mail address or mobile number as typed.
+    pub contatto: String,
+}
+
+#[derive(Template)]
+#[template(path = "pin_request.html")]
+struct PinRequestPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    csrf: String,
+    codice_fiscale: String,
+    contatto: String,
+    codice_fiscale_error: Option<String>,
+    contatto_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pin_sent.html")]
+struct PinSentPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+}
+
+/// `GET /pin`: the form asking for a PIN.
+pub async fn pin_form(State(state): State<AuthState>, Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let lang = query.lang();
+    let Some((value, new)) = pre_login_value(&headers) else {
+        return unavailable(lang);
+    };
+    let page = PinRequestPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        csrf: state.auth.csrf.token(Binding::PreLogin(&value)),
+        codice_fiscale: String::new(),
+        contatto: String::new(),
+        codice_fiscale_error: None,
+        contatto_error: None,
+    };
+    with_csrf_cookie(render(StatusCode::OK, &page), &value, new)
+}
+
+/// `POST /pin`: issues a PIN to a person of the registry, first half at once, second half later. The answer is the
+/// same whether or not the codice fiscale is in the registry, and the hashing work is done either way, so that
+/// neither the page nor its timing tells who is registered.
+pub async fn pin_request(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<PinRequestForm>,
+) -> Response {
+    let lang = query.lang();
+    if !pre_login_token_ok(&state, &headers, &form.csrf) {
+        return forbidden(lang);
+    }
+    let codice_fiscale = CodiceFiscale::parse(&form.codice_fiscale);
+    let contact = Contact::parse(&form.contatto);
+    let (codice_fiscale, contact) = match (codice_fiscale, contact) {
+        (Ok(cf), Some(contact)) => (cf, contact),
+        (cf, contact) => {
+            let csrf = state.auth.csrf.token(Binding::PreLogin(cookie(&headers, CSRF_COOKIE).unwrap_or_default()));
+            let page = PinRequestPage {
+                lang,
+                lang_suffix: lang_suffix(lang),
+                last_update: LAST_UPDATE,
+                csrf,
+                codice_fiscale_error: cf.err().map(|e| codice_fiscale_message(&e, lang)),
+                contatto_error: contact.is_none().then(|| {
+                    lang.pick(
+                        "Indichi un indirizzo e-mail (per esempio nome@esempio.it) o un numero di cellulare (per \
+                         esempio +39 333 123 4567).",
+                        "Enter an e-mail address (for example name@example.it) or a mobile number (for example \
+                         +39 333 123 4567).",
+                    )
+                    .to_owned()
+                }),
+                codice_fiscale: form.codice_fiscale,
+                contatto: form.contatto,
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    match issue_pin(&state, codice_fiscale, &contact, lang).await {
+        Ok(()) => {
+            render(StatusCode::OK, &PinSentPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not issue a PIN");
+            unavailable(lang)
+        }
+    }
+}
+
+/// Why a PIN could not be issued.
+#[derive(Debug, thiserror::Error)]
+enum IssueError {
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    #[error(transparent)]
+    Store(#[from] sportello_store::StoreError),
+}
+
+/// Draws and hashes a PIN; stores it and queues its halves only if the person is in the registry.
+async fn issue_pin(
+    state: &AuthState,
+    codice_fiscale: CodiceFiscale,
+    contact: &Contact,
+    lang: Lang,
+) -> Result<(), IssueError> {
+    let registered = !state.app.store.positions(&codice_fiscale).await?.is_empty();
+    let pin = Pin::generate()?;
+    let hasher = &state.auth.hasher;
+    let (full_hash, simplified_hash) =
+        tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
+    let (full_hash, simplified_hash) = (full_hash?, simplified_hash?);
+    if !registered {
+        return Ok(());
+    }
+    let now = state.auth.now();
+    let later = chrono::TimeDelta::from_std(state.app.config.pin.second_half_delay())
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    let new_pin = NewPin { codice_fiscale, full_hash, simplified_hash, issued_at: now };
+    state.app.store.put_pin(new_pin, pin_half_message(contact, lang, pin.first_half(), true, now)).await?;
+    state.app.store.enqueue(pin_half_message(contact, lang, pin.second_half(), false, later)).await?;
+    Ok(())
+}
+
+/// The login form as posted; fields default to empty (see [`PinRequestForm`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    /// The CSRF token.
+    pub csrf: String,
+    /// The codice fiscale as typed.
+    pub codice_fiscale: String,
+    /// The PIN as typed; never logged nor shown back.
+    pub pin: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    csrf: String,
+    codice_fiscale: String,
+    codice_fiscale_error: Option<String>,
+    pin_error: Option<String>,
+    refused: bool,
+}
+
+impl LoginPage {
+    fn new(state: &AuthState, lang: Lang, csrf_value: &str) -> Self {
+        LoginPage {
+            lang,
+            lang_suffix: lang_suffix(lang),
+            last_update: LAST_UPDATE,
+            csrf: state.auth.csrf.token(Binding::PreLogin(csrf_value)),
+            codice_fiscale: String::new(),
+            codice_fiscale_error: None,
+            pin_error: None,
+            refused: false,
+        }
+    }
+}
+
+/// `GET /accedi`: the login form.
+pub async fn login_form(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = query.lang();
+    let Some((value, new)) = pre_login_value(&headers) else {
+        return unavailable(lang);
+    };
+    with_csrf_cookie(render(StatusCode::OK, &LoginPage::new(&state, lang, &value)), &value, new)
+}
+
+/// `POST /accedi`: checks the codice fiscale and PIN; on success opens a new session and goes to `/situazione`.
+/// An unknown codice fiscale, a wrong PIN and a locked PIN get the same answer, after the same hashing work.
+pub async fn login(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = query.lang();
+    if !pre_login_token_ok(&state, &headers, &form.csrf) {
+        return forbidden(lang);
+    }
+    let csrf_value = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    let (codice_fiscale, pin) = match (CodiceFiscale::parse(&form.codice_fiscale), EnteredPin::parse(&form.pin)) {
+        (Ok(cf), Ok(pin)) => (cf, pin),
+        (cf, pin) => {
+            let page = LoginPage {
+                codice_fiscale_error: cf.err().map(|e| codice_fiscale_message(&e, lang)),
+                pin_error: pin.err().map(|e| pin_message(&e, lang)),
+                codice_fiscale: form.codice_fiscale,
+                ..LoginPage::new(&state, lang, csrf_value)
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    match check_pin(&state, codice_fiscale, &pin).await {
+        Ok(true) => match open_session(&state, codice_fiscale, &headers).await {
+            Ok(id) => {
+                let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+                if let Some(cookie) = set_cookie(SESSION_COOKIE, id.expose()) {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                response
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not open a session");
+                unavailable(lang)
+            }
+        },
+        Ok(false) => {
+            let page = LoginPage {
+                refused: true,
+                codice_fiscale: form.codice_fiscale,
+                ..LoginPage::new(&state, lang, csrf_value)
+            };
+            render(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not check a PIN");
+            unavailable(lang)
+        }
+    }
+}
+
+/// Whether `pin` opens `codice_fiscale`'s credential now; counts a failure (and locks) when it does not.
+async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &EnteredPin) -> Result<bool, IssueError> {
+    let store = &state.app.store;
+    let now = state.auth.now();
+    let credential = store.pin(&codice_fiscale).await?;
+    let locked = credential.as_ref().and_then(|c| c.locked_until).is_some_and(|until| until > now);
+    let phc = credential.as_ref().filter(|_| !locked).map(|c| match pin.kind() {
+        PinKind::Simplified => c.simplified_hash.clone(),
+        PinKind::Full => c.full_hash.clone(),
+    });
+    // A locked PIN is still "verified" against the dummy hash, so that a lock costs the same time as a check.
+    let matches = state.auth.hasher.verify_or_dummy_blocking(pin.expose().to_owned(), phc).await;
+    if matches {
+        store.clear_login_failures(&codice_fiscale).await?;
+    } else if credential.is_some() && !locked {
+        let pin_config = &state.app.config.pin;
+        store.record_login_failure(&codice_fiscale, now, pin_config.max_failures, pin_config.lock_for()).await?;
+    }
+    Ok(matches)
+}
+
+/// Opens a session for `codice_fiscale` under a new id, ending the one the browser held before (if any).
+async fn open_session(
+    state: &AuthState,
+    codice_fiscale: CodiceFiscale,
+    headers: &HeaderMap,
+) -> Result<SessionId, Box<dyn std::error::Error + Send + Sync>> {
+    let store = &state.app.store;
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        store.delete_session(&hash_id(old)).await?;
+    }
+    let id = SessionId::generate()?;
+    let now = state.auth.now();
+    let expires_at = chrono::TimeDelta::from_std(state.app.config.session.absolute_timeout())
+        .ok()
+        .and_then(|t| now.checked_add_signed(t))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    store
+        .create_session(Session { id_hash: id.hash(), codice_fiscale, created_at: now, last_seen_at: now, expires_at })
+        .await?;
+    Ok(id)
+}
+
+/// The logout form as posted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LogoutForm {
+    /// The CSRF token, bound to the session.
+    pub csrf: String,
+}
+
+/// `POST /esci`: ends the session and drops its cookie.
+pub async fn logout(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    citizen: Citizen,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let lang = query.lang();
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return forbidden(lang);
+    }
+    if let Err(e) = state.app.store.delete_session(&citizen.id_hash).await {
+        tracing::error!(error = %e, "could not end a session");
+        return unavailable(lang);
+    }
+    let mut response = Redirect::to(&format!("/accedi{}", lang_suffix(lang))).into_response();
+    if let Some(clear) = super::session::clear_cookie(SESSION_COOKIE) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+/// One indemnity of the decision as the page shows it.
+struct SchemeView {
+    title: String,
+    legal_ref: String,
+    eligible: bool,
+    reasons: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "situation.html")]
+struct SituationPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    codice_fiscale: String,
+    in_registry: bool,
+    schemes: Vec<SchemeView>,
+    csrf: String,
+}
+
+/// `GET /situazione`: the registry's decision for the logged-in citizen, indemnity by indemnity, with reasons and
+/// articles. Audited; private (never cached by shared caches).
+pub async fn situation(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    ClientAddr(from): ClientAddr,
+    citizen: Citizen,
+) -> Response {
+    let lang = query.lang();
+    let store = &state.app.store;
+    let cf = citizen.codice_fiscale;
+    let positions = match store.positions(&cf).await {
+        Ok(positions) => positions,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the registry");
+            return unavailable(lang);
+        }
+    };
+    let audit = AuditEntry {
+        actor: cf.to_string(),
+        action: "view_decision".to_owned(),
+        subject: cf,
+        object: None,
+        at: state.auth.now(),
+        from: from.map(|addr| addr.ip().to_string()),
+    };
+    // No audit row, no page: an access to personal data is never left unrecorded.
+    if let Err(e) = store.audit(audit).await {
+        tracing::error!(error = %e, "could not write the audit log");
+        return unavailable(lang);
+    }
+    let rulebook = &state.app.rulebook;
+    let decision = rulebook.decide(cf, &positions);
+    let schemes = decision
+        .schemes
+        .iter()
+        .map(|d| {
+            let scheme = rulebook.scheme(&d.scheme);
+            SchemeView {
+                title: scheme.map_or_else(|| d.scheme.clone(), |s| lang.pick(s.title_it(), s.title_en()).to_owned()),
+                legal_ref: scheme.map(|s| s.legal_ref().to_owned()).unwrap_or_default(),
+                eligible: d.eligible,
+                reasons: d.reasons.iter().map(|r| (r.article.clone(), lang.pick(&r.it, &r.en).to_owned())).collect(),
+            }
+        })
+        .collect();
+    let page = SituationPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        codice_fiscale: cf.to_string(),
+        in_registry: !positions.is_empty(),
+        schemes,
+        csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_are_an_address_or_a_mobile_number() {
+        let email = |s: &str| Some(Contact::Email(s.to_owned()));
+        let sms = |s: &str| Some(Contact::Sms(s.to_owned()));
+        let cases = [
+            ("an e-mail address", "mario.rossi@example.it", email("mario.rossi@example.it")),
+            ("an address with spaces around", "  a@b.it ", email("a@b.it")),
+            ("an Italian mobile number with spaces", "+39 333 123 4567", sms("+393331234567")),
+            ("a number without prefix", "333-1234567", sms("3331234567")),
+            ("no domain dot", "mario@localhost", None),
+            ("two at signs", "a@b@c.it", None),
+            ("empty local part", "@example.it", None),
+            ("a space inside", "mario rossi@example.it", None),
+            ("too few digits", "12345", None),
+            ("letters", "333ABC4567", None),
+            ("empty", "", None),
+        ];
+        for (situation, input, expected) in cases {
+            assert_eq!(Contact::parse(input), expected, "{situation}");
+        }
+    }
+
+    #[test]
+    fn pin_messages_carry_the_half_and_no_codice_fiscale() {
+        let contact = Contact::Sms("+393331234567".into());
+        let now = chrono::Utc::now();
+        let message = pin_half_message(&contact, Lang::It, "ABCD2345", true, now);
+        assert_eq!(message.channel, "sms");
+        assert!(message.body.lines().any(|line| line == "ABCD2345"));
+        let message = pin_half_message(&contact, Lang::En, "EFGH6789", false, now);
+        assert!(message.body.contains("second half") && message.body.contains("EFGH6789"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Logging in with the INPS PIN: asking for a PIN, logging in and out, the session behind every personal page, the
+//! CSRF tokens on every form, and the citizen's first personal page, "la tua situazione".
+//!
+//! `docs/SECURITY.md` ("Sessions and CSRF") explains the choices.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::pin::{PinError, PinHasher};
+use crate::server::AppState;
+
+pub mod csrf;
+pub mod handlers;
+pub mod session;
+
+pub use csrf::CsrfKey;
+pub use session::Citizen;
+
+/// The time now, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Why the login machinery could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Rng(String),
+    /// `session.csrf_key` is not 64 hex digits.
+    #[error("session.csrf_key must be 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`")]
+    CsrfKey,
+    /// The PIN hasher could not be built.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+}
+
+/// What the login pages need besides [`AppState`]: the PIN hasher, the CSRF key and the clock.
+#[derive(Clone)]
+pub struct Auth {
+    /// Hashes and verifies PINs off the reactor.
+    pub hasher: PinHasher,
+    /// Signs and checks CSRF tokens.
+    pub csrf: CsrfKey,
+    /// The time now.
+    pub clock: Clock,
+}
+
+impl Auth {
+    /// Sportello's Argon2id parameters, the configured CSRF key (or a random one) and the system clock.
+    pub fn from_config(config: &Config) -> Result<Self, AuthError> {
+        let csrf = match &config.session.csrf_key {
+            Some(hex) => CsrfKey::from_hex(&hex.0)?,
+            None => CsrfKey::generate()?,
+        };
+        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now) })
+    }
+
+    /// The same, hashing with `hasher` (tests use cheap parameters).
+    pub fn with_hasher(mut self, hasher: PinHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// The same, reading the time from `clock`.
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("hasher", &self.hasher).field("csrf", &self.csrf).finish_non_exhaustive()
+    }
+}
+
+/// The state of the login routes: the portal's, and [`Auth`].
+#[derive(Clone)]
+pub struct AuthState {
+    /// The portal's state.
+    pub app: AppState,
+    /// The login machinery.
+    pub auth: Auth,
+}
+
+/// The login routes: `/pin`, `/accedi`, `/esci` and `/situazione`, ready to merge into the portal's router.
+pub fn routes<S>(app: AppState, auth: Auth) -> Router<S> {
+    Router::new()
+        .route("/pin", get(handlers::pin_form).post(handlers::pin_request))
+        .route("/accedi", get(handlers::login_form).post(handlers::login))
+        .route("/esci", post(handlers::logout))
+        .route("/situazione", get(handlers::situation))
+        .with_state(AuthState { app, auth })
+}

@@ -1,0 +1,211 @@
+//! Login sessions: a 128-bit random id in the `__Host-sportello` cookie, stored only as its SHA-256, ending after a
+//! spell of inactivity or a fixed time after login, whichever comes first; and [`Citizen`], the extractor every
+//! personal page reads the logged-in person through.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use rand::TryRng as _;
+use sha2::Digest as _;
+use sportello_domain::CodiceFiscale;
+use sportello_store::Session;
+
+use super::{AuthError, AuthState};
+use crate::i18n::LangQuery;
+
+/// The session cookie. The `__Host-` prefix makes browsers refuse it unless it is `Secure`, has `Path=/` and no
+/// `Domain`, so a sibling subdomain cannot plant one.
+pub const SESSION_COOKIE: &str = "__Host-sportello";
+
+/// Longest cookie value looked at; ours are 32 hex digits.
+const MAX_COOKIE_VALUE: usize = 128;
+
+/// A session id as handed to the browser: 128 bits from the OS CSPRNG, in hex. Its `Debug` is redacted.
+pub struct SessionId(String);
+
+impl SessionId {
+    /// Draws a new id.
+    pub fn generate() -> Result<Self, AuthError> {
+        Ok(SessionId(random_hex()?))
+    }
+
+    /// The cookie value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the hex SHA-256 of the id.
+    pub fn hash(&self) -> String {
+        hash_id(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+/// 16 random bytes from the OS CSPRNG, in hex.
+pub fn random_hex() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 16];
+    rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| AuthError::Rng(e.to_string()))?;
+    Ok(hex::encode(bytes))
+}
+
+/// The hex SHA-256 of a session id, as stored in [`Session::id_hash`].
+pub fn hash_id(id: &str) -> String {
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
+
+/// The value of cookie `name` in the request, if present, non-empty and not absurdly long.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty() && value.len() <= MAX_COOKIE_VALUE)
+}
+
+/// A `Set-Cookie` value for a `__Host-` cookie lasting as long as the browser session.
+pub fn set_cookie(name: &str, value: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax")).ok()
+}
+
+/// A `Set-Cookie` value that removes cookie `name`.
+pub fn clear_cookie(name: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")).ok()
+}
+
+/// Whether `session` is still open at `now`: used within the idle timeout, and before its absolute expiry.
+pub fn is_live(session: &Session, now: DateTime<Utc>, idle: std::time::Duration) -> bool {
+    let idle_ends = chrono::TimeDelta::from_std(idle)
+        .ok()
+        .and_then(|idle| session.last_seen_at.checked_add_signed(idle))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    now < session.expires_at && now < idle_ends
+}
+
+/// The logged-in citizen. A handler that takes it runs only for a live session; anyone else is sent to `/accedi`.
+/// Every read of personal data goes through it, so a page can show only the logged-in person's own data.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    /// Who is logged in.
+    pub codice_fiscale: CodiceFiscale,
+    /// The hash of the session id, which logged-in CSRF tokens are bound to.
+    pub id_hash: String,
+}
+
+impl FromRequestParts<AuthState> for Citizen {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
+        let lang = Query::<LangQuery>::try_from_uri(&parts.uri).map(|q| q.0.lang()).unwrap_or_default();
+        let to_login = || Redirect::to(&format!("/accedi{}", super::handlers::lang_suffix(lang))).into_response();
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let id_hash = hash_id(id);
+        let now = state.auth.now();
+        let store = &state.app.store;
+        let session = match store.session(&id_hash).await {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read a session");
+                return Err(super::handlers::unavailable(lang));
+            }
+        };
+        match session {
+            Some(session) if is_live(&session, now, state.app.config.session.idle_timeout()) => {
+                if let Err(e) = store.touch_session(&id_hash, now).await {
+                    tracing::error!(error = %e, "could not record activity on a session");
+                    return Err(super::handlers::unavailable(lang));
+                }
+                Ok(Citizen { codice_fiscale: session.codice_fiscale, id_hash })
+            }
+            Some(_) => {
+                // Expired: forget it now rather than wait for the sweep, and tell the browser to drop the cookie.
+                if let Err(e) = store.delete_session(&id_hash).await {
+                    tracing::warn!(error = %e, "could not delete an expired session");
+                }
+                let mut response = to_login();
+                if let Some(clear) = clear_cookie(SESSION_COOKIE) {
+                    response.headers_mut().append(header::SET_COOKIE, clear);
+                }
+                Err(response)
+            }
+            None => Err(to_login()),
+        }
+    }
+}
+
+/// The client's address, when the server was started with connection info (as [`crate::server::launch`] does).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(last_seen_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Session {
+        Session {
+            id_hash: hash_id("x"),
+            codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
+            created_at: last_seen_at,
+            last_seen_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_session_ends_when_idle_or_at_its_absolute_expiry() {
+        let t0 = "2020-04-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let minutes = |m| t0 + chrono::TimeDelta::minutes(m);
+        let idle = std::time::Duration::from_secs(30 * 60);
+        let cases = [
+            ("just used", session(t0, minutes(480)), minutes(0), true),
+            ("idle 29 minutes", session(t0, minutes(480)), minutes(29), true),
+            ("idle 30 minutes", session(t0, minutes(480)), minutes(30), false),
+            ("in use but past its absolute expiry", session(minutes(479), minutes(480)), minutes(480), false),
+        ];
+        for (situation, session, now, live) in cases {
+            assert_eq!(is_live(&session, now, idle), live, "{situation}");
+        }
+    }
+
+    #[test]
+    fn ids_are_random_and_stored_only_hashed() {
+        let a = SessionId::generate().unwrap();
+        let b = SessionId::generate().unwrap();
+        assert_eq!(a.expose().len(), 32, "128 bits in hex");
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.hash().len(), 64);
+        assert!(!a.hash().contains(a.expose()));
+        assert!(!format!("{a:?}").contains(a.expose()));
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("__Host-sportello_csrf=c; __Host-sportello=s"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("s"));
+        assert_eq!(cookie(&headers, "__Host-sportello_csrf"), Some("c"));
+        assert_eq!(cookie(&headers, "other"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! The portal's configuration: a TOML file (optional) overlaid by `SPORTELLO_…` environment variables.
+//!
+//! The database is not configured here: every `sportello` command takes it from `--database-url` or
+//! `SPORTELLO_DATABASE_URL`. Nested keys use a double underscore in the environment: `SPORTELLO_HTTP__LISTEN=0.0.0.0:8080`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::notify::NotifyConfig;
+
+/// Everything `sportello serve` needs to know. Unknown top-level keys are ignored because the environment carries
+/// other `SPORTELLO_*` variables (test and bench settings); the sections refuse unknown keys, catching typos.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Config {
+    /// HTTP settings.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Login sessions and CSRF.
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// Issuing and checking the INPS PIN.
+    #[serde(default)]
+    pub pin: PinConfig,
+    /// Where messages (the PIN's halves) are delivered.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+/// HTTP listener and request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Where the portal listens.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes; forms are small.
+    pub max_body_bytes: usize,
+    /// A request taking longer than this is answered 503 rather than left hanging (seconds).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 16 * 1024, request_timeout_secs: 10 }
+    }
+}
+
+impl HttpConfig {
+    /// The request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// Login sessions and the CSRF key (`[session]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A session unused for this long ends (seconds).
+    pub idle_timeout_secs: u64,
+    /// A session ends this long after login, whatever the activity (seconds).
+    pub absolute_timeout_secs: u64,
+    /// The key of the CSRF tokens, 64 hex digits; when absent a random key is drawn at start. Every node behind
+    /// one load balancer must share it, or a form served by one node is refused by another.
+    pub csrf_key: Option<SecretHex>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { idle_timeout_secs: 30 * 60, absolute_timeout_secs: 8 * 3600, csrf_key: None }
+    }
+}
+
+impl SessionConfig {
+    /// The idle timeout as a duration.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    /// The absolute timeout as a duration.
+    pub fn absolute_timeout(&self) -> Duration {
+        Duration::from_secs(self.absolute_timeout_secs)
+    }
+}
+
+/// A secret written in hex in the configuration; its `Debug` is redacted so that it never reaches a log.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretHex(pub String);
+
+impl std::fmt::Debug for SecretHex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHex(<redacted>)")
+    }
+}
+
+/// Issuing and checking the INPS PIN (`[pin]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PinConfig {
+    /// How long after the first half the second half is sent, standing in for the post (seconds).
+    pub second_half_delay_secs: u64,
+    /// Wrong PINs in a row that lock the PIN.
+    pub max_failures: u32,
+    /// How long a PIN stays locked (seconds).
+    pub lock_secs: u64,
+}
+
+impl Default for PinConfig {
+    fn default() -> Self {
+        Self { second_half_delay_secs: 72 * 3600, max_failures: 5, lock_secs: 15 * 60 }
+    }
+}
+
+impl PinConfig {
+    /// The delay of the second half as a duration.
+    pub fn second_half_delay(&self) -> Duration {
+        Duration::from_secs(self.second_half_delay_secs)
+    }
+
+    /// The lock duration as a duration.
+    pub fn lock_for(&self) -> Duration {
+        Duration::from_secs(self.lock_secs)
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] config::ConfigError);
+
+impl Config {
+    /// Reads `file` (if given; it must exist) and then the `SPORTELLO_*` environment variables, which win.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
+        }
+        let source = builder
+            .add_source(config::Environment::with_prefix("SPORTELLO").prefix_separator("_").separator("__"))
+            .build()?;
+        Ok(source.try_deserialize()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_sets_values_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sportello.toml");
+        std::fs::write(&file, "[http]\nlisten = \"0.0.0.0:9000\"\n").unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        assert_eq!(config.http.listen.port(), 9000);
+        assert_eq!(config.http.max_body_bytes, 16 * 1024, "unset values keep their defaults");
+
+        std::fs::write(&file, "[http]\nlisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+}

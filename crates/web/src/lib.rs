@@ -1,0 +1,14 @@
+//! Sportello's web layer: the citizen portal served by axum, the INPS PIN, and notifications.
+//!
+//! Handlers stay thin: extractors validate, the domain decides, a template renders.
+
+pub mod auth;
+pub mod config;
+pub mod i18n;
+pub mod pages;
+pub mod security;
+pub mod server;
+
+pub mod notify;
+pub mod outbox;
+pub mod pin;

@@ -1,0 +1,49 @@
+//! Headers every response carries, and the caching rule that keeps personal data out of shared caches.
+//!
+//! Caching is denied by default: a response is `Cache-Control: no-store, private` with `Vary: Cookie` unless its
+//! handler explicitly marks it public with [`public`]. A new route therefore cannot leak a personal page through a
+//! proxy by forgetting a header — the failure of 1 April 2020 is impossible by construction, not by discipline.
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The content security policy: only this origin's scripts, styles, images and fonts; no inline code; no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; object-src 'none'";
+
+/// What personal responses say to caches.
+pub const PRIVATE: &str = "no-store, private";
+
+/// Marks a response as public and cacheable for `max_age` seconds by shared caches. Use only for responses that are
+/// the same for everyone (no personal data, no per-user token).
+pub fn public(max_age: u32, response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+/// Middleware adding the security headers, and the private caching default where a handler did not choose.
+pub async fn headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    let public =
+        headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("public"));
+    if !public {
+        set(headers, header::CACHE_CONTROL, PRIVATE);
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    }
+    response
+}

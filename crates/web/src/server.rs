@@ -1,0 +1,109 @@
+//! The portal's router and its launch on a listener, with graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sportello_domain::law::Rulebook;
+use sportello_store::Store;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{self, Auth};
+use crate::config::Config;
+use crate::notify::Notifiers;
+use crate::outbox::OutboxWorker;
+use crate::{pages, security};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The law the portal decides by.
+    pub rulebook: Arc<Rulebook>,
+    /// The configuration it was started with.
+    pub config: Arc<Config>,
+}
+
+/// The portal's routes with their middleware; `auth` serves the login pages.
+pub fn router(state: AppState, auth: Auth) -> Router {
+    let http = &state.config.http;
+    Router::new()
+        .route("/", get(pages::home))
+        .merge(auth::routes(state.clone(), auth))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
+        .with_state(state)
+}
+
+/// Serves the portal on `listener` until `shutdown` completes, then lets requests in flight finish; the outbox
+/// worker runs alongside, delivering PINs through the notifiers `[notify]` configures.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let auth = Auth::from_config(&state.config).map_err(std::io::Error::other)?;
+    launch_with(listener, state, auth, shutdown).await
+}
+
+/// [`launch`] with the login machinery given (tests pass cheap hashing and a clock they move).
+/// Tests call it with a listener on port 0.
+pub async fn launch_with(
+    listener: TcpListener,
+    state: AppState,
+    auth: Auth,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let notify = &state.config.notify;
+    if notify.mailbox.is_none() && notify.smtp.is_none() && notify.webhook.is_none() {
+        tracing::warn!("no [notify] mailbox, SMTP server or SMS webhook is configured: PINs cannot be delivered");
+    }
+    let notifiers = Notifiers::from_config(notify).map_err(std::io::Error::other)?;
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = OutboxWorker::new(Arc::clone(&state.store), Arc::new(notifiers));
+    let worker = tokio::spawn(async move {
+        let mut stopped = worker_stopped;
+        worker
+            .run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
+    let app = router(state, auth).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_worker.send(true);
+        })
+        .await;
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "the outbox worker did not stop cleanly");
+    }
+    served
+}
+
+/// `GET /healthz`: the process is alive.
+async fn healthz() -> impl IntoResponse {
+    "ok"
+}
+
+/// `GET /readyz`: the process can serve, i.e. its database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Asking for a PIN, logging in and out, sessions, CSRF and "la tua situazione", over real HTTP.
+//!
+//! Cookies are `Secure`, which a cookie store refuses to send over plain `http://127.0.0.1`: [`Browser`] keeps them
+//! by hand.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sportello_web::pin::ALPHABET;
+
+use crate::support::{NOT_REGISTERED, PENSIONATA, PROFESSIONISTA, TestApp, cf, spawn_app, spawn_app_with};
+
+const SESSION: &str = "__Host-sportello";
+const CSRF: &str = "__Host-sportello_csrf";
+
+/// One browser: its own cookies, no redirects followed.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+/// What a response said, read once.
+struct Page {
+    status: u16,
+    location: String,
+    cache_control: String,
+    vary: String,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { app, client, cookies: Mutex::default() }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().unwrap().insert(name.to_owned(), value.to_owned());
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let header =
+            self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let request = if header.is_empty() { request } else { request.header("cookie", header) };
+        let response = request.send().await.unwrap();
+        let get = |name: &str| {
+            response
+                .headers()
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (location, cache_control, vary) = (get("location"), get("cache-control"), get("vary"));
+        let set_cookies: Vec<String> =
+            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for set in &set_cookies {
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.lock().unwrap().remove(name);
+            } else {
+                self.set_cookie(name, value);
+            }
+        }
+        let status = response.status().as_u16();
+        Page { status, location, cache_control, vary, set_cookies, body: response.text().await.unwrap() }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(self.app.url(path))).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let request = self.client.post(self.app.url(path)).header("content-type", "application/x-www-form-urlencoded");
+        self.send(request.body(body)).await
+    }
+
+    /// The CSRF token of the form at `path`.
+    async fn token(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        csrf_of(&page.body)
+    }
+
+    async fn request_pin(&self, codice_fiscale: &str, contact: &str) -> Page {
+        let csrf = self.token("/pin").await;
+        self.post("/pin", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("contatto", contact)]).await
+    }
+
+    async fn login(&self, codice_fiscale: &str, pin: &str) -> Page {
+        let csrf = self.token("/accedi").await;
+        self.post("/accedi", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("pin", pin)]).await
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The PIN half in a delivered message: the line of 8 PIN symbols.
+fn pin_half(body: &str) -> String {
+    body.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 8 && line.bytes().all(|b| ALPHABET.contains(&b)))
+        .expect("a PIN half in the message")
+        .to_owned()
+}
+
+/// A PIN of the same shape that is not `pin`.
+fn wrong(pin: &str) -> String {
+    let first = if pin.starts_with('2') { '3' } else { '2' };
+    format!("{first}{}", &pin[1..])
+}
+
+/// Asks for a PIN for `codice_fiscale` and returns the first half, read from the mailbox.
+async fn first_half(app: &TestApp, codice_fiscale: &str, contact: &str) -> String {
+    let page = Browser::new(app).request_pin(codice_fiscale, contact).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    pin_half(&app.wait_for_messages(contact, 1).await[0].body)
+}
+
+fn assert_private(page: &Page) {
+    assert_eq!(page.cache_control, "no-store, private");
+    assert!(page.vary.contains("Cookie"), "{}", page.vary);
+}
+
+#[tokio::test]
+async fn a_citizen_asks_for_a_pin_logs_in_with_its_first_half_and_sees_only_their_own_decision() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA).to_string();
+    let pin = first_half(&app, &me, "mario.rossi@example.it").await;
+    let message = &app.delivered_to("mario.rossi@example.it")[0];
+    assert!(!message.body.contains(&me) && !message.subject.contains(&pin), "the message names only the PIN half");
+
+    let browser = Browser::new(&app);
+    let login = browser.login(&me.to_lowercase(), &pin.to_lowercase()).await;
+    assert_eq!(login.status, 303, "{}", login.body);
+    assert_eq!(login.location, "/situazione");
+    let cookie = login.set_cookies.iter().find(|c| c.starts_with(SESSION)).expect("a session cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
+    let page = browser.get("/situazione").await;
+    assert_eq!(page.status, 200);
+    assert_private(&page);
+    assert!(page.body.contains(&me), "the page names the logged-in citizen");
+    assert!(page.body.contains("<html lang=\"it\">"));
+    assert!(page.body.contains("Ne ha diritto."), "art. 27 grants the professional's indemnity");
+    for article in ["art. 27 c. 1", "art. 28 c. 1", "art. 38 c. 1"] {
+        assert!(page.body.contains(article), "{article} missing");
+    }
+    assert!(!page.body.contains(&cf(PENSIONATA).to_string()), "nobody else's data");
+
+    let english = browser.get("/situazione?lang=en").await;
+    assert!(english.body.contains("<html lang=\"en\">") && english.body.contains("You are entitled to it."));
+
+    let audit = app.store.audit_of(&cf(PROFESSIONISTA), 10).await.unwrap();
+    let views: Vec<_> = audit.iter().filter(|a| a.action == "view_decision").collect();
+    assert_eq!(views.len(), 2, "each view is audited");
+    assert_eq!(views[0].actor, me);
+    assert_eq!(views[0].from.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn the_full_pin_also_opens_a_session_once_both_halves_arrive() {
+    let mut config = sportello_web::config::Config::default();
+    config.pin.second_half_delay_secs = 0;
+    let app = spawn_app_with(config).await;
+    let me = cf(PENSIONATA).to_string();
+    let page = Browser::new(&app).request_pin(&me, "+39 333 123 4567").await;
+    assert_eq!(page.status, 200);
+    let messages = app.wait_for_messages("+393331234567", 2).await;
+    assert!(messages.iter().all(|m| m.channel == sportello_web::notify::Channel::Sms), "a number gets text messages");
+    let first = messages.iter().find(|m| m.subject.contains("prima")).unwrap();
+    let second = messages.iter().find(|m| m.subject.contains("seconda")).unwrap();
+    let full = format!("{} {}", pin_half(&first.body), pin_half(&second.body));
+
+    let browser = Browser::new(&app);
+    assert_eq!(browser.login(&me, &wrong(&full)).await.status, 401);
+    assert_eq!(browser.login(&me, &full).await.status, 303);
+    let page = browser.get("/situazione").await;
+    assert!(page.body.contains("Non ne ha diritto."), "a pensioner is entitled to nothing");
+    assert!(!page.body.contains("<strong>Ne ha diritto."), "to nothing at all");
+}
+
+#[tokio::test]
+async fn the_second_half_waits_for_its_delay() {
+    let app = spawn_app().await;
+    first_half(&app, &cf(PROFESSIONISTA).to_string(), "mario.rossi@example.it").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(app.delivered_to("mario.rossi@example.it").len(), 1, "the second half travels 72 hours later");
+}
+
+#[tokio::test]
+async fn asking_for_a_pin_says_the_same_whether_or_not_the_codice_fiscale_is_registered() {
+    let app = spawn_app().await;
+    let registered = Browser::new(&app).request_pin(&cf(PROFESSIONISTA).to_string(), "a@example.it").await;
+    let unknown = Browser::new(&app).request_pin(&cf(NOT_REGISTERED).to_string(), "b@example.it").await;
+    assert_eq!(registered.status, 200);
+    assert_eq!((registered.status, &registered.body), (unknown.status, &unknown.body));
+    app.wait_for_messages("a@example.it", 1).await;
+    assert!(app.delivered_to("b@example.it").is_empty(), "nobody outside the registry gets a PIN");
+    assert!(app.store.pin(&cf(NOT_REGISTERED)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_mistyped_codice_fiscale_or_contact_gets_the_form_back_with_what_was_typed() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let page = browser.request_pin("RSSMRA80A01H501", "mario@localhost").await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Il codice fiscale ha 16 caratteri; quello inserito ne ha 15."), "{}", page.body);
+    assert!(page.body.contains("value=\"RSSMRA80A01H501\"") && page.body.contains("value=\"mario@localhost\""));
+    assert!(page.body.contains("aria-describedby=\"codice_fiscale-error\""));
+    assert!(page.body.contains("id=\"contatto-error\""));
+
+    let csrf = browser.token("/pin?lang=en").await;
+    let page = browser.post("/pin?lang=en", &[("csrf", &csrf), ("codice_fiscale", "x"), ("contatto", "a@b.it")]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("A codice fiscale has 16 characters; this one has 1."), "{}", page.body);
+
+    let page = browser.login(&cf(PROFESSIONISTA).to_string(), "ABC").await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Il PIN deve avere 8 caratteri"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn five_wrong_pins_lock_the_pin_until_the_lock_ends() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA).to_string();
+    let pin = first_half(&app, &me, "mario.rossi@example.it").await;
+    let browser = Browser::new(&app);
+    for attempt in 1..=5 {
+        let page = browser.login(&me, &wrong(&pin)).await;
+        assert_eq!(page.status, 401, "attempt {attempt}");
+        assert!(page.body.contains("PIN temporaneamente bloccato"));
+    }
+    let locked = browser.login(&me, &pin).await;
+    assert_eq!(locked.status, 401, "the right PIN is refused while locked");
+    assert!(browser.cookie(SESSION).is_none());
+    let unknown = browser.login(&cf(NOT_REGISTERED).to_string(), &pin).await;
+    assert_eq!(
+        locked.body.replace(&me, "CF"),
+        unknown
+            .body
+            .replace(&cf(NOT_REGISTERED).to_string(), "CF")
+            .replace(&csrf_of(&unknown.body), &csrf_of(&locked.body)),
+        "a lock looks like an unknown codice fiscale"
+    );
+
+    app.clock.advance(Duration::from_secs(15 * 60 - 5));
+    assert_eq!(browser.login(&me, &pin).await.status, 401, "still locked just before the 15 minutes end");
+    app.clock.advance(Duration::from_secs(10));
+    assert_eq!(browser.login(&me, &pin).await.status, 303, "open again once the lock ends");
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused_and_do_nothing() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA).to_string();
+    let browser = Browser::new(&app);
+    browser.get("/pin").await;
+    let missing = browser.post("/pin", &[("codice_fiscale", &me), ("contatto", "a@example.it")]).await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.body.contains("non è stato eseguito nulla"));
+    // A token is bound to its own browser's cookie: another browser's token does not do.
+    let other = Browser::new(&app).token("/pin").await;
+    let foreign =
+        browser.post("/pin?lang=en", &[("csrf", &other), ("codice_fiscale", &me), ("contatto", "a@example.it")]).await;
+    assert_eq!(foreign.status, 403);
+    assert!(foreign.body.contains("nothing was done"));
+    // Without its cookie the token is worthless too.
+    let token = browser.token("/pin").await;
+    let cookieless = Browser::new(&app);
+    let page =
+        cookieless.post("/pin", &[("csrf", &token), ("codice_fiscale", &me), ("contatto", "a@example.it")]).await;
+    assert_eq!(page.status, 403);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(app.store.pin(&cf(PROFESSIONISTA)).await.unwrap().is_none(), "no PIN was issued");
+    assert!(app.delivered_to("a@example.it").is_empty());
+
+    // Login CSRF: the right PIN without the token opens nothing.
+    let pin = first_half(&app, &me, "mario.rossi@example.it").await;
+    let page = browser.post("/accedi", &[("codice_fiscale", &me), ("pin", &pin)]).await;
+    assert_eq!(page.status, 403);
+    assert!(browser.cookie(SESSION).is_none());
+
+    // Logout needs the session's token.
+    assert_eq!(browser.login(&me, &pin).await.status, 303);
+    let pre_login_token = browser.token("/accedi").await;
+    assert_eq!(browser.post("/esci", &[("csrf", &pre_login_token)]).await.status, 403);
+    assert_eq!(browser.get("/situazione").await.status, 200, "still logged in");
+}
+
+#[tokio::test]
+async fn logging_in_rotates_the_session_id_and_logging_out_ends_it() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA).to_string();
+    let pin = first_half(&app, &me, "mario.rossi@example.it").await;
+    let browser = Browser::new(&app);
+    browser.set_cookie(SESSION, "0123456789abcdef0123456789abcdef");
+    assert_eq!(browser.login(&me, &pin).await.status, 303);
+    let first = browser.cookie(SESSION).unwrap();
+    assert_ne!(first, "0123456789abcdef0123456789abcdef", "a new id at login");
+    assert_eq!(browser.login(&me, &pin).await.status, 303);
+    let second = browser.cookie(SESSION).unwrap();
+    assert_ne!(first, second, "a new id at each login");
+
+    let stale = Browser::new(&app);
+    stale.set_cookie(SESSION, &first);
+    assert_eq!(stale.get("/situazione").await.status, 303, "the id before the new login is dead");
+
+    let page = browser.get("/situazione").await;
+    let logout = browser.post("/esci", &[("csrf", &csrf_of(&page.body))]).await;
+    assert_eq!((logout.status, logout.location.as_str()), (303, "/accedi"));
+    assert!(logout.set_cookies.iter().any(|c| c.starts_with(&format!("{SESSION}=;")) && c.contains("Max-Age=0")));
+    let replay = Browser::new(&app);
+    replay.set_cookie(SESSION, &second);
+    let page = replay.get("/situazione").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/accedi"), "the old cookie opens nothing");
+}
+
+#[tokio::test]
+async fn a_session_ends_after_the_idle_timeout_and_at_its_absolute_expiry() {
+    let mut config = sportello_web::config::Config::default();
+    config.session.absolute_timeout_secs = 3600;
+    let app = spawn_app_with(config).await;
+    let me = cf(PROFESSIONISTA).to_string();
+    let pin = first_half(&app, &me, "mario.rossi@example.it").await;
+
+    let idle = Browser::new(&app);
+    assert_eq!(idle.login(&me, &pin).await.status, 303);
+    let active = Browser::new(&app);
+    assert_eq!(active.login(&me, &pin).await.status, 303);
+    for minutes in [20, 20, 19] {
+        app.clock.advance(Duration::from_secs(minutes * 60));
+        assert_eq!(active.get("/situazione").await.status, 200, "used every 20 minutes, the session stays open");
+    }
+    let page = idle.get("/situazione?lang=en").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/accedi?lang=en"), "idle for 59 minutes");
+    app.clock.advance(Duration::from_secs(2 * 60));
+    let page = active.get("/situazione").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/accedi"), "past the absolute expiry");
+}
+
+#[tokio::test]
+async fn personal_pages_need_a_session_and_are_never_cached() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let page = browser.get("/situazione").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/accedi"));
+    assert_private(&page);
+    browser.set_cookie(SESSION, "forged");
+    assert_eq!(browser.get("/situazione").await.status, 303);
+    for path in ["/pin", "/accedi", "/accedi?lang=en"] {
+        let page = Browser::new(&app).get(path).await;
+        assert_eq!(page.status, 200);
+        assert_private(&page);
+        let cookie = page.set_cookies.iter().find(|c| c.starts_with(CSRF)).expect("a CSRF cookie");
+        assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+        assert!(page.body.contains("<label for=\"codice_fiscale\">"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Public pages, health endpoints, and the headers every response carries.
+
+use crate::support::{spawn_app, spawn_app_with};
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn assert_security_headers(response: &reqwest::Response) {
+    let csp = header(response, "content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(header(response, "strict-transport-security").starts_with("max-age="));
+    assert_eq!(header(response, "x-content-type-options"), "nosniff");
+    assert_eq!(header(response, "referrer-policy"), "no-referrer");
+}
+
+#[tokio::test]
+async fn the_home_page_explains_the_five_indemnities_in_italian_and_is_cacheable() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_security_headers(&response);
+    assert_eq!(header(&response, "cache-control"), "public, max-age=300");
+    assert!(!header(&response, "vary").contains("Cookie"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"it\">"));
+    for article in ["art. 27 c. 1", "art. 28 c. 1", "art. 29 c. 1", "art. 30 c. 1", "art. 38 c. 1"] {
+        assert!(html.contains(article), "{article} missing");
+    }
+    assert!(html.contains("600,00 €"));
+    assert!(html.contains("803 164"), "the Contact Center is among the channels");
+    assert!(html.contains("Dichiarazione di accessibilità") && html.contains("Informativa sulla privacy"));
+}
+
+#[tokio::test]
+async fn english_is_one_parameter_away_and_unknown_languages_fall_back_to_italian() {
+    let app = spawn_app().await;
+    let html = app.client.get(app.url("/?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("The five allowances"));
+    assert!(html.contains("href=\"?lang=it\""), "the switch leads back to Italian");
+    let html = app.client.get(app.url("/?lang=xx")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"it\">"));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let live = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+}
+
+#[tokio::test]
+async fn responses_are_private_unless_a_handler_says_otherwise() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/no-such-page"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(header(&response, "cache-control"), "no-store, private", "{path}");
+        assert!(header(&response, "vary").contains("Cookie"), "{path}");
+        assert_security_headers(&response);
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let mut config = sportello_web::config::Config::default();
+    config.http.max_body_bytes = 1024;
+    let app = spawn_app_with(config).await;
+    let response = app.client.post(app.url("/")).body(vec![b'x'; 4096]).send().await.unwrap();
+    assert_eq!(response.status(), 413);
+}
