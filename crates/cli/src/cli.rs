@@ -38,6 +38,30 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the portal.
     Serve(ServeArgs),
+    /// Manage INPS PINs.
+    #[command(subcommand)]
+    Pin(PinCommand),
+}
+
+/// `sportello pin …`
+#[derive(Debug, Subcommand)]
+pub enum PinCommand {
+    /// Issue new PINs for registry persons (replacing earlier ones) and write them to a file for hand-over.
+    Issue(PinIssueArgs),
+}
+
+/// Arguments of `pin issue`.
+#[derive(Debug, Args)]
+pub struct PinIssueArgs {
+    /// Codici fiscali to issue PINs for.
+    #[arg(long = "cf", value_name = "CF", required_unless_present = "first")]
+    pub cfs: Vec<String>,
+    /// Instead: the first N persons of the registry, in codice fiscale order.
+    #[arg(long, value_name = "N", conflicts_with = "cfs")]
+    pub first: Option<u32>,
+    /// Where to write `codice_fiscale,pin,simplified_pin` (created readable by its owner only).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Arguments of `serve`.
@@ -116,6 +140,12 @@ pub struct DemoArgs {
     /// The language of the reasons shown.
     #[arg(long, value_enum, default_value_t = Lang::It)]
     pub lang: Lang,
+    /// Where the demo portal listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Only import and show decisions; do not issue PINs or start the portal.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// A language the reasons of a decision are written in.
@@ -259,6 +289,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
         Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Pin(PinCommand::Issue(args)) => {
+            let store = open_store(&cli.database_url).await?;
+            let persons = match args.first {
+                Some(n) => store.registry_persons(None, n).await?,
+                None => args
+                    .cfs
+                    .iter()
+                    .map(|cf| {
+                        CodiceFiscale::parse(cf)
+                            .map_err(|e| InputError(format!("'{cf}' is not a valid codice fiscale: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+            let hasher = sportello_web::pin::PinHasher::new()?;
+            let issued = crate::pins::issue(store.as_ref(), &hasher, &persons).await?;
+            crate::pins::write_csv(&args.out, &issued)?;
+            eprintln!("issued {} PINs, written to {}", issued.len(), args.out.display());
+            Ok(())
+        }
     }
 }
 
@@ -270,12 +319,27 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     let rulebook = load_rulebook(args.schemes.as_deref())?;
     let store = open_store(database_url).await?;
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+    let listener = bind(&config).await?;
     eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
+    run_portal(listener, store.into(), rulebook, config).await
+}
+
+/// Binds the portal's listener.
+pub async fn bind(config: &sportello_web::config::Config) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http.listen))
+}
+
+/// Serves the portal on `listener` until Ctrl-C or SIGTERM.
+pub async fn run_portal(
+    listener: tokio::net::TcpListener,
+    store: std::sync::Arc<dyn Store>,
+    rulebook: Rulebook,
+    config: sportello_web::config::Config,
+) -> anyhow::Result<()> {
     let state = sportello_web::server::AppState {
-        store: store.into(),
+        store,
         rulebook: std::sync::Arc::new(rulebook),
         config: std::sync::Arc::new(config),
     };
@@ -285,7 +349,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Completes on Ctrl-C or SIGTERM, so that requests in flight finish before the process ends.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -12,6 +12,7 @@ use sportello_domain::law::{Decision, Rulebook};
 
 use crate::cli::{DemoArgs, Lang};
 use crate::import::{ImportOptions, import};
+use crate::pins;
 use crate::synthetic::{self, Generator, Profile};
 
 /// The kinds of people the demo shows, in this order.
@@ -62,6 +63,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let mut generator = Generator::new(seed);
     let mut shown = HashSet::new();
     let mut example = None;
+    let mut people = Vec::new();
     for _ in 0..persons {
         let person = generator.person();
         if !SHOWN.contains(&person.profile) || !shown.insert(person.profile) {
@@ -71,6 +73,8 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         let decision = rulebook.decide(person.codice_fiscale, &positions);
         print_decision(&mut out, &decision, &positions, args.lang)?;
         example.get_or_insert(person.codice_fiscale);
+        let entitled: Vec<String> = decision.schemes.iter().filter(|s| s.eligible).map(|s| s.scheme.clone()).collect();
+        people.push((person.codice_fiscale, entitled));
         if shown.len() == SHOWN.len() {
             break;
         }
@@ -78,7 +82,32 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     if let Some(cf) = example {
         writeln!(out, "The same decision as JSON, for programs:  sportello check --cf {cf}")?;
     }
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+
+    // The portal, with PINs for the people above; PINs asked for on the portal land in the mailbox file.
+    let cfs: Vec<_> = people.iter().map(|(cf, _)| *cf).collect();
+    let hasher = sportello_web::pin::PinHasher::new()?;
+    let issued = pins::issue(store.as_ref(), &hasher, &cfs).await?;
+    let mut config = sportello_web::config::Config::default();
+    config.http.listen = args.listen;
+    config.notify.mailbox = Some(dir.join("mailbox.jsonl"));
+    let listener = crate::cli::bind(&config).await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    writeln!(out, "\nThe portal is open at {url}  (Ctrl-C stops it)")?;
+    writeln!(
+        out,
+        "Demo identities (log in at {url}accedi with the codice fiscale and the PIN, or its first 8 characters):"
+    )?;
+    for ((cf, pin), (_, entitled)) in issued.iter().zip(&people) {
+        let entitled = if entitled.is_empty() { "none".to_owned() } else { entitled.join(", ") };
+        writeln!(out, "  {cf}  PIN {}  (simplified {})  entitled: {entitled}", pin.expose(), pin.first_half())?;
+    }
+    writeln!(out, "PINs requested on the portal are delivered to {}", dir.join("mailbox.jsonl").display())?;
+    out.flush()?;
+    drop(out);
+    crate::cli::run_portal(listener, store.into(), rulebook, config).await
 }
 
 fn print_decision(

@@ -93,7 +93,7 @@ fn a_scheme_file_changes_the_decision_without_new_code() {
 #[test]
 fn the_demo_imports_a_registry_and_shows_decisions() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&["demo", "--persons", "1500"]);
+    let out = sandbox.run(&["demo", "--persons", "1500", "--no-serve"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Sportello demo: 1500 people"), "{text}");

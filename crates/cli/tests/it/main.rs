@@ -2,4 +2,5 @@
 
 mod check;
 mod import;
+mod pins;
 mod support;
