@@ -2,6 +2,7 @@
 //!
 //! Handlers stay thin: extractors validate, the domain decides, a template renders.
 
+pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod i18n;

@@ -18,7 +18,7 @@ use crate::auth::{self, Auth};
 use crate::config::Config;
 use crate::notify::Notifiers;
 use crate::outbox::OutboxWorker;
-use crate::{pages, security};
+use crate::{apply, pages, security};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -36,6 +36,7 @@ pub fn router(state: AppState, auth: Auth) -> Router {
     let http = &state.config.http;
     Router::new()
         .route("/", get(pages::home))
+        .merge(apply::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

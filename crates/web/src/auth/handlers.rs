@@ -577,6 +577,7 @@ pub async fn logout(
 
 /// One indemnity of the decision as the page shows it.
 struct SchemeView {
+    id: String,
     title: String,
     legal_ref: String,
     eligible: bool,
@@ -634,6 +635,7 @@ pub async fn situation(
         .map(|d| {
             let scheme = rulebook.scheme(&d.scheme);
             SchemeView {
+                id: d.scheme.clone(),
                 title: scheme.map_or_else(|| d.scheme.clone(), |s| lang.pick(s.title_it(), s.title_en()).to_owned()),
                 legal_ref: scheme.map(|s| s.legal_ref().to_owned()).unwrap_or_default(),
                 eligible: d.eligible,

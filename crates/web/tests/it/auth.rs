@@ -3,130 +3,12 @@
 //! Cookies are `Secure`, which a cookie store refuses to send over plain `http://127.0.0.1`: [`Browser`] keeps them
 //! by hand.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use sportello_web::pin::ALPHABET;
-
-use crate::support::{NOT_REGISTERED, PENSIONATA, PROFESSIONISTA, TestApp, cf, spawn_app, spawn_app_with};
-
-const SESSION: &str = "__Host-sportello";
-const CSRF: &str = "__Host-sportello_csrf";
-
-/// One browser: its own cookies, no redirects followed.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookies: Mutex<BTreeMap<String, String>>,
-}
-
-/// What a response said, read once.
-struct Page {
-    status: u16,
-    location: String,
-    cache_control: String,
-    vary: String,
-    set_cookies: Vec<String>,
-    body: String,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { app, client, cookies: Mutex::default() }
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies.lock().unwrap().get(name).cloned()
-    }
-
-    fn set_cookie(&self, name: &str, value: &str) {
-        self.cookies.lock().unwrap().insert(name.to_owned(), value.to_owned());
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
-        let header =
-            self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let request = if header.is_empty() { request } else { request.header("cookie", header) };
-        let response = request.send().await.unwrap();
-        let get = |name: &str| {
-            response
-                .headers()
-                .get_all(name)
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (location, cache_control, vary) = (get("location"), get("cache-control"), get("vary"));
-        let set_cookies: Vec<String> =
-            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-        for set in &set_cookies {
-            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.cookies.lock().unwrap().remove(name);
-            } else {
-                self.set_cookie(name, value);
-            }
-        }
-        let status = response.status().as_u16();
-        Page { status, location, cache_control, vary, set_cookies, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        self.send(self.client.get(self.app.url(path))).await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let body = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        let request = self.client.post(self.app.url(path)).header("content-type", "application/x-www-form-urlencoded");
-        self.send(request.body(body)).await
-    }
-
-    /// The CSRF token of the form at `path`.
-    async fn token(&self, path: &str) -> String {
-        let page = self.get(path).await;
-        assert_eq!(page.status, 200, "{path}");
-        csrf_of(&page.body)
-    }
-
-    async fn request_pin(&self, codice_fiscale: &str, contact: &str) -> Page {
-        let csrf = self.token("/pin").await;
-        self.post("/pin", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("contatto", contact)]).await
-    }
-
-    async fn login(&self, codice_fiscale: &str, pin: &str) -> Page {
-        let csrf = self.token("/accedi").await;
-        self.post("/accedi", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("pin", pin)]).await
-    }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one name or value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// The PIN half in a delivered message: the line of 8 PIN symbols.
-fn pin_half(body: &str) -> String {
-    body.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 8 && line.bytes().all(|b| ALPHABET.contains(&b)))
-        .expect("a PIN half in the message")
-        .to_owned()
-}
+use crate::support::{
+    Browser, CSRF, NOT_REGISTERED, PENSIONATA, PROFESSIONISTA, SESSION, TestApp, assert_private, cf, csrf_of, pin_half,
+    spawn_app, spawn_app_with,
+};
 
 /// A PIN of the same shape that is not `pin`.
 fn wrong(pin: &str) -> String {
@@ -139,11 +21,6 @@ async fn first_half(app: &TestApp, codice_fiscale: &str, contact: &str) -> Strin
     let page = Browser::new(app).request_pin(codice_fiscale, contact).await;
     assert_eq!(page.status, 200, "{}", page.body);
     pin_half(&app.wait_for_messages(contact, 1).await[0].body)
-}
-
-fn assert_private(page: &Page) {
-    assert_eq!(page.cache_control, "no-store, private");
-    assert!(page.vary.contains("Cookie"), "{}", page.vary);
 }
 
 #[tokio::test]

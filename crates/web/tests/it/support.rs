@@ -2,6 +2,7 @@
 //! outbox worker delivering to a mailbox file in the temporary folder, a clock the test can move, stopped when the
 //! test ends.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,11 +11,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Rulebook;
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
-use sportello_store::Store;
+use sportello_store::{NewPin, OutboxMessage, Store};
 use sportello_web::auth::Auth;
 use sportello_web::config::Config;
 use sportello_web::notify::{FileNotifier, Message};
-use sportello_web::pin::PinHasher;
+use sportello_web::pin::{ALPHABET, PinHasher};
 use sportello_web::server::{AppState, launch_with};
 use tokio::sync::oneshot;
 
@@ -25,13 +26,16 @@ pub const PENSIONATA: &str = "BNCNNA50A41F205";
 /// A codice fiscale that is not in the registry.
 pub const NOT_REGISTERED: &str = "VRDGPP70B02L219";
 
+/// The PIN [`TestApp::logged_in`] issues: 16 symbols of the PIN alphabet.
+pub const TEST_PIN: &str = "ABCD2345EFGH6789";
+
 /// The codice fiscale starting with `first15`, completed with its check character.
 pub fn cf(first15: &str) -> CodiceFiscale {
     CodiceFiscale::with_check_character(first15).unwrap()
 }
 
 /// The registry every test starts with.
-fn registry() -> Vec<RegistryRow> {
+pub fn registry() -> Vec<RegistryRow> {
     let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
     vec![
         RegistryRow {
@@ -65,6 +69,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub mailbox: PathBuf,
     pub clock: TestClock,
+    pub hasher: PinHasher,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -77,6 +82,35 @@ impl TestApp {
     /// The messages delivered so far to `recipient`.
     pub fn delivered_to(&self, recipient: &str) -> Vec<Message> {
         FileNotifier::read_mailbox(&self.mailbox).unwrap().into_iter().filter(|m| m.recipient == recipient).collect()
+    }
+
+    /// Replaces the registry with the one every test starts with plus `extra` rows.
+    pub async fn import_registry(&self, extra: Vec<RegistryRow>) {
+        let mut import = self.store.begin_registry_import().await.unwrap();
+        import.write(&registry()).await.unwrap();
+        import.write(&extra).await.unwrap();
+        import.commit().await.unwrap();
+    }
+
+    /// Issues `codice_fiscale` the PIN [`TEST_PIN`] directly in the store (as the PIN request would) and returns a
+    /// browser logged in with its first half.
+    pub async fn logged_in(&self, codice_fiscale: &CodiceFiscale) -> Browser<'_> {
+        let full_hash = self.hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap();
+        let simplified_hash = self.hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap();
+        let now = self.clock.now();
+        let pin = NewPin { codice_fiscale: *codice_fiscale, full_hash, simplified_hash, issued_at: now };
+        let delivery = OutboxMessage {
+            channel: "email".to_owned(),
+            recipient: format!("{codice_fiscale}@example.it"),
+            subject: "PIN".to_owned(),
+            body: TEST_PIN[..8].to_owned(),
+            not_before: now,
+        };
+        self.store.put_pin(pin, delivery).await.unwrap();
+        let browser = Browser::new(self);
+        let page = browser.login(codice_fiscale.as_str(), &TEST_PIN[..8]).await;
+        assert_eq!(page.status, 303, "login of {codice_fiscale}: {}", page.body);
+        browser
     }
 
     /// Waits (up to 10 s) until `count` messages have reached `recipient`, and returns them.
@@ -110,7 +144,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     let clock = TestClock::default();
     // Cheap Argon2 parameters: the production ones are exercised by the bench.
     let hasher = PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 4).unwrap();
-    let auth = Auth::from_config(&config).unwrap().with_hasher(hasher).with_clock({
+    let auth = Auth::from_config(&config).unwrap().with_hasher(hasher.clone()).with_clock({
         let clock = clock.clone();
         move || clock.now()
     });
@@ -121,5 +155,129 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     }));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, client, store, mailbox, clock, _stop: stop, _dir: dir }
+    TestApp { base, client, store, mailbox, clock, hasher, _stop: stop, _dir: dir }
+}
+
+/// The session cookie.
+pub const SESSION: &str = "__Host-sportello";
+/// The pre-login CSRF cookie.
+pub const CSRF: &str = "__Host-sportello_csrf";
+
+/// One browser: its own cookies, no redirects followed.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+/// What a response said, read once.
+pub struct Page {
+    pub status: u16,
+    pub location: String,
+    pub cache_control: String,
+    pub vary: String,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { app, client, cookies: Mutex::default() }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().unwrap().insert(name.to_owned(), value.to_owned());
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let header =
+            self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let request = if header.is_empty() { request } else { request.header("cookie", header) };
+        let response = request.send().await.unwrap();
+        let get = |name: &str| {
+            response
+                .headers()
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (location, cache_control, vary) = (get("location"), get("cache-control"), get("vary"));
+        let set_cookies: Vec<String> =
+            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for set in &set_cookies {
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.lock().unwrap().remove(name);
+            } else {
+                self.set_cookie(name, value);
+            }
+        }
+        let status = response.status().as_u16();
+        Page { status, location, cache_control, vary, set_cookies, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(self.app.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let request = self.client.post(self.app.url(path)).header("content-type", "application/x-www-form-urlencoded");
+        self.send(request.body(body)).await
+    }
+
+    /// The CSRF token of the form at `path`.
+    pub async fn token(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        csrf_of(&page.body)
+    }
+
+    pub async fn request_pin(&self, codice_fiscale: &str, contact: &str) -> Page {
+        let csrf = self.token("/pin").await;
+        self.post("/pin", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("contatto", contact)]).await
+    }
+
+    pub async fn login(&self, codice_fiscale: &str, pin: &str) -> Page {
+        let csrf = self.token("/accedi").await;
+        self.post("/accedi", &[("csrf", &csrf), ("codice_fiscale", codice_fiscale), ("pin", pin)]).await
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The PIN half in a delivered message: the line of 8 PIN symbols.
+pub fn pin_half(body: &str) -> String {
+    body.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 8 && line.bytes().all(|b| ALPHABET.contains(&b)))
+        .expect("a PIN half in the message")
+        .to_owned()
+}
+
+pub fn assert_private(page: &Page) {
+    assert_eq!(page.cache_control, "no-store, private");
+    assert!(page.vary.contains("Cookie"), "{}", page.vary);
 }

@@ -1,0 +1,350 @@
+//! The application form: what the browser posts, how it is checked, and the details stored with the application.
+//!
+//! A value is kept as typed until it is valid; [`ApplicationForm::validate`] turns the whole form into
+//! [`Details`] or into messages tied to its fields, in the citizen's language.
+
+use serde::{Deserialize, Serialize};
+use sportello_domain::{Iban, IbanError};
+
+use crate::auth::handlers::Contact;
+use crate::i18n::Lang;
+
+/// The value a ticked declaration's checkbox posts.
+pub const TICKED: &str = "si";
+
+/// The application form as posted. Every field defaults to empty, so that the handler judges what is missing
+/// (a missing CSRF token is a 403, a missing declaration a message beside its checkbox).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ApplicationForm {
+    /// The CSRF token, bound to the session.
+    pub csrf: String,
+    /// The indemnity applied for (`art27` …).
+    pub scheme: String,
+    /// Drawn when the form was first rendered; the same key makes a resubmission answer with the same application.
+    pub idempotency_key: String,
+    /// `iban` (transfer to an account) or `domiciliato` (cash at a post office).
+    pub payment: String,
+    /// The IBAN as typed.
+    pub iban: String,
+    /// The e-mail address as typed.
+    pub email: String,
+    /// The mobile number as typed.
+    pub mobile: String,
+    /// Ticked: not a holder of a pension.
+    pub not_pension_holder: String,
+    /// Ticked: not a recipient of reddito di cittadinanza.
+    pub not_reddito_di_cittadinanza: String,
+    /// Ticked: occasional work income within 5,000 euros a year.
+    pub occasional_income_within_limit: String,
+    /// Non-empty when the review page's "Modifica" button sent the form back for editing.
+    pub edit: String,
+}
+
+/// How the indemnity is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Payment {
+    /// A transfer to the citizen's account.
+    Iban {
+        /// The account.
+        iban: Iban,
+    },
+    /// Cash at a post office (bonifico domiciliato).
+    Domiciliato,
+}
+
+/// Where the institute can reach the citizen: at least one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetails {
+    /// An e-mail address.
+    pub email: Option<String>,
+    /// A mobile number, digits with an optional leading `+`.
+    pub mobile: Option<String>,
+}
+
+/// The self-declarations (DPR 445/2000 arts. 46–47) the application requires; each is true once validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declarations {
+    /// Not a holder of a pension (arts. 27–30 and 38).
+    pub not_pension_holder: bool,
+    /// Not a recipient of reddito di cittadinanza (art. 31).
+    pub not_reddito_di_cittadinanza: bool,
+    /// Occasional work income within 5,000 euros a year.
+    pub occasional_income_within_limit: bool,
+}
+
+/// What is stored with an application as its details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Details {
+    /// How to pay.
+    pub payment: Payment,
+    /// Where to write.
+    pub contact: ContactDetails,
+    /// What the citizen declared.
+    pub declarations: Declarations,
+}
+
+/// Messages tied to the form's fields, in the order the form shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    /// The message for field `id`, if it has one.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.0.iter().find(|(field, _)| *field == id).map(|(_, message)| message.as_str())
+    }
+
+    /// Whether field `id` has a message.
+    pub fn has(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Every `(field id, message)`, in the form's order.
+    pub fn iter(&self) -> impl Iterator<Item = &(&'static str, String)> {
+        self.0.iter()
+    }
+
+    /// Whether there is no message at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn push(&mut self, id: &'static str, message: String) {
+        self.0.push((id, message));
+    }
+}
+
+/// Whether `key` looks like one the form drew: 32 lower-case hex digits (128 random bits).
+pub fn is_idempotency_key(key: &str) -> bool {
+    key.len() == 32 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The citizen's message for an IBAN that does not parse.
+fn iban_message(error: &IbanError, lang: Lang) -> String {
+    match (error, lang) {
+        (IbanError::Invalid(_), Lang::It) => "L'IBAN non è valido: controlli che inizi con la sigla del paese (IT per \
+             l'Italia) e due cifre di controllo, che abbia la lunghezza giusta (27 caratteri per un conto italiano) e \
+             che nessun carattere sia stato scritto male."
+            .to_owned(),
+        (IbanError::Invalid(_), Lang::En) => "The IBAN is not valid: check that it starts with the country code (IT \
+             for Italy) and two check digits, that it has the right length (27 characters for an Italian account) and \
+             that no character is mistyped."
+            .to_owned(),
+        (IbanError::Cin { found, expected }, Lang::It) => format!(
+            "Il quinto carattere dell'IBAN (il CIN) è «{found}», ma banca, filiale e numero di conto indicati \
+             richiedono «{expected}»: uno dei caratteri è probabilmente scritto male."
+        ),
+        (IbanError::Cin { found, expected }, Lang::En) => format!(
+            "The fifth character of the IBAN (the CIN) is “{found}”, but the bank, branch and account number given \
+             require “{expected}”: one of the characters is probably mistyped."
+        ),
+    }
+}
+
+impl ApplicationForm {
+    /// Checks the whole form: the details to store, or a message for every field that needs one.
+    pub fn validate(&self, lang: Lang) -> Result<Details, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if !is_idempotency_key(&self.idempotency_key) {
+            errors.push(
+                "idempotency_key",
+                lang.pick(
+                    "Il modulo era incompleto: controlli i dati e lo invii di nuovo.",
+                    "The form was incomplete: check what you entered and send it again.",
+                )
+                .to_owned(),
+            );
+        }
+        let payment = match self.payment.as_str() {
+            "iban" if self.iban.trim().is_empty() => {
+                errors.push(
+                    "iban",
+                    lang.pick(
+                        "Inserisca l'IBAN del conto, a lei intestato o cointestato, su cui ricevere l'indennità.",
+                        "Enter the IBAN of the account, in your name or joint name, the allowance is to be paid to.",
+                    )
+                    .to_owned(),
+                );
+                None
+            }
+            "iban" => match Iban::parse(&self.iban) {
+                Ok(iban) => Some(Payment::Iban { iban }),
+                Err(e) => {
+                    errors.push("iban", iban_message(&e, lang));
+                    None
+                }
+            },
+            "domiciliato" => Some(Payment::Domiciliato),
+            _ => {
+                errors.push(
+                    "payment",
+                    lang.pick(
+                        "Scelga come ricevere il pagamento: accredito sul conto (IBAN) o bonifico domiciliato da \
+                         riscuotere in contanti presso un ufficio postale.",
+                        "Choose how to be paid: a transfer to your account (IBAN) or cash to collect at a post office.",
+                    )
+                    .to_owned(),
+                );
+                None
+            }
+        };
+        let email = match self.email.trim() {
+            "" => None,
+            typed => match Contact::parse(typed) {
+                Some(Contact::Email(email)) => Some(email),
+                _ => {
+                    errors.push(
+                        "email",
+                        lang.pick(
+                            "L'indirizzo e-mail non sembra valido: deve avere la forma nome@esempio.it.",
+                            "The e-mail address does not look valid: it should read like name@example.it.",
+                        )
+                        .to_owned(),
+                    );
+                    None
+                }
+            },
+        };
+        let mobile = match self.mobile.trim() {
+            "" => None,
+            typed => match Contact::parse(typed) {
+                Some(Contact::Sms(mobile)) => Some(mobile),
+                _ => {
+                    errors.push(
+                        "mobile",
+                        lang.pick(
+                            "Il numero di cellulare deve avere da 8 a 15 cifre, con l'eventuale prefisso +39.",
+                            "The mobile number must have 8 to 15 digits, with an optional +39 prefix.",
+                        )
+                        .to_owned(),
+                    );
+                    None
+                }
+            },
+        };
+        if self.email.trim().is_empty() && self.mobile.trim().is_empty() {
+            errors.push(
+                "email",
+                lang.pick(
+                    "Indichi almeno un recapito: un indirizzo e-mail o un numero di cellulare.",
+                    "Give at least one contact: an e-mail address or a mobile number.",
+                )
+                .to_owned(),
+            );
+        }
+        let declarations = [
+            (
+                "not_pension_holder",
+                &self.not_pension_holder,
+                lang.pick(
+                    "Per presentare la domanda deve dichiarare di non essere titolare di pensione.",
+                    "To apply you must declare that you do not hold a pension.",
+                ),
+            ),
+            (
+                "not_reddito_di_cittadinanza",
+                &self.not_reddito_di_cittadinanza,
+                lang.pick(
+                    "Per presentare la domanda deve dichiarare di non percepire il reddito di cittadinanza.",
+                    "To apply you must declare that you do not receive the reddito di cittadinanza.",
+                ),
+            ),
+            (
+                "occasional_income_within_limit",
+                &self.occasional_income_within_limit,
+                lang.pick(
+                    "Per presentare la domanda deve dichiarare che i redditi da lavoro occasionale non superano \
+                     5.000 euro l'anno.",
+                    "To apply you must declare that your income from occasional work is within 5,000 euros a year.",
+                ),
+            ),
+        ];
+        for (id, value, message) in declarations {
+            if value.as_str() != TICKED {
+                errors.push(id, message.to_owned());
+            }
+        }
+        match payment {
+            Some(payment) if errors.is_empty() => Ok(Details {
+                payment,
+                contact: ContactDetails { email, mobile },
+                declarations: Declarations {
+                    not_pension_holder: true,
+                    not_reddito_di_cittadinanza: true,
+                    occasional_income_within_limit: true,
+                },
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> ApplicationForm {
+        ApplicationForm {
+            scheme: "art27".into(),
+            idempotency_key: "0123456789abcdef0123456789abcdef".into(),
+            payment: "iban".into(),
+            iban: "it60 x054 2811 1010 0000 0123 456".into(),
+            email: "mario.rossi@example.it".into(),
+            not_pension_holder: TICKED.into(),
+            not_reddito_di_cittadinanza: TICKED.into(),
+            occasional_income_within_limit: TICKED.into(),
+            ..ApplicationForm::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_form_gives_the_details_to_store() {
+        let details = complete().validate(Lang::It).unwrap();
+        assert_eq!(details.payment, Payment::Iban { iban: Iban::parse("IT60X0542811101000000123456").unwrap() });
+        assert_eq!(details.contact.email.as_deref(), Some("mario.rossi@example.it"));
+        let json = serde_json::to_value(&details).unwrap();
+        assert_eq!(json["payment"]["method"], "iban");
+        assert_eq!(json["payment"]["iban"], "IT60X0542811101000000123456");
+        assert_eq!(serde_json::from_value::<Details>(json).unwrap(), details, "details read back as stored");
+    }
+
+    /// Spoils one field of a complete form.
+    type Spoil = fn(&mut ApplicationForm);
+
+    #[test]
+    fn each_missing_or_wrong_field_gets_its_own_message() {
+        let cases: [(&str, Spoil, &str); 9] = [
+            ("no payment method", |f| f.payment.clear(), "payment"),
+            ("no IBAN", |f| f.iban.clear(), "iban"),
+            ("a mistyped IBAN", |f| f.iban = "IT60X0542811101000000123457".into(), "iban"),
+            ("no contact at all", |f| f.email.clear(), "email"),
+            ("a malformed e-mail", |f| f.email = "mario@localhost".into(), "email"),
+            ("a malformed mobile", |f| f.mobile = "12345".into(), "mobile"),
+            ("pension not declared", |f| f.not_pension_holder.clear(), "not_pension_holder"),
+            ("RdC not declared", |f| f.not_reddito_di_cittadinanza.clear(), "not_reddito_di_cittadinanza"),
+            ("no idempotency key", |f| f.idempotency_key.clear(), "idempotency_key"),
+        ];
+        for (situation, spoil, field) in cases {
+            let mut form = complete();
+            spoil(&mut form);
+            let errors = form.validate(Lang::It).unwrap_err();
+            assert!(errors.has(field), "{situation}: {errors:?}");
+            assert_eq!(errors.iter().count(), 1, "{situation}: only that field");
+        }
+        let mut post_office = complete();
+        post_office.payment = "domiciliato".into();
+        post_office.iban = "garbage".into();
+        assert_eq!(post_office.validate(Lang::En).unwrap().payment, Payment::Domiciliato, "the IBAN is not needed");
+    }
+
+    #[test]
+    fn a_wrong_cin_is_named_in_the_message() {
+        let mut form = complete();
+        // CIN Y instead of X, with check digits recomputed (see sportello_domain::iban's tests).
+        form.iban = "IT64Y0542811101000000123456".into();
+        let errors = form.validate(Lang::It).unwrap_err();
+        let message = errors.get("iban").unwrap_or_default();
+        assert!(message.contains("(il CIN) è «Y»") && message.contains("richiedono «X»"), "{message}");
+    }
+}

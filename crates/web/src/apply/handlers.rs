@@ -1,0 +1,513 @@
+//! The application pages: extract, let the rulebook decide and the store record, render.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sportello_domain::CodiceFiscale;
+use sportello_domain::law::{Reason, Scheme};
+use sportello_store::{Application, ApplicationStatus, AuditEntry, NewApplication, Submission};
+
+use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
+use super::italian_time;
+use crate::auth::AuthState;
+use crate::auth::csrf::Binding;
+use crate::auth::handlers::{forbidden, lang_suffix, unavailable};
+use crate::auth::session::{Citizen, ClientAddr, random_hex};
+use crate::i18n::{Lang, LangQuery};
+use crate::pages::LAST_UPDATE;
+
+/// Longest protocol number looked up; ours are 26 characters.
+const MAX_PROTOCOL: usize = 64;
+
+/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
+fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a template failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    title: String,
+    message: String,
+}
+
+/// A problem page with `status`.
+fn problem(status: StatusCode, lang: Lang, title: &str, message: String) -> Response {
+    let page = ProblemPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        title: title.to_owned(),
+        message,
+    };
+    render(status, &page)
+}
+
+/// The 404 page for an indemnity that the rulebook does not know.
+fn unknown_scheme(lang: Lang) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        lang,
+        lang.pick("Indennità non trovata", "Allowance not found"),
+        lang.pick(
+            "L'indennità richiesta non esiste. Scelga l'indennità dalla pagina «La tua situazione».",
+            "There is no such allowance. Choose the allowance from the page \"Your situation\".",
+        )
+        .to_owned(),
+    )
+}
+
+/// The 404 page for a protocol number that is not one of the citizen's own applications.
+fn no_such_application(lang: Lang) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        lang,
+        lang.pick("Domanda non trovata", "Application not found"),
+        lang.pick(
+            "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in «Le mie domande».",
+            "None of your applications has this protocol number. You will find them all in \"My applications\".",
+        )
+        .to_owned(),
+    )
+}
+
+/// The indemnity named `key` (its id in the scheme file, e.g. `art27`).
+fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
+    state.app.rulebook.scheme(key)
+}
+
+/// The indemnity's title in `lang`, or its id if the rulebook no longer knows it.
+fn scheme_title(state: &AuthState, id: &str, lang: Lang) -> String {
+    state.app.rulebook.scheme(id).map_or_else(|| id.to_owned(), |s| lang.pick(s.title_it(), s.title_en()).to_owned())
+}
+
+/// Records an access to the citizen's own data; `false` if the row could not be written.
+async fn audit(state: &AuthState, cf: CodiceFiscale, action: &str, object: Option<&str>, from: &ClientAddr) -> bool {
+    let entry = AuditEntry {
+        actor: cf.to_string(),
+        action: action.to_owned(),
+        subject: cf,
+        object: object.map(str::to_owned),
+        at: state.auth.now(),
+        from: from.0.map(|addr| addr.ip().to_string()),
+    };
+    match state.app.store.audit(entry).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "could not write the audit log");
+            false
+        }
+    }
+}
+
+/// The `?scheme=` query parameter of the form.
+#[derive(Debug, Default, Deserialize)]
+pub struct SchemeQuery {
+    /// The indemnity chosen.
+    #[serde(default)]
+    pub scheme: Option<String>,
+}
+
+/// What the pages show of the indemnity applied for.
+struct SchemeSummary {
+    id: String,
+    title: String,
+    legal_ref: String,
+    amount: String,
+}
+
+impl SchemeSummary {
+    fn new(scheme: &Scheme, lang: Lang) -> Self {
+        SchemeSummary {
+            id: scheme.id().to_owned(),
+            title: lang.pick(scheme.title_it(), scheme.title_en()).to_owned(),
+            legal_ref: scheme.legal_ref().to_owned(),
+            amount: scheme.amount().to_italian(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    csrf: String,
+    codice_fiscale: String,
+    scheme: SchemeSummary,
+    form: ApplicationForm,
+    errors: FieldErrors,
+}
+
+impl ApplyPage {
+    /// The form with what the citizen typed; a fresh idempotency key if the form carries none.
+    fn render(
+        state: &AuthState,
+        citizen: &Citizen,
+        lang: Lang,
+        scheme: &Scheme,
+        mut form: ApplicationForm,
+        errors: FieldErrors,
+    ) -> Response {
+        if !super::form::is_idempotency_key(&form.idempotency_key) {
+            match random_hex() {
+                Ok(key) => form.idempotency_key = key,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not draw an idempotency key");
+                    return unavailable(lang);
+                }
+            }
+        }
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let page = ApplyPage {
+            lang,
+            lang_suffix: lang_suffix(lang),
+            last_update: LAST_UPDATE,
+            csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
+            codice_fiscale: citizen.codice_fiscale.to_string(),
+            scheme: SchemeSummary::new(scheme, lang),
+            form,
+            errors,
+        };
+        render(status, &page)
+    }
+}
+
+/// `GET /domanda?scheme=art27`: the application form for one indemnity, with a fresh idempotency key.
+pub async fn form(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    Query(chosen): Query<SchemeQuery>,
+    citizen: Citizen,
+) -> Response {
+    let lang = query.lang();
+    let Some(key) = chosen.scheme.filter(|s| !s.is_empty()) else {
+        return Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+    };
+    let Some(scheme) = find_scheme(&state, &key) else {
+        return unknown_scheme(lang);
+    };
+    let form = ApplicationForm { scheme: scheme.id().to_owned(), ..ApplicationForm::default() };
+    ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default())
+}
+
+/// The review page: what will be submitted, to its owner only.
+#[derive(Template)]
+#[template(path = "review.html")]
+struct ReviewPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    csrf: String,
+    codice_fiscale: String,
+    scheme: SchemeSummary,
+    idempotency_key: String,
+    /// The IBAN in groups of four (shown in full only here), empty for payment at a post office.
+    iban: String,
+    /// The IBAN in its electronic form, carried to the submission.
+    iban_electronic: String,
+    payment: &'static str,
+    email: String,
+    mobile: String,
+    ticked: &'static str,
+    /// The registry's decision for this indemnity now: entitled or not.
+    eligible: bool,
+}
+
+/// `POST /domanda`: checks the form; the form again (422) with messages tied to its fields, or the review page.
+/// With `edit` set (the review's "Modifica" button) it shows the form filled in, to change it.
+pub async fn review(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    citizen: Citizen,
+    Form(form): Form<ApplicationForm>,
+) -> Response {
+    let lang = query.lang();
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return forbidden(lang);
+    }
+    let Some(scheme) = find_scheme(&state, &form.scheme) else {
+        return unknown_scheme(lang);
+    };
+    if !form.edit.is_empty() {
+        return ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default());
+    }
+    let details = match form.validate(lang) {
+        Ok(details) => details,
+        Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
+    };
+    let positions = match state.app.store.positions(&citizen.codice_fiscale).await {
+        Ok(positions) => positions,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the registry");
+            return unavailable(lang);
+        }
+    };
+    let decision = state.app.rulebook.decide(citizen.codice_fiscale, &positions);
+    let eligible = decision.schemes.iter().any(|d| d.scheme == scheme.id() && d.eligible);
+    let (iban, iban_electronic, payment) = match &details.payment {
+        Payment::Iban { iban } => (iban.to_string(), iban.electronic().to_owned(), "iban"),
+        Payment::Domiciliato => (String::new(), String::new(), "domiciliato"),
+    };
+    let page = ReviewPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
+        codice_fiscale: citizen.codice_fiscale.to_string(),
+        scheme: SchemeSummary::new(scheme, lang),
+        idempotency_key: form.idempotency_key,
+        iban,
+        iban_electronic,
+        payment,
+        email: details.contact.email.unwrap_or_default(),
+        mobile: details.contact.mobile.unwrap_or_default(),
+        ticked: TICKED,
+        eligible,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /domanda/invia`: decides eligibility now, records the application (accepted or rejected, with the
+/// reasons) and redirects to its receipt. The same idempotency key always leads to the same receipt; a second
+/// indemnity is refused with 409 (art. 31). The receipt is reached only after the store has committed.
+pub async fn submit(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    from: ClientAddr,
+    citizen: Citizen,
+    Form(form): Form<ApplicationForm>,
+) -> Response {
+    let lang = query.lang();
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return forbidden(lang);
+    }
+    let Some(scheme) = find_scheme(&state, &form.scheme) else {
+        return unknown_scheme(lang);
+    };
+    let details = match form.validate(lang) {
+        Ok(details) => details,
+        Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
+    };
+    let cf = citizen.codice_fiscale;
+    let store = &state.app.store;
+    let positions = match store.positions(&cf).await {
+        Ok(positions) => positions,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the registry");
+            return unavailable(lang);
+        }
+    };
+    let decision = state.app.rulebook.decide(cf, &positions);
+    let Some(decided) = decision.schemes.into_iter().find(|d| d.scheme == scheme.id()) else {
+        tracing::error!(scheme = scheme.id(), "the rulebook did not decide one of its own schemes");
+        return unavailable(lang);
+    };
+    let (reasons, details) = match (serde_json::to_value(&decided.reasons), serde_json::to_value(&details)) {
+        (Ok(reasons), Ok(details)) => (reasons, details),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "could not write an application as JSON");
+            return unavailable(lang);
+        }
+    };
+    let application = NewApplication {
+        codice_fiscale: cf,
+        scheme: scheme.id().to_owned(),
+        idempotency_key: form.idempotency_key,
+        status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
+        reasons,
+        details,
+        submitted_at: state.auth.now(),
+    };
+    let outcome = match store.submit(application).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(error = %e, "could not record an application");
+            return unavailable(lang);
+        }
+    };
+    match outcome {
+        Submission::Created(application) | Submission::Duplicate(application) => {
+            if !audit(&state, cf, "submit_application", Some(&application.protocol), &from).await {
+                return unavailable(lang);
+            }
+            Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
+        }
+        Submission::AlreadyHolds(first) => {
+            if !audit(&state, cf, "submit_refused_art31", Some(&first.protocol), &from).await {
+                return unavailable(lang);
+            }
+            let title = scheme_title(&state, &first.scheme, lang);
+            let message = match lang {
+                Lang::It => format!(
+                    "Lei ha già presentato la domanda n. {} per l'indennità «{title}», che non è stata respinta. Le \
+                     indennità del decreto-legge 18/2020 non sono cumulabili (art. 31): se ne può ricevere una sola, \
+                     quindi questa nuova domanda non è stata registrata. La trova in «Le mie domande».",
+                    first.protocol
+                ),
+                Lang::En => format!(
+                    "You have already submitted application no. {} for the allowance “{title}”, which was not \
+                     rejected. The allowances of decree-law 18/2020 cannot be combined (art. 31): only one can be \
+                     received, so this new application was not recorded. You will find it in \"My applications\".",
+                    first.protocol
+                ),
+            };
+            problem(StatusCode::CONFLICT, lang, lang.pick("Domanda già presentata", "Already applied"), message)
+        }
+    }
+}
+
+/// One reason of a receipt: the article and the text.
+struct ReasonView {
+    article: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    codice_fiscale: String,
+    protocol: String,
+    submitted_at: String,
+    title: String,
+    legal_ref: String,
+    accepted: bool,
+    reasons: Vec<ReasonView>,
+    /// The last four characters of the IBAN, empty for payment at a post office.
+    iban_last4: String,
+    email: String,
+    mobile: String,
+}
+
+/// `GET /domande/{protocol}`: the receipt of one of the citizen's own applications; anyone else's protocol
+/// number is a 404, as if it did not exist.
+pub async fn receipt(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    Path(protocol): Path<String>,
+    from: ClientAddr,
+    citizen: Citizen,
+) -> Response {
+    let lang = query.lang();
+    let cf = citizen.codice_fiscale;
+    if protocol.len() > MAX_PROTOCOL {
+        return no_such_application(lang);
+    }
+    let application = match state.app.store.application(&cf, &protocol).await {
+        Ok(Some(application)) => application,
+        Ok(None) => return no_such_application(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read an application");
+            return unavailable(lang);
+        }
+    };
+    if !audit(&state, cf, "view_application", Some(&application.protocol), &from).await {
+        return unavailable(lang);
+    }
+    render(StatusCode::OK, &receipt_page(&state, lang, application))
+}
+
+/// The receipt of `application` in `lang`.
+fn receipt_page(state: &AuthState, lang: Lang, application: Application) -> ReceiptPage {
+    let reasons = serde_json::from_value::<Vec<Reason>>(application.reasons)
+        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable reasons"))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| ReasonView { article: r.article, text: lang.pick(&r.it, &r.en).to_owned() })
+        .collect();
+    let details = serde_json::from_value::<Details>(application.details)
+        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable details"))
+        .ok();
+    let iban_last4 = match details.as_ref().map(|d| &d.payment) {
+        Some(Payment::Iban { iban }) => iban.last4().to_owned(),
+        _ => String::new(),
+    };
+    let (email, mobile) = details.map(|d| (d.contact.email, d.contact.mobile)).unwrap_or_default();
+    ReceiptPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        codice_fiscale: application.codice_fiscale.to_string(),
+        submitted_at: italian_time::format_seconds(application.submitted_at),
+        title: scheme_title(state, &application.scheme, lang),
+        legal_ref: state.app.rulebook.scheme(&application.scheme).map(|s| s.legal_ref().to_owned()).unwrap_or_default(),
+        accepted: application.status == ApplicationStatus::Accepted,
+        reasons,
+        iban_last4,
+        email: email.unwrap_or_default(),
+        mobile: mobile.unwrap_or_default(),
+        protocol: application.protocol,
+    }
+}
+
+/// One line of "Le mie domande".
+struct ApplicationRow {
+    protocol: String,
+    title: String,
+    submitted_at: String,
+    accepted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "applications.html")]
+struct ApplicationsPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    codice_fiscale: String,
+    applications: Vec<ApplicationRow>,
+}
+
+/// `GET /domande`: every application of the logged-in citizen, oldest first, each with a link to its receipt.
+pub async fn applications(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    from: ClientAddr,
+    citizen: Citizen,
+) -> Response {
+    let lang = query.lang();
+    let cf = citizen.codice_fiscale;
+    let applications = match state.app.store.applications_of(&cf).await {
+        Ok(applications) => applications,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read applications");
+            return unavailable(lang);
+        }
+    };
+    if !audit(&state, cf, "list_applications", None, &from).await {
+        return unavailable(lang);
+    }
+    let applications = applications
+        .into_iter()
+        .map(|a| ApplicationRow {
+            title: scheme_title(&state, &a.scheme, lang),
+            submitted_at: italian_time::format(a.submitted_at),
+            accepted: a.status == ApplicationStatus::Accepted,
+            protocol: a.protocol,
+        })
+        .collect();
+    let page = ApplicationsPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        codice_fiscale: cf.to_string(),
+        applications,
+    };
+    render(StatusCode::OK, &page)
+}
