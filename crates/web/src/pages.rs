@@ -79,3 +79,33 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<LangQuery>)
     };
     security::public(PUBLIC_MAX_AGE, render(&page))
 }
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+}
+
+/// `GET /accessibilita`: the accessibility statement (L. 4/2004).
+pub async fn accessibility(Query(query): Query<LangQuery>) -> Response {
+    let lang = query.lang();
+    let page = AccessibilityPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE };
+    security::public(PUBLIC_MAX_AGE, render(&page))
+}
+
+/// `GET /privacy`: the privacy notice (GDPR arts. 13–14).
+pub async fn privacy(Query(query): Query<LangQuery>) -> Response {
+    let lang = query.lang();
+    let page = PrivacyPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE };
+    security::public(PUBLIC_MAX_AGE, render(&page))
+}

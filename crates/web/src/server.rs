@@ -36,6 +36,8 @@ pub fn router(state: AppState, auth: Auth) -> Router {
     let http = &state.config.http;
     Router::new()
         .route("/", get(pages::home))
+        .route("/accessibilita", get(pages::accessibility))
+        .route("/privacy", get(pages::privacy))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth))
         .route("/healthz", get(healthz))

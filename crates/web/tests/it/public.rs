@@ -73,3 +73,34 @@ async fn oversized_bodies_are_refused() {
     let response = app.client.post(app.url("/")).body(vec![b'x'; 4096]).send().await.unwrap();
     assert_eq!(response.status(), 413);
 }
+
+#[tokio::test]
+async fn every_link_of_the_public_pages_leads_somewhere() {
+    let app = spawn_app().await;
+    for page in ["/", "/?lang=en", "/accessibilita", "/privacy?lang=en"] {
+        let html = app.client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+        let links: Vec<&str> = html.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+        assert!(links.len() >= 4, "{page} has its header and footer links");
+        for link in links.iter().filter(|l| l.starts_with('/') && !l.starts_with("//")) {
+            let link = link.replace("&amp;", "&");
+            let response = app.client.get(app.url(&link)).send().await.unwrap();
+            assert!(
+                response.status().is_success() || response.status().is_redirection(),
+                "{page} → {link}: {}",
+                response.status()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_accessibility_statement_and_privacy_notice_are_public_pages() {
+    let app = spawn_app().await;
+    let statement = app.client.get(app.url("/accessibilita")).send().await.unwrap();
+    assert_eq!(header(&statement, "cache-control"), "public, max-age=300");
+    assert!(statement.text().await.unwrap().contains("legge 9 gennaio 2004, n. 4"));
+    let notice = app.client.get(app.url("/privacy?lang=en")).send().await.unwrap();
+    assert_eq!(notice.status(), 200);
+    let text = notice.text().await.unwrap();
+    assert!(text.contains("GDPR article 6(1)(e)") && text.contains("<html lang=\"en\">"));
+}
