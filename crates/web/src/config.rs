@@ -39,11 +39,18 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// A request taking longer than this is answered 503 rather than left hanging (seconds).
     pub request_timeout_secs: u64,
+    /// Where Prometheus metrics are served (`GET /metrics`), on a listener of their own; none when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 16 * 1024, request_timeout_secs: 10 }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 16 * 1024,
+            request_timeout_secs: 10,
+            metrics_listen: None,
+        }
     }
 }
 

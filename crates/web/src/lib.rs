@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod i18n;
+pub mod metrics;
 pub mod pages;
 pub mod security;
 pub mod server;

@@ -43,6 +43,7 @@ pub fn router(state: AppState, auth: Auth) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
         .with_state(state)
@@ -82,6 +83,21 @@ pub async fn launch_with(
             })
             .await;
     });
+    let metrics = match state.config.http.metrics_listen {
+        Some(address) => {
+            let metrics_listener = TcpListener::bind(address).await?;
+            tracing::info!(address = %metrics_listener.local_addr()?, "metrics are served on their own listener");
+            let mut stopped = stop_worker.subscribe();
+            Some(tokio::spawn(async move {
+                axum::serve(metrics_listener, crate::metrics::router())
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     let app = router(state, auth).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -89,6 +105,11 @@ pub async fn launch_with(
             let _ = stop_worker.send(true);
         })
         .await;
+    if let Some(metrics) = metrics
+        && let Ok(Err(e)) = metrics.await
+    {
+        tracing::error!(error = %e, "the metrics listener failed");
+    }
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "the outbox worker did not stop cleanly");
     }

@@ -339,6 +339,14 @@ pub async fn submit(
             return unavailable(lang);
         }
     };
+    let counted = match &outcome {
+        Submission::Created(a) => Some((a.scheme.clone(), a.status.as_str())),
+        Submission::Duplicate(_) => None,
+        Submission::AlreadyHolds(_) => Some((scheme.id().to_owned(), "refused_art31")),
+    };
+    if let Some((scheme, status)) = counted {
+        metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status).increment(1);
+    }
     match outcome {
         Submission::Created(application) | Submission::Duplicate(application) => {
             if !audit(&state, cf, "submit_application", Some(&application.protocol), &from).await {

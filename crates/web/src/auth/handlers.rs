@@ -514,6 +514,14 @@ async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &Enter
     });
     // A locked PIN is still "verified" against the dummy hash, so that a lock costs the same time as a check.
     let matches = state.auth.hasher.verify_or_dummy_blocking(pin.expose().to_owned(), phc).await;
+    let outcome = if matches {
+        "success"
+    } else if locked {
+        "locked"
+    } else {
+        "failure"
+    };
+    metrics::counter!("sportello_pin_logins_total", "outcome" => outcome).increment(1);
     if matches {
         store.clear_login_failures(&codice_fiscale).await?;
     } else if credential.is_some() && !locked {

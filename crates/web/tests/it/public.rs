@@ -104,3 +104,27 @@ async fn the_accessibility_statement_and_privacy_notice_are_public_pages() {
     let text = notice.text().await.unwrap();
     assert!(text.contains("GDPR article 6(1)(e)") && text.contains("<html lang=\"en\">"));
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_and_never_on_the_portals() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_address = probe.local_addr().unwrap();
+    drop(probe);
+    let mut config = sportello_web::config::Config::default();
+    config.http.metrics_listen = Some(metrics_address);
+    let app = spawn_app_with(config).await;
+    assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), 404);
+
+    let mut text = String::new();
+    for _ in 0..50 {
+        if let Ok(response) = app.client.get(format!("http://{metrics_address}/metrics")).send().await {
+            text = response.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(text.contains("sportello_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/\""), "requests are labelled by route template: {text}");
+    assert!(text.contains("route=\"unmatched\""), "unknown paths are counted without their path: {text}");
+}
