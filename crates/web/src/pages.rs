@@ -37,10 +37,15 @@ struct HomePage {
     schemes: Vec<SchemeCard>,
 }
 
-/// Renders a template, or answers 500 without detail (the cause goes to the log).
+/// Renders a template with status 200, or answers 500 without detail (the cause goes to the log).
 fn render(template: &impl Template) -> Response {
+    render_with(StatusCode::OK, template)
+}
+
+/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
+pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a template failed to render");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -48,12 +53,27 @@ fn render(template: &impl Template) -> Response {
     }
 }
 
-/// The query suffix that keeps the chosen language on links.
-fn lang_suffix(lang: Lang) -> &'static str {
+/// The query suffix that keeps the chosen language on links and form actions.
+pub fn lang_suffix(lang: Lang) -> &'static str {
     match lang {
         Lang::It => "",
         Lang::En => "?lang=en",
     }
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage<'a> {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page explaining a problem (refused form, unknown page, art. 31 refusal…) with `status`.
+pub fn problem(status: StatusCode, lang: Lang, title: &str, message: &str) -> Response {
+    render_with(status, &ProblemPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, title, message })
 }
 
 /// `GET /`: the five indemnities explained, who can apply, and the channels.

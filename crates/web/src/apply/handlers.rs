@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Reason, Scheme};
@@ -14,46 +14,13 @@ use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::italian_time;
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::{forbidden, lang_suffix, unavailable};
+use crate::auth::handlers::{forbidden, unavailable};
 use crate::auth::session::{Citizen, ClientAddr, random_hex};
 use crate::i18n::{Lang, LangQuery};
-use crate::pages::LAST_UPDATE;
+use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
 
 /// Longest protocol number looked up; ours are 26 characters.
 const MAX_PROTOCOL: usize = 64;
-
-/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
-fn render(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a template failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "problem.html")]
-struct ProblemPage {
-    lang: Lang,
-    lang_suffix: &'static str,
-    last_update: &'static str,
-    title: String,
-    message: String,
-}
-
-/// A problem page with `status`.
-fn problem(status: StatusCode, lang: Lang, title: &str, message: String) -> Response {
-    let page = ProblemPage {
-        lang,
-        lang_suffix: lang_suffix(lang),
-        last_update: LAST_UPDATE,
-        title: title.to_owned(),
-        message,
-    };
-    render(status, &page)
-}
 
 /// The 404 page for an indemnity that the rulebook does not know.
 fn unknown_scheme(lang: Lang) -> Response {
@@ -64,8 +31,7 @@ fn unknown_scheme(lang: Lang) -> Response {
         lang.pick(
             "L'indennità richiesta non esiste. Scelga l'indennità dalla pagina «La tua situazione».",
             "There is no such allowance. Choose the allowance from the page \"Your situation\".",
-        )
-        .to_owned(),
+        ),
     )
 }
 
@@ -78,8 +44,7 @@ fn no_such_application(lang: Lang) -> Response {
         lang.pick(
             "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in «Le mie domande».",
             "None of your applications has this protocol number. You will find them all in \"My applications\".",
-        )
-        .to_owned(),
+        ),
     )
 }
 
@@ -373,7 +338,7 @@ pub async fn submit(
                     first.protocol
                 ),
             };
-            problem(StatusCode::CONFLICT, lang, lang.pick("Domanda già presentata", "Already applied"), message)
+            problem(StatusCode::CONFLICT, lang, lang.pick("Domanda già presentata", "Already applied"), &message)
         }
     }
 }

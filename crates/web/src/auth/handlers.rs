@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
 use sportello_store::{AuditEntry, NewPin, OutboxMessage, Session};
@@ -15,71 +15,34 @@ use super::csrf::{Binding, CSRF_COOKIE};
 use super::session::{Citizen, ClientAddr, SESSION_COOKIE, SessionId, cookie, hash_id, random_hex, set_cookie};
 use crate::i18n::{Lang, LangQuery};
 use crate::notify::Channel;
-use crate::pages::LAST_UPDATE;
+use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
 use crate::pin::{EnteredPin, Pin, PinError, PinKind};
-
-/// The query suffix that keeps the chosen language on links and form actions.
-pub fn lang_suffix(lang: Lang) -> &'static str {
-    match lang {
-        Lang::It => "",
-        Lang::En => "?lang=en",
-    }
-}
-
-/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
-fn render(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a template failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "problem.html")]
-struct ProblemPage {
-    lang: Lang,
-    lang_suffix: &'static str,
-    last_update: &'static str,
-    title: &'static str,
-    message: &'static str,
-}
 
 /// The 403 page for a form without its CSRF token: nothing was done.
 pub fn forbidden(lang: Lang) -> Response {
-    render(
+    problem(
         StatusCode::FORBIDDEN,
-        &ProblemPage {
-            lang,
-            lang_suffix: lang_suffix(lang),
-            last_update: LAST_UPDATE,
-            title: lang.pick("Richiesta non valida", "Request refused"),
-            message: lang.pick(
-                "Il modulo è scaduto o non proviene da questo sito, quindi non è stato eseguito nulla. Torni alla \
+        lang,
+        lang.pick("Richiesta non valida", "Request refused"),
+        lang.pick(
+            "Il modulo è scaduto o non proviene da questo sito, quindi non è stato eseguito nulla. Torni alla \
                  pagina precedente, la ricarichi e invii di nuovo il modulo.",
-                "The form has expired or did not come from this site, so nothing was done. Go back, reload the page \
+            "The form has expired or did not come from this site, so nothing was done. Go back, reload the page \
                  and send the form again.",
-            ),
-        },
+        ),
     )
 }
 
 /// The 500 page when the database or the random number generator fails; the cause goes to the log.
 pub fn unavailable(lang: Lang) -> Response {
-    render(
+    problem(
         StatusCode::INTERNAL_SERVER_ERROR,
-        &ProblemPage {
-            lang,
-            lang_suffix: lang_suffix(lang),
-            last_update: LAST_UPDATE,
-            title: lang.pick("Servizio non disponibile", "Service unavailable"),
-            message: lang.pick(
-                "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
-                "The service is not available at the moment. Please try again in a few minutes.",
-            ),
-        },
+        lang,
+        lang.pick("Servizio non disponibile", "Service unavailable"),
+        lang.pick(
+            "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
+            "The service is not available at the moment. Please try again in a few minutes.",
+        ),
     )
 }
 

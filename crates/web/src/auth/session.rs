@@ -109,7 +109,7 @@ impl FromRequestParts<AuthState> for Citizen {
 
     async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
         let lang = Query::<LangQuery>::try_from_uri(&parts.uri).map(|q| q.0.lang()).unwrap_or_default();
-        let to_login = || Redirect::to(&format!("/accedi{}", super::handlers::lang_suffix(lang))).into_response();
+        let to_login = || Redirect::to(&format!("/accedi{}", crate::pages::lang_suffix(lang))).into_response();
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
