@@ -48,6 +48,19 @@ fn no_such_application(lang: Lang) -> Response {
     )
 }
 
+/// The indemnity a posted form names, once its CSRF token is checked against the citizen's session; otherwise the
+/// page to answer with: 403 for a bad token, 404 for an unknown indemnity.
+fn posted_scheme<'a>(
+    state: &'a AuthState,
+    citizen: &Citizen,
+    form: &ApplicationForm,
+) -> Result<&'a Scheme, fn(Lang) -> Response> {
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return Err(forbidden);
+    }
+    find_scheme(state, &form.scheme).ok_or(unknown_scheme)
+}
+
 /// The indemnity named `key` (its id in the scheme file, e.g. `art27`).
 fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
     state.app.rulebook.scheme(key)
@@ -201,11 +214,9 @@ pub async fn review(
     Form(form): Form<ApplicationForm>,
 ) -> Response {
     let lang = query.lang();
-    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
-        return forbidden(lang);
-    }
-    let Some(scheme) = find_scheme(&state, &form.scheme) else {
-        return unknown_scheme(lang);
+    let scheme = match posted_scheme(&state, &citizen, &form) {
+        Ok(scheme) => scheme,
+        Err(refusal) => return refusal(lang),
     };
     if !form.edit.is_empty() {
         return ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default());
@@ -257,11 +268,9 @@ pub async fn submit(
     Form(form): Form<ApplicationForm>,
 ) -> Response {
     let lang = query.lang();
-    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
-        return forbidden(lang);
-    }
-    let Some(scheme) = find_scheme(&state, &form.scheme) else {
-        return unknown_scheme(lang);
+    let scheme = match posted_scheme(&state, &citizen, &form) {
+        Ok(scheme) => scheme,
+        Err(refusal) => return refusal(lang),
     };
     let details = match form.validate(lang) {
         Ok(details) => details,
