@@ -2,6 +2,7 @@
 //! before they reach an error.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -49,6 +50,16 @@ pub enum StoreError {
     /// abort it and start again. The current registry is untouched.
     #[error("the registry import was interrupted during a write and cannot be committed; start it again")]
     ImportInterrupted,
+
+    /// The transaction that carried this submission together with others failed as a whole: none of them was
+    /// stored, and each may be submitted again.
+    #[error("the submission was not stored, because the transaction it shared with others failed: {0}")]
+    GroupFailed(#[source] Arc<StoreError>),
+
+    /// The store's writer stopped (the store is shutting down) before it answered. Submitting again with the same
+    /// idempotency key is safe: it never stores an application twice.
+    #[error("the store stopped before confirming the submission; submit it again with the same idempotency key")]
+    WriterStopped,
 }
 
 impl StoreError {

@@ -13,12 +13,14 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
 
 mod error;
+pub mod group;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::StoreError;
+pub use group::{CommitCount, GroupCommit};
 
 /// The default database when none is configured: a SQLite file under `./sportello-data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello-data/sportello.db";

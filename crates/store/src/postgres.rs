@@ -1,5 +1,24 @@
 //! The PostgreSQL backend: a connection pool (sqlx replaces broken connections by itself) and a registry import that
 //! streams rows with `COPY … FROM STDIN` into a staging table and swaps it in at commit.
+//!
+//! Submissions are group-committed ([`crate::group`]) as on SQLite, by one writer task that borrows a connection of
+//! the pool per batch, and each batch is written with three statements whatever its size: one read of what the
+//! batch's persons already have, one `nextval` for the new ids, one `INSERT … SELECT FROM unnest(…)`. If that fails
+//! (bad data, or a row another process committed in between) the batch is rolled back and stored one submission at
+//! a time, each in its own savepoint. Chosen by measurement, not by assumption: PostgreSQL already groups the WAL
+//! flushes of concurrent commits, but on 2 cores a submission is bound by CPU, not by fsync, and what costs CPU is
+//! the statements. 20,000 submissions from 200 tasks, with the database server (PostgreSQL 15, `fsync` and
+//! `synchronous_commit` on) on the same 2 cores and other builds running beside, `cargo test --release -p
+//! sportello-store --test conformance -- --ignored --nocapture --test-threads=1 submission_rate_on_postgres`:
+//!
+//! | design | submissions/s |
+//! | --- | --- |
+//! | one transaction per submission, 16 pooled connections (before) | 2,200–3,000 |
+//! | one transaction per batch, a savepoint and the same statements per submission | 2,400 |
+//! | one transaction per batch, a few statements per batch (this) | 5,400–9,200 |
+//!
+//! The batch's reads use a fresh plan each time (`plan_cache_mode`, see `submit_together`): with the plan cached
+//! while the table was empty, the same design fell back to 2,600 per second as the table grew.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -13,6 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
 
+use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Submitter};
 use crate::{
     Application, ApplicationStatus, AuditEntry, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
     RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
@@ -76,12 +96,20 @@ pub struct PgStore {
     pool: PgPool,
     /// How to open the registry import's own connection.
     options: PgConnectOptions,
+    /// The queue to the writer task that group-commits submissions.
+    submissions: Submitter,
 }
 
 impl PgStore {
     /// Connects to the database named by `url` (`postgres://user:password@host:port/database`).
     /// Does not run migrations: [`crate::open`] does, or call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, GroupCommit::default()).await
+    }
+
+    /// Like [`PgStore::connect`], grouping submissions into commits as `group_commit` says. Spawns the writer task
+    /// on the current tokio runtime; it stops when the last clone of the store is dropped.
+    pub async fn connect_with(url: &str, group_commit: GroupCommit) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::connect(url, e))?;
         // One direct connection first: a wrong URL or a server that is down fails at once with the driver's reason,
         // where the pool would retry until its acquire timeout. Later the pool retries and reconnects by itself.
@@ -91,12 +119,18 @@ impl PgStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone());
-        Ok(Self { pool, options })
+        let submissions = Submitter::spawn(PgBatch { pool: pool.clone() }, group_commit, "postgres");
+        Ok(Self { pool, options, submissions })
     }
 
-    /// Closes every connection, waiting for them to finish.
+    /// Closes every connection, waiting for them to finish; submissions made afterwards fail.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// How many transactions have carried submissions so far: fewer than the submissions when they were grouped.
+    pub fn submission_commits(&self) -> CommitCount {
+        self.submissions.commits()
     }
 }
 
@@ -159,67 +193,7 @@ impl Store for PgStore {
     }
 
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
-        let submitted_at = application.submitted_at.trunc_subsecs(6);
-        // READ COMMITTED is enough: a concurrent insert that collides waits for the other transaction to end, and
-        // each later statement sees what it committed.
-        let mut tx = self.pool.begin().await?;
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO applications
-                 (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-             ON CONFLICT DO NOTHING
-             RETURNING id",
-        )
-        .bind(application.codice_fiscale.as_str())
-        .bind(&application.scheme)
-        .bind(&application.idempotency_key)
-        .bind(application.status.as_str())
-        .bind(Json(&application.reasons))
-        .bind(Json(&application.details))
-        .bind(submitted_at)
-        .fetch_optional(&mut *tx)
-        .await?;
-
-        let outcome = match inserted {
-            Some(id) => {
-                let row = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE applications SET protocol = $1 WHERE id = $2 RETURNING {APPLICATION_COLUMNS}"
-                )))
-                .bind(protocol_number(submitted_at, id))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                Submission::Created(application_from_row(&row)?)
-            }
-            None => {
-                // Same key first: a resubmission answers with the original even if it was rejected.
-                let row = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {APPLICATION_COLUMNS} FROM applications
-                     WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status <> 'rejected')
-                     ORDER BY idempotency_key = $2 DESC
-                     LIMIT 1"
-                )))
-                .bind(application.codice_fiscale.as_str())
-                .bind(&application.idempotency_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                // Rows are never deleted, so what blocked the insert is still there.
-                let row = row.ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "an application of {} conflicts with a constraint but none stands in the way",
-                        application.codice_fiscale
-                    ))
-                })?;
-                let found = application_from_row(&row)?;
-                if found.idempotency_key == application.idempotency_key {
-                    Submission::Duplicate(found)
-                } else {
-                    Submission::AlreadyHolds(found)
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(outcome)
+        self.submissions.submit(application).await
     }
 
     async fn application(
@@ -465,6 +439,194 @@ impl Store for PgStore {
         .await?;
         rows.iter().map(audit_from_row).collect()
     }
+}
+
+/// Stores one application on `conn`, inside the caller's transaction, or finds what stands in its way.
+async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Result<Submission, StoreError> {
+    let submitted_at = application.submitted_at.trunc_subsecs(6);
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO applications
+             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(application.codice_fiscale.as_str())
+    .bind(&application.scheme)
+    .bind(&application.idempotency_key)
+    .bind(application.status.as_str())
+    .bind(Json(&application.reasons))
+    .bind(Json(&application.details))
+    .bind(submitted_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+
+    match inserted {
+        Some(id) => {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE applications SET protocol = $1 WHERE id = $2 RETURNING {APPLICATION_COLUMNS}"
+            )))
+            .bind(protocol_number(submitted_at, id))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(Submission::Created(application_from_row(&row)?))
+        }
+        None => {
+            // Same key first: a resubmission answers with the original even if it was rejected.
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {APPLICATION_COLUMNS} FROM applications
+                 WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status <> 'rejected')
+                 ORDER BY idempotency_key = $2 DESC
+                 LIMIT 1"
+            )))
+            .bind(application.codice_fiscale.as_str())
+            .bind(&application.idempotency_key)
+            .fetch_optional(&mut *conn)
+            .await?;
+            // Rows are never deleted, so what blocked the insert is still there.
+            let row = row.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "an application of {} conflicts with a constraint but none stands in the way",
+                    application.codice_fiscale
+                ))
+            })?;
+            let found = application_from_row(&row)?;
+            if found.idempotency_key == application.idempotency_key {
+                Ok(Submission::Duplicate(found))
+            } else {
+                Ok(Submission::AlreadyHolds(found))
+            }
+        }
+    }
+}
+
+/// Stores batches of submissions, one transaction per batch, on a connection of the pool.
+struct PgBatch {
+    pool: PgPool,
+}
+
+impl Batch for PgBatch {
+    async fn commit(&mut self, applications: &[NewApplication]) -> BatchOutcome {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        match submit_together(&mut tx, applications).await {
+            Ok(submissions) => {
+                tx.commit().await?;
+                return Ok(submissions.into_iter().map(Ok).collect());
+            }
+            Err(error) => {
+                tracing::info!(%error, "a batch of submissions failed as a whole; storing them one at a time");
+                tx.rollback().await?;
+            }
+        }
+        let mut tx = conn.begin().await?;
+        let mut outcomes = Vec::with_capacity(applications.len());
+        for application in applications {
+            // Each in a savepoint: a submission that fails takes back only what it wrote.
+            let mut savepoint = tx.begin().await?;
+            let outcome = submit_on(&mut savepoint, application).await;
+            if outcome.is_ok() {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// Stores a batch of applications on `conn` with three statements in all, inside the caller's transaction: what the
+/// batch meets is read once, [`Plan`] decides, and one insert writes every new row. Any failure fails the whole
+/// batch, including a conflict with a row another process committed after the read (the insert has no ON CONFLICT);
+/// the caller then rolls back and stores the applications one at a time.
+///
+/// This is where the spending limit's reservation will go: decided in the plan, written in this transaction.
+async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> Result<Vec<Submission>, StoreError> {
+    // A statement's plan is cached per connection and, after a few runs, made once for any parameters; one made
+    // while the table was nearly empty scans it whole, and keeps doing so as it grows to millions of rows. A fresh
+    // plan each time costs a fraction of a millisecond per batch and always finds the index.
+    sqlx::raw_sql("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *conn).await?;
+    let persons: Vec<&str> = batch.iter().map(|a| a.codice_fiscale.as_str()).collect();
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications WHERE codice_fiscale = ANY($1)"
+    )))
+    .bind(&persons)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stored = rows.iter().map(application_from_row).collect::<Result<Vec<_>, _>>()?;
+    let plan = Plan::new(batch, &stored);
+    if plan.inserts().is_empty() {
+        return plan.outcomes(&stored, Vec::new());
+    }
+
+    // The ids first, so that each row is written once, protocol number included.
+    let count = i64::try_from(plan.inserts().len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    let mut ids: Vec<i64> =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('applications', 'id')) FROM generate_series(1, $1)")
+            .bind(count)
+            .fetch_all(&mut *conn)
+            .await?;
+    ids.sort_unstable();
+    let mut columns = NewRows::default();
+    for (&i, &id) in plan.inserts().iter().zip(&ids) {
+        let application = &batch[i];
+        let submitted_at = application.submitted_at.trunc_subsecs(6);
+        columns.id.push(id);
+        columns.protocol.push(protocol_number(submitted_at, id));
+        columns.codice_fiscale.push(application.codice_fiscale.as_str());
+        columns.scheme.push(&application.scheme);
+        columns.idempotency_key.push(&application.idempotency_key);
+        columns.status.push(application.status.as_str());
+        columns.reasons.push(Json(&application.reasons));
+        columns.details.push(Json(&application.details));
+        columns.submitted_at.push(submitted_at);
+    }
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO applications
+             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+         OVERRIDING SYSTEM VALUE
+         SELECT id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at,
+                submitted_at
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                     $8::jsonb[], $9::timestamptz[])
+             AS new (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at)
+         RETURNING id, {APPLICATION_COLUMNS}"
+    )))
+    .bind(columns.id)
+    .bind(columns.protocol)
+    .bind(columns.codice_fiscale)
+    .bind(columns.scheme)
+    .bind(columns.idempotency_key)
+    .bind(columns.status)
+    .bind(columns.reasons)
+    .bind(columns.details)
+    .bind(columns.submitted_at)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut created = rows
+        .iter()
+        .map(|row| Ok((get::<i64>(row, "id")?, application_from_row(row)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // RETURNING promises no order; the ids follow the plan's.
+    created.sort_by_key(|(id, _)| *id);
+    plan.outcomes(&stored, created.into_iter().map(|(_, application)| application).collect())
+}
+
+/// The new rows of a batch, column by column, as `unnest` takes them.
+#[derive(Default)]
+struct NewRows<'a> {
+    id: Vec<i64>,
+    protocol: Vec<String>,
+    codice_fiscale: Vec<&'a str>,
+    scheme: Vec<&'a str>,
+    idempotency_key: Vec<&'a str>,
+    status: Vec<&'static str>,
+    reasons: Vec<Json<&'a serde_json::Value>>,
+    details: Vec<Json<&'a serde_json::Value>>,
+    submitted_at: Vec<DateTime<Utc>>,
 }
 
 /// Inserts one outbox message on `conn` (a pooled connection or a transaction) and returns its id.

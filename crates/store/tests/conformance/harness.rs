@@ -8,8 +8,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::FutureExt;
 use sportello_domain::registry::{Position, RegistryRow};
 use sportello_domain::{CodiceFiscale, Date};
+use sportello_store::postgres::PgStore;
+use sportello_store::sqlite::SqliteStore;
 use sportello_store::testing::TestDatabase;
-use sportello_store::{ApplicationStatus, NewApplication, RegistrySummary, Store, open};
+use sportello_store::{ApplicationStatus, CommitCount, NewApplication, RegistrySummary, Store};
 use sqlx::{Connection, Executor};
 
 /// Which backend a test runs on.
@@ -24,6 +26,8 @@ pub struct Backend {
     pub kind: Kind,
     pub url: String,
     pub store: Arc<dyn Store>,
+    /// How many transactions have carried submissions, where the backend groups them.
+    pub commits: Option<CommitCount>,
 }
 
 impl Backend {
@@ -44,6 +48,52 @@ impl Backend {
     }
 }
 
+/// A connection of its own to a backend's database, around the store.
+pub enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Raw {
+    /// Opens one.
+    pub async fn connect(backend: &Backend) -> Self {
+        match backend.kind {
+            Kind::Sqlite => Self::Sqlite(sqlx::SqliteConnection::connect(&backend.url).await.unwrap()),
+            Kind::Postgres => Self::Postgres(sqlx::PgConnection::connect(&backend.url).await.unwrap()),
+        }
+    }
+
+    /// Runs statements (several, separated by semicolons, are fine).
+    pub async fn execute(&mut self, sql: &'static str) {
+        match self {
+            Self::Sqlite(conn) => conn.execute(sql).await.map(drop).unwrap(),
+            Self::Postgres(conn) => conn.execute(sql).await.map(drop).unwrap(),
+        }
+    }
+
+    /// The single integer a query answers.
+    pub async fn number(&mut self, sql: String) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql);
+        match self {
+            Self::Sqlite(conn) => sqlx::query_scalar(sql).fetch_one(conn).await.unwrap(),
+            Self::Postgres(conn) => sqlx::query_scalar(sql).fetch_one(conn).await.unwrap(),
+        }
+    }
+
+    /// Takes the lock every submission's transaction needs, so that the store's writer waits for [`Raw::unlock`].
+    pub async fn lock_out_writers(&mut self) {
+        match self {
+            Self::Sqlite(_) => self.execute("BEGIN IMMEDIATE").await,
+            Self::Postgres(_) => self.execute("BEGIN; LOCK TABLE applications IN ACCESS EXCLUSIVE MODE").await,
+        }
+    }
+
+    /// Gives back the lock of [`Raw::lock_out_writers`].
+    pub async fn unlock(&mut self) {
+        self.execute("COMMIT").await;
+    }
+}
+
 /// Runs `test` on a new SQLite file in a temporary folder, in a subfolder that does not exist yet.
 pub async fn on_sqlite<F, Fut>(test: F)
 where
@@ -52,8 +102,10 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/data/sportello.db", dir.path().display());
-    let store: Arc<dyn Store> = open(&url).await.unwrap().into();
-    test(Backend { kind: Kind::Sqlite, url, store }).await;
+    let sqlite = SqliteStore::connect(&url).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let commits = Some(sqlite.submission_commits());
+    test(Backend { kind: Kind::Sqlite, url, store: Arc::new(sqlite), commits }).await;
     drop(dir);
 }
 
@@ -66,8 +118,10 @@ where
     let Some(database) = TestDatabase::create().await else { return };
     let url = database.url.clone();
     let outcome = AssertUnwindSafe(async {
-        let store: Arc<dyn Store> = open(&url).await.unwrap().into();
-        test(Backend { kind: Kind::Postgres, url: url.clone(), store }).await;
+        let postgres = PgStore::connect(&url).await.unwrap();
+        postgres.migrate().await.unwrap();
+        let commits = Some(postgres.submission_commits());
+        test(Backend { kind: Kind::Postgres, url: url.clone(), store: Arc::new(postgres), commits }).await;
     })
     .catch_unwind()
     .await;

@@ -7,10 +7,12 @@
 
 mod applications;
 mod audit;
+mod group_commit;
 mod harness;
 mod opening;
 mod outbox;
 mod pins;
+mod rate;
 mod registry;
 mod sessions;
 
@@ -59,6 +61,11 @@ conformance! {
     applications::protocol_numbers_are_unique_and_formatted,
     applications::an_application_is_visible_only_to_its_owner,
     applications::applications_of_lists_oldest_first,
+    group_commit::a_batch_decides_as_one_submission_after_another,
+    group_commit::one_failing_submission_fails_alone,
+    group_commit::many_concurrent_submissions_get_their_own_outcome_in_few_commits,
+    group_commit::a_submission_is_durable_when_acknowledged,
+    group_commit::a_nul_in_a_key_is_kept_or_refused_never_cut,
     pins::put_pin_replaces_the_pin_and_resets_failures_and_lock,
     pins::put_pin_enqueues_its_delivery_in_the_same_transaction,
     pins::five_wrong_pins_lock_and_restart_the_count,

@@ -1,0 +1,289 @@
+//! Group commit: many submissions share one commit, yet each is decided as if it ran alone after the ones before
+//! it, a failing one fails alone, and none is acknowledged before it is durable.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use sportello_store::{Application, ApplicationStatus, NewApplication, StoreError, Submission, open};
+
+use crate::harness::{Backend, Kind, Raw, application, person};
+
+use ApplicationStatus::{Accepted, Rejected};
+
+fn new(n: u32, scheme: &str, key: &str, status: ApplicationStatus) -> NewApplication {
+    let mut new = application(person(n), key, status);
+    new.scheme = scheme.to_owned();
+    new
+}
+
+fn stored(submission: &Submission) -> &Application {
+    match submission {
+        Submission::Created(a) | Submission::Duplicate(a) | Submission::AlreadyHolds(a) => a,
+    }
+}
+
+/// Submits `batch` in this order while the writer is held up, so that the submissions queue up and are stored in
+/// at most two commits (the first the writer took before it had to wait, and all the rest).
+async fn submit_queued(backend: &Backend, batch: Vec<NewApplication>) -> Vec<Result<Submission, StoreError>> {
+    let commits = backend.commits.as_ref().expect("this backend groups commits");
+    let before = commits.get();
+    let mut lock = Raw::connect(backend).await;
+    lock.lock_out_writers().await;
+    // join_all polls the submissions in order, and each is queued at its first poll, before the unlock can run.
+    let submissions = futures::future::join_all(batch.into_iter().map(|a| backend.store.submit(a)));
+    let unlock = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        lock.unlock().await;
+    };
+    let (outcomes, ()) = tokio::join!(submissions, unlock);
+    let commits = commits.get() - before;
+    assert!((1..=2).contains(&commits), "{commits} commits");
+    outcomes
+}
+
+pub async fn a_batch_decides_as_one_submission_after_another(backend: Backend) {
+    use Expected::*;
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Expected {
+        /// Stored now.
+        Created,
+        /// The answer is the application created by the submission at that index.
+        DuplicateOf(usize),
+        /// The answer is the holder created by the submission at that index.
+        HeldBy(usize),
+    }
+    // Persons 1-4 have nothing stored before; person 5 holds an accepted art. 27 application and person 6 a rejected
+    // one, both stored before the batch (index 0 and 1).
+    let cases: Vec<(NewApplication, Expected)> = vec![
+        (new(5, "art27", "before", Accepted), Created),
+        (new(6, "art27", "before", Rejected), Created),
+        // The same form twice in one batch: the second is the first.
+        (new(1, "art27", "form", Accepted), Created),
+        (new(1, "art27", "form", Accepted), DuplicateOf(2)),
+        // Another scheme for the same person in the same batch: art. 31, the first holds.
+        (new(1, "art28", "other-form", Accepted), HeldBy(2)),
+        // A rejected application is kept and blocks nothing, even within the batch.
+        (new(2, "art27", "rejected", Rejected), Created),
+        (new(2, "art28", "accepted", Accepted), Created),
+        (new(2, "art27", "rejected", Accepted), DuplicateOf(5)),
+        (new(2, "art29", "late", Accepted), HeldBy(6)),
+        // Refused by art. 31 first, the same key then comes back rejected: stored, and then it is a duplicate.
+        (new(3, "art27", "a", Accepted), Created),
+        (new(3, "art28", "b", Accepted), HeldBy(9)),
+        (new(3, "art28", "b", Rejected), Created),
+        (new(3, "art28", "b", Accepted), DuplicateOf(11)),
+        // Persons with something stored before the batch.
+        (new(5, "art28", "now", Accepted), HeldBy(0)),
+        (new(5, "art27", "before", Accepted), DuplicateOf(0)),
+        (new(6, "art28", "now", Accepted), Created),
+        (new(6, "art27", "before", Accepted), DuplicateOf(1)),
+        (new(4, "art38", "only", Accepted), Created),
+    ];
+    let (before, batch) = cases.split_at(2);
+    let mut outcomes = Vec::new();
+    for (application, _) in before {
+        outcomes.push(backend.store.submit(application.clone()).await.unwrap());
+    }
+    let batch_outcomes = submit_queued(&backend, batch.iter().map(|(a, _)| a.clone()).collect()).await;
+    outcomes.extend(batch_outcomes.into_iter().map(Result::unwrap));
+
+    for (i, ((application, expected), outcome)) in cases.iter().zip(&outcomes).enumerate() {
+        let case =
+            format!("case {i}: {} {} {}", application.scheme, application.idempotency_key, application.status.as_str());
+        match (*expected, outcome) {
+            (Created, Submission::Created(a)) => {
+                assert_eq!(
+                    (&a.idempotency_key, a.status),
+                    (&application.idempotency_key, application.status),
+                    "{case}"
+                );
+            }
+            (DuplicateOf(j), Submission::Duplicate(a)) | (HeldBy(j), Submission::AlreadyHolds(a)) => {
+                assert_eq!(a, stored(&outcomes[j]), "{case}");
+            }
+            _ => panic!("{case}: expected {expected:?}, got {outcome:?}"),
+        }
+    }
+    // Exactly the created ones are stored, each person's oldest first.
+    for n in 1..=6 {
+        let mut expected: Vec<&Application> = cases
+            .iter()
+            .zip(&outcomes)
+            .filter(|((a, _), o)| a.codice_fiscale == person(n) && matches!(o, Submission::Created(_)))
+            .map(|(_, o)| stored(o))
+            .collect();
+        expected.sort_by(|a, b| a.protocol.cmp(&b.protocol));
+        let actual = backend.store.applications_of(&person(n)).await.unwrap();
+        assert_eq!(actual.iter().collect::<Vec<_>>(), expected, "person {n}");
+    }
+}
+
+pub async fn one_failing_submission_fails_alone(backend: Backend) {
+    // A constraint only this test has, standing for any submission the database refuses.
+    match backend.kind {
+        Kind::Sqlite => {
+            backend
+                .execute_raw(
+                    "CREATE TRIGGER refuse_scheme BEFORE INSERT ON applications WHEN NEW.scheme = 'refused'
+                     BEGIN SELECT RAISE(ABORT, 'scheme refused'); END",
+                )
+                .await;
+        }
+        Kind::Postgres => {
+            backend
+                .execute_raw("ALTER TABLE applications ADD CONSTRAINT refuse_scheme CHECK (scheme <> 'refused')")
+                .await;
+        }
+    }
+    let mut batch: Vec<NewApplication> = (0..40).map(|n| new(n, "art27", "form", Accepted)).collect();
+    batch.insert(20, new(100, "refused", "form", Accepted));
+    let outcomes = submit_queued(&backend, batch).await;
+
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 20 {
+            assert!(matches!(outcome, Err(StoreError::Database(_))), "the refused one: {outcome:?}");
+        } else {
+            assert!(matches!(outcome, Ok(Submission::Created(_))), "submission {i}: {outcome:?}");
+        }
+    }
+    assert!(backend.store.applications_of(&person(100)).await.unwrap().is_empty());
+    let mut raw = Raw::connect(&backend).await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM applications".to_owned()).await, 40);
+    // The same submission, once allowed, goes through: nothing of it was left behind.
+    raw.execute(match backend.kind {
+        Kind::Sqlite => "DROP TRIGGER refuse_scheme",
+        Kind::Postgres => "ALTER TABLE applications DROP CONSTRAINT refuse_scheme",
+    })
+    .await;
+    let again = backend.store.submit(new(100, "refused", "form", Accepted)).await.unwrap();
+    assert!(matches!(again, Submission::Created(_)), "{again:?}");
+}
+
+pub async fn many_concurrent_submissions_get_their_own_outcome_in_few_commits(backend: Backend) {
+    const PERSONS: u32 = 500;
+    const TASKS: u32 = 200;
+    // Four submissions per person, each from another task: a form, the same form again (a double click), another
+    // indemnity (art. 31), and a rejected form, which is kept and blocks nothing.
+    let submissions: Vec<NewApplication> = (0..PERSONS)
+        .flat_map(|n| {
+            [
+                new(n, "art27", "form", Accepted),
+                new(n, "art27", "form", Accepted),
+                new(n, "art28", "other-form", Accepted),
+                new(n, "art29", "rejected-form", Rejected),
+            ]
+        })
+        .collect();
+    let total = submissions.len();
+    let before = backend.commits.as_ref().map(|c| c.get());
+    let mut per_task: Vec<Vec<NewApplication>> = vec![Vec::new(); TASKS as usize];
+    for (i, submission) in submissions.into_iter().enumerate() {
+        per_task[i % TASKS as usize].push(submission);
+    }
+    let tasks: Vec<_> = per_task
+        .into_iter()
+        .map(|mine| {
+            let store = backend.store.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for submission in mine {
+                    let (person, key) = (submission.codice_fiscale, submission.idempotency_key.clone());
+                    outcomes.push((person, key, store.submit(submission).await.unwrap()));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut by_person: HashMap<_, Vec<(String, Submission)>> = HashMap::new();
+    for task in tasks {
+        for (person, key, outcome) in task.await.unwrap() {
+            by_person.entry(person).or_default().push((key, outcome));
+        }
+    }
+
+    let mut protocols = BTreeSet::new();
+    for n in 0..PERSONS {
+        let outcomes = &by_person[&person(n)];
+        assert_eq!(outcomes.len(), 4);
+        let created: Vec<&Application> =
+            outcomes.iter().filter_map(|(_, o)| if let Submission::Created(a) = o { Some(a) } else { None }).collect();
+        // The rejected form, and exactly one of the other three: the one that came first.
+        assert_eq!(created.len(), 2, "person {n}: {outcomes:?}");
+        let rejected = created.iter().find(|a| a.status == Rejected).expect("the rejected form is stored");
+        let holder = created.iter().find(|a| a.status == Accepted).expect("one form holds the indemnity");
+        for (key, outcome) in outcomes {
+            match outcome {
+                Submission::Created(_) => {}
+                Submission::Duplicate(a) => assert_eq!((a, key), (*holder, &holder.idempotency_key)),
+                Submission::AlreadyHolds(a) => {
+                    assert_eq!(a, *holder);
+                    assert_ne!(key, &holder.idempotency_key);
+                }
+            }
+        }
+        let mut expected = vec![(*holder).clone(), (*rejected).clone()];
+        expected.sort_by(|a, b| a.protocol.cmp(&b.protocol));
+        assert_eq!(backend.store.applications_of(&person(n)).await.unwrap(), expected, "person {n}");
+        protocols.extend(expected.into_iter().map(|a| a.protocol));
+    }
+    assert_eq!(protocols.len(), 2 * PERSONS as usize, "protocol numbers are never shared");
+    let mut raw = Raw::connect(&backend).await;
+    assert_eq!(raw.number("SELECT COUNT(*) FROM applications".to_owned()).await, i64::from(2 * PERSONS));
+
+    if let (Some(commits), Some(before)) = (&backend.commits, before) {
+        let commits = commits.get() - before;
+        assert!(commits * 10 <= total as u64, "{total} submissions took {commits} commits");
+    }
+}
+
+pub async fn a_submission_is_durable_when_acknowledged(backend: Backend) {
+    let mut raw = Raw::connect(&backend).await;
+    let mut pending: FuturesUnordered<_> =
+        (0..100).map(|n| backend.store.submit(new(n, "art27", "form", Accepted))).collect();
+    let mut acknowledged = Vec::new();
+    while let Some(outcome) = pending.next().await {
+        let a = match outcome {
+            Ok(Submission::Created(a)) => a,
+            other => panic!("{other:?}"),
+        };
+        // Another connection sees it at once: it was committed before the answer, not after.
+        let sql = format!("SELECT COUNT(*) FROM applications WHERE protocol = '{}'", a.protocol);
+        assert_eq!(raw.number(sql).await, 1, "{} acknowledged but not committed", a.protocol);
+        acknowledged.push(a);
+    }
+    drop(pending);
+
+    // And it outlives the store.
+    let Backend { url, store, .. } = backend;
+    drop(store);
+    let reopened = open(&url).await.unwrap();
+    for a in acknowledged {
+        assert_eq!(reopened.application(&a.codice_fiscale, &a.protocol).await.unwrap(), Some(a));
+    }
+}
+
+pub async fn a_nul_in_a_key_is_kept_or_refused_never_cut(backend: Backend) {
+    let batch = vec![new(1, "art27", "a\0b", Rejected), new(1, "art27", "a", Rejected), new(2, "art27", "c", Accepted)];
+    let outcomes = submit_queued(&backend, batch).await;
+    match backend.kind {
+        // SQLite keeps the text as given: two forms with two keys.
+        Kind::Sqlite => {
+            let keys: Vec<String> = backend
+                .store
+                .applications_of(&person(1))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.idempotency_key)
+                .collect();
+            assert_eq!(keys, ["a\0b", "a"], "{outcomes:?}");
+        }
+        // PostgreSQL refuses a NUL in a text: that submission alone fails.
+        Kind::Postgres => {
+            assert!(matches!(outcomes[0], Err(StoreError::Database(_))), "{outcomes:?}");
+            assert!(matches!(outcomes[1], Ok(Submission::Created(_))), "{outcomes:?}");
+        }
+    }
+    assert!(matches!(outcomes[2], Ok(Submission::Created(_))), "{outcomes:?}");
+}
