@@ -1,0 +1,693 @@
+//! The gate itself: what the web layer calls. It ties the configuration, the signer, the shared state and the
+//! clock together; each call is a few lines of decisions over them, and nothing in it is kept per visitor.
+//!
+//! A visit goes: [`Gate::challenge`] (a proof-of-work puzzle, or a wait without JavaScript) → [`Gate::enter`]
+//! (a ticket) → [`Gate::refresh`] every `refresh_interval_secs` (position, estimated wait, a re-signed ticket) →
+//! admission: a [`Pass`] checked on every request with [`Gate::check_pass`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::capacity::Capacity;
+use crate::clock::Clock;
+use crate::config::{GateConfig, Invalid, Room};
+use crate::draw::{self, Seed};
+use crate::eta;
+use crate::pow;
+use crate::schedule::{MaintenanceMessage, Phase, RoomStatus};
+use crate::state::{
+    Admission, ClaimOutcome, Control, GateState, IssueOutcome, IssueRequest, QueueSnapshot, StateError,
+};
+use crate::token::{Challenge, Pass, PassId, RoomId, Signer, Ticket, TokenError, WindowId, random_bytes};
+
+/// The admission gate.
+pub struct Gate {
+    config: Arc<GateConfig>,
+    signer: Signer,
+    state: Arc<dyn GateState>,
+    clock: Clock,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("rooms", &self.config.rooms.len()).field("signer", &self.signer).finish()
+    }
+}
+
+/// What a node remembers between calls: the operator's settings for a moment, and revealed draws (immutable).
+#[derive(Default)]
+struct Cache {
+    control: HashMap<RoomId, (DateTime<Utc>, Control)>,
+    draws: HashMap<RoomId, (WindowId, u64, Seed)>,
+}
+
+/// A failed gate operation. Token problems are the visitor's (start again); state problems are the operator's.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// No room has this key or index.
+    #[error("no gate room is called {0:?}")]
+    UnknownRoom(String),
+    /// A token did not verify.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The challenge is too old.
+    #[error("the challenge expired at {0}; ask for a new one")]
+    ChallengeExpired(DateTime<Utc>),
+    /// The no-JavaScript wait is not over.
+    #[error("the challenge cannot be redeemed before {0}")]
+    TooEarly(DateTime<Utc>),
+    /// The nonce does not solve the challenge.
+    #[error("the proof of work does not solve the challenge")]
+    WrongProof,
+    /// The challenge was redeemed already.
+    #[error("this challenge was already used; ask for a new one")]
+    ChallengeReused,
+    /// Capacity settings that do not hold together.
+    #[error("capacity not changed: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidCapacity(Vec<Invalid>),
+    /// The shared state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The system random source failed.
+    #[error("random source failed: {0}")]
+    Rng(String),
+}
+
+/// How a visitor proves the work before a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// The nonce found by the page's script or a JSON client.
+    Nonce(u64),
+    /// Nothing but the wait (no-JavaScript challenges).
+    Waited,
+}
+
+/// A challenge to solve before entering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChallengeOffer {
+    /// The signed challenge; the proof hashes exactly this string.
+    pub token: String,
+    /// Leading zero bits needed; 0 on the no-JavaScript path.
+    pub difficulty: u8,
+    /// Redeemable from then (the no-JavaScript wait).
+    pub not_before: DateTime<Utc>,
+    /// Redeemable until then.
+    pub expires_at: DateTime<Utc>,
+    /// Issued for the no-JavaScript path.
+    pub no_js: bool,
+}
+
+/// The answer to a request for a challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// Solve this, then [`Gate::enter`].
+    Challenge(ChallengeOffer),
+    /// Nothing to join now: closed (pre-queue not open) or in maintenance.
+    Unavailable(RoomStatus),
+}
+
+/// A waiting visitor's state after a refresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// The room.
+    pub room: RoomId,
+    /// The re-signed ticket to keep (cookie or JSON).
+    pub ticket: String,
+    /// Place in the queue, 1 = next; `None` in the pre-queue, before the draw.
+    pub position: Option<u64>,
+    /// Seconds until the promised admission, never more than last shown; `None` in the pre-queue.
+    pub eta_secs: Option<u64>,
+    /// Refresh after this many seconds.
+    pub refresh_secs: u32,
+    /// In the pre-queue, waiting for the opening and its draw.
+    pub pre_queue: bool,
+    /// The opening, while in the pre-queue.
+    pub opens_at: Option<DateTime<Utc>>,
+}
+
+/// An admitted visitor's pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admitted {
+    /// The room.
+    pub room: RoomId,
+    /// The signed pass to keep.
+    pub pass: String,
+    /// Its id (for logs and revocation).
+    pub pass_id: PassId,
+    /// Until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a visitor no longer has a place; they may ask for a new challenge and join at the back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostReason {
+    /// Not refreshed within `ticket_ttl_secs`.
+    NotRefreshed,
+    /// Admitted, but not back to claim the pass within `claim_grace_secs`.
+    ClaimLapsed,
+    /// The window the ticket was for has closed.
+    WindowEnded,
+    /// The pass for this place was revoked.
+    Revoked,
+}
+
+/// The outcome of entering or refreshing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visit {
+    /// Still waiting.
+    Waiting(Waiting),
+    /// Admitted: here is the pass.
+    Admitted(Admitted),
+    /// The room is closed or in maintenance; `ticket`, when present, keeps the place (re-signed).
+    Unavailable {
+        /// What to show.
+        status: RoomStatus,
+        /// The ticket to keep, if the visitor still holds a place.
+        ticket: Option<String>,
+    },
+    /// The place is gone.
+    PlaceLost(LostReason),
+}
+
+/// What a JSON client (or the page's script) gets: position, wait, refresh interval, admitted or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueView {
+    /// `waiting`, `pre_queue`, `admitted`, `closed`, `maintenance` or `place_lost`.
+    pub state: &'static str,
+    /// Admitted.
+    pub admitted: bool,
+    /// Place in the queue, 1 = next.
+    pub position: Option<u64>,
+    /// Estimated seconds to admission; never goes up.
+    pub eta_seconds: Option<u64>,
+    /// When to ask again.
+    pub refresh_seconds: Option<u32>,
+    /// The next opening, when closed or in the pre-queue.
+    pub opens_at: Option<DateTime<Utc>>,
+    /// The operator's message, in maintenance.
+    pub message: Option<MaintenanceMessage>,
+    /// Why the place was lost.
+    pub lost: Option<LostReason>,
+}
+
+impl Visit {
+    /// The JSON view of this outcome.
+    pub fn view(&self) -> QueueView {
+        let blank = QueueView {
+            state: "waiting",
+            admitted: false,
+            position: None,
+            eta_seconds: None,
+            refresh_seconds: None,
+            opens_at: None,
+            message: None,
+            lost: None,
+        };
+        match self {
+            Visit::Waiting(w) => QueueView {
+                state: if w.pre_queue { "pre_queue" } else { "waiting" },
+                position: w.position,
+                eta_seconds: w.eta_secs,
+                refresh_seconds: Some(w.refresh_secs),
+                opens_at: w.opens_at,
+                ..blank
+            },
+            Visit::Admitted(_) => QueueView { state: "admitted", admitted: true, ..blank },
+            Visit::Unavailable { status: RoomStatus::Maintenance { message }, .. } => {
+                QueueView { state: "maintenance", message: Some(message.clone()), ..blank }
+            }
+            Visit::Unavailable { status: RoomStatus::Closed { opens_at, .. }, .. } => {
+                QueueView { state: "closed", opens_at: *opens_at, ..blank }
+            }
+            Visit::Unavailable { status: RoomStatus::Open { .. }, .. } => QueueView { state: "waiting", ..blank },
+            Visit::PlaceLost(reason) => QueueView { state: "place_lost", lost: Some(*reason), ..blank },
+        }
+    }
+}
+
+/// A pass checked on a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PassCheck {
+    /// Let it through.
+    Valid(Pass),
+    /// Past its lifetime: back to the queue.
+    Expired,
+    /// Revoked by the operator or released by its holder.
+    Revoked,
+    /// The room is in maintenance.
+    Maintenance(MaintenanceMessage),
+}
+
+/// The public state of a room, for the status page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoomView {
+    /// The room's key.
+    pub room: String,
+    /// Open, closed or in maintenance.
+    pub status: RoomStatus,
+    /// The current or next window, when open or in the pre-queue.
+    pub window: Option<WindowId>,
+    /// The draw for that window, once its seed is committed.
+    pub draw: Option<DrawView>,
+    /// Places handed out and not yet admitted.
+    pub waiting: u64,
+    /// Places admitted so far in this window.
+    pub admitted: u64,
+    /// Passes active now.
+    pub active: u64,
+    /// The capacity in force.
+    pub capacity: Capacity,
+    /// The backend's health, per mille.
+    pub health_permille: u32,
+}
+
+/// The pre-queue draw as published: the commitment before the opening, the seed and size after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DrawView {
+    /// SHA-256 of the seed, hex.
+    pub commitment: String,
+    /// The seed, hex, once the window has opened.
+    pub seed: Option<String>,
+    /// The pre-queue size, once frozen.
+    pub pre_queue_size: Option<u64>,
+}
+
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+fn secs(s: u32) -> TimeDelta {
+    TimeDelta::seconds(i64::from(s))
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Gate {
+    /// A gate over `state`, signing with `signer`, reading time from `clock`.
+    pub fn new(config: GateConfig, signer: Signer, state: Arc<dyn GateState>, clock: Clock) -> Self {
+        Self { config: Arc::new(config), signer, state, clock, cache: Mutex::new(Cache::default()) }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GateConfig {
+        &self.config
+    }
+
+    /// The room guarding `path`.
+    pub fn room_for_path(&self, path: &str) -> Option<RoomId> {
+        self.config.room_for_path(path).map(|r| r.id)
+    }
+
+    fn room(&self, id: RoomId) -> Result<&Room, GateError> {
+        self.config.room(id).ok_or_else(|| GateError::UnknownRoom(id.0.to_string()))
+    }
+
+    fn room_by_key(&self, key: &str) -> Result<&Room, GateError> {
+        self.config.room_by_key(key).ok_or_else(|| GateError::UnknownRoom(key.to_owned()))
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    async fn control(&self, room: &Room, now: DateTime<Utc>) -> Result<Control, GateError> {
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((at, control)) = cache.control.get(&room.id)
+                && now >= *at
+                && now - *at < self.config.control_cache
+            {
+                return Ok(control.clone());
+            }
+        }
+        let control = self.state.control(&room.key).await?;
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.control.insert(room.id, (now, control.clone()));
+        Ok(control)
+    }
+
+    fn forget_control(&self, room: &Room) {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).control.remove(&room.id);
+    }
+
+    fn admission(capacity: &Capacity, health_permille: u32) -> Admission {
+        Admission {
+            rate_milli: eta::admission_rate_milli(capacity, health_permille),
+            burst: u64::from(capacity.burst),
+            max_active: u64::from(capacity.max_active),
+            claim_grace_ms: i64::from(capacity.claim_grace_secs) * 1000,
+        }
+    }
+
+    async fn advance(
+        &self,
+        room: &Room,
+        window: WindowId,
+        now: DateTime<Utc>,
+        opened: bool,
+        control: &Control,
+    ) -> Result<QueueSnapshot, GateError> {
+        let capacity = control.capacity.unwrap_or(room.capacity);
+        let mut admission = Self::admission(&capacity, control.health_permille);
+        if control.maintenance.is_some() {
+            // Maintenance pauses admission; the counters still expire what lapses.
+            admission.max_active = 0;
+        }
+        Ok(self.state.advance(&room.key, window, ms(now), opened, &admission).await?)
+    }
+
+    /// A challenge to solve before entering `room` (`no_js`: a wait instead of the work), or why there is none.
+    pub async fn challenge(&self, room: RoomId, no_js: bool) -> Result<Offer, GateError> {
+        let room = self.room(room)?;
+        let now = whole_seconds(self.now());
+        let control = self.control(room, now).await?;
+        let phase = room.schedule.phase(now);
+        let (window, opened) = match (phase, &control.maintenance) {
+            (Phase::Open { window, .. }, None) => (window, true),
+            (Phase::PreQueue { window, .. }, None) => (window, false),
+            _ => return Ok(Offer::Unavailable(RoomStatus::of(phase, control.maintenance.as_ref()))),
+        };
+        let snapshot = self.advance(room, window, now, opened, &control).await?;
+        let bits = self.config.pow.difficulty(snapshot.waiting());
+        let validity = secs(self.config.pow.validity_secs);
+        let (difficulty, not_before) =
+            if no_js { (0, now + secs(self.config.pow.no_js_wait_secs(bits))) } else { (bits, now) };
+        let challenge = Challenge {
+            room: room.id,
+            difficulty,
+            salt: random_bytes().map_err(GateError::Rng)?,
+            issued_at: now,
+            not_before,
+            expires_at: not_before + validity,
+            no_js,
+        };
+        let token = self.signer.sign_challenge(&challenge)?;
+        Ok(Offer::Challenge(ChallengeOffer { token, difficulty, not_before, expires_at: challenge.expires_at, no_js }))
+    }
+
+    /// Redeems a solved challenge for a place: a ticket, or a pass at once when nobody waits.
+    pub async fn enter(&self, challenge_token: &str, proof: Proof) -> Result<Visit, GateError> {
+        let challenge = self.signer.verify_challenge(challenge_token)?;
+        let now = whole_seconds(self.now());
+        if now > challenge.expires_at {
+            return Err(GateError::ChallengeExpired(challenge.expires_at));
+        }
+        if now < challenge.not_before {
+            return Err(GateError::TooEarly(challenge.not_before));
+        }
+        if challenge.difficulty > 0 {
+            let solved = matches!(proof, Proof::Nonce(n) if pow::is_solution(challenge_token, n, challenge.difficulty));
+            if !solved {
+                return Err(GateError::WrongProof);
+            }
+        }
+        let room = self.room(challenge.room)?;
+        let control = self.control(room, now).await?;
+        let phase = room.schedule.phase(now);
+        let (window, opened) = match (phase, &control.maintenance) {
+            (Phase::Open { window, .. }, None) => (window, true),
+            (Phase::PreQueue { window, .. }, None) => (window, false),
+            _ => {
+                let status = RoomStatus::of(phase, control.maintenance.as_ref());
+                return Ok(Visit::Unavailable { status, ticket: None });
+            }
+        };
+        let request = IssueRequest {
+            now_ms: ms(now),
+            opened,
+            challenge_id: challenge.salt,
+            challenge_expires_ms: ms(challenge.expires_at),
+            seed_candidate: if opened { None } else { Some(random_bytes().map_err(GateError::Rng)?) },
+        };
+        let (seq, pre_queue) = match self.state.issue(&room.key, window, &request).await? {
+            IssueOutcome::Issued { seq, pre_queue } => (seq, pre_queue),
+            IssueOutcome::Replayed => return Err(GateError::ChallengeReused),
+        };
+        let capacity = control.capacity.unwrap_or(room.capacity);
+        let ticket = Ticket {
+            room: room.id,
+            window,
+            seq,
+            pre_queue,
+            no_js: challenge.no_js,
+            issued_at: now,
+            refresh_by: now + secs(capacity.ticket_ttl_secs),
+            promise: None,
+        };
+        self.visit(room, ticket, now, opened, &control).await
+    }
+
+    /// A waiting visitor's refresh: admitted (with a pass), still waiting (position, wait, new ticket), or not.
+    pub async fn refresh(&self, ticket_token: &str) -> Result<Visit, GateError> {
+        let ticket = self.signer.verify_ticket(ticket_token)?;
+        let room = self.room(ticket.room)?;
+        // A node whose clock lags another's must not show a longer wait than the other promised.
+        let now = whole_seconds(self.now()).max(ticket.issued_at);
+        let control = self.control(room, now).await?;
+        let phase = room.schedule.phase(now);
+        if let Some(message) = &control.maintenance {
+            if now > ticket.refresh_by {
+                return Ok(Visit::PlaceLost(LostReason::NotRefreshed));
+            }
+            // Admission is paused: the place is kept for as long as the maintenance lasts.
+            let capacity = control.capacity.unwrap_or(room.capacity);
+            let kept = Ticket { issued_at: now, refresh_by: now + secs(capacity.ticket_ttl_secs), ..ticket };
+            let status = RoomStatus::Maintenance { message: message.clone() };
+            return Ok(Visit::Unavailable { status, ticket: Some(self.signer.sign_ticket(&kept)?) });
+        }
+        match phase {
+            Phase::Open { window, .. } if window == ticket.window => {
+                self.visit(room, ticket, now, true, &control).await
+            }
+            Phase::PreQueue { window, .. } if window == ticket.window => {
+                self.visit(room, ticket, now, false, &control).await
+            }
+            _ => Ok(Visit::PlaceLost(LostReason::WindowEnded)),
+        }
+    }
+
+    /// The common path of enter and refresh: admit what capacity allows, then claim, or report the place.
+    async fn visit(
+        &self,
+        room: &Room,
+        ticket: Ticket,
+        now: DateTime<Utc>,
+        opened: bool,
+        control: &Control,
+    ) -> Result<Visit, GateError> {
+        let capacity = control.capacity.unwrap_or(room.capacity);
+        let snapshot = self.advance(room, ticket.window, now, opened, control).await?;
+        let place = if ticket.pre_queue {
+            match snapshot.pre_queue_size {
+                Some(n) => self.drawn_place(room, ticket.window, n, ticket.seq).await?,
+                None => {
+                    if now > ticket.refresh_by {
+                        return Ok(Visit::PlaceLost(LostReason::NotRefreshed));
+                    }
+                    let kept = Ticket { issued_at: now, refresh_by: now + secs(capacity.ticket_ttl_secs), ..ticket };
+                    return Ok(Visit::Waiting(Waiting {
+                        room: room.id,
+                        ticket: self.signer.sign_ticket(&kept)?,
+                        position: None,
+                        eta_secs: None,
+                        refresh_secs: capacity.refresh_interval_secs,
+                        pre_queue: true,
+                        opens_at: Some(ticket.window.opens_at()),
+                    }));
+                }
+            }
+        } else {
+            ticket.seq
+        };
+        if place < snapshot.admitted_upto {
+            return self.claim(room, ticket.window, place, now, &capacity).await;
+        }
+        if now > ticket.refresh_by {
+            return Ok(Visit::PlaceLost(LostReason::NotRefreshed));
+        }
+        let position = place - snapshot.admitted_upto + 1;
+        let rate = eta::planning_rate_milli(&capacity, control.health_permille, snapshot.measured_rate_milli);
+        let estimate = eta::estimate_secs(position, rate, capacity.refresh_interval_secs);
+        let promise = eta::promise(now, ticket.promise, estimate);
+        let renewed = Ticket {
+            seq: place,
+            pre_queue: false,
+            issued_at: now,
+            refresh_by: now + secs(capacity.ticket_ttl_secs),
+            promise: Some(promise),
+            ..ticket
+        };
+        Ok(Visit::Waiting(Waiting {
+            room: room.id,
+            ticket: self.signer.sign_ticket(&renewed)?,
+            position: Some(position),
+            eta_secs: Some(eta::remaining_secs(now, promise)),
+            refresh_secs: capacity.refresh_interval_secs,
+            pre_queue: false,
+            opens_at: None,
+        }))
+    }
+
+    /// Place of pre-queue arrival `index` once the draw is frozen; the seed is fixed by then, so it is cached.
+    async fn drawn_place(&self, room: &Room, window: WindowId, n: u64, index: u64) -> Result<u64, GateError> {
+        let cached = {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            cache.draws.get(&room.id).filter(|(w, size, _)| *w == window && *size == n).map(|(_, _, seed)| *seed)
+        };
+        let seed = match cached {
+            Some(seed) => seed,
+            None => {
+                let stored = self.state.draw(&room.key, window).await?;
+                let seed = stored.seed.ok_or_else(|| {
+                    StateError::Corrupt(format!("room {} window {window}: pre-queue of {n} without a seed", room.key))
+                })?;
+                self.cache.lock().unwrap_or_else(PoisonError::into_inner).draws.insert(room.id, (window, n, seed));
+                seed
+            }
+        };
+        draw::position(&seed, n, index).ok_or_else(|| {
+            GateError::State(StateError::Corrupt(format!("pre-queue index {index} beyond its frozen size {n}")))
+        })
+    }
+
+    async fn claim(
+        &self,
+        room: &Room,
+        window: WindowId,
+        place: u64,
+        now: DateTime<Utc>,
+        capacity: &Capacity,
+    ) -> Result<Visit, GateError> {
+        let pass_id = self.signer.pass_id(room.id, window, place);
+        let expires_at = now + secs(capacity.pass_ttl_secs);
+        let outcome = self.state.claim(&room.key, window, place, pass_id, ms(expires_at), ms(now)).await?;
+        let (admitted_at, expires_at) = match outcome {
+            ClaimOutcome::Granted { .. } => (now, expires_at),
+            ClaimOutcome::AlreadyGranted { expires_ms } => {
+                let expires_at = DateTime::from_timestamp_millis(expires_ms).map_or(expires_at, whole_seconds);
+                (expires_at - secs(capacity.pass_ttl_secs), expires_at)
+            }
+            ClaimOutcome::Revoked => return Ok(Visit::PlaceLost(LostReason::Revoked)),
+            ClaimOutcome::Lapsed => return Ok(Visit::PlaceLost(LostReason::ClaimLapsed)),
+        };
+        let pass = Pass { room: room.id, pass_id, admitted_at, expires_at };
+        Ok(Visit::Admitted(Admitted { room: room.id, pass: self.signer.sign_pass(&pass)?, pass_id, expires_at }))
+    }
+
+    /// Checks a pass on a request to the protected service.
+    pub async fn check_pass(&self, pass_token: &str) -> Result<PassCheck, GateError> {
+        let pass = self.signer.verify_pass(pass_token)?;
+        let room = self.room(pass.room)?;
+        let now = self.now();
+        if now >= pass.expires_at {
+            return Ok(PassCheck::Expired);
+        }
+        let control = self.control(room, now).await?;
+        if let Some(message) = control.maintenance {
+            return Ok(PassCheck::Maintenance(message));
+        }
+        if self.state.is_revoked(&room.key, pass.pass_id, ms(now)).await? {
+            return Ok(PassCheck::Revoked);
+        }
+        Ok(PassCheck::Valid(pass))
+    }
+
+    /// The holder is done (application submitted, logged out): the slot goes to the next visitor at once.
+    pub async fn release(&self, pass_token: &str) -> Result<(), GateError> {
+        let pass = self.signer.verify_pass(pass_token)?;
+        let room = self.room(pass.room)?;
+        self.state.revoke(&room.key, pass.pass_id, ms(self.now()), ms(pass.expires_at)).await?;
+        Ok(())
+    }
+
+    /// The operator revokes a pass by id; returns whether it was active. Its slot is freed at once.
+    pub async fn revoke(&self, room_key: &str, pass_id: PassId) -> Result<bool, GateError> {
+        let room = self.room_by_key(room_key)?;
+        let now = self.now();
+        let control = self.control(room, now).await?;
+        // Unknown to the state (never claimed, or state lost): refuse it for as long as any pass could live.
+        let longest = control.capacity.unwrap_or(room.capacity).pass_ttl_secs.max(room.capacity.pass_ttl_secs);
+        Ok(self.state.revoke(&room.key, pass_id, ms(now), ms(now + secs(longest))).await?)
+    }
+
+    /// Sets the room's capacity live on every node (within the control cache's lifetime).
+    pub async fn set_capacity(&self, room_key: &str, capacity: Capacity) -> Result<(), GateError> {
+        let room = self.room_by_key(room_key)?;
+        capacity.validate().map_err(GateError::InvalidCapacity)?;
+        self.state.set_capacity(&room.key, Some(capacity)).await?;
+        self.forget_control(room);
+        Ok(())
+    }
+
+    /// Goes back to the configured capacity.
+    pub async fn reset_capacity(&self, room_key: &str) -> Result<(), GateError> {
+        let room = self.room_by_key(room_key)?;
+        self.state.set_capacity(&room.key, None).await?;
+        self.forget_control(room);
+        Ok(())
+    }
+
+    /// Switches maintenance mode on (with the message) or off.
+    pub async fn set_maintenance(&self, room_key: &str, message: Option<MaintenanceMessage>) -> Result<(), GateError> {
+        let room = self.room_by_key(room_key)?;
+        self.state.set_maintenance(&room.key, message).await?;
+        self.forget_control(room);
+        Ok(())
+    }
+
+    /// Reports the backend's health (per mille, see [`crate::health::HealthController`]); the admission rate is
+    /// scaled by it, never above the set maximum.
+    pub async fn report_health(&self, room_key: &str, permille: u32) -> Result<(), GateError> {
+        let room = self.room_by_key(room_key)?;
+        self.state.set_health(&room.key, permille).await?;
+        self.forget_control(room);
+        Ok(())
+    }
+
+    /// The room's public state: status, queue counters, and the draw (commitment; seed once open).
+    pub async fn status(&self, room: RoomId) -> Result<RoomView, GateError> {
+        let room = self.room(room)?;
+        let now = whole_seconds(self.now());
+        let control = self.control(room, now).await?;
+        let phase = room.schedule.phase(now);
+        let capacity = control.capacity.unwrap_or(room.capacity);
+        let (window, snapshot, draw) = match phase {
+            Phase::PreQueue { window, .. } => {
+                let seed = self.state.ensure_seed(&room.key, window, random_bytes().map_err(GateError::Rng)?).await?;
+                let snapshot = self.advance(room, window, now, false, &control).await?;
+                let draw =
+                    DrawView { commitment: hex::encode(draw::commitment(&seed)), seed: None, pre_queue_size: None };
+                (Some(window), snapshot, Some(draw))
+            }
+            Phase::Open { window, .. } => {
+                let snapshot = self.advance(room, window, now, true, &control).await?;
+                let stored = self.state.draw(&room.key, window).await?;
+                let draw = stored.seed.map(|seed| DrawView {
+                    commitment: hex::encode(draw::commitment(&seed)),
+                    seed: stored.pre_queue_size.map(|_| hex::encode(seed)),
+                    pre_queue_size: stored.pre_queue_size,
+                });
+                (Some(window), snapshot, draw)
+            }
+            Phase::Closed { .. } => (None, QueueSnapshot::default(), None),
+        };
+        Ok(RoomView {
+            room: room.key.clone(),
+            status: RoomStatus::of(phase, control.maintenance.as_ref()),
+            window,
+            draw,
+            waiting: snapshot.waiting(),
+            admitted: snapshot.admitted_upto,
+            active: snapshot.active,
+            capacity,
+            health_permille: control.health_permille,
+        })
+    }
+}
