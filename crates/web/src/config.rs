@@ -41,6 +41,11 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Where Prometheus metrics are served (`GET /metrics`), on a listener of their own; none when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// A connection that has not sent a whole request head this long after opening, or after its previous
+    /// response, is closed (seconds): a client dribbling bytes (slowloris) holds nothing for long.
+    pub header_read_timeout_secs: u64,
+    /// Most connections open at once; beyond it new ones wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +55,8 @@ impl Default for HttpConfig {
             max_body_bytes: 16 * 1024,
             request_timeout_secs: 10,
             metrics_listen: None,
+            header_read_timeout_secs: 10,
+            max_connections: 20_000,
         }
     }
 }
@@ -58,6 +65,11 @@ impl HttpConfig {
     /// The request timeout as a duration.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The header read timeout as a duration.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 }
 

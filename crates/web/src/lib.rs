@@ -2,13 +2,17 @@
 //!
 //! Handlers stay thin: extractors validate, the domain decides, a template renders.
 
+pub mod api;
 pub mod apply;
+pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;
+pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod server;
 
 pub mod notify;

@@ -31,17 +31,32 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware counting requests and timing them by method, route template and status.
+/// Middleware counting requests, timing them by method, route template and status, and logging each one.
+///
+/// The log line names the route template, never the path or query: those may carry a protocol number.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("sportello_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    // Debug, not info: at click-day rates a line per request would cost more than the request.
+    tracing::debug!(
+        target: "sportello_web::request",
+        %method,
+        %route,
+        status,
+        millis = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    metrics::counter!(
+        "sportello_http_requests_total",
+        "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()
+    )
+    .increment(1);
     metrics::histogram!("sportello_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     response
 }
 

@@ -27,6 +27,17 @@ pub fn public(max_age: u32, response: impl IntoResponse) -> Response {
     response
 }
 
+/// What responses whose URL changes with their content say to caches: keep for a year, never revalidate.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Marks a response as public and [`IMMUTABLE`]. Use only for content that is the same for everyone and whose URL
+/// names its version or content hash (the static files).
+pub fn immutable(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    response
+}
+
 /// Middleware adding the security headers, and the private caching default where a handler did not choose.
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

@@ -18,6 +18,8 @@ use crate::auth::{self, Auth};
 use crate::config::Config;
 use crate::notify::Notifiers;
 use crate::outbox::OutboxWorker;
+use crate::routes::{Audience, Routes};
+use crate::serve::ConnectionLimits;
 use crate::{apply, pages, security};
 
 /// What every handler can reach.
@@ -33,19 +35,32 @@ pub struct AppState {
 
 /// The portal's routes with their middleware; `auth` serves the login pages.
 pub fn router(state: AppState, auth: Auth) -> Router {
-    let http = &state.config.http;
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/accessibilita", get(pages::accessibility))
-        .route("/privacy", get(pages::privacy))
+    routes(state, auth).into_parts().0
+}
+
+/// [`router`] together with the list of what it routes.
+pub fn routes(state: AppState, auth: Auth) -> Routes {
+    let http = state.config.http.clone();
+    Routes::new()
+        .add(Audience::Public, "/", "GET", get(pages::home))
+        .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
+        .add(Audience::Public, "/privacy", "GET", get(pages::privacy))
+        .add(Audience::Operations, "/healthz", "GET", get(healthz))
+        .add(Audience::Operations, "/readyz", "GET", get(readyz))
+        .merge(crate::assets::routes())
         .merge(apply::routes(state.clone(), auth.clone()))
+        .merge(crate::api::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .layer(axum::middleware::from_fn(security::headers))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
+        .map_router(|router| {
+            // The last layer is the outermost: the security headers and the caching rule wrap everything, so even
+            // a 413 from the body limit or a 503 from the timeout carries them, and metrics count those too.
+            router
+                .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
+                .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems))
+                .layer(axum::middleware::from_fn(crate::metrics::track))
+                .layer(axum::middleware::from_fn(security::headers))
+        })
         .with_state(state)
 }
 
@@ -98,13 +113,15 @@ pub async fn launch_with(
         }
         None => None,
     };
-    let app = router(state, auth).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_worker.send(true);
-        })
-        .await;
+    let limits = ConnectionLimits {
+        max_connections: state.config.http.max_connections,
+        header_read_timeout: state.config.http.header_read_timeout(),
+    };
+    let served = crate::serve::serve(listener, router(state, auth), limits, async move {
+        shutdown.await;
+        let _ = stop_worker.send(true);
+    })
+    .await;
     if let Some(metrics) = metrics
         && let Ok(Err(e)) = metrics.await
     {

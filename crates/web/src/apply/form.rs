@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use sportello_domain::{Iban, IbanError};
+use utoipa::ToSchema;
 
 use crate::auth::handlers::Contact;
 use crate::i18n::Lang;
@@ -55,16 +56,20 @@ pub enum Payment {
 }
 
 /// Where the institute can reach the citizen: at least one of the two.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContactDetails {
     /// An e-mail address.
+    #[schema(example = "mario.rossi@example.it")]
     pub email: Option<String>,
     /// A mobile number, digits with an optional leading `+`.
+    #[schema(example = "+393331234567")]
     pub mobile: Option<String>,
 }
 
-/// The self-declarations (DPR 445/2000 arts. 46–47) the application requires; each is true once validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The self-declarations (DPR 445/2000 arts. 46–47) the application requires: each must be true for it to be
+/// recorded, and is true in stored details. A declaration left out reads as not made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct Declarations {
     /// Not a holder of a pension (arts. 27–30 and 38).
     pub not_pension_holder: bool,
@@ -142,6 +147,22 @@ fn iban_message(error: &IbanError, lang: Lang) -> String {
     }
 }
 
+/// The message for an e-mail address that does not look like one.
+pub fn email_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "L'indirizzo e-mail non sembra valido: deve avere la forma nome@esempio.it.",
+        "The e-mail address does not look valid: it should read like name@example.it.",
+    )
+}
+
+/// The message for a mobile number that does not look like one.
+pub fn mobile_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "Il numero di cellulare deve avere da 8 a 15 cifre, con l'eventuale prefisso +39.",
+        "The mobile number must have 8 to 15 digits, with an optional +39 prefix.",
+    )
+}
+
 impl ApplicationForm {
     /// Checks the whole form: the details to store, or a message for every field that needs one.
     pub fn validate(&self, lang: Lang) -> Result<Details, FieldErrors> {
@@ -156,6 +177,17 @@ impl ApplicationForm {
                 .to_owned(),
             );
         }
+        self.check_details(lang, errors)
+    }
+
+    /// Checks every field but the idempotency key, which the API carries in a header of its own: the details to
+    /// store, or a message for every field that needs one.
+    pub fn validate_details(&self, lang: Lang) -> Result<Details, FieldErrors> {
+        self.check_details(lang, FieldErrors::default())
+    }
+
+    /// The details, or `errors` with a message added for every field that needs one.
+    fn check_details(&self, lang: Lang, mut errors: FieldErrors) -> Result<Details, FieldErrors> {
         let payment = match self.payment.as_str() {
             "iban" if self.iban.trim().is_empty() => {
                 errors.push(
@@ -194,14 +226,7 @@ impl ApplicationForm {
             typed => match Contact::parse(typed) {
                 Some(Contact::Email(email)) => Some(email),
                 _ => {
-                    errors.push(
-                        "email",
-                        lang.pick(
-                            "L'indirizzo e-mail non sembra valido: deve avere la forma nome@esempio.it.",
-                            "The e-mail address does not look valid: it should read like name@example.it.",
-                        )
-                        .to_owned(),
-                    );
+                    errors.push("email", email_message(lang).to_owned());
                     None
                 }
             },
@@ -211,14 +236,7 @@ impl ApplicationForm {
             typed => match Contact::parse(typed) {
                 Some(Contact::Sms(mobile)) => Some(mobile),
                 _ => {
-                    errors.push(
-                        "mobile",
-                        lang.pick(
-                            "Il numero di cellulare deve avere da 8 a 15 cifre, con l'eventuale prefisso +39.",
-                            "The mobile number must have 8 to 15 digits, with an optional +39 prefix.",
-                        )
-                        .to_owned(),
-                    );
+                    errors.push("mobile", mobile_message(lang).to_owned());
                     None
                 }
             },

@@ -6,15 +6,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Reason, Scheme};
-use sportello_store::{Application, ApplicationStatus, AuditEntry, NewApplication, Submission};
+use sportello_store::{Application, ApplicationStatus, NewApplication, Submission};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::italian_time;
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::{forbidden, unavailable};
+use crate::auth::handlers::{ServiceError, forbidden, unavailable};
 use crate::auth::session::{Citizen, ClientAddr, random_hex};
 use crate::i18n::{Lang, LangQuery};
 use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
@@ -62,32 +61,18 @@ fn posted_scheme<'a>(
 }
 
 /// The indemnity named `key` (its id in the scheme file, e.g. `art27`).
-fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
+pub fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
     state.app.rulebook.scheme(key)
 }
 
 /// The indemnity's title in `lang`, or its id if the rulebook no longer knows it.
-fn scheme_title(state: &AuthState, id: &str, lang: Lang) -> String {
+pub fn scheme_title(state: &AuthState, id: &str, lang: Lang) -> String {
     state.app.rulebook.scheme(id).map_or_else(|| id.to_owned(), |s| lang.pick(s.title_it(), s.title_en()).to_owned())
 }
 
-/// Records an access to the citizen's own data; `false` if the row could not be written.
-async fn audit(state: &AuthState, cf: CodiceFiscale, action: &str, object: Option<&str>, from: &ClientAddr) -> bool {
-    let entry = AuditEntry {
-        actor: cf.to_string(),
-        action: action.to_owned(),
-        subject: cf,
-        object: object.map(str::to_owned),
-        at: state.auth.now(),
-        from: from.0.map(|addr| addr.ip().to_string()),
-    };
-    match state.app.store.audit(entry).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(error = %e, "could not write the audit log");
-            false
-        }
-    }
+/// The article granting the indemnity `id`, or nothing if the rulebook no longer knows it.
+pub fn legal_ref(state: &AuthState, id: &str) -> String {
+    state.app.rulebook.scheme(id).map(|s| s.legal_ref().to_owned()).unwrap_or_default()
 }
 
 /// The `?scheme=` query parameter of the form.
@@ -276,80 +261,83 @@ pub async fn submit(
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
+    match submit_application(&state, &citizen, scheme, form.idempotency_key, &details, &from).await {
+        Ok(Submission::Created(application) | Submission::Duplicate(application)) => {
+            Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
+        }
+        Ok(Submission::AlreadyHolds(first)) => {
+            let (title, message) = already_applied(&state, &first, lang);
+            problem(StatusCode::CONFLICT, lang, title, &message)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record an application");
+            unavailable(lang)
+        }
+    }
+}
+
+/// Decides eligibility for `scheme` now and records the application with `details` (accepted or rejected, with
+/// the reasons), counting it and auditing the attempt. The store answers whether it is new, the one recorded
+/// before under the same `idempotency_key`, or refused because the citizen already holds one (art. 31).
+pub async fn submit_application(
+    state: &AuthState,
+    citizen: &Citizen,
+    scheme: &Scheme,
+    idempotency_key: String,
+    details: &Details,
+    from: &ClientAddr,
+) -> Result<Submission, ServiceError> {
     let cf = citizen.codice_fiscale;
     let store = &state.app.store;
-    let positions = match store.positions(&cf).await {
-        Ok(positions) => positions,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the registry");
-            return unavailable(lang);
-        }
-    };
+    let positions = store.positions(&cf).await?;
     let decision = state.app.rulebook.decide(cf, &positions);
-    let Some(decided) = decision.schemes.into_iter().find(|d| d.scheme == scheme.id()) else {
-        tracing::error!(scheme = scheme.id(), "the rulebook did not decide one of its own schemes");
-        return unavailable(lang);
-    };
-    let (reasons, details) = match (serde_json::to_value(&decided.reasons), serde_json::to_value(&details)) {
-        (Ok(reasons), Ok(details)) => (reasons, details),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "could not write an application as JSON");
-            return unavailable(lang);
-        }
-    };
+    let decided = decision
+        .schemes
+        .into_iter()
+        .find(|d| d.scheme == scheme.id())
+        .ok_or_else(|| ServiceError::Undecided(scheme.id().to_owned()))?;
     let application = NewApplication {
         codice_fiscale: cf,
         scheme: scheme.id().to_owned(),
-        idempotency_key: form.idempotency_key,
+        idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-        reasons,
-        details,
+        reasons: serde_json::to_value(&decided.reasons)?,
+        details: serde_json::to_value(details)?,
         submitted_at: state.auth.now(),
     };
-    let outcome = match store.submit(application).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            tracing::error!(error = %e, "could not record an application");
-            return unavailable(lang);
+    let outcome = store.submit(application).await?;
+    let (counted, action, object) = match &outcome {
+        Submission::Created(a) => (Some((a.scheme.clone(), a.status.as_str())), "submit_application", &a.protocol),
+        Submission::Duplicate(a) => (None, "submit_application", &a.protocol),
+        Submission::AlreadyHolds(first) => {
+            (Some((scheme.id().to_owned(), "refused_art31")), "submit_refused_art31", &first.protocol)
         }
-    };
-    let counted = match &outcome {
-        Submission::Created(a) => Some((a.scheme.clone(), a.status.as_str())),
-        Submission::Duplicate(_) => None,
-        Submission::AlreadyHolds(_) => Some((scheme.id().to_owned(), "refused_art31")),
     };
     if let Some((scheme, status)) = counted {
         metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status).increment(1);
     }
-    match outcome {
-        Submission::Created(application) | Submission::Duplicate(application) => {
-            if !audit(&state, cf, "submit_application", Some(&application.protocol), &from).await {
-                return unavailable(lang);
-            }
-            Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
-        }
-        Submission::AlreadyHolds(first) => {
-            if !audit(&state, cf, "submit_refused_art31", Some(&first.protocol), &from).await {
-                return unavailable(lang);
-            }
-            let title = scheme_title(&state, &first.scheme, lang);
-            let message = match lang {
-                Lang::It => format!(
-                    "Lei ha già presentato la domanda n. {} per l'indennità «{title}», che non è stata respinta. Le \
-                     indennità del decreto-legge 18/2020 non sono cumulabili (art. 31): se ne può ricevere una sola, \
-                     quindi questa nuova domanda non è stata registrata. La trova in «Le mie domande».",
-                    first.protocol
-                ),
-                Lang::En => format!(
-                    "You have already submitted application no. {} for the allowance “{title}”, which was not \
-                     rejected. The allowances of decree-law 18/2020 cannot be combined (art. 31): only one can be \
-                     received, so this new application was not recorded. You will find it in \"My applications\".",
-                    first.protocol
-                ),
-            };
-            problem(StatusCode::CONFLICT, lang, lang.pick("Domanda già presentata", "Already applied"), &message)
-        }
-    }
+    citizen.audit(state, action, Some(object), from).await?;
+    Ok(outcome)
+}
+
+/// The title and message refusing a second indemnity (art. 31), naming the first application.
+pub fn already_applied(state: &AuthState, first: &Application, lang: Lang) -> (&'static str, String) {
+    let title = scheme_title(state, &first.scheme, lang);
+    let message = match lang {
+        Lang::It => format!(
+            "Lei ha già presentato la domanda n. {} per l'indennità «{title}», che non è stata respinta. Le \
+             indennità del decreto-legge 18/2020 non sono cumulabili (art. 31): se ne può ricevere una sola, \
+             quindi questa nuova domanda non è stata registrata. La trova in «Le mie domande».",
+            first.protocol
+        ),
+        Lang::En => format!(
+            "You have already submitted application no. {} for the allowance “{title}”, which was not \
+             rejected. The allowances of decree-law 18/2020 cannot be combined (art. 31): only one can be \
+             received, so this new application was not recorded. You will find it in \"My applications\".",
+            first.protocol
+        ),
+    };
+    (lang.pick("Domanda già presentata", "Already applied"), message)
 }
 
 /// One reason of a receipt: the article and the text.
@@ -387,35 +375,55 @@ pub async fn receipt(
     citizen: Citizen,
 ) -> Response {
     let lang = query.lang();
-    let cf = citizen.codice_fiscale;
-    if protocol.len() > MAX_PROTOCOL {
-        return no_such_application(lang);
-    }
-    let application = match state.app.store.application(&cf, &protocol).await {
-        Ok(Some(application)) => application,
-        Ok(None) => return no_such_application(lang),
+    match application_of(&state, &citizen, &protocol, &from).await {
+        Ok(Some(application)) => render(StatusCode::OK, &receipt_page(&state, lang, application)),
+        Ok(None) => no_such_application(lang),
         Err(e) => {
             tracing::error!(error = %e, "could not read an application");
-            return unavailable(lang);
+            unavailable(lang)
         }
-    };
-    if !audit(&state, cf, "view_application", Some(&application.protocol), &from).await {
-        return unavailable(lang);
     }
-    render(StatusCode::OK, &receipt_page(&state, lang, application))
+}
+
+/// The citizen's own application numbered `protocol`, the access audited (`view_application`); `None` for a number
+/// that is not one of theirs, exactly as for one that does not exist.
+pub async fn application_of(
+    state: &AuthState,
+    citizen: &Citizen,
+    protocol: &str,
+    from: &ClientAddr,
+) -> Result<Option<Application>, ServiceError> {
+    if protocol.len() > MAX_PROTOCOL {
+        return Ok(None);
+    }
+    let Some(application) = state.app.store.application(&citizen.codice_fiscale, protocol).await? else {
+        return Ok(None);
+    };
+    citizen.audit(state, "view_application", Some(&application.protocol), from).await?;
+    Ok(Some(application))
+}
+
+/// The reasons stored with `application` (none if they cannot be read back, which is logged).
+pub fn reasons_of(application: &Application) -> Vec<Reason> {
+    serde_json::from_value::<Vec<Reason>>(application.reasons.clone())
+        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable reasons"))
+        .unwrap_or_default()
+}
+
+/// The details stored with `application` (`None` if they cannot be read back, which is logged).
+pub fn details_of(application: &Application) -> Option<Details> {
+    serde_json::from_value::<Details>(application.details.clone())
+        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable details"))
+        .ok()
 }
 
 /// The receipt of `application` in `lang`.
 fn receipt_page(state: &AuthState, lang: Lang, application: Application) -> ReceiptPage {
-    let reasons = serde_json::from_value::<Vec<Reason>>(application.reasons)
-        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable reasons"))
-        .unwrap_or_default()
+    let reasons = reasons_of(&application)
         .into_iter()
         .map(|r| ReasonView { article: r.article, text: lang.pick(&r.it, &r.en).to_owned() })
         .collect();
-    let details = serde_json::from_value::<Details>(application.details)
-        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable details"))
-        .ok();
+    let details = details_of(&application);
     let iban_last4 = match details.as_ref().map(|d| &d.payment) {
         Some(Payment::Iban { iban }) => iban.last4().to_owned(),
         _ => String::new(),
@@ -428,7 +436,7 @@ fn receipt_page(state: &AuthState, lang: Lang, application: Application) -> Rece
         codice_fiscale: application.codice_fiscale.to_string(),
         submitted_at: italian_time::format_seconds(application.submitted_at),
         title: scheme_title(state, &application.scheme, lang),
-        legal_ref: state.app.rulebook.scheme(&application.scheme).map(|s| s.legal_ref().to_owned()).unwrap_or_default(),
+        legal_ref: legal_ref(state, &application.scheme),
         accepted: application.status == ApplicationStatus::Accepted,
         reasons,
         iban_last4,
@@ -464,17 +472,13 @@ pub async fn applications(
     citizen: Citizen,
 ) -> Response {
     let lang = query.lang();
-    let cf = citizen.codice_fiscale;
-    let applications = match state.app.store.applications_of(&cf).await {
+    let applications = match applications_of(&state, &citizen, &from).await {
         Ok(applications) => applications,
         Err(e) => {
             tracing::error!(error = %e, "could not read applications");
             return unavailable(lang);
         }
     };
-    if !audit(&state, cf, "list_applications", None, &from).await {
-        return unavailable(lang);
-    }
     let applications = applications
         .into_iter()
         .map(|a| ApplicationRow {
@@ -488,8 +492,19 @@ pub async fn applications(
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
-        codice_fiscale: cf.to_string(),
+        codice_fiscale: citizen.codice_fiscale.to_string(),
         applications,
     };
     render(StatusCode::OK, &page)
+}
+
+/// Every application of the logged-in citizen, oldest first, the access audited (`list_applications`).
+pub async fn applications_of(
+    state: &AuthState,
+    citizen: &Citizen,
+    from: &ClientAddr,
+) -> Result<Vec<Application>, ServiceError> {
+    let applications = state.app.store.applications_of(&citizen.codice_fiscale).await?;
+    citizen.audit(state, "list_applications", None, from).await?;
+    Ok(applications)
 }

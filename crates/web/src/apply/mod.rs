@@ -6,10 +6,10 @@
 //! `Vary: Cookie`. The one-indemnity rule of art. 31 DL 18/2020 is the store's to enforce; these pages tell the
 //! citizen what it decided.
 
-use axum::Router;
 use axum::routing::{get, post};
 
 use crate::auth::{Auth, AuthState};
+use crate::routes::{Audience, Routes};
 use crate::server::AppState;
 
 pub mod form;
@@ -17,11 +17,11 @@ pub mod handlers;
 pub mod italian_time;
 
 /// The application routes, ready to merge into the portal's router.
-pub fn routes<S>(app: AppState, auth: Auth) -> Router<S> {
-    Router::new()
-        .route("/domanda", get(handlers::form).post(handlers::review))
-        .route("/domanda/invia", post(handlers::submit))
-        .route("/domande", get(handlers::applications))
-        .route("/domande/{protocol}", get(handlers::receipt))
+pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    Routes::new()
+        .add(Audience::Personal, "/domanda", "GET POST", get(handlers::form).post(handlers::review))
+        .add(Audience::Personal, "/domanda/invia", "POST", post(handlers::submit))
+        .add(Audience::Personal, "/domande", "GET", get(handlers::applications))
+        .add(Audience::Personal, "/domande/{protocol}", "GET", get(handlers::receipt))
         .with_state(AuthState { app, auth })
 }

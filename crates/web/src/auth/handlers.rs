@@ -6,9 +6,11 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use sportello_domain::law::Decision;
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
-use sportello_store::{AuditEntry, NewPin, OutboxMessage, Session};
+use sportello_store::{NewPin, OutboxMessage, Session};
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
@@ -72,7 +74,7 @@ fn pre_login_token_ok(state: &AuthState, headers: &HeaderMap, token: &str) -> bo
 }
 
 /// The citizen's message for a codice fiscale that does not parse.
-fn codice_fiscale_message(error: &CodiceFiscaleError, lang: Lang) -> String {
+pub fn codice_fiscale_message(error: &CodiceFiscaleError, lang: Lang) -> String {
     match (error, lang) {
         (CodiceFiscaleError::Length(n), Lang::It) => {
             format!("Il codice fiscale ha 16 caratteri; quello inserito ne ha {n}.")
@@ -98,7 +100,7 @@ fn codice_fiscale_message(error: &CodiceFiscaleError, lang: Lang) -> String {
 }
 
 /// The citizen's message for a PIN that does not parse.
-fn pin_message(error: &PinError, lang: Lang) -> String {
+pub fn pin_message(error: &PinError, lang: Lang) -> String {
     match lang {
         Lang::It => error.user_message().to_owned(),
         Lang::En => match error {
@@ -296,15 +298,7 @@ pub async fn pin_request(
                 last_update: LAST_UPDATE,
                 csrf,
                 codice_fiscale_error: cf.err().map(|e| codice_fiscale_message(&e, lang)),
-                contatto_error: contact.is_none().then(|| {
-                    lang.pick(
-                        "Indichi un indirizzo e-mail (per esempio nome@esempio.it) o un numero di cellulare (per \
-                         esempio +39 333 123 4567).",
-                        "Enter an e-mail address (for example name@example.it) or a mobile number (for example \
-                         +39 333 123 4567).",
-                    )
-                    .to_owned()
-                }),
+                contatto_error: contact.is_none().then(|| contact_message(lang).to_owned()),
                 codice_fiscale: form.codice_fiscale,
                 contatto: form.contatto,
             };
@@ -322,22 +316,66 @@ pub async fn pin_request(
     }
 }
 
-/// Why a PIN could not be issued.
-#[derive(Debug, thiserror::Error)]
-enum IssueError {
-    #[error(transparent)]
-    Pin(#[from] PinError),
-    #[error(transparent)]
-    Store(#[from] sportello_store::StoreError),
+/// The message for a contact that is neither an e-mail address nor a mobile number.
+pub fn contact_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "Indichi un indirizzo e-mail (per esempio nome@esempio.it) o un numero di cellulare (per esempio +39 333 123 \
+         4567).",
+        "Enter an e-mail address (for example name@example.it) or a mobile number (for example +39 333 123 4567).",
+    )
 }
 
-/// Draws and hashes a PIN; stores it and queues its halves only if the person is in the registry.
-async fn issue_pin(
+/// What a PIN request is answered, whether or not the codice fiscale is in the registry (the API's words for
+/// `pin_sent.html`).
+pub fn pin_request_received_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "Se il codice fiscale indicato risulta negli archivi dell'INPS, riceverà a breve la prima parte del PIN al \
+         recapito indicato. La seconda parte arriverà separatamente più avanti.",
+        "If the codice fiscale you entered is in INPS's records, you will shortly receive the first half of the PIN \
+         at the contact you gave. The second half will follow separately later.",
+    )
+}
+
+/// What a refused login is answered, whatever the reason (the same words as `login.html`): an unknown codice
+/// fiscale, a wrong PIN and a locked PIN must look alike.
+pub fn login_refused_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "Codice fiscale o PIN non validi, oppure PIN temporaneamente bloccato dopo troppi tentativi errati. Controlli \
+         i dati o riprovi più tardi.",
+        "Invalid codice fiscale or PIN, or PIN temporarily locked after too many wrong attempts. Check what you \
+         entered or try again later.",
+    )
+}
+
+/// Why an action of the citizen's journey could not be carried out: a fault of the service, never of the request.
+/// Pages and API alike answer "service unavailable" and log the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] sportello_store::StoreError),
+    /// Drawing or hashing a PIN failed.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// Drawing a session id failed.
+    #[error(transparent)]
+    Auth(#[from] super::AuthError),
+    /// An application's reasons or details could not be written as JSON.
+    #[error("could not write an application as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The rulebook gave no decision for one of its own schemes.
+    #[error("the rulebook did not decide its own scheme {0}")]
+    Undecided(String),
+}
+
+/// Draws and hashes a PIN; stores it and queues its halves only if the person is in the registry. The same work is
+/// done either way, so that neither the answer nor its timing tells who is registered.
+pub async fn issue_pin(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
     contact: &Contact,
     lang: Lang,
-) -> Result<(), IssueError> {
+) -> Result<(), ServiceError> {
     let registered = !state.app.store.positions(&codice_fiscale).await?.is_empty();
     let pin = Pin::generate()?;
     let hasher = &state.auth.hasher;
@@ -436,21 +474,15 @@ pub async fn login(
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    match check_pin(&state, codice_fiscale, &pin).await {
-        Ok(true) => match open_session(&state, codice_fiscale, &headers).await {
-            Ok(id) => {
-                let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
-                if let Some(cookie) = set_cookie(SESSION_COOKIE, id.expose()) {
-                    response.headers_mut().append(header::SET_COOKIE, cookie);
-                }
-                response
+    match log_in(&state, codice_fiscale, &pin, cookie(&headers, SESSION_COOKIE)).await {
+        Ok(Some(opened)) => {
+            let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+            if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.id.expose()) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
             }
-            Err(e) => {
-                tracing::error!(error = %e, "could not open a session");
-                unavailable(lang)
-            }
-        },
-        Ok(false) => {
+            response
+        }
+        Ok(None) => {
             let page = LoginPage {
                 refused: true,
                 codice_fiscale: form.codice_fiscale,
@@ -459,14 +491,41 @@ pub async fn login(
             render(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e) => {
-            tracing::error!(error = %e, "could not check a PIN");
+            tracing::error!(error = %e, "could not log in");
             unavailable(lang)
         }
     }
 }
 
+/// A session opened by [`log_in`].
+#[derive(Debug)]
+pub struct Opened {
+    /// Its id, handed to the client once (cookie or bearer token).
+    pub id: SessionId,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// When it ends whatever the activity.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Logs `codice_fiscale` in with `pin`: a new session, or `None` when the PIN does not open the credential now. An
+/// unknown codice fiscale, a wrong PIN and a locked PIN all give `None` after the same hashing work, and a failure
+/// counts towards the lock whichever door (page or API) it came through. `replacing` is a session id the client
+/// held before, ended so that the id rotates at login.
+pub async fn log_in(
+    state: &AuthState,
+    codice_fiscale: CodiceFiscale,
+    pin: &EnteredPin,
+    replacing: Option<&str>,
+) -> Result<Option<Opened>, ServiceError> {
+    if !check_pin(state, codice_fiscale, pin).await? {
+        return Ok(None);
+    }
+    open_session(state, codice_fiscale, replacing).await.map(Some)
+}
+
 /// Whether `pin` opens `codice_fiscale`'s credential now; counts a failure (and locks) when it does not.
-async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &EnteredPin) -> Result<bool, IssueError> {
+async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &EnteredPin) -> Result<bool, ServiceError> {
     let store = &state.app.store;
     let now = state.auth.now();
     let credential = store.pin(&codice_fiscale).await?;
@@ -494,14 +553,14 @@ async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &Enter
     Ok(matches)
 }
 
-/// Opens a session for `codice_fiscale` under a new id, ending the one the browser held before (if any).
+/// Opens a session for `codice_fiscale` under a new id, ending the one the client held before (if any).
 async fn open_session(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
-    headers: &HeaderMap,
-) -> Result<SessionId, Box<dyn std::error::Error + Send + Sync>> {
+    replacing: Option<&str>,
+) -> Result<Opened, ServiceError> {
     let store = &state.app.store;
-    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+    if let Some(old) = replacing {
         store.delete_session(&hash_id(old)).await?;
     }
     let id = SessionId::generate()?;
@@ -509,11 +568,11 @@ async fn open_session(
     let expires_at = chrono::TimeDelta::from_std(state.app.config.session.absolute_timeout())
         .ok()
         .and_then(|t| now.checked_add_signed(t))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     store
         .create_session(Session { id_hash: id.hash(), codice_fiscale, created_at: now, last_seen_at: now, expires_at })
         .await?;
-    Ok(id)
+    Ok(Opened { id, opened_at: now, expires_at })
 }
 
 /// The logout form as posted.
@@ -572,34 +631,18 @@ struct SituationPage {
 pub async fn situation(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
-    ClientAddr(from): ClientAddr,
+    from: ClientAddr,
     citizen: Citizen,
 ) -> Response {
     let lang = query.lang();
-    let store = &state.app.store;
-    let cf = citizen.codice_fiscale;
-    let positions = match store.positions(&cf).await {
-        Ok(positions) => positions,
+    let (in_registry, decision) = match decision_of(&state, &citizen, &from).await {
+        Ok(decided) => decided,
         Err(e) => {
-            tracing::error!(error = %e, "could not read the registry");
+            tracing::error!(error = %e, "could not decide");
             return unavailable(lang);
         }
     };
-    let audit = AuditEntry {
-        actor: cf.to_string(),
-        action: "view_decision".to_owned(),
-        subject: cf,
-        object: None,
-        at: state.auth.now(),
-        from: from.map(|addr| addr.ip().to_string()),
-    };
-    // No audit row, no page: an access to personal data is never left unrecorded.
-    if let Err(e) = store.audit(audit).await {
-        tracing::error!(error = %e, "could not write the audit log");
-        return unavailable(lang);
-    }
     let rulebook = &state.app.rulebook;
-    let decision = rulebook.decide(cf, &positions);
     let schemes = decision
         .schemes
         .iter()
@@ -618,12 +661,24 @@ pub async fn situation(
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
-        codice_fiscale: cf.to_string(),
-        in_registry: !positions.is_empty(),
+        codice_fiscale: citizen.codice_fiscale.to_string(),
+        in_registry,
         schemes,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
     };
     render(StatusCode::OK, &page)
+}
+
+/// The registry's decision for the logged-in citizen, indemnity by indemnity, and whether the registry knows them at
+/// all. The access is audited (`view_decision`) before anything is read out: no audit row, no decision.
+pub async fn decision_of(
+    state: &AuthState,
+    citizen: &Citizen,
+    from: &ClientAddr,
+) -> Result<(bool, Decision), ServiceError> {
+    let positions = state.app.store.positions(&citizen.codice_fiscale).await?;
+    citizen.audit(state, "view_decision", None, from).await?;
+    Ok((!positions.is_empty(), state.app.rulebook.decide(citizen.codice_fiscale, &positions)))
 }
 
 #[cfg(test)]

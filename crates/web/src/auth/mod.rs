@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::pin::{PinError, PinHasher};
+use crate::routes::{Audience, Routes};
 use crate::server::AppState;
 
 pub mod csrf;
@@ -92,11 +92,13 @@ pub struct AuthState {
 }
 
 /// The login routes: `/pin`, `/accedi`, `/esci` and `/situazione`, ready to merge into the portal's router.
-pub fn routes<S>(app: AppState, auth: Auth) -> Router<S> {
-    Router::new()
-        .route("/pin", get(handlers::pin_form).post(handlers::pin_request))
-        .route("/accedi", get(handlers::login_form).post(handlers::login))
-        .route("/esci", post(handlers::logout))
-        .route("/situazione", get(handlers::situation))
+///
+/// The PIN and login forms are personal too: each carries a CSRF token of its own.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    Routes::new()
+        .add(Audience::Personal, "/pin", "GET POST", get(handlers::pin_form).post(handlers::pin_request))
+        .add(Audience::Personal, "/accedi", "GET POST", get(handlers::login_form).post(handlers::login))
+        .add(Audience::Personal, "/esci", "POST", post(handlers::logout))
+        .add(Audience::Personal, "/situazione", "GET", get(handlers::situation))
         .with_state(AuthState { app, auth })
 }

@@ -1,6 +1,7 @@
-//! Login sessions: a 128-bit random id in the `__Host-sportello` cookie, stored only as its SHA-256, ending after a
-//! spell of inactivity or a fixed time after login, whichever comes first; and [`Citizen`], the extractor every
-//! personal page reads the logged-in person through.
+//! Login sessions: a 128-bit random id in the `__Host-sportello` cookie (or, for the API, in an
+//! `Authorization: Bearer` header), stored only as its SHA-256, ending after a spell of inactivity or a fixed time
+//! after login, whichever comes first; [`resume`], which both doors look sessions up through; and [`Citizen`], the
+//! extractor every personal page reads the logged-in person through.
 
 use std::net::SocketAddr;
 
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rand::TryRng as _;
 use sha2::Digest as _;
 use sportello_domain::CodiceFiscale;
-use sportello_store::Session;
+use sportello_store::{AuditEntry, Session, StoreError};
 
 use super::{AuthError, AuthState};
 use crate::i18n::LangQuery;
@@ -104,6 +105,61 @@ pub struct Citizen {
     pub id_hash: String,
 }
 
+impl Citizen {
+    /// Records that the citizen reached their own data (`action`, on `object` if any) from `from`. No row, no data:
+    /// a caller that gets an error must not answer with the data.
+    pub async fn audit(
+        &self,
+        state: &AuthState,
+        action: &str,
+        object: Option<&str>,
+        from: &ClientAddr,
+    ) -> Result<(), StoreError> {
+        let entry = AuditEntry {
+            actor: self.codice_fiscale.to_string(),
+            action: action.to_owned(),
+            subject: self.codice_fiscale,
+            object: object.map(str::to_owned),
+            at: state.auth.now(),
+            from: from.0.map(|addr| addr.ip().to_string()),
+        };
+        state.app.store.audit(entry).await.inspect_err(|e| tracing::error!(error = %e, "could not write the audit log"))
+    }
+}
+
+/// What a presented session id opens.
+#[derive(Debug)]
+pub enum Resumed {
+    /// A live session, whose use is now recorded.
+    Live(Citizen),
+    /// A session past its idle timeout or its absolute expiry, now deleted.
+    Expired,
+    /// No session has this id.
+    Unknown,
+}
+
+/// The session whose id a client presented, as the `__Host-sportello` cookie or as an API bearer token: both are
+/// the same sessions in the same store, so any node serves any request and a logout ends either. A live session's
+/// use is recorded; an expired one is forgotten now rather than at the next sweep.
+pub async fn resume(state: &AuthState, id: &str) -> Result<Resumed, StoreError> {
+    let id_hash = hash_id(id);
+    let now = state.auth.now();
+    let store = &state.app.store;
+    match store.session(&id_hash).await? {
+        Some(session) if is_live(&session, now, state.app.config.session.idle_timeout()) => {
+            store.touch_session(&id_hash, now).await?;
+            Ok(Resumed::Live(Citizen { codice_fiscale: session.codice_fiscale, id_hash }))
+        }
+        Some(_) => {
+            if let Err(e) = store.delete_session(&id_hash).await {
+                tracing::warn!(error = %e, "could not delete an expired session");
+            }
+            Ok(Resumed::Expired)
+        }
+        None => Ok(Resumed::Unknown),
+    }
+}
+
 impl FromRequestParts<AuthState> for Citizen {
     type Rejection = Response;
 
@@ -113,36 +169,21 @@ impl FromRequestParts<AuthState> for Citizen {
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let id_hash = hash_id(id);
-        let now = state.auth.now();
-        let store = &state.app.store;
-        let session = match store.session(&id_hash).await {
-            Ok(session) => session,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read a session");
-                return Err(super::handlers::unavailable(lang));
-            }
-        };
-        match session {
-            Some(session) if is_live(&session, now, state.app.config.session.idle_timeout()) => {
-                if let Err(e) = store.touch_session(&id_hash, now).await {
-                    tracing::error!(error = %e, "could not record activity on a session");
-                    return Err(super::handlers::unavailable(lang));
-                }
-                Ok(Citizen { codice_fiscale: session.codice_fiscale, id_hash })
-            }
-            Some(_) => {
-                // Expired: forget it now rather than wait for the sweep, and tell the browser to drop the cookie.
-                if let Err(e) = store.delete_session(&id_hash).await {
-                    tracing::warn!(error = %e, "could not delete an expired session");
-                }
+        match resume(state, id).await {
+            Ok(Resumed::Live(citizen)) => Ok(citizen),
+            Ok(Resumed::Expired) => {
+                // Tell the browser to drop the cookie of a session that has ended.
                 let mut response = to_login();
                 if let Some(clear) = clear_cookie(SESSION_COOKIE) {
                     response.headers_mut().append(header::SET_COOKIE, clear);
                 }
                 Err(response)
             }
-            None => Err(to_login()),
+            Ok(Resumed::Unknown) => Err(to_login()),
+            Err(e) => {
+                tracing::error!(error = %e, "could not resume a session");
+                Err(super::handlers::unavailable(lang))
+            }
         }
     }
 }

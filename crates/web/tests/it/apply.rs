@@ -6,62 +6,10 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
 use sportello_store::ApplicationStatus;
 
-use crate::support::{Browser, PENSIONATA, PROFESSIONISTA, Page, TestApp, assert_private, cf, csrf_of, spawn_app};
-
-/// A valid Italian IBAN (CIN included).
-const IBAN: &str = "IT60 X054 2811 1010 0000 0123 456";
-
-/// The value of hidden field `name` in `html`.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// A complete application form as a browser posts it, from the form page `form`.
-fn filled(form: &Page) -> Vec<(String, String)> {
-    let pairs = [
-        ("csrf", csrf_of(&form.body)),
-        ("scheme", field(&form.body, "scheme")),
-        ("idempotency_key", field(&form.body, "idempotency_key")),
-        ("payment", "iban".to_owned()),
-        ("iban", IBAN.to_owned()),
-        ("email", "mario.rossi@example.it".to_owned()),
-        ("mobile", String::new()),
-        ("not_pension_holder", "si".to_owned()),
-        ("not_reddito_di_cittadinanza", "si".to_owned()),
-        ("occasional_income_within_limit", "si".to_owned()),
-    ];
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
-    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-/// Every hidden field of the first form in `html` posting to `action`.
-fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
-    let start = html.find(&format!("action=\"{action}\"")).expect("the form");
-    let form = &html[start..html[start..].find("</form>").unwrap() + start];
-    form.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|input| {
-            let name = input.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-            let value = input.split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-            (name, value)
-        })
-        .collect()
-}
-
-/// Form → review → "Conferma e invia": the submission's response.
-async fn apply(browser: &Browser<'_>, scheme: &str) -> (Page, Vec<(String, String)>) {
-    let form = browser.get(&format!("/domanda?scheme={scheme}")).await;
-    assert_eq!(form.status, 200, "{}", form.body);
-    let review = browser.post("/domanda", &pairs(&filled(&form))).await;
-    assert_eq!(review.status, 200, "{}", review.body);
-    let confirm = hidden_fields(&review.body, "/domanda/invia");
-    (browser.post("/domanda/invia", &pairs(&confirm)).await, confirm)
-}
+use crate::support::{
+    Browser, IBAN, PENSIONATA, PROFESSIONISTA, TEST_PIN, TestApp, apply, assert_private, cf, csrf_of, field, filled,
+    hidden_fields, pairs, spawn_app,
+};
 
 /// A self-employed professional of the Gestione separata, entitled under art. 27.
 fn professional(codice_fiscale: CodiceFiscale) -> RegistryRow {
@@ -265,38 +213,91 @@ async fn another_citizens_protocol_is_not_found_and_pages_need_a_session() {
     assert_eq!(a.get("/domanda?scheme=art99").await.status, 404);
 }
 
-/// 50 people, each logging in and applying at the same moment.
+/// The codici fiscali in `text`: every 16-character run that parses as one.
+fn codici_in(text: &str) -> BTreeSet<String> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(15))
+        .filter(|&i| bytes[i..i + 6].iter().all(u8::is_ascii_uppercase) && bytes[i + 15].is_ascii_uppercase())
+        .filter_map(|i| std::str::from_utf8(&bytes[i..i + 16]).ok())
+        .filter(|candidate| CodiceFiscale::parse(candidate).is_ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The protocol numbers in `text`.
+fn protocols_in(text: &str) -> BTreeSet<String> {
+    text.match_indices("INPS-COVID-")
+        .map(|(at, _)| text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect())
+        .collect()
+}
+
+/// 500 people, each logging in and applying at the same moment through the pages, then reading the same through the
+/// JSON API: every page and JSON body each one receives names only them, and each has exactly one application.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_citizens_applying_at_once_each_get_their_own_single_application() {
+async fn five_hundred_citizens_applying_at_once_each_see_only_themselves_and_get_one_application() {
+    const LETTERS: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let app = spawn_app().await;
-    let people: Vec<CodiceFiscale> =
-        (0..50).map(|i| cf(&format!("TSTPRS80{}{:02}H501", ['A', 'B'][i / 25], i % 25 + 1))).collect();
+    let people: Vec<CodiceFiscale> = (0..500)
+        .map(|i| {
+            let (a, b) = (char::from(LETTERS[i / 26]), char::from(LETTERS[i % 26]));
+            cf(&format!("TS{a}{b}PR80A01H501"))
+        })
+        .collect();
     app.import_registry(people.iter().copied().map(professional).collect()).await;
 
     let journeys = people.iter().map(|person| {
         let app: &TestApp = &app;
         async move {
             let browser = app.logged_in(person).await;
-            let (submitted, confirm) = apply(&browser, "art27").await;
+            let situation = browser.get("/situazione").await;
+            let form = browser.get("/domanda?scheme=art27").await;
+            let review = browser.post("/domanda", &pairs(&filled(&form))).await;
+            let confirm = hidden_fields(&review.body, "/domanda/invia");
+            let submitted = browser.post("/domanda/invia", &pairs(&confirm)).await;
             assert_eq!(submitted.status, 303, "{person}: {}", submitted.body);
             let again = browser.post("/domanda/invia", &pairs(&confirm)).await;
             assert_eq!(again.location, submitted.location, "{person}: the same receipt");
             let receipt = browser.get(&submitted.location).await;
-            assert_eq!(receipt.status, 200);
-            (*person, receipt.body)
+            let list = browser.get("/domande").await;
+            // The same person through the JSON API, with a bearer token of its own.
+            let login = serde_json::json!({"codice_fiscale": person.as_str(), "pin": &TEST_PIN[..8]});
+            let session = app.client.post(app.url("/api/v1/sessions")).json(&login).send().await.unwrap();
+            assert_eq!(session.status(), 201, "{person}");
+            let token = session.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+            let api_receipt = format!("/api/v1/applications/{}", submitted.location.trim_start_matches("/domande/"));
+            let mut json = Vec::new();
+            for path in ["/api/v1/situation", "/api/v1/applications", api_receipt.as_str()] {
+                let answer = app.client.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(answer.status(), 200, "{person}: {path}");
+                assert_eq!(answer.headers()["cache-control"], "no-store, private", "{person}: {path}");
+                json.push(answer.text().await.unwrap());
+            }
+            let pages = [situation, form, review, submitted, again, receipt, list];
+            for page in &pages {
+                assert!(page.status == 200 || page.status == 303, "{person}: {} {}", page.status, page.body);
+                assert_private(page);
+            }
+            let mut bodies: Vec<String> = pages.into_iter().map(|page| page.body).collect();
+            bodies.extend(json);
+            (*person, bodies)
         }
     });
-    let receipts = futures::future::join_all(journeys).await;
+    let seen = futures::future::join_all(journeys).await;
+
     let mut protocols = BTreeSet::new();
-    for (person, body) in &receipts {
-        assert!(body.contains(person.as_str()), "the receipt names its own citizen");
-        for other in people.iter().filter(|p| *p != person) {
-            assert!(!body.contains(other.as_str()), "{person}'s receipt names {other}");
-        }
+    for (person, pages) in &seen {
         let stored = app.store.applications_of(person).await.unwrap();
         assert_eq!(stored.len(), 1, "{person}: exactly one application");
-        assert!(body.contains(&stored[0].protocol));
-        protocols.insert(stored[0].protocol.clone());
+        let own_protocol = &stored[0].protocol;
+        assert!(pages[5].contains(person.as_str()) && pages[5].contains(own_protocol.as_str()), "{person}'s receipt");
+        assert!(pages[9].contains(own_protocol.as_str()), "{person}'s receipt in JSON");
+        for body in pages {
+            let named = codici_in(body);
+            assert!(named.iter().all(|c| c == person.as_str()), "{person} was shown {named:?}");
+            let quoted = protocols_in(body);
+            assert!(quoted.iter().all(|p| p == own_protocol), "{person} was shown {quoted:?}");
+        }
+        protocols.insert(own_protocol.clone());
     }
-    assert_eq!(protocols.len(), 50, "fifty distinct protocol numbers");
+    assert_eq!(protocols.len(), 500, "five hundred distinct protocol numbers");
 }

@@ -1,6 +1,11 @@
 //! The portal over real HTTP: each test starts the server on port 0 with a fresh database.
 
+mod api;
 mod apply;
+mod assets;
 mod auth;
+mod caching;
+mod journey;
+mod logs;
 mod public;
 mod support;

@@ -70,8 +70,10 @@ async fn oversized_bodies_are_refused() {
     let mut config = sportello_web::config::Config::default();
     config.http.max_body_bytes = 1024;
     let app = spawn_app_with(config).await;
-    let response = app.client.post(app.url("/")).body(vec![b'x'; 4096]).send().await.unwrap();
+    let response = app.client.post(app.url("/domanda")).body(vec![b'x'; 4096]).send().await.unwrap();
     assert_eq!(response.status(), 413);
+    assert_security_headers(&response);
+    assert_eq!(header(&response, "cache-control"), "no-store, private");
 }
 
 #[tokio::test]
@@ -127,4 +129,54 @@ async fn metrics_are_served_on_their_own_listener_and_never_on_the_portals() {
     assert!(text.contains("sportello_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/\""), "requests are labelled by route template: {text}");
     assert!(text.contains("route=\"unmatched\""), "unknown paths are counted without their path: {text}");
+}
+
+/// A client that opens a connection and dribbles a request head (slowloris) is cut off after the header read
+/// timeout, and connections beyond the limit wait without taking anything from those being served.
+#[tokio::test]
+async fn slow_request_heads_are_cut_off_and_connections_are_bounded() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    let mut config = sportello_web::config::Config::default();
+    config.http.header_read_timeout_secs = 1;
+    config.http.max_connections = 2;
+    let app = spawn_app_with(config).await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the slow connection was not closed within 5 s");
+    assert!(started.elapsed() >= Duration::from_millis(900), "closed only after the timeout");
+    let mut silent = TcpStream::connect(&address).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a connection that never sends a byte was not closed within 5 s");
+    let mut idle = TcpStream::connect(&address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a kept-alive connection that sends no next request was not closed within 5 s");
+
+    // Two idle connections take both slots; a third waits until one of them goes.
+    let first = TcpStream::connect(&address).await.unwrap();
+    let _second = TcpStream::connect(&address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = tokio::spawn({
+        let address = address.clone();
+        async move {
+            let mut stream = TcpStream::connect(&address).await.unwrap();
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!third.is_finished(), "a third connection was served while two held the only slots");
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(5), third).await.expect("served once a slot freed").unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

@@ -16,6 +16,7 @@ use sportello_web::auth::Auth;
 use sportello_web::config::Config;
 use sportello_web::notify::{FileNotifier, Message};
 use sportello_web::pin::{ALPHABET, PinHasher};
+use sportello_web::routes::Listed;
 use sportello_web::server::{AppState, launch_with};
 use tokio::sync::oneshot;
 
@@ -70,6 +71,8 @@ pub struct TestApp {
     pub mailbox: PathBuf,
     pub clock: TestClock,
     pub hasher: PinHasher,
+    /// Every route the portal serves, as its route table lists them.
+    pub routes: Vec<Listed>,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -149,13 +152,14 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         move || clock.now()
     });
     let state = AppState { store: store.clone(), rulebook: Arc::new(Rulebook::dl18_2020()), config: Arc::new(config) };
+    let routes = sportello_web::server::routes(state.clone(), auth.clone()).listed().to_vec();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(launch_with(listener, state, auth, async {
         let _ = stopped.await;
     }));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, client, store, mailbox, clock, hasher, _stop: stop, _dir: dir }
+    TestApp { base, client, store, mailbox, clock, hasher, routes, _stop: stop, _dir: dir }
 }
 
 /// The session cookie.
@@ -224,6 +228,11 @@ impl<'a> Browser<'a> {
         Page { status, location, cache_control, vary, set_cookies, body: response.text().await.unwrap() }
     }
 
+    /// `method` on `path`, with no body.
+    pub async fn call(&self, method: reqwest::Method, path: &str) -> Page {
+        self.send(self.client.request(method, self.app.url(path))).await
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         self.send(self.client.get(self.app.url(path))).await
     }
@@ -280,4 +289,72 @@ pub fn pin_half(body: &str) -> String {
 pub fn assert_private(page: &Page) {
     assert_eq!(page.cache_control, "no-store, private");
     assert!(page.vary.contains("Cookie"), "{}", page.vary);
+}
+
+// Applying, as a browser does it.
+
+/// A valid Italian IBAN (CIN included).
+pub const IBAN: &str = "IT60 X054 2811 1010 0000 0123 456";
+
+/// The value of hidden field `name` in `html`.
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A complete application form as a browser posts it, from the form page `form`.
+pub fn filled(form: &Page) -> Vec<(String, String)> {
+    let pairs = [
+        ("csrf", csrf_of(&form.body)),
+        ("scheme", field(&form.body, "scheme")),
+        ("idempotency_key", field(&form.body, "idempotency_key")),
+        ("payment", "iban".to_owned()),
+        ("iban", IBAN.to_owned()),
+        ("email", "mario.rossi@example.it".to_owned()),
+        ("mobile", String::new()),
+        ("not_pension_holder", "si".to_owned()),
+        ("not_reddito_di_cittadinanza", "si".to_owned()),
+        ("occasional_income_within_limit", "si".to_owned()),
+    ];
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+pub fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Every hidden field of the first form in `html` posting to `action`.
+pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html.find(&format!("action=\"{action}\"")).expect("the form");
+    let form = &html[start..html[start..].find("</form>").unwrap() + start];
+    form.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|input| {
+            let name = input.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+            let value = input.split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+            (name, value)
+        })
+        .collect()
+}
+
+/// Form → review → "Conferma e invia": the submission's response and the confirmation that was posted.
+pub async fn apply(browser: &Browser<'_>, scheme: &str) -> (Page, Vec<(String, String)>) {
+    apply_with(browser, scheme, |_| {}).await
+}
+
+/// [`apply`], with the form as `edit` leaves it.
+pub async fn apply_with(
+    browser: &Browser<'_>,
+    scheme: &str,
+    edit: impl FnOnce(&mut [(String, String)]),
+) -> (Page, Vec<(String, String)>) {
+    let form = browser.get(&format!("/domanda?scheme={scheme}")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let mut posted = filled(&form);
+    edit(&mut posted);
+    let review = browser.post("/domanda", &pairs(&posted)).await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    let confirm = hidden_fields(&review.body, "/domanda/invia");
+    (browser.post("/domanda/invia", &pairs(&confirm)).await, confirm)
 }

@@ -1,0 +1,430 @@
+//! Applying through the API: submit (`POST /api/v1/applications`, with an `Idempotency-Key`), list
+//! (`GET /api/v1/applications`) and read a receipt (`GET /api/v1/applications/{protocol}`). Each calls the same
+//! core as the pages, so the art. 31 rule, the audit rows and the metrics are the same whichever door is used.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sportello_domain::law;
+use sportello_store::{Application, ApplicationStatus, Submission};
+use utoipa::ToSchema;
+
+use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, ProblemKind};
+use super::sessions::Bearer;
+use super::situation::Reason;
+use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Details, Payment, TICKED};
+use crate::apply::handlers::{
+    already_applied, application_of, applications_of, details_of, find_scheme, legal_ref, reasons_of, scheme_title,
+    submit_application,
+};
+use crate::auth::AuthState;
+use crate::auth::session::ClientAddr;
+use crate::i18n::Lang;
+
+/// The header carrying the client's key for one application.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Longest idempotency key accepted.
+const MAX_KEY: usize = 64;
+
+/// How the indemnity is to be paid.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentRequest {
+    /// A transfer to an account in the citizen's name or joint name.
+    Iban {
+        /// The IBAN, spaces allowed.
+        #[schema(example = "IT60 X054 2811 1010 0000 0123 456")]
+        iban: String,
+    },
+    /// Cash to collect at a post office (bonifico domiciliato).
+    Domiciliato,
+}
+
+/// An application for one indemnity.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "scheme": "art27",
+    "payment": {"method": "iban", "iban": "IT60X0542811101000000123456"},
+    "contact": {"email": "mario.rossi@example.it"},
+    "declarations": {"not_pension_holder": true, "not_reddito_di_cittadinanza": true,
+                     "occasional_income_within_limit": true}
+}))]
+pub struct ApplicationRequest {
+    /// The indemnity applied for, as `GET /api/v1/schemes` names it.
+    pub scheme: String,
+    /// How to pay it.
+    pub payment: PaymentRequest,
+    /// Where the institute can write: at least one of the two.
+    #[serde(default)]
+    pub contact: ContactDetails,
+    /// The self-declarations (DPR 445/2000 arts. 46–47): each must be `true`.
+    #[serde(default)]
+    pub declarations: Declarations,
+}
+
+impl ApplicationRequest {
+    /// The request as the application form would have posted it, so that one validation serves both.
+    fn as_form(&self) -> ApplicationForm {
+        let ticked = |declared: bool| if declared { TICKED.to_owned() } else { String::new() };
+        let (payment, iban) = match &self.payment {
+            PaymentRequest::Iban { iban } => ("iban", iban.clone()),
+            PaymentRequest::Domiciliato => ("domiciliato", String::new()),
+        };
+        ApplicationForm {
+            scheme: self.scheme.clone(),
+            payment: payment.to_owned(),
+            iban,
+            email: self.contact.email.clone().unwrap_or_default(),
+            mobile: self.contact.mobile.clone().unwrap_or_default(),
+            not_pension_holder: ticked(self.declarations.not_pension_holder),
+            not_reddito_di_cittadinanza: ticked(self.declarations.not_reddito_di_cittadinanza),
+            occasional_income_within_limit: ticked(self.declarations.occasional_income_within_limit),
+            ..ApplicationForm::default()
+        }
+    }
+}
+
+/// Where an application stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Entitled at submission: the citizen's one indemnity (art. 31).
+    Accepted,
+    /// Not entitled at submission; kept with its reasons, it does not stop another application.
+    Rejected,
+}
+
+impl From<ApplicationStatus> for Status {
+    fn from(status: ApplicationStatus) -> Self {
+        match status {
+            ApplicationStatus::Accepted => Status::Accepted,
+            ApplicationStatus::Rejected => Status::Rejected,
+        }
+    }
+}
+
+/// How the indemnity will be paid, as a receipt shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum PaymentShown {
+    /// A transfer to an account.
+    Iban {
+        /// The last four characters of the IBAN: a receipt never shows the whole of it.
+        #[schema(example = "3456")]
+        iban_last4: String,
+    },
+    /// Cash at a post office.
+    Domiciliato,
+}
+
+/// The receipt of an application.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Receipt {
+    /// The protocol number.
+    #[schema(example = "INPS-COVID-2020-000000001")]
+    pub protocol: String,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// The indemnity applied for.
+    #[schema(example = "art27")]
+    pub scheme: String,
+    /// Its title, in the client's language.
+    pub title: String,
+    /// The article granting it.
+    pub legal_ref: String,
+    /// Accepted or rejected, decided at submission.
+    pub status: Status,
+    /// Why, each reason citing its article.
+    pub reasons: Vec<Reason>,
+    /// How it will be paid (absent only if the stored details cannot be read back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentShown>,
+    /// Where the institute will write (absent only if the stored details cannot be read back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactDetails>,
+}
+
+impl Receipt {
+    /// The receipt of `application` in `lang`.
+    fn new(state: &AuthState, application: Application, lang: Lang) -> Self {
+        let reasons = reasons_of(&application).into_iter().map(|r: law::Reason| Reason::new(r, lang)).collect();
+        let details = details_of(&application);
+        let payment = details.as_ref().map(|d| match &d.payment {
+            Payment::Iban { iban } => PaymentShown::Iban { iban_last4: iban.last4().to_owned() },
+            Payment::Domiciliato => PaymentShown::Domiciliato,
+        });
+        Receipt {
+            submitted_at: application.submitted_at,
+            title: scheme_title(state, &application.scheme, lang),
+            legal_ref: legal_ref(state, &application.scheme),
+            status: application.status.into(),
+            reasons,
+            payment,
+            contact: details.map(|d| d.contact),
+            scheme: application.scheme,
+            protocol: application.protocol,
+        }
+    }
+}
+
+/// One line of the citizen's list of applications.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationSummary {
+    /// The protocol number, to read the receipt.
+    #[schema(example = "INPS-COVID-2020-000000001")]
+    pub protocol: String,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// The indemnity applied for.
+    pub scheme: String,
+    /// Its title, in the client's language.
+    pub title: String,
+    /// Accepted or rejected.
+    pub status: Status,
+}
+
+/// The citizen's applications, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Applications {
+    /// One entry per application.
+    pub applications: Vec<ApplicationSummary>,
+}
+
+/// The client's idempotency key: 1 to 64 letters, digits, `-` or `_` in the `Idempotency-Key` header.
+fn idempotency_key(headers: &HeaderMap, lang: Lang) -> Result<String, Problem> {
+    let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let well_formed =
+        (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if well_formed {
+        return Ok(key.to_owned());
+    }
+    let detail = lang.pick(
+        "Serve l'intestazione Idempotency-Key: da 1 a 64 caratteri tra lettere, cifre, - e _. Usi una chiave nuova \
+         per ogni nuova domanda e la stessa quando ripete l'invio della stessa domanda: riceverà la stessa ricevuta.",
+        "The header Idempotency-Key is needed: 1 to 64 letters, digits, - or _. Use a new key for each new \
+         application and the same key when sending the same application again: you will get the same receipt.",
+    );
+    Err(Problem::new(ProblemKind::MissingHeader, lang, detail))
+}
+
+/// The JSON pointer of a field of the application form in the API's body.
+fn pointer(field: &str) -> String {
+    match field {
+        "payment" => "/payment/method".to_owned(),
+        "iban" => "/payment/iban".to_owned(),
+        "email" | "mobile" => format!("/contact/{field}"),
+        "not_pension_holder" | "not_reddito_di_cittadinanza" | "occasional_income_within_limit" => {
+            format!("/declarations/{field}")
+        }
+        other => format!("/{other}"),
+    }
+}
+
+/// The indemnity and details of `request`, or the problem listing every value that is not acceptable.
+fn validate<'a>(
+    state: &'a AuthState,
+    request: &ApplicationRequest,
+    lang: Lang,
+) -> Result<(&'a law::Scheme, Details), Problem> {
+    let scheme = find_scheme(state, &request.scheme);
+    let details = request.as_form().validate_details(lang);
+    let mut errors = Vec::new();
+    if scheme.is_none() {
+        let known: Vec<&str> = state.app.rulebook.schemes().iter().map(|s| s.id()).collect();
+        let known = known.join(", ");
+        let message = match lang {
+            Lang::It => format!("Non esiste un'indennità «{}»: scelga una tra {known}.", request.scheme),
+            Lang::En => format!("There is no allowance “{}”: choose one of {known}.", request.scheme),
+        };
+        errors.push(FieldError { field: "/scheme".to_owned(), message });
+    }
+    if let Err(invalid) = &details {
+        errors.extend(
+            invalid.iter().map(|(field, message)| FieldError { field: pointer(field), message: message.clone() }),
+        );
+    }
+    match (scheme, details) {
+        (Some(scheme), Ok(details)) => Ok((scheme, details)),
+        _ => Err(Problem::validation(lang, errors)),
+    }
+}
+
+/// `POST /api/v1/applications`: the API twin of `POST /domanda/invia`. Eligibility is decided now and the
+/// application recorded, accepted or rejected with its reasons. The same `Idempotency-Key` with the same body always
+/// answers the same receipt; a second indemnity is refused (art. 31).
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications",
+    tag = "applications",
+    operation_id = "submit_application",
+    summary = "Apply for an indemnity",
+    description = "Decides eligibility now and records the application, accepted or rejected with its reasons. \
+        Send it again with the same `Idempotency-Key` and body (after a timeout, say) to get the same receipt. \
+        The indemnities cannot be combined (art. 31 DL 18/2020): while the citizen holds an application that was \
+        not rejected, another is refused with 409.",
+    security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = String, Header, description = "The client's key for this application: 1 to 64 \
+            letters, digits, `-` or `_`. A new one for each new application; the same one to send the same \
+            application again.", example = "0f6c2a9e-3d4b-4f1a-9c8e-7b5d3a1f2e4c"),
+    ),
+    request_body = ApplicationRequest,
+    responses(
+        (status = 201, description = "Recorded: the receipt. The status says whether it was accepted.",
+            body = Receipt,
+            headers(("Location" = String, description = "The receipt: `/api/v1/applications/{protocol}`."))),
+        (status = 200, description = "Recorded before under the same idempotency key: the same receipt.",
+            body = Receipt),
+        (status = 400, response = super::doc::Malformed),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 409, response = super::doc::AlreadyApplied),
+        (status = 413, response = super::doc::TooLarge),
+        (status = 415, response = super::doc::UnsupportedMediaType),
+        (status = 422, response = super::doc::Invalid),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn submit(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<ApplicationRequest>,
+) -> Response {
+    let checked = idempotency_key(&headers, lang).and_then(|key| Ok((key, validate(&state, &request, lang)?)));
+    let (key, (scheme, details)) = match checked {
+        Ok(checked) => checked,
+        Err(problem) => return problem.into_response(),
+    };
+    match submit_application(&state, &citizen, scheme, key, &details, &from).await {
+        Ok(Submission::Created(application)) => {
+            let location = HeaderValue::from_str(&format!("/api/v1/applications/{}", application.protocol)).ok();
+            let mut response = (StatusCode::CREATED, Json(Receipt::new(&state, application, lang))).into_response();
+            if let Some(location) = location {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Ok(Submission::Duplicate(application))
+            if application.scheme == scheme.id() && details_of(&application).as_ref() == Some(&details) =>
+        {
+            Json(Receipt::new(&state, application, lang)).into_response()
+        }
+        Ok(Submission::Duplicate(_)) => {
+            let detail = lang.pick(
+                "Questa Idempotency-Key è già stata usata per una domanda diversa, che resta quella registrata. Per \
+                 una nuova domanda usi una chiave nuova.",
+                "This Idempotency-Key was already used for a different application, which stays as recorded. Use a \
+                 new key for a new application.",
+            );
+            Problem::new(ProblemKind::IdempotencyKeyReused, lang, detail).into_response()
+        }
+        Ok(Submission::AlreadyHolds(first)) => {
+            let (_, detail) = already_applied(&state, &first, lang);
+            let first_application = FirstApplication {
+                title: scheme_title(&state, &first.scheme, lang),
+                protocol: first.protocol,
+                scheme: first.scheme,
+            };
+            Problem::new(ProblemKind::AlreadyApplied, lang, detail).naming(first_application).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record an application");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `GET /api/v1/applications`: the API twin of `GET /domande`, audited the same way (`list_applications`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    tag = "applications",
+    operation_id = "list_applications",
+    summary = "The citizen's applications",
+    description = "Every application of the logged-in citizen, oldest first. Each reading is recorded in the audit \
+        log.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The citizen's applications, oldest first.", body = Applications),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn list(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+) -> Response {
+    match applications_of(&state, &citizen, &from).await {
+        Ok(applications) => {
+            let applications = applications
+                .into_iter()
+                .map(|a| ApplicationSummary {
+                    title: scheme_title(&state, &a.scheme, lang),
+                    submitted_at: a.submitted_at,
+                    status: a.status.into(),
+                    scheme: a.scheme,
+                    protocol: a.protocol,
+                })
+                .collect();
+            Json(Applications { applications }).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read applications");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `GET /api/v1/applications/{protocol}`: the API twin of `GET /domande/{protocol}`, audited the same way
+/// (`view_application`). Another citizen's protocol number is a 404, as if it did not exist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{protocol}",
+    tag = "applications",
+    operation_id = "read_application",
+    summary = "A receipt",
+    description = "The receipt of one of the citizen's own applications. Another citizen's protocol number is a 404, \
+        as if it did not exist. Each reading is recorded in the audit log.",
+    security(("bearer" = [])),
+    params(("protocol" = String, Path, description = "The protocol number.",
+        example = "INPS-COVID-2020-000000001")),
+    responses(
+        (status = 200, description = "The receipt.", body = Receipt),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 404, response = super::doc::NotFound),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn receipt(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    Path(protocol): Path<String>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+) -> Response {
+    match application_of(&state, &citizen, &protocol, &from).await {
+        Ok(Some(application)) => Json(Receipt::new(&state, application, lang)).into_response(),
+        Ok(None) => {
+            let detail = lang.pick(
+                "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
+                 /api/v1/applications.",
+                "None of your applications has this protocol number. You will find them all at GET \
+                 /api/v1/applications.",
+            );
+            Problem::new(ProblemKind::NotFound, lang, detail).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read an application");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The JSON API under `/api/v1`: the citizen's journey (PIN, session, situation, applications) for apps and the
+//! Contact Center, described by the OpenAPI document at `/api/openapi.json`.
+//!
+//! Handlers stay thin and call the same core as the pages (`auth::handlers::{issue_pin, log_in, decision_of}`,
+//! `apply::handlers::{submit_application, application_of, applications_of}`), so the lockout, the art. 31 rule, the
+//! audit rows and the metrics are the same whichever door a citizen comes through. Clients authenticate with
+//! `Authorization: Bearer` only and the API never reads the session cookie: see [`sessions::Bearer`] for why that
+//! makes CSRF tokens unnecessary here. Errors are RFC 9457 problems ([`problem`]).
+
+use axum::routing::{delete, get, post};
+
+use crate::auth::{Auth, AuthState};
+use crate::routes::{Audience, Routes};
+use crate::server::AppState;
+
+pub mod applications;
+pub mod doc;
+pub mod problem;
+pub mod sessions;
+pub mod situation;
+
+/// The API's routes, ready to merge into the portal's router. The indemnities and the document are public
+/// (cacheable); everything else carries a token or personal data and keeps the private default.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    Routes::new()
+        .add(Audience::Public, "/api/openapi.json", "GET", get(doc::openapi))
+        .add(Audience::Public, "/api/v1/schemes", "GET", get(situation::schemes))
+        .add(Audience::Personal, "/api/v1/pin", "POST", post(sessions::request_pin))
+        .add(Audience::Personal, "/api/v1/sessions", "POST", post(sessions::create))
+        .add(Audience::Personal, "/api/v1/sessions/current", "DELETE", delete(sessions::delete_current))
+        .add(Audience::Personal, "/api/v1/situation", "GET", get(situation::situation))
+        .add(Audience::Personal, "/api/v1/applications", "GET POST", get(applications::list).post(applications::submit))
+        .add(Audience::Personal, "/api/v1/applications/{protocol}", "GET", get(applications::receipt))
+        .with_state(AuthState { app, auth })
+}

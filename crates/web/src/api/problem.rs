@@ -1,0 +1,526 @@
+//! How the API says what went wrong: RFC 9457 problem details (`application/problem+json`) in the client's
+//! language, the JSON body extractor that reports what is wrong and where, and the middleware that turns the
+//! plain-text errors of the layers in front of the API (body limit, timeout, unknown path or method) into problems.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
+use utoipa::ToSchema;
+
+use crate::i18n::{Lang, LangQuery};
+
+/// The media type of a problem.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What kind of problem it is: each has a stable `type` URI that programs can rely on, a status and a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The body is not JSON, or not well-formed JSON.
+    MalformedRequest,
+    /// A required header (`Idempotency-Key`) is missing or malformed.
+    MissingHeader,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is larger than the portal accepts.
+    TooLarge,
+    /// The JSON is well formed but some of its values are not acceptable; `errors` says which and why.
+    Validation,
+    /// No bearer token, or one that opens no live session.
+    Unauthorized,
+    /// The codice fiscale and PIN open no session (unknown, wrong or locked: the same answer by design).
+    LoginRefused,
+    /// Nothing at this address for this citizen.
+    NotFound,
+    /// The address exists but not with this method.
+    MethodNotAllowed,
+    /// The citizen already holds an application that was not rejected (art. 31 DL 18/2020).
+    AlreadyApplied,
+    /// The `Idempotency-Key` was used before for a different application.
+    IdempotencyKeyReused,
+    /// The portal could not answer in time.
+    Timeout,
+    /// The database or another part of the service failed; the cause is in the log, not in the answer.
+    Unavailable,
+}
+
+impl ProblemKind {
+    /// The stable `type` URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::MalformedRequest => "urn:sportello:problem:malformed-request",
+            Self::MissingHeader => "urn:sportello:problem:missing-header",
+            Self::UnsupportedMediaType => "urn:sportello:problem:unsupported-media-type",
+            Self::TooLarge => "urn:sportello:problem:too-large",
+            Self::Validation => "urn:sportello:problem:validation",
+            Self::Unauthorized => "urn:sportello:problem:unauthorized",
+            Self::LoginRefused => "urn:sportello:problem:login-refused",
+            Self::NotFound => "urn:sportello:problem:not-found",
+            Self::MethodNotAllowed => "urn:sportello:problem:method-not-allowed",
+            Self::AlreadyApplied => "urn:sportello:problem:already-applied",
+            Self::IdempotencyKeyReused => "urn:sportello:problem:idempotency-key-reused",
+            Self::Timeout => "urn:sportello:problem:timeout",
+            Self::Unavailable => "urn:sportello:problem:unavailable",
+        }
+    }
+
+    /// The HTTP status it is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MalformedRequest | Self::MissingHeader => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::AlreadyApplied => StatusCode::CONFLICT,
+            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The short title in `lang`.
+    pub fn title(self, lang: Lang) -> &'static str {
+        match self {
+            Self::MalformedRequest => lang.pick("Richiesta non leggibile", "Malformed request"),
+            Self::MissingHeader => lang.pick("Intestazione mancante o non valida", "Missing or invalid header"),
+            Self::UnsupportedMediaType => lang.pick("Formato non supportato", "Unsupported media type"),
+            Self::TooLarge => lang.pick("Richiesta troppo grande", "Request too large"),
+            Self::Validation => lang.pick("Controlli i dati inviati", "Please check the data sent"),
+            Self::Unauthorized => lang.pick("Accesso necessario", "Authentication required"),
+            Self::LoginRefused => lang.pick("Accesso non riuscito", "Login refused"),
+            Self::NotFound => lang.pick("Non trovato", "Not found"),
+            Self::MethodNotAllowed => lang.pick("Metodo non consentito", "Method not allowed"),
+            Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),
+            Self::IdempotencyKeyReused => lang.pick("Chiave di idempotenza già usata", "Idempotency key already used"),
+            Self::Timeout | Self::Unavailable => lang.pick("Servizio non disponibile", "Service unavailable"),
+        }
+    }
+
+    /// The kind answering a plain error of `status` produced in front of the API's handlers.
+    fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
+                Self::Timeout
+            }
+            s if s.is_server_error() => Self::Unavailable,
+            _ => Self::MalformedRequest,
+        }
+    }
+
+    /// What to tell about a plain error of this kind, when nothing more precise is known.
+    fn generic_detail(self, lang: Lang) -> &'static str {
+        match self {
+            Self::NotFound => lang.pick(
+                "Non c'è nulla a questo indirizzo. L'elenco degli indirizzi dell'API è in /api/openapi.json.",
+                "There is nothing at this address. The API's addresses are listed in /api/openapi.json.",
+            ),
+            Self::MethodNotAllowed => lang.pick(
+                "Questo indirizzo non accetta questo metodo HTTP; quelli accettati sono nell'intestazione Allow.",
+                "This address does not accept this HTTP method; the accepted ones are in the Allow header.",
+            ),
+            Self::TooLarge => lang.pick(
+                "Il corpo della richiesta supera la dimensione massima accettata dal portale.",
+                "The request body is larger than the portal accepts.",
+            ),
+            Self::UnsupportedMediaType => lang.pick(
+                "Il corpo della richiesta deve essere JSON, con l'intestazione Content-Type: application/json.",
+                "The request body must be JSON, sent with the header Content-Type: application/json.",
+            ),
+            Self::Unauthorized => lang.pick(
+                "Serve l'intestazione Authorization: Bearer con il token di una sessione aperta (POST \
+                 /api/v1/sessions).",
+                "The header Authorization: Bearer with the token of an open session is needed (POST \
+                 /api/v1/sessions).",
+            ),
+            Self::Timeout | Self::Unavailable => lang.pick(
+                "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
+                "The service is not available at the moment. Please try again in a few minutes.",
+            ),
+            _ => lang.pick("La richiesta non è stata compresa.", "The request was not understood."),
+        }
+    }
+}
+
+/// One value of the request that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where, as a JSON pointer into the request body (RFC 6901); the empty string is the whole body.
+    #[schema(example = "/payment/iban")]
+    pub field: String,
+    /// What is wrong and what to do, in the client's language.
+    #[schema(example = "L'IBAN non è valido: controlli che inizi con la sigla del paese (IT per l'Italia) e due \
+                        cifre di controllo, che abbia la lunghezza giusta (27 caratteri per un conto italiano) e \
+                        che nessun carattere sia stato scritto male.")]
+    pub message: String,
+}
+
+/// The application that already holds the citizen's one indemnity (art. 31 DL 18/2020).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FirstApplication {
+    /// Its protocol number.
+    #[schema(example = "INPS-COVID-2020-000000001")]
+    pub protocol: String,
+    /// The indemnity it applied for.
+    #[schema(example = "art27")]
+    pub scheme: String,
+    /// The indemnity's title, in the client's language.
+    pub title: String,
+}
+
+/// A problem detail (RFC 9457), in Italian or, when asked (`?lang=en` or `Accept-Language: en`), in English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:sportello:problem:validation",
+    "title": "Controlli i dati inviati",
+    "status": 422,
+    "detail": "Alcuni dati non sono accettabili: ogni errore indica il campo e cosa correggere.",
+    "errors": [{"field": "/declarations/not_pension_holder",
+                "message": "Per presentare la domanda deve dichiarare di non essere titolare di pensione."}]
+}))]
+pub struct Problem {
+    /// A stable URI naming the kind of problem, e.g. `urn:sportello:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// A short summary of the kind of problem.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened here and what to do.
+    pub detail: String,
+    /// The values that are not acceptable, for `validation` problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The application already holding the citizen's indemnity, for `already-applied` problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_application: Option<Box<FirstApplication>>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    lang: Lang,
+}
+
+impl Problem {
+    /// A problem of `kind` in `lang`, saying `detail`.
+    pub fn new(kind: ProblemKind, lang: Lang, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: kind.uri(),
+            title: kind.title(lang),
+            status: kind.status().as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            first_application: None,
+            lang,
+        }
+    }
+
+    /// A `validation` problem listing `errors`.
+    pub fn validation(lang: Lang, errors: Vec<FieldError>) -> Self {
+        let detail = lang.pick(
+            "Alcuni dati non sono accettabili: ogni errore indica il campo e cosa correggere.",
+            "Some values are not acceptable: each error names the field and what to correct.",
+        );
+        Problem { errors, ..Problem::new(ProblemKind::Validation, lang, detail) }
+    }
+
+    /// The same problem, naming the application that already holds the citizen's indemnity.
+    pub fn naming(self, first: FirstApplication) -> Self {
+        Problem { first_application: Some(Box::new(first)), ..self }
+    }
+
+    /// The answer when the service failed; the caller logs the cause.
+    pub fn unavailable(lang: Lang) -> Self {
+        Problem::new(ProblemKind::Unavailable, lang, ProblemKind::Unavailable.generic_detail(lang))
+    }
+
+    /// The answer to a request without a bearer token opening a live session. `presented` says whether a token was
+    /// there at all, which RFC 6750 tells apart in `WWW-Authenticate`.
+    pub fn unauthorized(lang: Lang, presented: bool) -> Response {
+        let mut detail = ProblemKind::Unauthorized.generic_detail(lang).to_owned();
+        if presented {
+            detail = lang
+                .pick(
+                    "Il token non apre alcuna sessione: è scaduto, è stato chiuso o non è mai esistito. Acceda di \
+                     nuovo con POST /api/v1/sessions.",
+                    "The token opens no session: it expired, was closed or never existed. Log in again with POST \
+                     /api/v1/sessions.",
+                )
+                .to_owned();
+        }
+        with_challenge(Problem::new(ProblemKind::Unauthorized, lang, detail).into_response(), presented)
+    }
+}
+
+/// `response` with the `WWW-Authenticate` challenge every 401 must carry (RFC 9110 § 15.5.2), naming an invalid
+/// token as such (RFC 6750 § 3.1) when one was presented.
+pub fn with_challenge(mut response: Response, invalid_token: bool) -> Response {
+    let challenge = if invalid_token {
+        HeaderValue::from_static("Bearer realm=\"sportello\", error=\"invalid_token\"")
+    } else {
+        HeaderValue::from_static("Bearer realm=\"sportello\"")
+    };
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    response
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = match serde_json::to_vec(&self) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "could not write a problem as JSON");
+                return status.into_response();
+            }
+        };
+        let headers = [
+            (header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)),
+            (header::CONTENT_LANGUAGE, HeaderValue::from_static(self.lang.tag())),
+        ];
+        (status, headers, body).into_response()
+    }
+}
+
+/// The language the client asked for: `?lang=` first, as on the pages (`crate::i18n`), then `Accept-Language`,
+/// then Italian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ApiLang(lang_of(&parts.uri, &parts.headers)))
+    }
+}
+
+/// The language for a request to `uri` with `headers`; see [`ApiLang`].
+pub fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
+    if let Ok(Query(query)) = Query::<LangQuery>::try_from_uri(uri)
+        && query.lang.is_some()
+    {
+        return query.lang();
+    }
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).map_or(Lang::It, accepted_lang)
+}
+
+/// The preferred of Italian and English in an `Accept-Language` value (RFC 9110 § 12.5.4), Italian on a tie or
+/// when neither is acceptable.
+fn accepted_lang(value: &str) -> Lang {
+    let mut best = (Lang::It, 0.0_f32);
+    for range in value.split(',') {
+        let mut parts = range.split(';');
+        let tag = parts.next().unwrap_or_default().trim();
+        let primary = tag.split('-').next().unwrap_or_default();
+        let lang = if primary.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else if primary.eq_ignore_ascii_case("it") {
+            Lang::It
+        } else {
+            continue;
+        };
+        let q =
+            parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+        if q > best.1 {
+            best = (lang, q);
+        }
+    }
+    best.0
+}
+
+/// A JSON request body of type `T`. Unlike axum's `Json`, every rejection is a problem in the client's language
+/// saying what is wrong and where: 415 for another media type, 413 for a body over the limit, 400 with line and
+/// column for malformed JSON, 422 with a JSON pointer for a value of the wrong shape.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(request.uri(), request.headers());
+        if !is_json(request.headers()) {
+            let kind = ProblemKind::UnsupportedMediaType;
+            return Err(Problem::new(kind, lang, kind.generic_detail(lang)).into_response());
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ProblemKind::TooLarge
+            } else {
+                ProblemKind::MalformedRequest
+            };
+            Problem::new(kind, lang, kind.generic_detail(lang)).into_response()
+        })?;
+        parse(&bytes, lang).map(ApiJson).map_err(IntoResponse::into_response)
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or any `+json` type).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Reads `T` from `bytes`, or the problem saying what is wrong and where.
+fn parse<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if !inner.is_data() {
+            return malformed(inner, lang);
+        }
+        let field = pointer(error.path(), &inner.to_string());
+        let message = match lang {
+            Lang::It => format!("Il valore non ha la forma attesa: {inner}."),
+            Lang::En => format!("The value does not have the expected shape: {inner}."),
+        };
+        Problem::validation(lang, vec![FieldError { field, message }])
+    })?;
+    deserializer.end().map_err(|e| malformed(&e, lang))?;
+    Ok(value)
+}
+
+/// The problem for a body that is not well-formed JSON, located by line and column.
+fn malformed(error: &serde_json::Error, lang: Lang) -> Problem {
+    let (line, column) = (error.line(), error.column());
+    let detail = match lang {
+        Lang::It => format!("Il corpo della richiesta non è JSON valido (riga {line}, colonna {column}): {error}."),
+        Lang::En => format!("The request body is not valid JSON (line {line}, column {column}): {error}."),
+    };
+    Problem::new(ProblemKind::MalformedRequest, lang, detail)
+}
+
+/// The JSON pointer (RFC 6901) of the value `path` leads to. serde reports a missing field at the object that lacks
+/// it, so the field named in `message` is appended to point at the field itself.
+fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
+    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    let mut pointer = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } => pointer.push_str(&format!("/{}", escape(key))),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    if let Some(field) = missing {
+        pointer.push_str(&format!("/{}", escape(field)));
+    }
+    pointer
+}
+
+/// Middleware, in front of every layer of the portal: an error answered on `/api/` by something other than the
+/// API's handlers (the body limit, the timeout, an unknown path or method) becomes a problem in the client's
+/// language, keeping its status and headers.
+pub async fn plain_errors_as_problems(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let lang = lang_of(request.uri(), request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let kind = ProblemKind::for_status(status);
+    let mut problem = Problem::new(kind, lang, kind.generic_detail(lang));
+    problem.status = status.as_u16();
+    let (mut parts, _) = response.into_parts();
+    let replacement = problem.into_response();
+    for name in [header::CONTENT_TYPE, header::CONTENT_LANGUAGE, header::CONTENT_LENGTH] {
+        parts.headers.remove(&name);
+        if let Some(value) = replacement.headers().get(&name) {
+            parts.headers.insert(name, value.clone());
+        }
+    }
+    let (_, body) = replacement.into_parts();
+    Response::from_parts(parts, Body::new(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_preferred_of_italian_and_english() {
+        let cases = [
+            ("nothing acceptable to us", "de-DE, fr;q=0.9", Lang::It),
+            ("plain English", "en", Lang::En),
+            ("a regional English first", "en-GB,en;q=0.9,it;q=0.8", Lang::En),
+            ("Italian preferred over English", "en;q=0.5, it-IT", Lang::It),
+            ("English preferred by weight", "it;q=0.3, en;q=0.7", Lang::En),
+            ("English refused", "en;q=0", Lang::It),
+            ("a tie goes to the first", "it, en", Lang::It),
+            ("case does not matter", "EN-us", Lang::En),
+        ];
+        for (situation, value, expected) in cases {
+            assert_eq!(accepted_lang(value), expected, "{situation}");
+        }
+    }
+
+    #[test]
+    fn the_query_wins_over_the_header_as_on_the_pages() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
+        assert_eq!(lang_of(&"/api/v1/schemes?lang=it".parse().unwrap(), &headers), Lang::It);
+        assert_eq!(lang_of(&"/api/v1/schemes".parse().unwrap(), &headers), Lang::En);
+        assert_eq!(lang_of(&"/api/v1/schemes".parse().unwrap(), &HeaderMap::new()), Lang::It);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        payment: Payment,
+        items: Vec<u8>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Payment {
+        iban: String,
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_shape_is_pointed_at() {
+        let cases = [
+            ("a missing field", r#"{"payment": {}, "items": []}"#, "/payment/iban"),
+            ("an unknown field", r#"{"payment": {"iban": "x", "ibna": "y"}, "items": []}"#, "/payment/ibna"),
+            ("a wrong type in a list", r#"{"payment": {"iban": "x"}, "items": [1, "a"]}"#, "/items/1"),
+            ("a wrong type at the top", r#"[]"#, ""),
+        ];
+        for (situation, json, field) in cases {
+            let problem = parse::<Body>(json.as_bytes(), Lang::En).unwrap_err();
+            assert_eq!(problem.status, 422, "{situation}");
+            assert_eq!(problem.errors[0].field, field, "{situation}: {:?}", problem.errors);
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_located_by_line_and_column() {
+        let problem = parse::<Body>(b"{\n  \"payment\": ,", Lang::It).unwrap_err();
+        assert_eq!(problem.status, 400);
+        assert!(problem.detail.contains("riga 2, colonna 14"), "{}", problem.detail);
+        let trailing = parse::<Body>(br#"{"payment": {"iban": "x"}, "items": []} x"#, Lang::En).unwrap_err();
+        assert_eq!(trailing.status, 400, "{}", trailing.detail);
+    }
+}

@@ -1,0 +1,276 @@
+//! Asking for a PIN, logging in and out through the API, and [`Bearer`], the extractor every personal endpoint
+//! reads the logged-in citizen through.
+//!
+//! A bearer token is a session id like the one in the portal's cookie: the same 128 random bits, the same table
+//! (only its hash is stored), the same idle and absolute expiry and the same lockout of the PIN behind it.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sportello_domain::CodiceFiscale;
+use utoipa::ToSchema;
+
+use super::problem::{ApiJson, ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
+use crate::apply::form::{email_message, mobile_message};
+use crate::auth::AuthState;
+use crate::auth::handlers::{
+    Contact, codice_fiscale_message, contact_message, issue_pin, log_in, login_refused_message, pin_message,
+    pin_request_received_message,
+};
+use crate::auth::session::{Citizen, Resumed, resume};
+use crate::i18n::Lang;
+use crate::pin::EnteredPin;
+
+/// Longest bearer token looked at; ours are 32 hex digits.
+const MAX_TOKEN: usize = 128;
+
+/// The citizen whose session the request's `Authorization: Bearer` token opens. The API reads nothing else: never
+/// the session cookie, which a browser would attach to a forged cross-site request by itself. A browser never adds
+/// an `Authorization` header on its own, so a request carrying one was made by code holding the token, and the API
+/// needs no CSRF token.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub Citizen);
+
+impl FromRequestParts<AuthState> for Bearer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.uri, &parts.headers);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(Problem::unauthorized(lang, false));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN);
+        let Some(token) = token else {
+            return Err(Problem::unauthorized(lang, true));
+        };
+        match resume(state, token).await {
+            Ok(Resumed::Live(citizen)) => Ok(Bearer(citizen)),
+            Ok(Resumed::Expired | Resumed::Unknown) => Err(Problem::unauthorized(lang, true)),
+            Err(e) => {
+                tracing::error!(error = %e, "could not resume a session");
+                Err(Problem::unavailable(lang).into_response())
+            }
+        }
+    }
+}
+
+/// A request for a PIN: a codice fiscale and where to send the PIN, an e-mail address or a mobile number.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"codice_fiscale": "BNCLGU75C12F205Q", "email": "mario.rossi@example.it"}))]
+pub struct PinRequest {
+    /// The codice fiscale, in upper or lower case.
+    pub codice_fiscale: String,
+    /// An e-mail address for the PIN; give this or `mobile`, not both.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// A mobile number for the PIN (8 to 15 digits, an optional `+`); give this or `email`, not both.
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+/// The answer to a PIN request: the same whether or not the codice fiscale is in the registry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PinRequested {
+    /// What happens next, in the client's language.
+    pub detail: String,
+}
+
+/// `POST /api/v1/pin`: the API twin of `POST /pin`. The answer and the work done are the same whether or not the
+/// codice fiscale is in the registry, so that neither tells who is registered.
+#[utoipa::path(
+    post,
+    path = "/api/v1/pin",
+    tag = "sessions",
+    operation_id = "request_pin",
+    summary = "Ask for a PIN",
+    description = "Sends a new INPS PIN to the e-mail address or mobile number given, if the codice fiscale is in \
+        the registry: the first half (the simplified PIN, enough to log in) at once, the second half later. The \
+        answer, and the time it takes, are the same whether or not the codice fiscale is in the registry.",
+    request_body = PinRequest,
+    responses(
+        (status = 202, description = "Accepted. If the codice fiscale is in the registry, the first half of a new PIN \
+            is sent at once to the contact given and the second half later; the answer is the same either way.",
+            body = PinRequested),
+        (status = 400, response = super::doc::Malformed),
+        (status = 413, response = super::doc::TooLarge),
+        (status = 415, response = super::doc::UnsupportedMediaType),
+        (status = 422, response = super::doc::Invalid),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn request_pin(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    ApiJson(body): ApiJson<PinRequest>,
+) -> Response {
+    let mut errors = Vec::new();
+    let codice_fiscale = parse_codice_fiscale(&body.codice_fiscale, lang, &mut errors);
+    let contact = match (body.email.as_deref(), body.mobile.as_deref()) {
+        (Some(email), None) => Contact::parse(email)
+            .filter(|c| matches!(c, Contact::Email(_)))
+            .or_else(|| invalid(&mut errors, "/email", email_message(lang))),
+        (None, Some(mobile)) => Contact::parse(mobile)
+            .filter(|c| matches!(c, Contact::Sms(_)))
+            .or_else(|| invalid(&mut errors, "/mobile", mobile_message(lang))),
+        (None, None) => invalid(&mut errors, "/email", contact_message(lang)),
+        (Some(_), Some(_)) => invalid(
+            &mut errors,
+            "/mobile",
+            lang.pick(
+                "Indichi un solo recapito: l'indirizzo e-mail oppure il numero di cellulare.",
+                "Give one contact only: the e-mail address or the mobile number.",
+            ),
+        ),
+    };
+    let (Some(codice_fiscale), Some(contact)) = (codice_fiscale, contact) else {
+        return Problem::validation(lang, errors).into_response();
+    };
+    match issue_pin(&state, codice_fiscale, &contact, lang).await {
+        Ok(()) => {
+            let body = PinRequested { detail: pin_request_received_message(lang).to_owned() };
+            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not issue a PIN");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// Records that the value at `field` is not acceptable, saying `message`; `None`, for the value.
+fn invalid<T>(errors: &mut Vec<FieldError>, field: &str, message: &str) -> Option<T> {
+    errors.push(FieldError { field: field.to_owned(), message: message.to_owned() });
+    None
+}
+
+/// The codice fiscale at `/codice_fiscale`, or `None` with its message added to `errors`.
+fn parse_codice_fiscale(typed: &str, lang: Lang, errors: &mut Vec<FieldError>) -> Option<CodiceFiscale> {
+    match CodiceFiscale::parse(typed) {
+        Ok(codice_fiscale) => Some(codice_fiscale),
+        Err(e) => invalid(errors, "/codice_fiscale", &codice_fiscale_message(&e, lang)),
+    }
+}
+
+/// A login: a codice fiscale and its PIN.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"codice_fiscale": "BNCLGU75C12F205Q", "pin": "ABCD2345"}))]
+pub struct SessionRequest {
+    /// The codice fiscale, in upper or lower case.
+    pub codice_fiscale: String,
+    /// The simplified PIN (its first 8 characters) or the full PIN (16 characters); case and spaces are ignored.
+    pub pin: String,
+}
+
+/// A session opened by a login.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionCreated {
+    /// The bearer token: send it as `Authorization: Bearer <token>`. It is shown only this once.
+    #[schema(example = "3f1c0a9e5b7d4c2a8e6f1b3d5a7c9e0f")]
+    pub token: String,
+    /// When the session ends if the token is not used before; each use moves this on by the idle timeout.
+    pub idle_expires_at: DateTime<Utc>,
+    /// When the session ends whatever the use.
+    pub absolute_expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/sessions`: logs in with the codice fiscale and PIN and returns a bearer token. An unknown codice
+/// fiscale, a wrong PIN and a locked PIN get the same 401 as the login page; wrong PINs count towards the same lock.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    operation_id = "create_session",
+    summary = "Log in",
+    description = "Opens a session with the codice fiscale and the simplified (8 characters) or full (16 \
+        characters) PIN, and returns its bearer token. An unknown codice fiscale, a wrong PIN and a locked PIN get \
+        the same 401; after 5 wrong PINs in a row, here or on the portal, the PIN is locked for 15 minutes.",
+    request_body = SessionRequest,
+    responses(
+        (status = 201, description = "Logged in: the session's bearer token.", body = SessionCreated,
+            headers(("Location" = String, description = "The session: `/api/v1/sessions/current`."))),
+        (status = 400, response = super::doc::Malformed),
+        (status = 401, response = super::doc::LoginRefused),
+        (status = 413, response = super::doc::TooLarge),
+        (status = 415, response = super::doc::UnsupportedMediaType),
+        (status = 422, response = super::doc::Invalid),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn create(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    ApiJson(body): ApiJson<SessionRequest>,
+) -> Response {
+    let mut errors = Vec::new();
+    let codice_fiscale = parse_codice_fiscale(&body.codice_fiscale, lang, &mut errors);
+    let pin = match EnteredPin::parse(&body.pin) {
+        Ok(pin) => Some(pin),
+        Err(e) => invalid(&mut errors, "/pin", &pin_message(&e, lang)),
+    };
+    let (Some(codice_fiscale), Some(pin)) = (codice_fiscale, pin) else {
+        return Problem::validation(lang, errors).into_response();
+    };
+    match log_in(&state, codice_fiscale, &pin, None).await {
+        Ok(Some(opened)) => {
+            let idle_expires_at = chrono::TimeDelta::from_std(state.app.config.session.idle_timeout())
+                .ok()
+                .and_then(|idle| opened.opened_at.checked_add_signed(idle))
+                .map_or(opened.expires_at, |idle_ends| idle_ends.min(opened.expires_at));
+            let body = SessionCreated {
+                token: opened.id.expose().to_owned(),
+                idle_expires_at,
+                absolute_expires_at: opened.expires_at,
+            };
+            let location = [(header::LOCATION, HeaderValue::from_static("/api/v1/sessions/current"))];
+            (StatusCode::CREATED, location, axum::Json(body)).into_response()
+        }
+        Ok(None) => {
+            let problem = Problem::new(ProblemKind::LoginRefused, lang, login_refused_message(lang));
+            with_challenge(problem.into_response(), false)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not log in");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `DELETE /api/v1/sessions/current`: logs out, ending the session of the bearer token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/current",
+    tag = "sessions",
+    operation_id = "delete_session",
+    summary = "Log out",
+    description = "Ends the session of the bearer token; the token opens nothing afterwards.",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out: the token opens nothing any more."),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn delete_current(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    Bearer(citizen): Bearer,
+) -> Response {
+    match state.app.store.delete_session(&citizen.id_hash).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not end a session");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}

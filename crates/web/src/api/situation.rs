@@ -1,0 +1,181 @@
+//! What the law says: the five indemnities for everyone (`GET /api/v1/schemes`, public) and the registry's
+//! decision for the logged-in citizen (`GET /api/v1/situation`, personal and audited).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sportello_domain::law;
+use utoipa::ToSchema;
+
+use super::problem::{ApiLang, Problem};
+use super::sessions::Bearer;
+use crate::apply::handlers::{legal_ref, scheme_title};
+use crate::auth::AuthState;
+use crate::auth::handlers::decision_of;
+use crate::auth::session::ClientAddr;
+use crate::i18n::Lang;
+use crate::security;
+
+/// How long shared caches may keep the list of indemnities (seconds), as the public pages.
+const SCHEMES_MAX_AGE: u32 = 300;
+
+/// An amount of money.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Amount {
+    /// Whole euro cents: money never travels as a floating-point number.
+    #[schema(example = 60000)]
+    pub cents: i64,
+    /// Always `EUR`.
+    #[schema(example = "EUR")]
+    pub currency: &'static str,
+}
+
+/// One indemnity of DL 18/2020.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Scheme {
+    /// Its identifier, to apply for it (`art27` …).
+    #[schema(example = "art27")]
+    pub id: String,
+    /// Its title, in the client's language.
+    pub title: String,
+    /// Who may have it, in plain words.
+    pub who: String,
+    /// The article granting it.
+    #[schema(example = "art. 27 c. 1")]
+    pub legal_ref: String,
+    /// How much it pays.
+    pub amount: Amount,
+}
+
+/// The indemnities, in the decree's order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Schemes {
+    /// One entry per indemnity.
+    pub schemes: Vec<Scheme>,
+}
+
+/// `GET /api/v1/schemes`: the five indemnities. The same for everyone, so shared caches may keep it; its language
+/// follows `?lang=` or else `Accept-Language`, which the answer therefore varies on.
+#[utoipa::path(
+    get,
+    path = "/api/v1/schemes",
+    tag = "law",
+    operation_id = "list_schemes",
+    summary = "The indemnities",
+    description = "The five indemnities of DL 18/2020: who may have them, the article granting each, the amount. \
+        The same for everyone: shared caches may keep it (it varies by language).",
+    responses((status = 200, description = "The indemnities, cacheable by shared caches.", body = Schemes)),
+)]
+pub async fn schemes(ApiLang(lang): ApiLang, State(state): State<AuthState>) -> Response {
+    let schemes = state
+        .app
+        .rulebook
+        .schemes()
+        .iter()
+        .map(|s| Scheme {
+            id: s.id().to_owned(),
+            title: lang.pick(s.title_it(), s.title_en()).to_owned(),
+            who: lang.pick(s.who_it(), s.who_en()).to_owned(),
+            legal_ref: s.legal_ref().to_owned(),
+            amount: Amount { cents: s.amount().get(), currency: "EUR" },
+        })
+        .collect();
+    let mut response = security::public(SCHEMES_MAX_AGE, Json(Schemes { schemes }));
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("Accept-Language"));
+    response
+}
+
+/// One reason of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Reason {
+    /// A stable code that programs can rely on.
+    #[schema(example = "art27.active_on_reference_date")]
+    pub code: String,
+    /// The article and paragraph it rests on.
+    #[schema(example = "art. 27 c. 1")]
+    pub article: String,
+    /// The reason, in the client's language.
+    pub text: String,
+}
+
+impl Reason {
+    /// `reason` in `lang`.
+    pub fn new(reason: law::Reason, lang: Lang) -> Self {
+        let text = lang.pick(&reason.it, &reason.en).to_owned();
+        Reason { code: reason.code, article: reason.article, text }
+    }
+}
+
+/// The decision for one indemnity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SchemeDecision {
+    /// The indemnity's identifier.
+    #[schema(example = "art27")]
+    pub scheme: String,
+    /// Its title, in the client's language.
+    pub title: String,
+    /// The article granting it.
+    pub legal_ref: String,
+    /// Whether the citizen is entitled to it.
+    pub eligible: bool,
+    /// Why: the conditions met (when entitled) or failed (when not), each citing its article.
+    pub reasons: Vec<Reason>,
+}
+
+/// The registry's decision for the logged-in citizen.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Situation {
+    /// Whose situation it is.
+    #[schema(example = "BNCLGU75C12F205Q")]
+    pub codice_fiscale: String,
+    /// Whether the registry knows the citizen at all.
+    pub in_registry: bool,
+    /// One decision per indemnity, in the decree's order.
+    pub schemes: Vec<SchemeDecision>,
+}
+
+/// `GET /api/v1/situation`: the API twin of `GET /situazione`, audited the same way (`view_decision`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/situation",
+    tag = "law",
+    operation_id = "read_situation",
+    summary = "The decision for the logged-in citizen",
+    description = "What the registry entitles the logged-in citizen to, indemnity by indemnity, with the reasons and \
+        the articles they rest on. Each reading is recorded in the audit log.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The decision, indemnity by indemnity, with reasons and articles.",
+            body = Situation),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 500, response = super::doc::Unavailable),
+    )
+)]
+pub async fn situation(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+) -> Response {
+    let (in_registry, decision) = match decision_of(&state, &citizen, &from).await {
+        Ok(decided) => decided,
+        Err(e) => {
+            tracing::error!(error = %e, "could not decide");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    let schemes = decision
+        .schemes
+        .into_iter()
+        .map(|d| SchemeDecision {
+            title: scheme_title(&state, &d.scheme, lang),
+            legal_ref: legal_ref(&state, &d.scheme),
+            eligible: d.eligible,
+            reasons: d.reasons.into_iter().map(|r| Reason::new(r, lang)).collect(),
+            scheme: d.scheme,
+        })
+        .collect();
+    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes }).into_response()
+}
