@@ -3,7 +3,39 @@
 //! The language travels in the URL, not in a cookie or `Accept-Language`, so that a public page's cached copy is
 //! keyed by its URL and one language is never served for the other.
 
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 use serde::Deserialize;
+
+tokio::task_local! {
+    /// The query string of the request being answered, for the language switch.
+    static QUERY: String;
+}
+
+/// Middleware remembering the request's query string while it is answered, so that the language switch of any
+/// page can keep the other parameters (`/domanda?scheme=art27` switches to `/domanda?scheme=art27&lang=en`).
+pub async fn remember_query(request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    QUERY.scope(query, next.run(request)).await
+}
+
+/// The link switching the current page to `to`: the request's query with `lang` replaced.
+pub fn switch_href(to: Lang) -> String {
+    let kept = QUERY
+        .try_with(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name != "lang")
+                .fold(form_urlencoded::Serializer::new(String::new()), |mut out, (name, value)| {
+                    out.append_pair(&name, &value);
+                    out
+                })
+                .append_pair("lang", to.tag())
+                .finish()
+        })
+        .unwrap_or_else(|_| format!("lang={}", to.tag()));
+    format!("?{kept}")
+}
 
 /// A language of the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

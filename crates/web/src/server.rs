@@ -58,6 +58,7 @@ pub fn routes(state: AppState, auth: Auth) -> Routes {
                 .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
                 .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems))
+                .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))
         })

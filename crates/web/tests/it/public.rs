@@ -40,6 +40,8 @@ async fn english_is_one_parameter_away_and_unknown_languages_fall_back_to_italia
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("The five allowances"));
     assert!(html.contains("href=\"?lang=it\""), "the switch leads back to Italian");
+    let html = app.client.get(app.url("/privacy?x=1&lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("href=\"?x=1&#38;lang=it\""), "the switch keeps the other parameters");
     let html = app.client.get(app.url("/?lang=xx")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("<html lang=\"it\">"));
 }
