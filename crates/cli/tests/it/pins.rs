@@ -90,12 +90,14 @@ async fn the_demo_opens_a_portal_and_prints_identities_that_hold_a_pin() {
     let url = url.expect("the demo prints the portal's address");
     let home = reqwest::get(&url).await.unwrap();
     let login = reqwest::get(format!("{url}accedi")).await.unwrap();
+    let receipts = apply_as_demo_identities(&url, &identities).await;
     child.kill().unwrap();
     let _ = child.wait();
 
     assert_eq!(home.status(), 200);
     assert_eq!(login.status(), 200);
     assert!(!identities.is_empty(), "demo identities are printed");
+    assert!(!receipts.is_empty(), "a printed identity can apply and get a receipt");
     let store = sportello_store::open(&sandbox.database_url).await.unwrap();
     let hasher = PinHasher::new().unwrap();
     for identity in &identities {
@@ -104,4 +106,52 @@ async fn the_demo_opens_a_portal_and_prints_identities_that_hold_a_pin() {
         let credential = store.pin(&cf).await.unwrap().expect("a demo identity has a PIN");
         assert!(hasher.verify(words[2], &credential.full_hash), "{identity}");
     }
+}
+
+/// Logs in as each printed identity through the JSON API, applies for the first indemnity it is entitled to, and
+/// returns the protocol numbers of the receipts.
+async fn apply_as_demo_identities(url: &str, identities: &[String]) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut receipts = Vec::new();
+    for identity in identities {
+        let words: Vec<&str> = identity.split_whitespace().collect();
+        let login = serde_json::json!({"codice_fiscale": words[0], "pin": words[2]});
+        let session = client.post(format!("{url}api/v1/sessions")).json(&login).send().await.unwrap();
+        assert_eq!(session.status(), 201, "{identity}");
+        let token = session.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        let situation: serde_json::Value = client
+            .get(format!("{url}api/v1/situation"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let Some(scheme) = situation["schemes"].as_array().unwrap().iter().find(|s| s["eligible"] == true) else {
+            continue;
+        };
+        let application = serde_json::json!({
+            "scheme": scheme["scheme"],
+            "payment": {"method": "domiciliato"},
+            "contact": {"email": "demo@example.it"},
+            "declarations": {
+                "not_pension_holder": true,
+                "not_reddito_di_cittadinanza": true,
+                "occasional_income_within_limit": true
+            }
+        });
+        let answer = client
+            .post(format!("{url}api/v1/applications"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "demo-test")
+            .json(&application)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201, "{identity}");
+        let receipt: serde_json::Value = answer.json().await.unwrap();
+        receipts.push(receipt["protocol"].as_str().expect("a protocol number").to_owned());
+    }
+    receipts
 }
