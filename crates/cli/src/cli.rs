@@ -41,6 +41,9 @@ pub enum Command {
     /// Manage INPS PINs.
     #[command(subcommand)]
     Pin(PinCommand),
+    /// Operate the admission gate of running portals (capacity, maintenance, revocation) through its Redis.
+    #[command(subcommand)]
+    Gate(crate::gate::GateCommand),
 }
 
 /// `sportello pin …`
@@ -289,6 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
         Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Gate(command) => crate::gate::run(command).await,
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;
             let persons = match args.first {

@@ -27,6 +27,9 @@ pub struct Config {
     /// Where messages (the PIN's halves) are delivered.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// The admission gate (waiting room); off when the section is absent.
+    #[serde(default)]
+    pub gate: Option<crate::gate::GateSection>,
 }
 
 /// HTTP listener and request limits.

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod gate;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;

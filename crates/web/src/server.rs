@@ -16,6 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, Auth};
 use crate::config::Config;
+use crate::gate::GateApp;
 use crate::notify::Notifiers;
 use crate::outbox::OutboxWorker;
 use crate::routes::{Audience, Routes};
@@ -40,7 +41,14 @@ pub fn router(state: AppState, auth: Auth) -> Router {
 
 /// [`router`] together with the list of what it routes.
 pub fn routes(state: AppState, auth: Auth) -> Routes {
+    routes_with_gate(state, auth, None)
+}
+
+/// [`routes`], behind the admission gate when one is given: its waiting room and status page are added, and its
+/// layer sends visitors without a pass to the waiting room.
+pub fn routes_with_gate(state: AppState, auth: Auth, gate: Option<GateApp>) -> Routes {
     let http = state.config.http.clone();
+    let gate_routes = gate.clone().map_or_else(Routes::new, crate::gate::routes);
     Routes::new()
         .add(Audience::Public, "/", "GET", get(pages::home))
         .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
@@ -51,13 +59,20 @@ pub fn routes(state: AppState, auth: Auth) -> Routes {
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth))
+        .merge(gate_routes)
         .map_router(|router| {
             // The last layer is the outermost: the security headers and the caching rule wrap everything, so even
             // a 413 from the body limit or a 503 from the timeout carries them, and metrics count those too.
-            router
+            let router = router
                 .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
-                .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems))
+                .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems));
+            // The gate stands in front of everything the portal does, but inside metrics and the security headers.
+            let router = match gate {
+                Some(gate) => router.layer(axum::middleware::from_fn_with_state(gate, crate::gate::guard)),
+                None => router,
+            };
+            router
                 .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))
@@ -76,12 +91,32 @@ pub async fn launch(
     launch_with(listener, state, auth, shutdown).await
 }
 
+/// The gate `[gate]` configures, if any (connecting to its Redis).
+pub async fn gate_from_config(config: &Config) -> std::io::Result<Option<GateApp>> {
+    match &config.gate {
+        Some(section) => Ok(Some(section.build().await.map_err(std::io::Error::other)?)),
+        None => Ok(None),
+    }
+}
+
 /// [`launch`] with the login machinery given (tests pass cheap hashing and a clock they move).
 /// Tests call it with a listener on port 0.
 pub async fn launch_with(
     listener: TcpListener,
     state: AppState,
     auth: Auth,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let gate = gate_from_config(&state.config).await?;
+    launch_gated(listener, state, auth, gate, shutdown).await
+}
+
+/// [`launch_with`] with the admission gate given (tests pass one whose clock and operator they hold), or none.
+pub async fn launch_gated(
+    listener: TcpListener,
+    state: AppState,
+    auth: Auth,
+    gate: Option<GateApp>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let notify = &state.config.notify;
@@ -118,7 +153,8 @@ pub async fn launch_with(
         max_connections: state.config.http.max_connections,
         header_read_timeout: state.config.http.header_read_timeout(),
     };
-    let served = crate::serve::serve(listener, router(state, auth), limits, async move {
+    let router = routes_with_gate(state, auth, gate).into_parts().0;
+    let served = crate::serve::serve(listener, router, limits, async move {
         shutdown.await;
         let _ = stop_worker.send(true);
     })

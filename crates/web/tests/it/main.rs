@@ -5,6 +5,7 @@ mod apply;
 mod assets;
 mod auth;
 mod caching;
+mod gate;
 mod journey;
 mod logs;
 mod public;

@@ -1,0 +1,220 @@
+//! The admission gate in front of the portal: the `[gate]` configuration, the tower layer that lets pass holders
+//! through and sends everyone else to the waiting room, the waiting room's pages and JSON, and the public status
+//! page. The decisions (capacity, tickets, passes, the draw) are `sportello_gate`'s; this module only carries
+//! them over HTTP. Nothing here touches the database: the waiting room must stand when the portal behind it does
+//! not.
+
+mod cookies;
+mod layer;
+mod status;
+mod waiting;
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use sportello_gate::{
+    Clock, Gate, GateSettings, GateState, MemoryState, PowConfig, RedisState, RoomSettings, Signer, system_clock,
+};
+
+use crate::config::SecretHex;
+use crate::routes::{Audience, Routes};
+
+pub use layer::guard;
+
+/// The embedded script that solves the proof of work and polls the queue, by content hash.
+pub const GATE_JS: &str = concat!("/static/sportello/", env!("SPORTELLO_GATE_JS_HASH"), "/gate.js");
+
+/// The pass cookie: present and valid, the request goes through.
+pub const PASS_COOKIE: &str = "__Host-sportello_pass";
+/// The header a JSON client sends its pass in.
+pub const PASS_HEADER: &str = "sportello-pass";
+/// The ticket cookie: the visitor's place in the queue.
+pub const TICKET_COOKIE: &str = "__Host-sportello_ticket";
+/// The header a JSON client sends its ticket in.
+pub const TICKET_HEADER: &str = "sportello-ticket";
+/// The no-JavaScript challenge cookie, redeemed once its wait is over.
+pub const CHALLENGE_COOKIE: &str = "__Host-sportello_sfida";
+
+/// The `[gate]` section. Absent: no gate, every request goes straight to the portal. For example, the rooms of
+/// the first of April 2020, intermediaries from 8 to 16 and citizens from 16, each with an hour of pre-queue:
+///
+/// ```toml
+/// [gate]
+/// signing_key = "…64 hex digits, the same on every node…"
+/// redis_url = "redis://gate.internal:6379"
+///
+/// [[gate.rooms]]
+/// key = "cittadini"
+/// path = "/"
+/// pre_queue_minutes = 60
+/// windows = [{ from = "2020-04-01T16:00" }]
+/// capacity = { admit_per_sec = 300, burst = 600, max_active = 20000, pass_ttl_secs = 1200, claim_grace_secs = 60, refresh_interval_secs = 15, ticket_ttl_secs = 60 }
+///
+/// [[gate.rooms]]
+/// key = "intermediari"
+/// path = "/intermediari"
+/// windows = [{ days = ["mon", "tue", "wed", "thu", "fri"], opens = "08:00", closes = "16:00" }]
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    /// The key tickets and passes are signed with, 64 hex digits; every node must share it.
+    pub signing_key: SecretHex,
+    /// The key's id carried in the tokens (change it when rotating). Default 1.
+    #[serde(default = "default_key_id")]
+    pub key_id: u8,
+    /// The shared counters of several nodes; absent: kept in this process (one node only).
+    pub redis_url: Option<String>,
+    /// The prefix of the gate's keys in Redis. Default `sportello-gate`.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// The rooms: entry path, opening windows, capacity.
+    pub rooms: Vec<RoomSettings>,
+    /// Proof of work.
+    #[serde(default)]
+    pub pow: PowConfig,
+    /// How long a node reuses the operator's live settings, milliseconds. Default 1000.
+    #[serde(default = "default_control_cache_ms")]
+    pub control_cache_ms: u32,
+}
+
+fn default_key_id() -> u8 {
+    1
+}
+
+fn default_redis_prefix() -> String {
+    "sportello-gate".to_owned()
+}
+
+fn default_control_cache_ms() -> u32 {
+    1000
+}
+
+/// Why the gate could not be built from its section.
+#[derive(Debug, thiserror::Error)]
+pub enum GateSetupError {
+    /// The signing key is not hex.
+    #[error("gate.signing_key must be 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`")]
+    KeyNotHex,
+    /// The signing key is too short.
+    #[error(transparent)]
+    Key(#[from] sportello_gate::token::KeyError),
+    /// A room, window or capacity is wrong.
+    #[error(transparent)]
+    Config(#[from] sportello_gate::ConfigError),
+    /// Redis did not answer.
+    #[error("gate.redis_url: {0}")]
+    Redis(#[from] sportello_gate::StateError),
+}
+
+impl GateSection {
+    /// The gate's own settings, as `sportello_gate` reads them.
+    pub fn settings(&self) -> GateSettings {
+        GateSettings { rooms: self.rooms.clone(), pow: self.pow.clone(), control_cache_ms: self.control_cache_ms }
+    }
+
+    /// The signer of this section's key.
+    pub fn signer(&self) -> Result<Signer, GateSetupError> {
+        let key = hex::decode(self.signing_key.0.trim()).map_err(|_| GateSetupError::KeyNotHex)?;
+        Ok(Signer::new(self.key_id, &key)?)
+    }
+
+    /// Builds the gate: checks the settings, connects to Redis when configured, reads time from the wall clock.
+    pub async fn build(&self) -> Result<GateApp, GateSetupError> {
+        self.build_with(system_clock()).await
+    }
+
+    /// [`GateSection::build`] reading time from `clock`.
+    pub async fn build_with(&self, clock: Clock) -> Result<GateApp, GateSetupError> {
+        let config = self.settings().validate()?;
+        let signer = self.signer()?;
+        let state: Arc<dyn GateState> = match &self.redis_url {
+            Some(url) => Arc::new(RedisState::connect(url, &self.redis_prefix).await?),
+            None => Arc::new(MemoryState::new()),
+        };
+        Ok(GateApp::new(Gate::new(config, signer.clone(), state, clock.clone()), signer, clock))
+    }
+}
+
+/// What the gate's handlers and layer reach: the gate, and its signer and clock for checks that must not wait
+/// for the shared state.
+#[derive(Clone)]
+pub struct GateApp {
+    /// The admission gate.
+    pub gate: Arc<Gate>,
+    signer: Signer,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for GateApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateApp").field("gate", &self.gate).finish_non_exhaustive()
+    }
+}
+
+impl GateApp {
+    /// The gate built over `signer` and `clock` (the same ones it was given).
+    pub fn new(gate: Gate, signer: Signer, clock: Clock) -> Self {
+        Self { gate: Arc::new(gate), signer, clock }
+    }
+
+    /// Whether `pass` is signed by this gate's key, for `room`, and not expired: what can be known without the
+    /// shared state.
+    pub fn is_genuine(&self, pass: &str, room: sportello_gate::RoomId) -> bool {
+        self.signer.verify_pass(pass).is_ok_and(|p| p.room == room && p.expires_at > (self.clock)())
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.clock)()
+    }
+}
+
+/// The waiting room and status routes, ready to merge into the portal's router. Everything carrying a ticket or
+/// a pass is personal; only the status page is the same for everyone.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp) -> Routes<S> {
+    use axum::routing::{get, post};
+    Routes::new()
+        .add(Audience::Personal, "/attesa", "GET", get(waiting::page))
+        .add(Audience::Personal, "/attesa/biglietto", "POST", post(waiting::enter))
+        .add(Audience::Personal, "/attesa/stato", "GET", get(waiting::state))
+        .add(Audience::Personal, "/attesa/esci", "POST", post(waiting::leave))
+        .add(Audience::Public, "/stato", "GET", get(status::page))
+        .with_state(app)
+}
+
+/// Whether `path` is never gated: the static files, the probes, the waiting room and the status page.
+pub fn is_exempt(path: &str) -> bool {
+    path.starts_with("/static/")
+        || matches!(path, "/healthz" | "/readyz" | "/stato" | "/attesa")
+        || path.starts_with("/attesa/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(extra: &str) -> Result<Option<GateSection>, crate::config::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sportello.toml");
+        std::fs::write(&file, extra).unwrap();
+        crate::config::Config::load(Some(&file)).map(|c| c.gate)
+    }
+
+    const ROOM: &str =
+        "[[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{ from = \"2020-04-01T16:00\" }]\n";
+
+    #[tokio::test]
+    async fn the_gate_is_off_without_its_section_and_refuses_a_key_that_is_not_hex() {
+        assert!(section("[http]\n").unwrap().is_none(), "no [gate]: no gate");
+        let bad = section(&format!("[gate]\nsigning_key = \"not hex\"\n{ROOM}")).unwrap().unwrap();
+        assert!(matches!(bad.build().await, Err(GateSetupError::KeyNotHex)));
+        let short = section(&format!("[gate]\nsigning_key = \"0707\"\n{ROOM}")).unwrap().unwrap();
+        assert!(matches!(short.build().await, Err(GateSetupError::Key(_))));
+        let good = section(&format!("[gate]\nsigning_key = \"{}\"\n{ROOM}", "07".repeat(32))).unwrap().unwrap();
+        assert_eq!(good.build().await.unwrap().gate.config().rooms.len(), 1);
+        let missing = section(&format!("[gate]\n{ROOM}")).unwrap_err().to_string();
+        assert!(missing.contains("signing_key"), "{missing}");
+        let typo = section(&format!("[gate]\nsigning_key = \"{}\"\nrooms_ = 1\n{ROOM}", "07".repeat(32)));
+        assert!(typo.is_err(), "unknown keys are refused");
+    }
+}
