@@ -27,6 +27,9 @@ pub struct Config {
     /// Where messages (the PIN's halves) are delivered.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// Rate limits on asking for a PIN and logging in.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
     /// The admission gate (waiting room); off when the section is absent.
     #[serde(default)]
     pub gate: Option<crate::gate::GateSection>,

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod gate;
 pub mod i18n;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod routes;

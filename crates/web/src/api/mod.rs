@@ -22,11 +22,12 @@ pub mod situation;
 /// The API's routes, ready to merge into the portal's router. The indemnities and the document are public
 /// (cacheable); everything else carries a token or personal data and keeps the private default.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    let guard = axum::middleware::from_fn_with_state(std::sync::Arc::clone(&auth.limits), crate::limits::guard);
     Routes::new()
         .add(Audience::Public, "/api/openapi.json", "GET", get(doc::openapi))
         .add(Audience::Public, "/api/v1/schemes", "GET", get(situation::schemes))
-        .add(Audience::Personal, "/api/v1/pin", "POST", post(sessions::request_pin))
-        .add(Audience::Personal, "/api/v1/sessions", "POST", post(sessions::create))
+        .add(Audience::Personal, "/api/v1/pin", "POST", post(sessions::request_pin).layer(guard.clone()))
+        .add(Audience::Personal, "/api/v1/sessions", "POST", post(sessions::create).layer(guard))
         .add(Audience::Personal, "/api/v1/sessions/current", "DELETE", delete(sessions::delete_current))
         .add(Audience::Personal, "/api/v1/situation", "GET", get(situation::situation))
         .add(Audience::Personal, "/api/v1/applications", "GET POST", get(applications::list).post(applications::submit))

@@ -43,6 +43,8 @@ pub enum ProblemKind {
     AlreadyApplied,
     /// The `Idempotency-Key` was used before for a different application.
     IdempotencyKeyReused,
+    /// Too many PIN requests or logins from this address or for this person; `Retry-After` says when to retry.
+    TooManyRequests,
     /// The portal could not answer in time.
     Timeout,
     /// The database or another part of the service failed; the cause is in the log, not in the answer.
@@ -64,6 +66,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => "urn:sportello:problem:method-not-allowed",
             Self::AlreadyApplied => "urn:sportello:problem:already-applied",
             Self::IdempotencyKeyReused => "urn:sportello:problem:idempotency-key-reused",
+            Self::TooManyRequests => "urn:sportello:problem:too-many-requests",
             Self::Timeout => "urn:sportello:problem:timeout",
             Self::Unavailable => "urn:sportello:problem:unavailable",
         }
@@ -80,6 +83,7 @@ impl ProblemKind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::AlreadyApplied => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,6 +103,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => lang.pick("Metodo non consentito", "Method not allowed"),
             Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),
             Self::IdempotencyKeyReused => lang.pick("Chiave di idempotenza già usata", "Idempotency key already used"),
+            Self::TooManyRequests => lang.pick("Troppe richieste", "Too many requests"),
             Self::Timeout | Self::Unavailable => lang.pick("Servizio non disponibile", "Service unavailable"),
         }
     }
@@ -111,6 +116,7 @@ impl ProblemKind {
             StatusCode::PAYLOAD_TOO_LARGE => Self::TooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
                 Self::Timeout
             }
@@ -143,6 +149,12 @@ impl ProblemKind {
                  /api/v1/sessions).",
                 "The header Authorization: Bearer with the token of an open session is needed (POST \
                  /api/v1/sessions).",
+            ),
+            Self::TooManyRequests => lang.pick(
+                "Sono arrivate troppe richieste in poco tempo. Riprovi dopo i secondi indicati dall'intestazione \
+                 Retry-After.",
+                "Too many requests arrived in a short time. Please retry after the seconds given in the Retry-After \
+                 header.",
             ),
             Self::Timeout | Self::Unavailable => lang.pick(
                 "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::limits::{LimitsError, RateLimits};
 use crate::pin::{PinError, PinHasher};
 use crate::routes::{Audience, Routes};
 use crate::server::AppState;
@@ -35,6 +36,9 @@ pub enum AuthError {
     /// The PIN hasher could not be built.
     #[error(transparent)]
     Pin(#[from] PinError),
+    /// `[limits]` is not usable.
+    #[error(transparent)]
+    Limits(#[from] LimitsError),
 }
 
 /// What the login pages need besides [`AppState`]: the PIN hasher, the CSRF key and the clock.
@@ -46,6 +50,8 @@ pub struct Auth {
     pub csrf: CsrfKey,
     /// The time now.
     pub clock: Clock,
+    /// Rate limits on the PIN and login doors.
+    pub limits: Arc<RateLimits>,
 }
 
 impl Auth {
@@ -55,7 +61,8 @@ impl Auth {
             Some(hex) => CsrfKey::from_hex(&hex.0)?,
             None => CsrfKey::generate()?,
         };
-        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now) })
+        let limits = Arc::new(RateLimits::new(&config.limits)?);
+        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now), limits })
     }
 
     /// The same, hashing with `hasher` (tests use cheap parameters).
@@ -95,9 +102,15 @@ pub struct AuthState {
 ///
 /// The PIN and login forms are personal too: each carries a CSRF token of its own.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    let guard = axum::middleware::from_fn_with_state(Arc::clone(&auth.limits), crate::limits::guard);
     Routes::new()
-        .add(Audience::Personal, "/pin", "GET POST", get(handlers::pin_form).post(handlers::pin_request))
-        .add(Audience::Personal, "/accedi", "GET POST", get(handlers::login_form).post(handlers::login))
+        .add(
+            Audience::Personal,
+            "/pin",
+            "GET POST",
+            get(handlers::pin_form).post(handlers::pin_request).layer(guard.clone()),
+        )
+        .add(Audience::Personal, "/accedi", "GET POST", get(handlers::login_form).post(handlers::login).layer(guard))
         .add(Audience::Personal, "/esci", "POST", post(handlers::logout))
         .add(Audience::Personal, "/situazione", "GET", get(handlers::situation))
         .with_state(AuthState { app, auth })

@@ -261,3 +261,63 @@ async fn personal_pages_need_a_session_and_are_never_cached() {
         assert!(page.body.contains("<label for=\"codice_fiscale\">"));
     }
 }
+
+#[tokio::test]
+async fn too_many_pin_requests_from_one_address_get_429_with_retry_after_on_pages_and_api() {
+    let mut config = sportello_web::config::Config::default();
+    config.limits.per_address_per_minute = 1;
+    config.limits.per_address_burst = 3;
+    let app = spawn_app_with(config).await;
+    let browser = Browser::new(&app);
+    let csrf = browser.token("/pin").await;
+    let unknown = cf(NOT_REGISTERED).to_string();
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for n in 0..4 {
+        let contact = format!("p{n}@example.it");
+        let page = browser
+            .post("/pin?lang=en", &[("csrf", &csrf), ("codice_fiscale", &unknown), ("contatto", &contact)])
+            .await;
+        statuses.push(page.status);
+        refused = Some(page);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "three within the burst, then refused");
+    let refused = refused.unwrap();
+    assert!(refused.body.contains("Too many requests"), "in the page's language: {}", refused.body);
+    assert_private(&refused);
+    let api = app
+        .client
+        .post(app.url("/api/v1/pin"))
+        .json(&serde_json::json!({"codice_fiscale": cf(PROFESSIONISTA).to_string(), "email": "a@example.it"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 429);
+    let retry: u64 = api.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+    assert!(Browser::new(&app).get("/pin").await.status == 200, "reading the form is not limited");
+}
+
+#[tokio::test]
+async fn one_codice_fiscale_is_limited_the_same_whether_or_not_it_is_registered() {
+    let mut config = sportello_web::config::Config::default();
+    config.limits.per_address_per_minute = 1_000;
+    config.limits.per_address_burst = 1_000;
+    config.limits.per_person_per_hour = 1;
+    config.limits.per_person_burst = 2;
+    let app = spawn_app_with(config).await;
+    for person in [cf(PROFESSIONISTA).to_string(), cf(NOT_REGISTERED).to_string()] {
+        let statuses: Vec<u16> = {
+            let mut statuses = Vec::new();
+            for n in 0..3 {
+                statuses.push(
+                    Browser::new(&app).request_pin(&person.to_lowercase(), &format!("x{n}@example.it")).await.status,
+                );
+            }
+            statuses
+        };
+        assert_eq!(statuses, [200, 200, 429], "{person}");
+        assert_eq!(Browser::new(&app).login(&person, "ABCD2345").await.status, 401, "logging in has its own budget");
+    }
+}

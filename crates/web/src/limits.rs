@@ -1,0 +1,246 @@
+//! Rate limits on the doors a flood or a guesser knocks at: asking for a PIN and logging in, on the pages and the
+//! API. Two keyed GCRA limiters (the `governor` crate): one per client address (an IPv6 client counts by its /64,
+//! which is what one subscriber usually holds), one per codice fiscale and door. Both answer 429 with `Retry-After`
+//! before any work is done — no database access, no PIN hashing.
+//!
+//! The per-person limit treats every codice fiscale alike, registered or not, so it reveals nothing about who is in
+//! the registry. It comes on top of the lock after 5 wrong PINs: the lock stops guessing one PIN, the limit stops
+//! re-asking for PINs (which would replace a person's PIN) and hammering one person's login.
+//!
+//! The limiters live in each node's memory: with N nodes behind a balancer a client gets at most N times the
+//! quota, which `[limits]` should allow for. Behind a reverse proxy every connection comes from the proxy; set
+//! `forwarded_hops` to the number of proxies that append to `X-Forwarded-For` so the client's own address is used.
+
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use sportello_domain::CodiceFiscale;
+
+use crate::i18n::Lang;
+
+/// `[limits]`: how often one client address and one codice fiscale may knock.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Sustained PIN requests and logins per minute from one client address.
+    pub per_address_per_minute: u32,
+    /// How many of those may come at once.
+    pub per_address_burst: u32,
+    /// Sustained PIN requests, and separately logins, per hour for one codice fiscale.
+    pub per_person_per_hour: u32,
+    /// How many of those may come at once.
+    pub per_person_burst: u32,
+    /// Reverse proxies in front of the portal that append the client's address to `X-Forwarded-For`; 0 ignores the
+    /// header (the default: without a proxy it is whatever the client wrote).
+    pub forwarded_hops: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            per_address_per_minute: 60,
+            per_address_burst: 30,
+            per_person_per_hour: 20,
+            per_person_burst: 10,
+            forwarded_hops: 0,
+        }
+    }
+}
+
+/// Why `[limits]` cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("[limits] {0} must be at least 1")]
+pub struct LimitsError(&'static str);
+
+/// Which door a request knocks at: each has its own per-person budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Door {
+    Pin,
+    Login,
+}
+
+/// The two limiters.
+pub struct RateLimits {
+    by_address: DefaultKeyedRateLimiter<u128>,
+    by_person: DefaultKeyedRateLimiter<(Door, String)>,
+    forwarded_hops: usize,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimits").field("forwarded_hops", &self.forwarded_hops).finish_non_exhaustive()
+    }
+}
+
+/// Forgets idle keys every this many checks, so the limiters' memory follows recent clients, not all clients ever.
+const RETAIN_EVERY: u64 = 4096;
+
+impl RateLimits {
+    /// The limiters `config` describes.
+    pub fn new(config: &LimitsConfig) -> Result<Self, LimitsError> {
+        let nonzero = |value: u32, name| NonZeroU32::new(value).ok_or(LimitsError(name));
+        let per_address = Quota::per_minute(nonzero(config.per_address_per_minute, "per_address_per_minute")?)
+            .allow_burst(nonzero(config.per_address_burst, "per_address_burst")?);
+        let per_person = Quota::per_hour(nonzero(config.per_person_per_hour, "per_person_per_hour")?)
+            .allow_burst(nonzero(config.per_person_burst, "per_person_burst")?);
+        Ok(Self {
+            by_address: RateLimiter::keyed(per_address),
+            by_person: RateLimiter::keyed(per_person),
+            forwarded_hops: config.forwarded_hops,
+            checks: AtomicU64::new(0),
+        })
+    }
+
+    /// The client's address as the limiter counts it: the peer, or the address `forwarded_hops` proxies reported.
+    fn client(&self, peer: Option<SocketAddr>, forwarded: Option<&HeaderValue>) -> Option<IpAddr> {
+        if self.forwarded_hops > 0 {
+            let listed: Vec<&str> =
+                forwarded.and_then(|v| v.to_str().ok()).map(|v| v.split(',').map(str::trim).collect())?;
+            let reported = listed.len().checked_sub(self.forwarded_hops).and_then(|i| listed.get(i))?;
+            return reported.parse().ok();
+        }
+        peer.map(|peer| peer.ip())
+    }
+
+    fn check<K: Hash + Eq + Clone>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            self.by_address.retain_recent();
+            self.by_person.retain_recent();
+        }
+        limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The key of an address: IPv4 whole, IPv6 by its /64.
+fn address_key(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6) & !u128::from(u64::MAX) | (1 << 127),
+    }
+}
+
+/// Middleware for the PIN and login doors (pages and API): POSTs over either limit get 429 and go no further.
+/// Other methods pass untouched.
+pub async fn guard(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    let api = path.starts_with("/api/");
+    let lang = if request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "lang=en")) {
+        Lang::En
+    } else {
+        Lang::It
+    };
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    if let Some(ip) = limits.client(peer, request.headers().get("x-forwarded-for"))
+        && let Err(wait) = limits.check(&limits.by_address, &address_key(ip))
+    {
+        metrics::counter!("sportello_rate_limited_total", "scope" => "address").increment(1);
+        return too_many(api, lang, wait);
+    }
+    let door = if path.ends_with("pin") { Door::Pin } else { Door::Login };
+    let (parts, body) = request.into_parts();
+    // The body limit layer outside has already bounded the body.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if let Some(person) = person_in(&bytes, api)
+        && let Err(wait) = limits.check(&limits.by_person, &(door, person))
+    {
+        metrics::counter!("sportello_rate_limited_total", "scope" => "person").increment(1);
+        return too_many(api, lang, wait);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The codice fiscale a PIN request or login names, as the limiter counts it (canonical when it parses).
+fn person_in(body: &Bytes, json: bool) -> Option<String> {
+    let given = if json {
+        serde_json::from_slice::<serde_json::Value>(body).ok()?.get("codice_fiscale")?.as_str()?.to_owned()
+    } else {
+        form_urlencoded::parse(body).find(|(name, _)| name == "codice_fiscale")?.1.into_owned()
+    };
+    Some(CodiceFiscale::parse(&given).map_or_else(|_| given.trim().to_uppercase(), |cf| cf.to_string()))
+}
+
+/// 429 with `Retry-After`: a problem page, or a plain status the API's outer layer turns into a problem.
+fn too_many(api: bool, lang: Lang, wait: Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = if api {
+        StatusCode::TOO_MANY_REQUESTS.into_response()
+    } else {
+        let minutes = seconds.div_ceil(60);
+        crate::pages::problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            lang,
+            lang.pick("Troppe richieste", "Too many requests"),
+            &match lang {
+                Lang::It => format!("Sono arrivate troppe richieste in poco tempo. Riprovi tra {minutes} minuti."),
+                Lang::En => {
+                    format!("Too many requests arrived in a short time. Please try again in {minutes} minutes.")
+                }
+            },
+        )
+    };
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_never_collide_with_ipv4() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_ne!(address_key("0.0.0.1".parse().unwrap()), address_key("::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_forwarded_address_is_read_only_behind_the_configured_proxies() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 4000)));
+        let header = HeaderValue::from_static("203.0.113.9, 198.51.100.7");
+        let direct = RateLimits::new(&LimitsConfig::default()).unwrap();
+        assert_eq!(direct.client(peer, Some(&header)), Some("10.0.0.1".parse().unwrap()), "a client's own header");
+        let one_proxy = RateLimits::new(&LimitsConfig { forwarded_hops: 1, ..LimitsConfig::default() }).unwrap();
+        assert_eq!(one_proxy.client(peer, Some(&header)), Some("198.51.100.7".parse().unwrap()));
+        let two = RateLimits::new(&LimitsConfig { forwarded_hops: 2, ..LimitsConfig::default() }).unwrap();
+        assert_eq!(two.client(peer, Some(&header)), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(two.client(peer, None), None, "behind proxies a request without the header counts as no one");
+    }
+
+    #[test]
+    fn a_codice_fiscale_counts_the_same_however_it_is_typed() {
+        let form = Bytes::from_static(b"csrf=x&codice_fiscale=rssmra80a01h501u&pin=1");
+        let json = Bytes::from_static(br#"{"codice_fiscale":" RSSMRA80A01H501U ","pin":"1"}"#);
+        assert_eq!(person_in(&form, false).as_deref(), Some("RSSMRA80A01H501U"));
+        assert_eq!(person_in(&json, true).as_deref(), Some("RSSMRA80A01H501U"));
+        assert_eq!(person_in(&Bytes::from_static(b"pin=1"), false), None);
+    }
+
+    #[test]
+    fn zero_quotas_are_refused_by_name() {
+        let error = RateLimits::new(&LimitsConfig { per_person_burst: 0, ..LimitsConfig::default() }).unwrap_err();
+        assert_eq!(error.to_string(), "[limits] per_person_burst must be at least 1");
+    }
+}
