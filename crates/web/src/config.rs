@@ -188,4 +188,16 @@ mod tests {
         assert!(err.contains("lisen"), "{err}");
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
     }
+
+    #[tokio::test]
+    async fn the_example_configuration_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sportello.example.toml");
+        let config = Config::load(Some(&example)).unwrap();
+        assert_eq!(config.http.listen.port(), 8080);
+        assert_eq!(config.limits.per_person_burst, 10);
+        assert!(config.notify.smtp.is_some() && config.notify.webhook.is_some());
+        let gate = config.gate.as_ref().expect("the example has a gate");
+        assert_eq!(gate.rooms.len(), 2);
+        gate.build().await.expect("the example's gate is valid");
+    }
 }
