@@ -23,6 +23,11 @@ pub struct Capacity {
     pub refresh_interval_secs: u32,
     /// A waiting visitor who has not refreshed for this long has given up the place.
     pub ticket_ttl_secs: u32,
+    /// The longest a pass lives, renewals included, counted from admission; absent: three times `pass_ttl_secs`.
+    /// A pass in use is renewed for another `pass_ttl_secs` once half of its lifetime is spent, so `pass_ttl_secs`
+    /// is how long an idle holder keeps the slot and this is how long a busy one may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_max_secs: Option<u32>,
 }
 
 impl Default for Capacity {
@@ -35,6 +40,7 @@ impl Default for Capacity {
             claim_grace_secs: 60,
             refresh_interval_secs: 15,
             ticket_ttl_secs: 60,
+            pass_max_secs: None,
         }
     }
 }
@@ -43,6 +49,11 @@ impl Default for Capacity {
 const MAX_RATE: u32 = 1_000_000;
 
 impl Capacity {
+    /// The longest a pass lives, renewals included: `pass_max_secs`, or three times `pass_ttl_secs`.
+    pub fn longest_pass_secs(&self) -> u32 {
+        self.pass_max_secs.unwrap_or_else(|| self.pass_ttl_secs.saturating_mul(3))
+    }
+
     /// Checks the settings together; each problem names its field, relative to where the capacity sits.
     pub fn validate(&self) -> Result<(), Vec<Invalid>> {
         let mut problems = Vec::new();
@@ -98,6 +109,15 @@ impl Capacity {
                 self.pass_ttl_secs, self.claim_grace_secs
             ),
         );
+        check(
+            self.pass_max_secs.is_none_or(|max| max >= self.pass_ttl_secs),
+            "pass_max_secs",
+            format!(
+                "is {}; it must be at least pass_ttl_secs ({}), the lifetime of a pass before any renewal",
+                self.pass_max_secs.unwrap_or_default(),
+                self.pass_ttl_secs
+            ),
+        );
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
@@ -113,13 +133,14 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field() {
-        let cases: [(&str, Capacity); 6] = [
+        let cases: [(&str, Capacity); 7] = [
             ("admit_per_sec", Capacity { admit_per_sec: 0, ..Capacity::default() }),
             ("burst", Capacity { burst: 0, ..Capacity::default() }),
             ("max_active", Capacity { max_active: 0, ..Capacity::default() }),
             ("ticket_ttl_secs", Capacity { ticket_ttl_secs: 20, ..Capacity::default() }),
             ("claim_grace_secs", Capacity { claim_grace_secs: 10, ..Capacity::default() }),
             ("pass_ttl_secs", Capacity { pass_ttl_secs: 59, ..Capacity::default() }),
+            ("pass_max_secs", Capacity { pass_max_secs: Some(60), ..Capacity::default() }),
         ];
         for (field, cap) in cases {
             let problems = cap.validate().unwrap_err();

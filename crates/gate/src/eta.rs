@@ -18,11 +18,11 @@ pub fn admission_rate_milli(capacity: &Capacity, health_permille: u32) -> u64 {
 
 /// The rate, in thousandths per second, an estimate may count on: the lower of the admission rate and what was
 /// measured recently, but never below what capacity alone guarantees while people wait (each of `max_active`
-/// slots turns over at least once per claim grace plus pass lifetime). Before anything was measured, the
+/// slots turns over at least once per claim grace plus the longest a pass may live, renewals included). Before anything was measured, the
 /// guaranteed rate: start conservative, lower later.
 pub fn planning_rate_milli(capacity: &Capacity, health_permille: u32, measured_milli: Option<u64>) -> u64 {
     let admission = admission_rate_milli(capacity, health_permille);
-    let turnover_secs = u64::from(capacity.pass_ttl_secs) + u64::from(capacity.claim_grace_secs);
+    let turnover_secs = u64::from(capacity.longest_pass_secs()) + u64::from(capacity.claim_grace_secs);
     let guaranteed = (u64::from(capacity.max_active) * 1000 / turnover_secs.max(1)).clamp(1, admission);
     measured_milli.unwrap_or(guaranteed).clamp(guaranteed, admission)
 }
@@ -60,6 +60,7 @@ mod tests {
             admit_per_sec: 100,
             max_active: 1_260,
             pass_ttl_secs: 1_200,
+            pass_max_secs: Some(1_200),
             claim_grace_secs: 60,
             ..Capacity::default()
         };

@@ -264,6 +264,13 @@ pub struct RoomView {
     pub capacity: Capacity,
     /// The backend's health, per mille.
     pub health_permille: u32,
+    /// Admissions per second, in thousandths, that estimates count on now (measured, within what capacity
+    /// guarantees and allows).
+    pub planning_rate_milli: u64,
+    /// The proof of work's difficulty for the next arrival, bits.
+    pub pow_difficulty: u8,
+    /// The estimated wait of the last in line, seconds (0 with nobody waiting).
+    pub eta_last_secs: u64,
 }
 
 /// The pre-queue draw as published: the commitment before the opening, the seed and size after.
@@ -599,6 +606,26 @@ impl Gate {
         Ok(PassCheck::Valid(pass))
     }
 
+    /// Renews a pass in use once half of its lifetime is spent: the same pass, lasting another `pass_ttl_secs` from
+    /// now but never beyond the longest a pass may live after admission. `None` when it needs no renewal yet, is at
+    /// its longest, or is no longer active (lapsed or revoked: the next check sends its holder back to queue).
+    pub async fn renew(&self, pass: &Pass) -> Result<Option<Admitted>, GateError> {
+        let room = self.room(pass.room)?;
+        let now = whole_seconds(self.now());
+        let control = self.control(room, now).await?;
+        let capacity = control.capacity.unwrap_or(room.capacity);
+        let lifetime = secs(capacity.pass_ttl_secs);
+        if pass.expires_at - now > lifetime / 2 {
+            return Ok(None);
+        }
+        let expires_at = (now + lifetime).min(pass.admitted_at + secs(capacity.longest_pass_secs()));
+        if expires_at <= pass.expires_at || !self.state.renew(&room.key, pass.pass_id, ms(expires_at), ms(now)).await? {
+            return Ok(None);
+        }
+        let renewed = Pass { expires_at, ..pass.clone() };
+        Ok(Some(Admitted { room: room.id, pass: self.signer.sign_pass(&renewed)?, pass_id: pass.pass_id, expires_at }))
+    }
+
     /// The holder is done (application submitted, logged out): the slot goes to the next visitor at once.
     pub async fn release(&self, pass_token: &str) -> Result<(), GateError> {
         let pass = self.signer.verify_pass(pass_token)?;
@@ -688,6 +715,20 @@ impl Gate {
             active: snapshot.active,
             capacity,
             health_permille: control.health_permille,
+            planning_rate_milli: eta::planning_rate_milli(
+                &capacity,
+                control.health_permille,
+                snapshot.measured_rate_milli,
+            ),
+            pow_difficulty: self.config.pow.difficulty(snapshot.waiting()),
+            eta_last_secs: match snapshot.waiting() {
+                0 => 0,
+                waiting => eta::estimate_secs(
+                    waiting,
+                    eta::planning_rate_milli(&capacity, control.health_permille, snapshot.measured_rate_milli),
+                    capacity.refresh_interval_secs,
+                ),
+            },
         })
     }
 }

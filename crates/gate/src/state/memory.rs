@@ -325,4 +325,19 @@ impl GateState for MemoryState {
     async fn is_revoked(&self, room: &str, pass: PassId, now_ms: i64) -> Result<bool, StateError> {
         Ok(self.with_room(room, |r| r.revoked.get(&pass).is_some_and(|until| until > now_ms)))
     }
+
+    async fn renew(&self, room: &str, pass: PassId, expires_ms: i64, now_ms: i64) -> Result<bool, StateError> {
+        Ok(self.with_room(room, |r| {
+            if r.revoked.get(&pass).is_some_and(|until| until > now_ms) {
+                return false;
+            }
+            match r.passes.get(&pass) {
+                Some(expires) if expires > now_ms => {
+                    r.passes.insert(pass, expires.max(expires_ms));
+                    true
+                }
+                _ => false,
+            }
+        }))
+    }
 }

@@ -202,4 +202,8 @@ pub trait GateState: Send + Sync + 'static {
 
     /// Whether the pass has been revoked.
     async fn is_revoked(&self, room: &str, pass: PassId, now_ms: i64) -> Result<bool, StateError>;
+
+    /// Extends an active, unrevoked pass's slot to `expires_ms` (never shortens it); false when the pass is
+    /// unknown, lapsed or revoked, and then nothing changes.
+    async fn renew(&self, room: &str, pass: PassId, expires_ms: i64, now_ms: i64) -> Result<bool, StateError>;
 }

@@ -185,6 +185,18 @@ redis.call('ZREMRANGEBYSCORE', revoked, '-inf', n(now))
 return active
 ";
 
+/// KEYS: passes, revoked. ARGV: now, pass, expires. Returns 1 when the active pass now lasts until `expires`.
+const RENEW: &str = r"
+local passes, revoked = KEYS[1], KEYS[2]
+local now = tonumber(ARGV[1])
+local r = redis.call('ZSCORE', revoked, ARGV[2])
+if r and tonumber(r) > now then return 0 end
+local e = redis.call('ZSCORE', passes, ARGV[2])
+if not e or tonumber(e) <= now then return 0 end
+if tonumber(ARGV[3]) > tonumber(e) then redis.call('ZADD', passes, ARGV[3], ARGV[2]) end
+return 1
+";
+
 /// KEYS: seed. ARGV: candidate hex, keep_ms.
 const ENSURE_SEED: &str = r"
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
@@ -201,6 +213,7 @@ pub struct RedisState {
     issue: Script,
     claim: Script,
     revoke: Script,
+    renew: Script,
     ensure_seed: Script,
 }
 
@@ -227,6 +240,7 @@ impl RedisState {
             issue: script(ISSUE),
             claim: script(CLAIM),
             revoke: script(REVOKE),
+            renew: script(RENEW),
             ensure_seed: script(ENSURE_SEED),
         })
     }
@@ -450,5 +464,19 @@ impl GateState for RedisState {
         let mut conn = self.conn.clone();
         let until: Option<f64> = conn.zscore(self.room_key(room, "revoked"), pass.to_string()).await?;
         Ok(until.is_some_and(|u| u > now_ms as f64))
+    }
+
+    async fn renew(&self, room: &str, pass: PassId, expires_ms: i64, now_ms: i64) -> Result<bool, StateError> {
+        let mut conn = self.conn.clone();
+        let renewed: i64 = self
+            .renew
+            .key(self.room_key(room, "passes"))
+            .key(self.room_key(room, "revoked"))
+            .arg(now_ms)
+            .arg(pass.to_string())
+            .arg(expires_ms)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(renewed == 1)
     }
 }

@@ -19,6 +19,8 @@ on_both_backends!(
     a_challenge_is_redeemed_once_and_only_when_solved,
     the_no_javascript_path_waits_instead_of_working,
     a_strained_backend_slows_admission_never_above_the_set_rate,
+    a_pass_in_use_is_renewed_up_to_its_longest_lifetime_and_keeps_its_slot,
+    a_revoked_or_released_pass_is_not_renewed,
 );
 
 async fn first_come_first_served_after_the_opening(backend: Backend) {
@@ -230,4 +232,64 @@ async fn a_strained_backend_slows_admission_never_above_the_set_rate(backend: Ba
     }
     // The burst of 5 at once, then 2 per second; half that while strained; a report above 100% changes nothing.
     assert_eq!(admitted_after, [9, 11, 15]);
+}
+
+async fn a_pass_in_use_is_renewed_up_to_its_longest_lifetime_and_keeps_its_slot(backend: Backend) {
+    let start = citizens_opening() + TimeDelta::minutes(5);
+    let clock = ManualClock::new(start);
+    // Ten minutes a pass, twenty-five at most.
+    let capacity = Capacity { max_active: 1, pass_max_secs: Some(1500), ..small_capacity() };
+    let gate = backend.gate(&clock, capacity).await;
+    let first = admitted(&join(&gate, CITIZENS).await).clone();
+    let valid = |check: PassCheck| match check {
+        PassCheck::Valid(pass) => pass,
+        other => panic!("expected a valid pass, got {other:?}"),
+    };
+    let pass = valid(gate.check_pass(&first.pass).await.unwrap());
+    clock.advance_secs(100);
+    assert_eq!(gate.renew(&pass).await.unwrap(), None, "less than half of its lifetime is spent");
+
+    clock.advance_secs(300);
+    let renewed = gate.renew(&pass).await.unwrap().expect("half spent: renewed");
+    assert_eq!((renewed.pass_id, renewed.expires_at), (first.pass_id, start + TimeDelta::seconds(1000)));
+    clock.advance_secs(250);
+    assert_eq!(gate.check_pass(&first.pass).await.unwrap(), PassCheck::Expired, "the old token ran out");
+    let pass = valid(gate.check_pass(&renewed.pass).await.unwrap());
+    assert_eq!(gate.status(CITIZENS).await.unwrap().active, 1, "the renewed pass still holds the only slot");
+    assert!(matches!(join(&gate, CITIZENS).await, Visit::Waiting(_)), "so a newcomer waits");
+
+    clock.advance_secs(150);
+    let renewed = gate.renew(&pass).await.unwrap().expect("renewed again");
+    assert_eq!(renewed.expires_at, start + TimeDelta::seconds(1400));
+    clock.advance_secs(500);
+    let last = gate.renew(&valid(gate.check_pass(&renewed.pass).await.unwrap())).await.unwrap().expect("renewed");
+    assert_eq!(last.expires_at, start + TimeDelta::seconds(1500), "never beyond pass_max_secs after admission");
+    clock.advance_secs(150);
+    let at_longest = valid(gate.check_pass(&last.pass).await.unwrap());
+    assert_eq!(gate.renew(&at_longest).await.unwrap(), None, "at its longest");
+    clock.advance_secs(51);
+    assert_eq!(gate.check_pass(&last.pass).await.unwrap(), PassCheck::Expired);
+    assert_eq!(gate.status(CITIZENS).await.unwrap().active, 0, "its slot is free for the next");
+}
+
+async fn a_revoked_or_released_pass_is_not_renewed(backend: Backend) {
+    let clock = ManualClock::new(citizens_opening() + TimeDelta::minutes(5));
+    let gate = backend.gate(&clock, Capacity { max_active: 2, burst: 2, ..small_capacity() }).await;
+    let revoked = admitted(&join(&gate, CITIZENS).await).clone();
+    let released = admitted(&join(&gate, CITIZENS).await).clone();
+    let revoked_pass = match gate.check_pass(&revoked.pass).await.unwrap() {
+        PassCheck::Valid(pass) => pass,
+        other => panic!("{other:?}"),
+    };
+    let released_pass = match gate.check_pass(&released.pass).await.unwrap() {
+        PassCheck::Valid(pass) => pass,
+        other => panic!("{other:?}"),
+    };
+    gate.revoke("cittadini", revoked.pass_id).await.unwrap();
+    gate.release(&released.pass).await.unwrap();
+    clock.advance_secs(400);
+    assert_eq!(gate.renew(&revoked_pass).await.unwrap(), None);
+    assert_eq!(gate.renew(&released_pass).await.unwrap(), None);
+    assert_eq!(gate.check_pass(&released.pass).await.unwrap(), PassCheck::Revoked);
+    assert_eq!(gate.status(CITIZENS).await.unwrap().active, 0, "both slots are free");
 }

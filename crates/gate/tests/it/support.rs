@@ -56,6 +56,7 @@ pub fn small_capacity() -> Capacity {
         claim_grace_secs: 60,
         refresh_interval_secs: 15,
         ticket_ttl_secs: 60,
+        pass_max_secs: None,
     }
 }
 
