@@ -53,11 +53,14 @@ pub struct GateSetArgs {
     /// How long a pass lasts, seconds.
     #[arg(long)]
     pub pass_ttl_secs: Option<u32>,
+    /// The longest a pass lives with its renewals, seconds from admission.
+    #[arg(long)]
+    pub pass_max_secs: Option<u32>,
     /// How often a waiting page refreshes, seconds.
     #[arg(long)]
     pub refresh_interval_secs: Option<u32>,
     /// Go back to the capacity of the configuration file instead.
-    #[arg(long, conflicts_with_all = ["admit_per_sec", "burst", "max_active", "pass_ttl_secs", "refresh_interval_secs"])]
+    #[arg(long, conflicts_with_all = ["admit_per_sec", "burst", "max_active", "pass_ttl_secs", "pass_max_secs", "refresh_interval_secs"])]
     pub reset: bool,
 }
 
@@ -130,6 +133,7 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
                     burst: args.burst.unwrap_or(current.burst),
                     max_active: args.max_active.unwrap_or(current.max_active),
                     pass_ttl_secs: args.pass_ttl_secs.unwrap_or(current.pass_ttl_secs),
+                    pass_max_secs: args.pass_max_secs.or(current.pass_max_secs),
                     refresh_interval_secs: args.refresh_interval_secs.unwrap_or(current.refresh_interval_secs),
                     ..current
                 };

@@ -85,6 +85,14 @@
       body: form,
       credentials: "same-origin"
     });
+    if (response.status === 429 || response.status === 503) {
+      // Too many places asked from this address, or the node is overloaded: wait as told, then start again.
+      var wait = Number(response.headers.get("Retry-After")) || 30;
+      show("gate-progress", text("Troppe richieste in questo momento: nuovo tentativo tra " + wait + " secondi.",
+        "Too many requests right now: trying again in " + wait + " seconds."));
+      setTimeout(function () { window.location.reload(); }, wait * 1000);
+      return;
+    }
     var body = {};
     try { body = await response.json(); } catch (e) { body = {}; }
     if (body.admitted) { window.location.assign(back); return; }

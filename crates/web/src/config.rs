@@ -30,6 +30,9 @@ pub struct Config {
     /// Rate limits on asking for a PIN and logging in.
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
+    /// How much the portal works on at once, and what it refuses beyond that.
+    #[serde(default)]
+    pub shedding: crate::shed::SheddingConfig,
     /// The admission gate (waiting room); off when the section is absent.
     #[serde(default)]
     pub gate: Option<crate::gate::GateSection>,
@@ -166,7 +169,9 @@ impl Config {
         let source = builder
             .add_source(config::Environment::with_prefix("SPORTELLO").prefix_separator("_").separator("__"))
             .build()?;
-        Ok(source.try_deserialize()?)
+        let config: Self = source.try_deserialize()?;
+        config.shedding.validate().map_err(|e| config::ConfigError::Message(e.to_string()))?;
+        Ok(config)
     }
 }
 
@@ -198,6 +203,9 @@ mod tests {
         assert!(config.notify.smtp.is_some() && config.notify.webhook.is_some());
         let gate = config.gate.as_ref().expect("the example has a gate");
         assert_eq!(gate.rooms.len(), 2);
+        assert_eq!((gate.previous_keys.len(), gate.adaptive.map(|a| a.interval_secs)), (1, Some(5)));
+        assert_eq!(config.shedding.max_in_flight, 512);
+        assert_eq!(config.limits.tickets_per_address_burst, 20);
         gate.build().await.expect("the example's gate is valid");
     }
 }

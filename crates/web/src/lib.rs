@@ -16,6 +16,7 @@ pub mod routes;
 pub mod security;
 pub mod serve;
 pub mod server;
+pub mod shed;
 
 pub mod notify;
 pub mod outbox;

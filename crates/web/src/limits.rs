@@ -1,7 +1,8 @@
 //! Rate limits on the doors a flood or a guesser knocks at: asking for a PIN and logging in, on the pages and the
-//! API. Two keyed GCRA limiters (the `governor` crate): one per client address (an IPv6 client counts by its /64,
-//! which is what one subscriber usually holds), one per codice fiscale and door. Both answer 429 with `Retry-After`
-//! before any work is done — no database access, no PIN hashing.
+//! API, and taking a place in the waiting room. Keyed GCRA limiters (the `governor` crate): per client address (an
+//! IPv6 client counts by its /64, which is what one subscriber usually holds) for PINs and logins, per client
+//! address for places in the queue, and per codice fiscale and door. All answer 429 with `Retry-After` before any
+//! work is done — no database access, no PIN hashing, no proof of work checked.
 //!
 //! The per-person limit treats every codice fiscale alike, registered or not, so it reveals nothing about who is in
 //! the registry. It comes on top of the lock after 5 wrong PINs: the lock stops guessing one PIN, the limit stops
@@ -42,6 +43,11 @@ pub struct LimitsConfig {
     pub per_person_per_hour: u32,
     /// How many of those may come at once.
     pub per_person_burst: u32,
+    /// Sustained places taken in the waiting room per minute from one client address (a household or an office
+    /// behind one address takes several; a bot takes thousands).
+    pub tickets_per_address_per_minute: u32,
+    /// How many of those may come at once.
+    pub tickets_per_address_burst: u32,
     /// Reverse proxies in front of the portal that append the client's address to `X-Forwarded-For`; 0 ignores the
     /// header (the default: without a proxy it is whatever the client wrote).
     pub forwarded_hops: usize,
@@ -54,6 +60,8 @@ impl Default for LimitsConfig {
             per_address_burst: 30,
             per_person_per_hour: 20,
             per_person_burst: 10,
+            tickets_per_address_per_minute: 30,
+            tickets_per_address_burst: 20,
             forwarded_hops: 0,
         }
     }
@@ -69,11 +77,13 @@ pub struct LimitsError(&'static str);
 enum Door {
     Pin,
     Login,
+    Ticket,
 }
 
 /// The two limiters.
 pub struct RateLimits {
     by_address: DefaultKeyedRateLimiter<u128>,
+    tickets_by_address: DefaultKeyedRateLimiter<u128>,
     by_person: DefaultKeyedRateLimiter<(Door, String)>,
     forwarded_hops: usize,
     checks: AtomicU64,
@@ -96,8 +106,12 @@ impl RateLimits {
             .allow_burst(nonzero(config.per_address_burst, "per_address_burst")?);
         let per_person = Quota::per_hour(nonzero(config.per_person_per_hour, "per_person_per_hour")?)
             .allow_burst(nonzero(config.per_person_burst, "per_person_burst")?);
+        let tickets =
+            Quota::per_minute(nonzero(config.tickets_per_address_per_minute, "tickets_per_address_per_minute")?)
+                .allow_burst(nonzero(config.tickets_per_address_burst, "tickets_per_address_burst")?);
         Ok(Self {
             by_address: RateLimiter::keyed(per_address),
+            tickets_by_address: RateLimiter::keyed(tickets),
             by_person: RateLimiter::keyed(per_person),
             forwarded_hops: config.forwarded_hops,
             checks: AtomicU64::new(0),
@@ -118,6 +132,7 @@ impl RateLimits {
     fn check<K: Hash + Eq + Clone>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), Duration> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
             self.by_address.retain_recent();
+            self.tickets_by_address.retain_recent();
             self.by_person.retain_recent();
         }
         limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
@@ -132,27 +147,37 @@ fn address_key(ip: IpAddr) -> u128 {
     }
 }
 
-/// Middleware for the PIN and login doors (pages and API): POSTs over either limit get 429 and go no further.
-/// Other methods pass untouched.
+/// Middleware for the PIN and login doors (pages and API) and the waiting room's ticket office: POSTs over a limit
+/// get 429 and go no further. Other methods pass untouched.
 pub async fn guard(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
     let path = request.uri().path().to_owned();
-    let api = path.starts_with("/api/");
+    let door = if path.ends_with("pin") {
+        Door::Pin
+    } else if path.starts_with("/attesa/") {
+        Door::Ticket
+    } else {
+        Door::Login
+    };
+    let api = path.starts_with("/api/") || (door == Door::Ticket && crate::gate::wants_json(request.headers()));
     let lang = if request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "lang=en")) {
         Lang::En
     } else {
         Lang::It
     };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    let by_address = if door == Door::Ticket { &limits.tickets_by_address } else { &limits.by_address };
     if let Some(ip) = limits.client(peer, request.headers().get("x-forwarded-for"))
-        && let Err(wait) = limits.check(&limits.by_address, &address_key(ip))
+        && let Err(wait) = limits.check(by_address, &address_key(ip))
     {
         metrics::counter!("sportello_rate_limited_total", "scope" => "address").increment(1);
         return too_many(api, lang, wait);
     }
-    let door = if path.ends_with("pin") { Door::Pin } else { Door::Login };
+    if door == Door::Ticket {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     // The body limit layer outside has already bounded the body.
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {

@@ -21,6 +21,7 @@ use crate::notify::Notifiers;
 use crate::outbox::OutboxWorker;
 use crate::routes::{Audience, Routes};
 use crate::serve::ConnectionLimits;
+use crate::shed::Shedder;
 use crate::{apply, pages, security};
 
 /// What every handler can reach.
@@ -47,8 +48,15 @@ pub fn routes(state: AppState, auth: Auth) -> Routes {
 /// [`routes`], behind the admission gate when one is given: its waiting room and status page are added, and its
 /// layer sends visitors without a pass to the waiting room.
 pub fn routes_with_gate(state: AppState, auth: Auth, gate: Option<GateApp>) -> Routes {
+    let shedder = Arc::new(Shedder::new(&state.config.shedding));
+    routes_with(state, auth, gate, shedder)
+}
+
+/// [`routes_with_gate`] with the load shedder given (the node's one, which the gate's adaptive capacity reads).
+pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedder>) -> Routes {
     let http = state.config.http.clone();
-    let gate_routes = gate.clone().map_or_else(Routes::new, crate::gate::routes);
+    let limits = Arc::clone(&auth.limits);
+    let gate_routes = gate.clone().map_or_else(Routes::new, |gate| crate::gate::routes(gate, limits));
     Routes::new()
         .add(Audience::Public, "/", "GET", get(pages::home))
         .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
@@ -63,9 +71,12 @@ pub fn routes_with_gate(state: AppState, auth: Auth, gate: Option<GateApp>) -> R
         .map_router(|router| {
             // The last layer is the outermost: the security headers and the caching rule wrap everything, so even
             // a 413 from the body limit or a 503 from the timeout carries them, and metrics count those too.
+            // The shedder sits outside the timeout (waiting for a slot is bounded on its own) and inside the gate,
+            // so what reaches it holds a pass or is the waiting room's; its 503s become problems on the API.
             let router = router
                 .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
+                .layer(axum::middleware::from_fn_with_state(shedder, crate::shed::guard))
                 .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems));
             // The gate stands in front of everything the portal does, but inside metrics and the security headers.
             let router = match gate {
@@ -153,7 +164,19 @@ pub async fn launch_gated(
         max_connections: state.config.http.max_connections,
         header_read_timeout: state.config.http.header_read_timeout(),
     };
-    let router = routes_with_gate(state, auth, gate).into_parts().0;
+    state.config.shedding.validate().map_err(std::io::Error::other)?;
+    let shedder = Arc::new(Shedder::new(&state.config.shedding));
+    let watcher = gate.clone().map(|gate| {
+        let shedder = Arc::clone(&shedder);
+        let mut stopped = stop_worker.subscribe();
+        tokio::spawn(async move {
+            crate::gate::watch(gate, shedder, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+        })
+    });
+    let router = routes_with(state, auth, gate, shedder).into_parts().0;
     let served = crate::serve::serve(listener, router, limits, async move {
         shutdown.await;
         let _ = stop_worker.send(true);
@@ -166,6 +189,11 @@ pub async fn launch_gated(
     }
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "the outbox worker did not stop cleanly");
+    }
+    if let Some(watcher) = watcher
+        && let Err(e) = watcher.await
+    {
+        tracing::error!(error = %e, "the gate's watcher did not stop cleanly");
     }
     served
 }

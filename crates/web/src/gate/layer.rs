@@ -2,12 +2,17 @@
 //! for its room; anyone else is sent to the waiting room (a browser by a redirect, a JSON client by a quick 503
 //! saying where to queue). Admitted traffic is never queued: a pass is checked by its signature and lifetime
 //! without waiting for anyone, and if the shared state cannot say whether it was revoked, the pass is honoured.
+//!
+//! A pass in use is renewed once half of its lifetime is spent (a new cookie, and for JSON clients a new
+//! `Sportello-Pass` response header), up to the room's longest pass lifetime; logging out gives it back, so the slot
+//! goes to the next in line at once.
 
 use axum::extract::{Query, Request, State};
+use axum::http::HeaderValue;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use sportello_gate::{GateError, PassCheck, RoomId};
+use sportello_gate::{GateError, Pass, PassCheck, RoomId};
 
 use super::waiting::{self, RETRY_AFTER_SECS};
 use super::{GateApp, PASS_COOKIE, PASS_HEADER, cookies, is_exempt};
@@ -24,12 +29,14 @@ pub async fn guard(State(app): State<GateApp>, request: Request, next: Next) -> 
     };
     let headers = request.headers();
     let lang = Query::<LangQuery>::try_from_uri(request.uri()).map(|q| q.0.lang()).unwrap_or_default();
-    let Some(pass) = cookies::token(headers, PASS_HEADER, PASS_COOKIE) else {
+    let Some(pass) = cookies::token(headers, PASS_HEADER, PASS_COOKIE).map(str::to_owned) else {
         count(&app, room, "no_pass");
         return to_waiting_room(&request, None);
     };
-    let (decision, response) = match app.gate.check_pass(pass).await {
-        Ok(PassCheck::Valid(valid)) if valid.room == room => ("pass", next.run(request).await),
+    let (decision, response) = match app.gate.check_pass(&pass).await {
+        Ok(PassCheck::Valid(valid)) if valid.room == room => {
+            ("pass", admitted(&app, &valid, &pass, request, next).await)
+        }
         Ok(PassCheck::Valid(_)) => ("other_room", to_waiting_room(&request, None)),
         Ok(PassCheck::Maintenance(message)) => {
             ("maintenance", waiting::maintenance(lang, &message, wants_json(headers)))
@@ -41,7 +48,7 @@ pub async fn guard(State(app): State<GateApp>, request: Request, next: Next) -> 
             // The pass's signature and lifetime were checked before the state was asked: it is genuine. Holding
             // the admitted back because the counters are unreachable would queue the very people being served.
             tracing::warn!(error = %e, room = room.0, "cannot check a pass against revocations; honouring it if genuine");
-            if app.is_genuine(pass, room) {
+            if app.is_genuine(&pass, room) {
                 ("unchecked", next.run(request).await)
             } else {
                 ("refused", quick_unavailable())
@@ -50,6 +57,41 @@ pub async fn guard(State(app): State<GateApp>, request: Request, next: Next) -> 
     };
     count(&app, room, decision);
     response
+}
+
+/// Serves a pass holder: renews the pass when it is due, and gives it back when the holder has logged out.
+async fn admitted(app: &GateApp, valid: &Pass, token: &str, request: Request, next: Next) -> Response {
+    let logging_out = is_logout(&request);
+    let token = token.to_owned();
+    let renewed = if logging_out {
+        None
+    } else {
+        app.gate.renew(valid).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot renew a pass; it keeps its lifetime");
+            None
+        })
+    };
+    let mut response = next.run(request).await;
+    let now = app.now();
+    if logging_out && !(response.status().is_client_error() || response.status().is_server_error()) {
+        match app.gate.release(&token).await {
+            Ok(()) => cookies::clear(response.headers_mut(), PASS_COOKIE),
+            Err(e) => tracing::warn!(error = %e, "cannot give back the pass of a visitor who logged out"),
+        }
+    } else if let Some(renewed) = renewed {
+        cookies::set(response.headers_mut(), PASS_COOKIE, &renewed.pass, Some(renewed.expires_at), now);
+        if let Ok(value) = HeaderValue::from_str(&renewed.pass) {
+            response.headers_mut().insert(PASS_HEADER, value);
+        }
+    }
+    response
+}
+
+/// Whether the request ends the holder's session: logging out on the pages or the API.
+fn is_logout(request: &Request) -> bool {
+    let path = request.uri().path();
+    (request.method() == Method::POST && path == "/esci")
+        || (request.method() == Method::DELETE && path == "/api/v1/sessions/current")
 }
 
 /// Counts the layer's decisions per room: how much traffic holds a pass, how much is sent to queue.

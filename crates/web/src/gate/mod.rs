@@ -8,6 +8,7 @@ mod cookies;
 mod layer;
 mod status;
 mod waiting;
+mod watch;
 
 use std::sync::Arc;
 
@@ -19,7 +20,8 @@ use sportello_gate::{
 use crate::config::SecretHex;
 use crate::routes::{Audience, Routes};
 
-pub use layer::guard;
+pub use layer::{guard, wants_json};
+pub use watch::{sample_metrics, watch};
 
 /// The embedded script that solves the proof of work and polls the queue, by content hash.
 pub const GATE_JS: &str = concat!("/static/sportello/", env!("SPORTELLO_GATE_JS_HASH"), "/gate.js");
@@ -63,6 +65,11 @@ pub struct GateSection {
     /// The key's id carried in the tokens (change it when rotating). Default 1.
     #[serde(default = "default_key_id")]
     pub key_id: u8,
+    /// Keys that tokens signed earlier may still carry, while they last: when rotating, move the old key here
+    /// (with its id) and set a new `signing_key` with a new `key_id` on every node; drop it after the longest pass
+    /// lifetime. New tokens are always signed with `signing_key`.
+    #[serde(default)]
+    pub previous_keys: Vec<PreviousKey>,
     /// The shared counters of several nodes; absent: kept in this process (one node only).
     pub redis_url: Option<String>,
     /// The prefix of the gate's keys in Redis. Default `sportello-gate`.
@@ -76,6 +83,38 @@ pub struct GateSection {
     /// How long a node reuses the operator's live settings, milliseconds. Default 1000.
     #[serde(default = "default_control_cache_ms")]
     pub control_cache_ms: u32,
+    /// Adapting admission to the backend's health; off when absent.
+    pub adaptive: Option<AdaptiveSection>,
+}
+
+/// A retired signing key still accepted on tokens that carry its id.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousKey {
+    /// The id tokens signed with it carry.
+    pub key_id: u8,
+    /// The key, 64 hex digits.
+    pub signing_key: SecretHex,
+}
+
+/// `[gate.adaptive]`: every `interval_secs` each node looks at its admitted requests (95th percentile latency, share
+/// failed or shed) and halves the admission rate while they strain, raising it step by step when they recover —
+/// never above the rate set. With several nodes, the last to look sets the rate for all.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveSection {
+    /// Above this 95th percentile latency of admitted requests (milliseconds) the backend counts as strained.
+    pub target_latency_ms: u32,
+    /// Above this share of admitted requests failed (5xx) or shed, per mille, the backend counts as strained.
+    pub max_error_permille: u32,
+    /// How often to look, seconds.
+    pub interval_secs: u32,
+}
+
+impl Default for AdaptiveSection {
+    fn default() -> Self {
+        Self { target_latency_ms: 500, max_error_permille: 20, interval_secs: 5 }
+    }
 }
 
 fn default_key_id() -> u8 {
@@ -113,10 +152,14 @@ impl GateSection {
         GateSettings { rooms: self.rooms.clone(), pow: self.pow.clone(), control_cache_ms: self.control_cache_ms }
     }
 
-    /// The signer of this section's key.
+    /// The signer of this section's key, accepting the previous keys too.
     pub fn signer(&self) -> Result<Signer, GateSetupError> {
-        let key = hex::decode(self.signing_key.0.trim()).map_err(|_| GateSetupError::KeyNotHex)?;
-        Ok(Signer::new(self.key_id, &key)?)
+        let decode = |key: &SecretHex| hex::decode(key.0.trim()).map_err(|_| GateSetupError::KeyNotHex);
+        let mut signer = Signer::new(self.key_id, &decode(&self.signing_key)?)?;
+        for previous in &self.previous_keys {
+            signer = signer.accepting(previous.key_id, &decode(&previous.signing_key)?)?;
+        }
+        Ok(signer)
     }
 
     /// Builds the gate: checks the settings, connects to Redis when configured, reads time from the wall clock.
@@ -132,7 +175,9 @@ impl GateSection {
             Some(url) => Arc::new(RedisState::connect(url, &self.redis_prefix).await?),
             None => Arc::new(MemoryState::new()),
         };
-        Ok(GateApp::new(Gate::new(config, signer.clone(), state, clock.clone()), signer, clock))
+        let mut app = GateApp::new(Gate::new(config, signer.clone(), state, clock.clone()), signer, clock);
+        app.adaptive = self.adaptive;
+        Ok(app)
     }
 }
 
@@ -142,6 +187,8 @@ impl GateSection {
 pub struct GateApp {
     /// The admission gate.
     pub gate: Arc<Gate>,
+    /// Adapting admission to the backend's health, when configured.
+    pub adaptive: Option<AdaptiveSection>,
     signer: Signer,
     clock: Clock,
 }
@@ -155,7 +202,7 @@ impl std::fmt::Debug for GateApp {
 impl GateApp {
     /// The gate built over `signer` and `clock` (the same ones it was given).
     pub fn new(gate: Gate, signer: Signer, clock: Clock) -> Self {
-        Self { gate: Arc::new(gate), signer, clock }
+        Self { gate: Arc::new(gate), adaptive: None, signer, clock }
     }
 
     /// Whether `pass` is signed by this gate's key, for `room`, and not expired: what can be known without the
@@ -170,12 +217,14 @@ impl GateApp {
 }
 
 /// The waiting room and status routes, ready to merge into the portal's router. Everything carrying a ticket or
-/// a pass is personal; only the status page is the same for everyone.
-pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp) -> Routes<S> {
+/// a pass is personal; only the status page is the same for everyone. Taking a place is rate limited per client
+/// address by `limits`.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp, limits: Arc<crate::limits::RateLimits>) -> Routes<S> {
     use axum::routing::{get, post};
+    let limited = axum::middleware::from_fn_with_state(limits, crate::limits::guard);
     Routes::new()
         .add(Audience::Personal, "/attesa", "GET", get(waiting::page))
-        .add(Audience::Personal, "/attesa/biglietto", "POST", post(waiting::enter))
+        .add(Audience::Personal, "/attesa/biglietto", "POST", post(waiting::enter).layer(limited))
         .add(Audience::Personal, "/attesa/stato", "GET", get(waiting::state))
         .add(Audience::Personal, "/attesa/esci", "POST", post(waiting::leave))
         .add(Audience::Public, "/stato", "GET", get(status::page))
@@ -211,10 +260,44 @@ mod tests {
         let short = section(&format!("[gate]\nsigning_key = \"0707\"\n{ROOM}")).unwrap().unwrap();
         assert!(matches!(short.build().await, Err(GateSetupError::Key(_))));
         let good = section(&format!("[gate]\nsigning_key = \"{}\"\n{ROOM}", "07".repeat(32))).unwrap().unwrap();
+        assert!(good.adaptive.is_none(), "adaptive capacity is off unless asked for");
         assert_eq!(good.build().await.unwrap().gate.config().rooms.len(), 1);
         let missing = section(&format!("[gate]\n{ROOM}")).unwrap_err().to_string();
         assert!(missing.contains("signing_key"), "{missing}");
         let typo = section(&format!("[gate]\nsigning_key = \"{}\"\nrooms_ = 1\n{ROOM}", "07".repeat(32)));
         assert!(typo.is_err(), "unknown keys are refused");
+    }
+
+    #[tokio::test]
+    async fn after_a_key_rotation_passes_signed_with_the_previous_key_still_open_the_portal() {
+        use sportello_gate::{Pass, PassId, RoomId};
+        let old = Signer::new(1, &[7u8; 32]).unwrap();
+        let now = chrono::Utc::now();
+        let pass = Pass {
+            room: RoomId(0),
+            pass_id: PassId([1; 16]),
+            admitted_at: now,
+            expires_at: now + chrono::TimeDelta::minutes(10),
+        };
+        let signed_before = old.sign_pass(&pass).unwrap();
+        let rotated = format!(
+            "[gate]\nsigning_key = \"{}\"\nkey_id = 2\nprevious_keys = [{{ key_id = 1, signing_key = \"{}\" }}]\n{ROOM}",
+            "08".repeat(32),
+            "07".repeat(32)
+        );
+        let app = section(&rotated).unwrap().unwrap().build().await.unwrap();
+        assert!(app.is_genuine(&signed_before, RoomId(0)), "a pass of the previous key is still honoured");
+        let signed_after = app.signer.sign_pass(&pass).unwrap();
+        assert_ne!(signed_after, signed_before, "new tokens carry the new key");
+        let without = format!("[gate]\nsigning_key = \"{}\"\nkey_id = 2\n{ROOM}", "08".repeat(32));
+        let app = section(&without).unwrap().unwrap().build().await.unwrap();
+        assert!(!app.is_genuine(&signed_before, RoomId(0)), "once dropped, the old key opens nothing");
+        let reused = format!(
+            "[gate]\nsigning_key = \"{}\"\nprevious_keys = [{{ key_id = 1, signing_key = \"{}\" }}]\n{ROOM}",
+            "08".repeat(32),
+            "07".repeat(32)
+        );
+        let error = section(&reused).unwrap().unwrap().build().await.unwrap_err().to_string();
+        assert!(error.contains("key id 1 is listed twice"), "{error}");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sha2::Digest;
@@ -248,8 +248,8 @@ fn assert_queue_answer(page: &Page, retry_after: Option<&str>, what: &str) {
     }
 }
 
-/// Takes a place as the page's script does: the challenge from the page, the proof of work, the JSON entry.
-async fn take_a_place(visitor: &Visitor<'_>) -> serde_json::Value {
+/// Asks for a place as the page's script does: the challenge from the page, the proof of work, the JSON entry.
+async fn solve_and_enter(visitor: &Visitor<'_>) -> (Page, Option<String>) {
     let asked = visitor.get("/").await;
     assert_eq!(asked.status, 303, "no pass: to the waiting room");
     assert_eq!(asked.location, "/attesa?dopo=/");
@@ -269,7 +269,12 @@ async fn take_a_place(visitor: &Visitor<'_>) -> serde_json::Value {
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("token={token}&nonce={nonce}&dopo=%2F"));
-    let (entered, _) = visitor.send(request).await;
+    visitor.send(request).await
+}
+
+/// Takes a place: what the gate answered.
+async fn take_a_place(visitor: &Visitor<'_>) -> serde_json::Value {
+    let (entered, _) = solve_and_enter(visitor).await;
     assert_eq!(entered.status, 200, "{}", entered.body);
     serde_json::from_str(&entered.body).unwrap()
 }
@@ -609,4 +614,148 @@ async fn two_nodes_sharing_redis_honour_each_others_passes_and_the_operators_mai
     assert_eq!((paused.status, retry_after.is_some()), (503, true), "node B sees node A's maintenance");
     a.gate.gate.set_maintenance("cittadini", None).await.unwrap();
     assert_eq!(on_b.get("/privacy").await.status, 200);
+}
+
+#[tokio::test]
+async fn one_address_taking_places_in_bulk_is_held_back_with_429() {
+    let limited =
+        format!("{ONE_PER_SECOND}\n[limits]\ntickets_per_address_per_minute = 1\ntickets_per_address_burst = 2\n");
+    let app = spawn_gated(&limited, system_clock()).await;
+    for _ in 0..2 {
+        take_a_place(&Visitor::new(&app)).await;
+    }
+    let third = Visitor::new(&app);
+    let (refused, retry_after) = solve_and_enter(&third).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let wait: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(third.cookie(sportello_web::gate::TICKET_COOKIE).is_none(), "no place was handed out");
+    assert_eq!(third.get("/attesa").await.status, 200, "the waiting room itself still answers");
+}
+
+#[tokio::test]
+async fn a_pass_in_use_is_renewed_and_logging_out_hands_its_slot_to_the_next_in_line() {
+    use sportello_web::gate::PASS_COOKIE;
+    let clock = ManualClock::new("2020-04-02T10:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    let app = spawn_gated(ONE_PER_SECOND, clock.clock()).await;
+    let people = citizens();
+    let browser = Visitor::new(&app);
+    admitted_browser(&browser).await;
+    browser.log_in(&people[0]).await;
+    clock.advance_secs(1);
+    let client = Visitor::new(&app);
+    let admitted = take_a_place(&client).await;
+    assert_eq!(admitted["admitted"], true, "{admitted}");
+    let client_pass = admitted["pass"].as_str().unwrap().to_owned();
+
+    // Half of the ten minutes spent: the next request renews the pass.
+    clock.advance_secs(301);
+    let before = browser.cookie(PASS_COOKIE).unwrap();
+    let page = browser.get("/situazione").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_ne!(browser.cookie(PASS_COOKIE).unwrap(), before, "a new pass cookie");
+    assert!(
+        page.set_cookies.iter().any(|c| c.starts_with("__Host-sportello_pass=") && c.contains("Max-Age=600")),
+        "for another ten minutes: {:?}",
+        page.set_cookies
+    );
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/schemes", app.base))
+        .header("sportello-pass", &client_pass)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let renewed = response.headers().get("sportello-pass").expect("a JSON client gets its renewed pass").clone();
+    assert_ne!(renewed.to_str().unwrap(), client_pass);
+
+    // Past the first pass's lifetime, the renewed ones still let their holders in and hold both slots.
+    clock.advance_secs(300);
+    let page = browser.get("/situazione").await;
+    assert_eq!(page.status, 200, "the renewed pass still opens the portal");
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/schemes", app.base))
+        .header("sportello-pass", renewed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "and the client's");
+    let newcomer = Visitor::new(&app);
+    let waiting = take_a_place(&newcomer).await;
+    assert_eq!((waiting["admitted"].as_bool(), waiting["position"].as_u64()), (Some(false), Some(1)), "{waiting}");
+
+    // Logging out gives the pass back: the newcomer is admitted at its next refresh.
+    let csrf = crate::support::csrf_of(&page.body);
+    let out = browser.post("/esci", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert!(browser.cookie(PASS_COOKIE).is_none(), "the pass cookie is dropped");
+    assert_eq!(app.gate.gate.status(sportello_gate::RoomId(0)).await.unwrap().active, 1);
+    clock.advance_secs(1);
+    let (state, _) = newcomer.get_json("/attesa/stato").await;
+    assert!(state.body.contains("\"admitted\":true"), "{}", state.body);
+}
+
+/// A room of its own name, so the process-wide metrics it sets are this test's alone.
+const STRAINED: &str = r#"
+[gate]
+signing_key = "0707070707070707070707070707070707070707070707070707070707070707"
+control_cache_ms = 0
+
+[gate.adaptive]
+target_latency_ms = 0
+interval_secs = 1
+
+[gate.pow]
+min_bits = 4
+max_bits = 6
+
+[[gate.rooms]]
+key = "sotto-sforzo"
+path = "/"
+windows = [{ from = "2020-04-01T16:00" }]
+capacity = { admit_per_sec = 10, burst = 1, max_active = 20, pass_ttl_secs = 600, claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }
+"#;
+
+#[tokio::test]
+async fn a_strained_backend_lowers_the_admission_rate_and_the_metrics_show_the_queue() {
+    let app = spawn_gated(STRAINED, system_clock()).await;
+    let room = sportello_gate::RoomId(0);
+    let visitor = Visitor::new(&app);
+    admitted_browser(&visitor).await;
+    // Every admitted request counts as slow against a target of 0 ms: each second the rate is halved.
+    let busy = Instant::now();
+    while busy.elapsed() < Duration::from_millis(3500) {
+        assert_eq!(visitor.get("/privacy").await.status, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let strained = app.gate.gate.status(room).await.unwrap();
+    assert!(strained.health_permille <= 500, "halved at least once: {}", strained.health_permille);
+    assert_eq!(strained.capacity.admit_per_sec, 10, "the rate set is untouched; only the rate applied falls");
+    // Quiet seconds count as healthy: the rate climbs back step by step.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let recovering = app.gate.gate.status(room).await.unwrap();
+    assert!(recovering.health_permille > strained.health_permille, "{recovering:?}");
+
+    // Two newcomers wait behind a full burst; the gauges report the room.
+    for _ in 0..2 {
+        take_a_place(&Visitor::new(&app)).await;
+    }
+    sportello_web::metrics::handle();
+    sportello_web::gate::sample_metrics(&app.gate, &mut Default::default()).await;
+    let text = sportello_web::metrics::handle().render();
+    let value = |name: &str| -> f64 {
+        let prefix = format!("{name}{{room=\"sotto-sforzo\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {prefix} in {text}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    assert_eq!(value("sportello_gate_open"), 1.0);
+    assert!(value("sportello_gate_active_passes") >= 1.0);
+    assert!(value("sportello_gate_admitted") >= 1.0);
+    assert!(value("sportello_gate_pow_difficulty_bits") >= 4.0);
+    assert!(value("sportello_gate_health_permille") < 1000.0);
+    assert!(value("sportello_gate_admission_rate_per_second") > 0.0);
+    let waiting = value("sportello_gate_queue_length");
+    let eta = value("sportello_gate_eta_last_seconds");
+    assert!(waiting == 0.0 && eta == 0.0 || waiting > 0.0 && eta > 0.0, "waiting {waiting}, eta {eta}");
+    assert!(text.contains("sportello_gate_admitted_per_second{room=\"sotto-sforzo\"}"), "{text}");
 }

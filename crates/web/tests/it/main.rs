@@ -9,4 +9,5 @@ mod gate;
 mod journey;
 mod logs;
 mod public;
+mod shed;
 mod support;

@@ -73,6 +73,8 @@ pub struct TestApp {
     pub hasher: PinHasher,
     /// Every route the portal serves, as its route table lists them.
     pub routes: Vec<Listed>,
+    /// The SQLite database the portal uses.
+    pub database_url: String,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -164,7 +166,7 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
     }));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, client, store, mailbox, clock, hasher, routes, _stop: stop, _dir: dir }
+    TestApp { base, client, store, mailbox, clock, hasher, routes, database_url: url, _stop: stop, _dir: dir }
 }
 
 /// The session cookie.
