@@ -3,5 +3,6 @@
 mod check;
 mod gate;
 mod import;
+mod nodes;
 mod pins;
 mod support;
