@@ -11,7 +11,8 @@ use crate::config::Invalid;
 pub struct Capacity {
     /// New admissions per second, at most (the token bucket's rate); the backend's health can only lower it.
     pub admit_per_sec: u32,
-    /// Admissions that may be granted at once after a quiet spell (the token bucket's size).
+    /// Admissions that may be granted at once after a quiet spell (the token bucket's size). The gate reckons in
+    /// whole seconds, so this also caps admissions in any one second: keep it at least `admit_per_sec`.
     pub burst: u32,
     /// Passes active at once, at most, counting admissions not yet claimed.
     pub max_active: u32,
