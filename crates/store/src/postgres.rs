@@ -42,8 +42,10 @@ use crate::{
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
 const MAX_CONNECTIONS: u32 = 16;
 
-/// How long a request waits for a pooled connection before failing.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a pooled connection (or for the server to accept a new one) before failing. Short:
+/// while the database is down, the portal answers 503 in a few seconds rather than holding every request until
+/// its timeout; the pool reconnects by itself once the server is back.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Key of the advisory lock that serialises registry imports (any constant unique to Sportello).
 const IMPORT_LOCK: i64 = 0x5350_4f52_5245_4731; // "SPORREG1"

@@ -38,10 +38,18 @@ pub fn immutable(response: impl IntoResponse) -> Response {
     response
 }
 
-/// Middleware adding the security headers, and the private caching default where a handler did not choose.
+/// How long a 503 that does not say otherwise asks the client to wait (seconds).
+pub const DEFAULT_RETRY_AFTER: &str = "10";
+
+/// Middleware adding the security headers, the private caching default where a handler did not choose, and
+/// `Retry-After` on a 503 that has none (a database outage, a timeout): every 503 says when to come back.
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let unavailable = response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let headers = response.headers_mut();
+    if unavailable && !headers.contains_key(header::RETRY_AFTER) {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static(DEFAULT_RETRY_AFTER));
+    }
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };

@@ -286,7 +286,6 @@ fn validate<'a>(
         (status = 413, response = super::doc::TooLarge),
         (status = 415, response = super::doc::UnsupportedMediaType),
         (status = 422, response = super::doc::Invalid),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn submit(
@@ -354,7 +353,6 @@ pub async fn submit(
     responses(
         (status = 200, description = "The citizen's applications, oldest first.", body = Applications),
         (status = 401, response = super::doc::Unauthorized),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn list(
@@ -401,7 +399,6 @@ pub async fn list(
         (status = 200, description = "The receipt.", body = Receipt),
         (status = 401, response = super::doc::Unauthorized),
         (status = 404, response = super::doc::NotFound),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn receipt(

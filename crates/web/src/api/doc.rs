@@ -91,15 +91,12 @@ pub struct UnsupportedMediaType(pub Problem);
 )]
 pub struct Invalid(pub Problem);
 
-/// The service failed (the cause is logged, never shown). Try again later.
+/// The service cannot answer now: the database does not answer, this node is serving all it can, or the request
+/// took longer than the portal allows (`[http] request_timeout_secs`). Try again after the seconds in `Retry-After`;
+/// an application sent again with the same `Idempotency-Key` is never stored twice.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unavailable(pub Problem);
-
-/// The request took longer than the portal allows (`[http] request_timeout_secs`). Try again later.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct Timeout(pub Problem);
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -138,8 +135,7 @@ pub struct Timeout(pub Problem);
             TooLarge,
             UnsupportedMediaType,
             Invalid,
-            Unavailable,
-            Timeout
+            Unavailable
         )
     ),
     modifiers(&Common),
@@ -184,14 +180,17 @@ impl Modify for Common {
             .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
             .example(Some("en-GB,en;q=0.9".into()))
             .build();
-        // The document itself speaks no language and cannot time out in any useful sense.
+        // The document itself speaks no language and needs nothing that can be unavailable.
         let operations = openapi.paths.paths.iter_mut().filter(|(path, _)| path.as_str() != "/api/openapi.json");
         for (_, item) in operations {
             let operations = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
             for operation in operations.into_iter().flatten() {
                 let parameters = operation.parameters.get_or_insert_with(Vec::new);
                 parameters.extend([RefOr::T(lang.clone()), RefOr::T(accept_language.clone())]);
-                operation.responses.responses.insert("503".to_owned(), RefOr::Ref(Ref::from_response_name("Timeout")));
+                operation
+                    .responses
+                    .responses
+                    .insert("503".to_owned(), RefOr::Ref(Ref::from_response_name("Unavailable")));
             }
         }
     }

@@ -84,8 +84,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::AlreadyApplied => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Timeout | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -105,7 +105,6 @@ pub struct PinRequested {
         (status = 413, response = super::doc::TooLarge),
         (status = 415, response = super::doc::UnsupportedMediaType),
         (status = 422, response = super::doc::Invalid),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn request_pin(
@@ -204,7 +203,6 @@ pub struct SessionCreated {
         (status = 413, response = super::doc::TooLarge),
         (status = 415, response = super::doc::UnsupportedMediaType),
         (status = 422, response = super::doc::Invalid),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn create(
@@ -258,7 +256,6 @@ pub async fn create(
     responses(
         (status = 204, description = "Logged out: the token opens nothing any more."),
         (status = 401, response = super::doc::Unauthorized),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn delete_current(

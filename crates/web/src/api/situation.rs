@@ -150,7 +150,6 @@ pub struct Situation {
         (status = 200, description = "The decision, indemnity by indemnity, with reasons and articles.",
             body = Situation),
         (status = 401, response = super::doc::Unauthorized),
-        (status = 500, response = super::doc::Unavailable),
     )
 )]
 pub async fn situation(

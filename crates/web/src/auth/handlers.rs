@@ -35,10 +35,11 @@ pub fn forbidden(lang: Lang) -> Response {
     )
 }
 
-/// The 500 page when the database or the random number generator fails; the cause goes to the log.
+/// The 503 page when the database or the random number generator fails (the cause goes to the log); the security
+/// headers layer adds `Retry-After`.
 pub fn unavailable(lang: Lang) -> Response {
     problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::SERVICE_UNAVAILABLE,
         lang,
         lang.pick("Servizio non disponibile", "Service unavailable"),
         lang.pick(

@@ -8,6 +8,7 @@ mod caching;
 mod gate;
 mod journey;
 mod logs;
+mod outage;
 mod public;
 mod shed;
 mod support;
