@@ -220,6 +220,31 @@ async fn logging_in_rotates_the_session_id_and_logging_out_ends_it() {
     assert_eq!((page.status, page.location.as_str()), (303, "/accedi"), "the old cookie opens nothing");
 }
 
+/// The policy of docs/SECURITY.md ("A stolen session"): a copied cookie is a bearer credential until the session
+/// ends, every use of it leaves an audit row, and the owner's logout ends it for everyone holding it.
+#[tokio::test]
+async fn a_stolen_session_works_only_until_its_owner_logs_out_and_each_use_is_audited() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA);
+    let pin = first_half(&app, me.as_str(), "mario.rossi@example.it").await;
+    let owner = Browser::new(&app);
+    assert_eq!(owner.login(me.as_str(), &pin).await.status, 303);
+    let thief = Browser::new(&app);
+    thief.set_cookie(SESSION, &owner.cookie(SESSION).unwrap());
+
+    let audited = |rows: &[sportello_store::AuditEntry]| rows.iter().filter(|r| r.action == "view_decision").count();
+    let before = audited(&app.store.audit_of(&me, 100).await.unwrap());
+    assert_eq!(thief.get("/situazione").await.status, 200, "a copied cookie is a bearer credential");
+    let after = app.store.audit_of(&me, 100).await.unwrap();
+    assert_eq!(audited(&after), before + 1, "the thief's view is on the record");
+    assert!(after[0].from.is_some(), "with the address it came from");
+
+    let page = owner.get("/situazione").await;
+    assert_eq!(owner.post("/esci", &[("csrf", &csrf_of(&page.body))]).await.status, 303);
+    let refused = thief.get("/situazione").await;
+    assert_eq!((refused.status, refused.location.as_str()), (303, "/accedi"), "the owner's logout ends it");
+}
+
 #[tokio::test]
 async fn a_session_ends_after_the_idle_timeout_and_at_its_absolute_expiry() {
     let mut config = sportello_web::config::Config::default();
