@@ -6,8 +6,6 @@
 //! drill.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -15,51 +13,11 @@ use std::time::{Duration, Instant};
 use sportello_domain::CodiceFiscale;
 use sportello_store::testing::TestDatabase;
 
-use crate::support::{Sandbox, run_in, stderr};
+use crate::support::{Sandbox, Server, read_pins, run_in, stderr};
 
-/// A server process; killed with SIGKILL when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path, database_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .current_dir(dir)
-            .env("SPORTELLO_DATABASE_URL", database_url)
-            .env("SPORTELLO_LIMITS__PER_ADDRESS_PER_MINUTE", "1000000")
-            .env("SPORTELLO_LIMITS__PER_ADDRESS_BURST", "1000000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server printed where it serves").unwrap();
-            if let Some(address) = line.strip_prefix("Sportello is serving on ") {
-                break address.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
-    }
-
-    /// SIGKILL: no shutdown, no flush, no goodbye.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Every client here comes from 127.0.0.1.
+const LIMITS_OFF: &[(&str, &str)] =
+    &[("SPORTELLO_LIMITS__PER_ADDRESS_PER_MINUTE", "1000000"), ("SPORTELLO_LIMITS__PER_ADDRESS_BURST", "1000000")];
 
 /// What the drill saw and found.
 #[derive(Debug, Default)]
@@ -174,15 +132,7 @@ async fn crash_drill(sandbox: &Sandbox, database_url: &str, people: usize, kills
     let first = people.to_string();
     let out = run_in(dir, database_url, &["pin", "issue", "--first", &first, "--out", pins.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let citizens: Vec<(String, String)> = std::fs::read_to_string(&pins)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            (cells[0].to_owned(), cells[2].to_owned())
-        })
-        .collect();
+    let citizens = read_pins(&pins);
 
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     eprintln!(
@@ -191,7 +141,7 @@ async fn crash_drill(sandbox: &Sandbox, database_url: &str, people: usize, kills
         citizens.len()
     );
     let mut moments = Moments(seed);
-    let server = Server::start(dir, database_url);
+    let server = Server::start(dir, database_url, &[], LIMITS_OFF);
     let base = Arc::new(RwLock::new(server.base.clone()));
     let acknowledged = Arc::new(Mutex::new(BTreeMap::new()));
     let retries = Arc::new(AtomicUsize::new(0));
@@ -222,7 +172,7 @@ async fn crash_drill(sandbox: &Sandbox, database_url: &str, people: usize, kills
         tokio::time::sleep(Duration::from_millis(moments.next_ms(250))).await;
         server.take().unwrap().kill();
         report.kills += 1;
-        let restarted = Server::start(dir, database_url);
+        let restarted = Server::start(dir, database_url, &[], LIMITS_OFF);
         *base.write().unwrap() = restarted.base.clone();
         server = Some(restarted);
     }

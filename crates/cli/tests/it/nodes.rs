@@ -2,61 +2,15 @@
 //! admission order, honour each other's passes and hand slots on when visitors log out; one node's memory does not
 //! grow with the number of people waiting.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sportello_gate::pow;
 use sportello_gate::testing::TestRedis;
 
-use crate::support::{Sandbox, stderr};
+use crate::support::{Sandbox, Server, read_pins, stderr};
 
 const KEY: &str = "0707070707070707070707070707070707070707070707070707070707070707";
-
-/// A `sportello serve` process on a port of its own; killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Node {
-    fn start(sandbox: &Sandbox, config: &std::path::Path) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()])
-            .current_dir(sandbox.dir.path())
-            .env("SPORTELLO_DATABASE_URL", &sandbox.database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server printed where it serves").unwrap();
-            if let Some(address) = line.strip_prefix("Sportello is serving on ") {
-                break address.trim().to_owned();
-            }
-        };
-        // Keep reading what it logs, so that a full pipe never stalls it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Node { child, base }
-    }
-
-    /// The process's resident memory, KiB.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A configuration with one citizens' room open since the first of April, and client limits out of the way (every
 /// visitor here comes from 127.0.0.1).
@@ -139,22 +93,16 @@ async fn two_server_processes_sharing_redis_keep_one_queue_and_one_admission_ord
     let pins = sandbox.path("pins.csv");
     let out = sandbox.run(&["pin", "issue", "--first", "8", "--out", pins.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let people: Vec<(String, String)> = std::fs::read_to_string(&pins)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            (cells[0].to_owned(), cells[2].to_owned())
-        })
-        .collect();
+    let people = read_pins(&pins);
     assert_eq!(people.len(), 8);
 
     // Two admissions a second, two people inside at once: most of the eight wait.
     let capacity = "{ admit_per_sec = 2, burst = 1, max_active = 2, pass_ttl_secs = 60, claim_grace_secs = 5, \
                     refresh_interval_secs = 1, ticket_ttl_secs = 10 }";
     let config = sandbox.file("sportello.toml", &gated_config(Some(&redis), capacity, "min_bits = 4\nmax_bits = 6"));
-    let nodes = [Node::start(&sandbox, &config), Node::start(&sandbox, &config)];
+    let node =
+        || Server::start(sandbox.dir.path(), &sandbox.database_url, &["--config", config.to_str().unwrap()], &[]);
+    let nodes = [node(), node()];
     let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
 
     // Places taken one after another, alternately on each node: the positions count on across both.
@@ -257,7 +205,7 @@ async fn a_node_s_memory_does_not_grow_with_the_number_of_people_waiting() {
                     refresh_interval_secs = 15, ticket_ttl_secs = 600 }";
     let pow = "min_bits = 2\nmax_bits = 2";
     let config = sandbox.file("sportello.toml", &gated_config(None, capacity, pow));
-    let node = Node::start(&sandbox, &config);
+    let node = Server::start(sandbox.dir.path(), &sandbox.database_url, &["--config", config.to_str().unwrap()], &[]);
     let base = node.base.clone();
 
     let crowd = |count: usize| {

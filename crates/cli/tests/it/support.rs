@@ -1,7 +1,8 @@
 //! Running the binary against a fresh database.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A scratch folder with its own SQLite database, removed at the end of the test.
 pub struct Sandbox {
@@ -52,3 +53,69 @@ pub fn stdout(output: &Output) -> String {
 
 /// The extract's header line.
 pub const HEADER: &str = "codice_fiscale,position,start,end,year,days,income_eur,cessation\n";
+
+/// A `sportello serve` process on a port of its own, started in `dir` on `database_url` with extra `args` and
+/// environment `env`; killed with SIGKILL when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(dir: &Path, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(dir)
+            .env("SPORTELLO_DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("the server printed where it serves").unwrap();
+            if let Some(address) = line.strip_prefix("Sportello is serving on ") {
+                break address.trim().to_owned();
+            }
+        };
+        // Keep reading what it logs, so that a full pipe never stalls it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    /// SIGKILL: no shutdown, no flush, no goodbye.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The process's resident memory, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `(codice fiscale, simplified PIN)` pairs of a file written by `sportello pin issue`.
+pub fn read_pins(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells[0].to_owned(), cells[2].to_owned())
+        })
+        .collect()
+}

@@ -24,63 +24,53 @@ use tokio::sync::oneshot;
 
 use crate::support::{Page, TEST_PIN, cf, filled, hidden_fields, pairs, registry};
 
-/// One room guarding the whole portal, open since the first of April; small numbers so each admission shows.
-const ONE_PER_SECOND: &str = r#"
-[gate]
-signing_key = "0707070707070707070707070707070707070707070707070707070707070707"
-control_cache_ms = 0
+/// A gated portal's configuration: the `[gate]` section every test shares (a fixed key, live settings never cached,
+/// easy proofs of work plus `pow`), then one room, `key`, guarding the whole portal and opening on the first of April
+/// at 16:00 Rome time, with `room` lines, then `rest` (more sections).
+fn gated(pow: &str, key: &str, room: &str, rest: &str) -> String {
+    format!(
+        "[gate]\nsigning_key = \"{}\"\ncontrol_cache_ms = 0\n\n[gate.pow]\nmin_bits = 4\nmax_bits = 6\n{pow}\n\n\
+         [[gate.rooms]]\nkey = \"{key}\"\npath = \"/\"\nwindows = [{{ from = \"2020-04-01T16:00\" }}]\n{room}\n\n{rest}",
+        "07".repeat(32)
+    )
+}
 
-[gate.pow]
-min_bits = 4
-max_bits = 6
-no_js_wait_secs = 1
-no_js_wait_max_secs = 2
+/// A room's capacity line: `admit_per_sec`, `burst` and `max_active` as given, a pass of ten minutes, refreshes every
+/// second.
+fn capacity(admit_per_sec: u32, burst: u32, max_active: u32) -> String {
+    format!(
+        "capacity = {{ admit_per_sec = {admit_per_sec}, burst = {burst}, max_active = {max_active}, pass_ttl_secs = 600, \
+         claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }}"
+    )
+}
 
-[[gate.rooms]]
-key = "cittadini"
-path = "/"
-windows = [{ from = "2020-04-01T16:00" }]
-capacity = { admit_per_sec = 1, burst = 1, max_active = 2, pass_ttl_secs = 600, claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }
-"#;
+/// One admission a second, two people inside at once: each admission shows. No-JavaScript waits of a second or two.
+fn one_per_second() -> String {
+    gated("no_js_wait_secs = 1\nno_js_wait_max_secs = 2", "cittadini", &capacity(1, 1, 2), "")
+}
 
 /// Five admissions a second, three people inside at once: a crowd of thirty mostly waits. All of them come from
 /// 127.0.0.1, so the per-address limit on places is lifted.
-const CROWD: &str = r#"
-[limits]
-tickets_per_address_per_minute = 1000
-tickets_per_address_burst = 1000
+fn crowd() -> String {
+    gated(
+        "",
+        "cittadini",
+        &capacity(5, 5, 3),
+        "[limits]\ntickets_per_address_per_minute = 1000\ntickets_per_address_burst = 1000\n",
+    )
+}
 
-[gate]
-signing_key = "0707070707070707070707070707070707070707070707070707070707070707"
-control_cache_ms = 0
+/// The room of the first of April with the default capacity and a pre-queue from 15:00.
+fn first_of_april() -> String {
+    gated("", "cittadini", "pre_queue_minutes = 60", "")
+}
 
-[gate.pow]
-min_bits = 4
-max_bits = 6
-
-[[gate.rooms]]
-key = "cittadini"
-path = "/"
-windows = [{ from = "2020-04-01T16:00" }]
-capacity = { admit_per_sec = 5, burst = 5, max_active = 3, pass_ttl_secs = 600, claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }
-"#;
-
-/// The room of the first of April, opening at 16:00 Rome time with a pre-queue from 15:00.
-const FIRST_OF_APRIL: &str = r#"
-[gate]
-signing_key = "0707070707070707070707070707070707070707070707070707070707070707"
-control_cache_ms = 0
-
-[gate.pow]
-min_bits = 4
-max_bits = 6
-
-[[gate.rooms]]
-key = "cittadini"
-path = "/"
-pre_queue_minutes = 60
-windows = [{ from = "2020-04-01T16:00" }]
-"#;
+/// Every admitted request counts as slow (a target of 0 ms), looked at every second; a room of its own name, so the
+/// process-wide metrics it sets are this test's alone.
+fn strained() -> String {
+    let adaptive = "[gate.adaptive]\ntarget_latency_ms = 0\ninterval_secs = 1\n";
+    gated("", "sotto-sforzo", &capacity(10, 1, 20), adaptive)
+}
 
 /// A portal behind the gate.
 struct Gated {
@@ -335,7 +325,7 @@ async fn wait_for_admission(visitor: &Visitor<'_>) -> Wait {
 
 #[tokio::test]
 async fn a_crowd_is_admitted_in_ticket_order_while_the_admitted_apply_and_newcomers_queue() {
-    let app = spawn_gated(CROWD, system_clock()).await;
+    let app = spawn_gated(&crowd(), system_clock()).await;
     let people = citizens();
     // Thirty visitors for three places: the first nine apply, the others look at a page and leave.
     let visitors: Vec<Visitor<'_>> = (0..30).map(|_| Visitor::new(&app)).collect();
@@ -411,7 +401,7 @@ async fn a_crowd_is_admitted_in_ticket_order_while_the_admitted_apply_and_newcom
 
 #[tokio::test]
 async fn a_visitor_without_javascript_follows_the_refreshes_into_the_portal_and_applies() {
-    let app = spawn_gated(ONE_PER_SECOND, system_clock()).await;
+    let app = spawn_gated(&one_per_second(), system_clock()).await;
     let visitor = Visitor::new(&app);
     let mut page = visitor.get("/?lang=en").await;
     assert_eq!(page.status, 303);
@@ -441,7 +431,7 @@ async fn a_visitor_without_javascript_follows_the_refreshes_into_the_portal_and_
 
 #[tokio::test]
 async fn json_clients_queue_with_headers_and_call_the_api_with_their_pass() {
-    let app = spawn_gated(ONE_PER_SECOND, system_clock()).await;
+    let app = spawn_gated(&one_per_second(), system_clock()).await;
     let client = Visitor::new(&app);
 
     let (refused, retry_after) = client.get_json("/api/v1/schemes").await;
@@ -496,7 +486,7 @@ async fn admitted_browser(visitor: &Visitor<'_>) -> PassId {
 
 #[tokio::test]
 async fn maintenance_pauses_the_room_with_the_operators_message_and_admitted_visitors_resume_after() {
-    let app = spawn_gated(ONE_PER_SECOND, system_clock()).await;
+    let app = spawn_gated(&one_per_second(), system_clock()).await;
     let visitor = Visitor::new(&app);
     admitted_browser(&visitor).await;
     assert_eq!(visitor.get("/").await.status, 200, "the pass lets the visitor in");
@@ -527,7 +517,7 @@ async fn maintenance_pauses_the_room_with_the_operators_message_and_admitted_vis
 
 #[tokio::test]
 async fn a_revoked_pass_sends_its_holder_back_to_the_waiting_room() {
-    let app = spawn_gated(ONE_PER_SECOND, system_clock()).await;
+    let app = spawn_gated(&one_per_second(), system_clock()).await;
     let visitor = Visitor::new(&app);
     let pass_id = admitted_browser(&visitor).await;
     assert_eq!(visitor.get("/privacy").await.status, 200);
@@ -541,7 +531,7 @@ async fn a_revoked_pass_sends_its_holder_back_to_the_waiting_room() {
 #[tokio::test]
 async fn a_closed_room_shows_its_opening_time_and_says_when_to_come_back() {
     let clock = ManualClock::new("2020-04-01T12:30:00Z".parse::<DateTime<Utc>>().unwrap());
-    let app = spawn_gated(FIRST_OF_APRIL, clock.clock()).await;
+    let app = spawn_gated(&first_of_april(), clock.clock()).await;
     let visitor = Visitor::new(&app);
     let asked = visitor.get("/").await;
     let (page, retry_after) = visitor.send(visitor.client.get(visitor.url(&asked.location))).await;
@@ -554,7 +544,7 @@ async fn a_closed_room_shows_its_opening_time_and_says_when_to_come_back() {
 #[tokio::test]
 async fn the_status_page_is_public_and_publishes_the_draw_commitment_then_its_seed() {
     let clock = ManualClock::new("2020-04-01T13:30:00Z".parse::<DateTime<Utc>>().unwrap());
-    let app = spawn_gated(FIRST_OF_APRIL, clock.clock()).await;
+    let app = spawn_gated(&first_of_april(), clock.clock()).await;
     let visitor = Visitor::new(&app);
     // Someone joins the pre-queue, so the draw has one entry to order.
     let view = take_a_place(&visitor).await;
@@ -586,7 +576,7 @@ async fn the_status_page_is_public_and_publishes_the_draw_commitment_then_its_se
 
 #[tokio::test]
 async fn the_gate_routes_send_the_caching_headers_their_audience_needs() {
-    let app = spawn_gated(ONE_PER_SECOND, system_clock()).await;
+    let app = spawn_gated(&one_per_second(), system_clock()).await;
     let visitor = Visitor::new(&app);
     admitted_browser(&visitor).await;
     let gate_routes: Vec<&Listed> =
@@ -636,7 +626,7 @@ async fn the_pages_script_solves_the_proof_of_work_the_gate_checks() {
         eprintln!("skipped: node is not installed");
         return;
     }
-    let app = spawn_gated(&ONE_PER_SECOND.replace("min_bits = 4", "min_bits = 6"), system_clock()).await;
+    let app = spawn_gated(&one_per_second().replace("min_bits = 4", "min_bits = 6"), system_clock()).await;
     let dir = tempfile::tempdir().unwrap();
     let harness = dir.path().join("harness.js");
     std::fs::write(&harness, NODE_HARNESS).unwrap();
@@ -663,7 +653,7 @@ async fn the_pages_script_solves_the_proof_of_work_the_gate_checks() {
 async fn two_nodes_sharing_redis_honour_each_others_passes_and_the_operators_maintenance() {
     let Some(redis) = sportello_gate::testing::TestRedis::create().await else { return };
     let redis_lines = format!("redis_url = \"{}\"\nredis_prefix = \"{}\"\n\n[gate.pow]", redis.url, redis.prefix);
-    let shared = ONE_PER_SECOND.replacen("[gate.pow]", &redis_lines, 1);
+    let shared = one_per_second().replacen("[gate.pow]", &redis_lines, 1);
     let (a, b) = (spawn_gated(&shared, system_clock()).await, spawn_gated(&shared, system_clock()).await);
     let on_a = Visitor::new(&a);
     admitted_browser(&on_a).await;
@@ -681,8 +671,8 @@ async fn two_nodes_sharing_redis_honour_each_others_passes_and_the_operators_mai
 
 #[tokio::test]
 async fn one_address_taking_places_in_bulk_is_held_back_with_429() {
-    let limited =
-        format!("{ONE_PER_SECOND}\n[limits]\ntickets_per_address_per_minute = 1\ntickets_per_address_burst = 2\n");
+    let limits = "[limits]\ntickets_per_address_per_minute = 1\ntickets_per_address_burst = 2\n";
+    let limited = gated("", "cittadini", &capacity(1, 1, 2), limits);
     let app = spawn_gated(&limited, system_clock()).await;
     for _ in 0..2 {
         take_a_place(&Visitor::new(&app)).await;
@@ -700,7 +690,7 @@ async fn one_address_taking_places_in_bulk_is_held_back_with_429() {
 async fn a_pass_in_use_is_renewed_and_logging_out_hands_its_slot_to_the_next_in_line() {
     use sportello_web::gate::PASS_COOKIE;
     let clock = ManualClock::new("2020-04-02T10:00:00Z".parse::<DateTime<Utc>>().unwrap());
-    let app = spawn_gated(ONE_PER_SECOND, clock.clock()).await;
+    let app = spawn_gated(&one_per_second(), clock.clock()).await;
     let people = citizens();
     let browser = Visitor::new(&app);
     admitted_browser(&browser).await;
@@ -758,30 +748,9 @@ async fn a_pass_in_use_is_renewed_and_logging_out_hands_its_slot_to_the_next_in_
     assert!(state.body.contains("\"admitted\":true"), "{}", state.body);
 }
 
-/// A room of its own name, so the process-wide metrics it sets are this test's alone.
-const STRAINED: &str = r#"
-[gate]
-signing_key = "0707070707070707070707070707070707070707070707070707070707070707"
-control_cache_ms = 0
-
-[gate.adaptive]
-target_latency_ms = 0
-interval_secs = 1
-
-[gate.pow]
-min_bits = 4
-max_bits = 6
-
-[[gate.rooms]]
-key = "sotto-sforzo"
-path = "/"
-windows = [{ from = "2020-04-01T16:00" }]
-capacity = { admit_per_sec = 10, burst = 1, max_active = 20, pass_ttl_secs = 600, claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }
-"#;
-
 #[tokio::test]
 async fn a_strained_backend_lowers_the_admission_rate_and_the_metrics_show_the_queue() {
-    let app = spawn_gated(STRAINED, system_clock()).await;
+    let app = spawn_gated(&strained(), system_clock()).await;
     let room = sportello_gate::RoomId(0);
     let visitor = Visitor::new(&app);
     admitted_browser(&visitor).await;
