@@ -4,6 +4,7 @@ mod check;
 mod crash;
 mod gate;
 mod import;
+mod leak;
 mod nodes;
 mod pins;
 mod support;
