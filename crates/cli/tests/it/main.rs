@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sportello` binary: real files, a real database, the real process and its exit status.
 
 mod check;
+mod drill;
 mod gate;
 mod import;
 mod nodes;
