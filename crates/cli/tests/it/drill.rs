@@ -8,7 +8,7 @@ use sportello_domain::law::Rulebook;
 
 use crate::support::{Sandbox, stderr, stdout};
 
-/// A `sportello serve` process on a port of its own, without a waiting room; killed when dropped.
+/// A `sportello serve` process on a port of its own; killed when dropped.
 struct Portal {
     child: Child,
     base: String,
@@ -16,8 +16,13 @@ struct Portal {
 
 impl Portal {
     fn start(sandbox: &Sandbox) -> Portal {
+        Portal::start_with(sandbox, &[])
+    }
+
+    fn start_with(sandbox: &Sandbox, options: &[&str]) -> Portal {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(options)
             .current_dir(sandbox.dir.path())
             .env("SPORTELLO_DATABASE_URL", &sandbox.database_url)
             .env("RUST_LOG", "warn")
@@ -176,4 +181,44 @@ async fn the_verification_fails_loudly_when_the_store_lost_one_receipt_and_doubl
     assert!(said.contains(&format!("receipt not in the store: {lost}")), "{said}");
     let person = receipts[1]["codice_fiscale"].as_str().unwrap();
     assert!(said.contains(&format!("more than one application: {person} has 2 applications")), "{said}");
+}
+
+#[tokio::test]
+async fn citizens_beyond_the_admission_rate_wait_in_the_room_and_all_get_through() {
+    let sandbox = registry(80);
+    // Five admissions a second for forty arrivals in one second: most wait their turn.
+    let config = sandbox.file(
+        "sportello.toml",
+        "[gate]\nsigning_key = \"0707070707070707070707070707070707070707070707070707070707070707\"\n\
+         control_cache_ms = 0\n\n[gate.pow]\nmin_bits = 2\nmax_bits = 4\n\n\
+         [[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{ from = \"2020-04-01T16:00\" }]\n\
+         capacity = { admit_per_sec = 5, burst = 5, max_active = 5, pass_ttl_secs = 60, claim_grace_secs = 10, \
+         refresh_interval_secs = 1, ticket_ttl_secs = 30 }\n",
+    );
+    let portal = Portal::start_with(&sandbox, &["--config", config.to_str().unwrap()]);
+    let report = sandbox.path("report.json");
+    let out = sandbox.run(&[
+        "drill",
+        "--target",
+        &portal.base,
+        "--citizens",
+        "40",
+        "--rate",
+        "40",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    drop(portal);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = read_report(&report);
+    assert_eq!(report["waiting_room"], true);
+    assert_eq!(report["journeys_completed"], 40, "{report}");
+    assert_eq!(report["errors"], serde_json::json!({}));
+    assert_eq!(report["queue_wait"]["count"], 40);
+    // Forty people at five a second: the last in line waits for most of eight seconds.
+    assert!(report["queue_wait"]["max_ms"].as_f64().unwrap() > 4_000.0, "{}", report["queue_wait"]);
+    let most_waiting = report["timeline"].as_array().unwrap().iter().filter_map(|s| s["waiting"].as_u64()).max();
+    assert!(most_waiting.unwrap_or(0) >= 10, "the plot's waiting count saw the queue: {most_waiting:?}");
+    assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
+    assert!(stdout(&out).contains("verification: passed"), "{}", stdout(&out));
 }
