@@ -180,7 +180,7 @@ fn read_pins(path: &std::path::Path) -> anyhow::Result<Vec<Citizen>> {
 }
 
 /// The first `n` registry persons who hold no application, with new PINs issued for them as `pin issue` does.
-async fn issue_citizens(store: &dyn sportello_store::Store, n: u32) -> anyhow::Result<Vec<Citizen>> {
+async fn issue_citizens(store: Arc<dyn sportello_store::Store>, n: u32) -> anyhow::Result<Vec<Citizen>> {
     let mut chosen = Vec::new();
     let mut after: Option<CodiceFiscale> = None;
     while chosen.len() < n as usize {
@@ -200,10 +200,24 @@ async fn issue_citizens(store: &dyn sportello_store::Store, n: u32) -> anyhow::R
         ))
         .into());
     }
+    // `pin issue`'s own path, on a few batches at once: the hasher bounds the hashes in flight to the cores, and
+    // one batch alone would leave all but two of them idle.
     let hasher = sportello_web::pin::PinHasher::new()?;
-    let issued = crate::pins::issue(store, &hasher, &chosen).await?;
+    let batch = chosen.len().div_ceil(8).max(1);
+    let mut batches = tokio::task::JoinSet::new();
+    for (index, persons) in chosen.chunks(batch).enumerate() {
+        let (store, hasher, persons) = (Arc::clone(&store), hasher.clone(), persons.to_vec());
+        batches.spawn(async move { (index, crate::pins::issue(store.as_ref(), &hasher, &persons).await) });
+    }
+    let mut issued = Vec::with_capacity(batches.len());
+    while let Some(joined) = batches.join_next().await {
+        let (index, result) = joined.context("issuing PINs stopped")?;
+        issued.push((index, result?));
+    }
+    issued.sort_by_key(|(index, _)| *index);
     Ok(issued
         .into_iter()
+        .flat_map(|(_, batch)| batch)
         .map(|(codice_fiscale, pin)| Citizen { codice_fiscale, pin: pin.expose().to_owned() })
         .collect())
 }
@@ -256,11 +270,10 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
     };
     let verify = !args.no_verify;
     let store = if verify || args.citizens.is_some() {
-        Some(
-            sportello_store::open(database_url)
-                .await
-                .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?,
-        )
+        let store = sportello_store::open(database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?;
+        Some(Arc::<dyn sportello_store::Store>::from(store))
     } else {
         None
     };
@@ -268,7 +281,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
         (Some(path), _, _) => read_pins(path)?,
         (None, Some(n), Some(store)) => {
             eprintln!("issuing PINs for {n} citizens…");
-            issue_citizens(store.as_ref(), n).await?
+            issue_citizens(Arc::clone(store), n).await?
         }
         _ => return Err(InputError("name the citizens: --pins FILE.csv or --citizens N".into()).into()),
     };
