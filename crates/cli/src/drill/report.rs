@@ -148,6 +148,32 @@ impl Percentiles {
     }
 }
 
+/// How many citizens waited in the room for up to `up_to_seconds` (and more than the bucket before); the last
+/// bucket has no upper bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitBucket {
+    /// The bucket's upper bound, seconds; none for the last.
+    pub up_to_seconds: Option<u64>,
+    /// Citizens in it.
+    pub citizens: u64,
+}
+
+/// Upper bounds of the queue-wait buckets, seconds.
+const WAIT_BOUNDS: [u64; 6] = [1, 5, 15, 60, 300, 900];
+
+fn wait_buckets(h: &Histogram<u64>) -> Vec<WaitBucket> {
+    let mut buckets = Vec::new();
+    let mut low = 0;
+    for bound in WAIT_BOUNDS.iter().copied().map(Some).chain([None]) {
+        // HDR counts are at the histogram's resolution: values are grouped with their equivalents.
+        let high = bound.map_or(h.max(), |s| s * 1_000_000);
+        let citizens = if h.is_empty() || high < low { 0 } else { h.count_between(low, high) };
+        buckets.push(WaitBucket { up_to_seconds: bound, citizens });
+        low = h.next_non_equivalent(high);
+    }
+    buckets
+}
+
 /// What a drill did, as the JSON report holds it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -181,6 +207,8 @@ pub struct Report {
     pub journey: Percentiles,
     /// Time in the waiting room.
     pub queue_wait: Percentiles,
+    /// Time in the waiting room, how many citizens waited how long.
+    pub queue_wait_buckets: Vec<WaitBucket>,
     /// Per second.
     pub timeline: Vec<Second>,
     /// The check against the store, when it ran.
@@ -220,6 +248,7 @@ impl Report {
                 .collect(),
             journey: Percentiles::of(&stats.journey),
             queue_wait: Percentiles::of(&stats.queue_wait),
+            queue_wait_buckets: wait_buckets(&stats.queue_wait),
             timeline,
             verification: None,
             receipts: Vec::new(),
@@ -273,6 +302,20 @@ impl Report {
         row(out, "journey", &self.journey)?;
         if self.waiting_room {
             row(out, "queue wait", &self.queue_wait)?;
+            let mut from = 0;
+            let buckets: Vec<String> = self
+                .queue_wait_buckets
+                .iter()
+                .map(|b| {
+                    let text = match b.up_to_seconds {
+                        Some(to) => format!("{from}-{to} s: {}", b.citizens),
+                        None => format!("over {from} s: {}", b.citizens),
+                    };
+                    from = b.up_to_seconds.unwrap_or(from);
+                    text
+                })
+                .collect();
+            writeln!(out, "  queue wait, citizens: {}", buckets.join(", "))?;
         }
         if self.errors.is_empty() {
             writeln!(out, "  errors: none")?;

@@ -217,6 +217,10 @@ async fn citizens_beyond_the_admission_rate_wait_in_the_room_and_all_get_through
     assert_eq!(report["queue_wait"]["count"], 40);
     // Forty people at five a second: the last in line waits for most of eight seconds.
     assert!(report["queue_wait"]["max_ms"].as_f64().unwrap() > 4_000.0, "{}", report["queue_wait"]);
+    let buckets = report["queue_wait_buckets"].as_array().unwrap();
+    let counted: u64 = buckets.iter().map(|b| b["citizens"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 40, "every wait is in one bucket: {buckets:?}");
+    assert!(buckets[1]["citizens"].as_u64().unwrap() > 0, "some waited between one and five seconds: {buckets:?}");
     let most_waiting = report["timeline"].as_array().unwrap().iter().filter_map(|s| s["waiting"].as_u64()).max();
     assert!(most_waiting.unwrap_or(0) >= 10, "the plot's waiting count saw the queue: {most_waiting:?}");
     assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
