@@ -422,8 +422,10 @@ pub async fn run(shared: &Shared, client: &Client, citizen: Citizen, key: String
         Ok(Some(receipt)) => (Outcome::Submitted, Some(receipt)),
         Ok(None) => (Outcome::NotEligible, None),
         Err(Failure(kind)) => {
-            // Leave a slot of the waiting room for the next, as a person closing the tab would not.
-            let _ = journey.logout().await;
+            // Give the waiting room's slot back for the next in line, unless logging out is what failed.
+            if !kind.starts_with("logout") {
+                let _ = journey.logout().await;
+            }
             (Outcome::Failed(kind), None)
         }
     };

@@ -13,7 +13,6 @@ mod verify;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -37,7 +36,8 @@ pub use verify::{Findings, verify_store};
     Citizens come from --pins (a file written by `sportello pin issue`) or, with --citizens N, from the first N \
     registry persons who have not applied yet, for whom the drill issues PINs itself as `pin issue` does. On a \
     loopback target each citizen's connections come from an address of its own in 127.0.0.0/8, as a crowd comes \
-    from many addresses, so the portal's per-address limits apply as on the day.")]
+    from many addresses, so the portal's per-address limits apply as on the day (name it as 127.0.0.1, not \
+    localhost, for that).")]
 pub struct DrillArgs {
     /// The portal, e.g. http://127.0.0.1:8080. Only loopback addresses, unless --allow-target names the host: a
     /// drill is a flood of requests, and pointed by mistake at someone else's server it is an attack.
@@ -313,7 +313,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut dropped = 0u64;
     let mut offset = 0.0f64;
-    let arrived = AtomicUsize::new(0);
+    let mut arrived = 0u64;
     for (k, citizen) in citizens.into_iter().take(total).enumerate() {
         if k > 0 {
             offset = schedule.next(offset);
@@ -322,7 +322,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
             break;
         }
         tokio::time::sleep_until((started + Duration::from_secs_f64(offset)).into()).await;
-        arrived.fetch_add(1, Ordering::Relaxed);
+        arrived += 1;
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
             dropped += 1;
             progress.inc(1);
@@ -347,7 +347,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
     sampler.abort();
     progress.finish_and_clear();
 
-    let mut report = Report::build(&shared, arrived.into_inner() as u64, dropped, arrivals_ended, elapsed);
+    let mut report = Report::build(&shared, arrived, dropped, arrivals_ended, elapsed);
     report.receipts = shared.receipts();
     if let Some(store) = &store
         && verify

@@ -226,3 +226,34 @@ async fn citizens_beyond_the_admission_rate_wait_in_the_room_and_all_get_through
     assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
     assert!(stdout(&out).contains("verification: passed"), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn arrivals_keep_to_the_clock_and_those_beyond_the_in_flight_cap_are_dropped_and_counted() {
+    let sandbox = registry(60);
+    let portal = Portal::start(&sandbox);
+    let report = sandbox.path("report.json");
+    // Three hundred a second against two journeys at once (each with an Argon2 login of several milliseconds):
+    // an open-loop drill does not wait for a free slot, it drops the arrival and says so.
+    let out = sandbox.run(&[
+        "drill",
+        "--target",
+        &portal.base,
+        "--citizens",
+        "30",
+        "--rate",
+        "300",
+        "--max-in-flight",
+        "2",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    drop(portal);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = read_report(&report);
+    assert_eq!(report["arrived"], 30);
+    let (dropped, completed) = (report["dropped"].as_u64().unwrap(), report["journeys_completed"].as_u64().unwrap());
+    assert!(dropped > 0, "{report}");
+    assert_eq!(dropped + completed, 30, "every arrival either ran to its end or was dropped: {report}");
+    assert!(report["arrivals_seconds"].as_f64().unwrap() < 0.5, "arrivals kept to the clock: {report}");
+    assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
+}
