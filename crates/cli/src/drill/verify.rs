@@ -193,4 +193,26 @@ mod tests {
         scan_body(&mut sighting, "token ABCDEFGHIJKLMNOP and MRTMRA83T56A269B");
         assert_eq!(sighting.other_people.iter().collect::<Vec<_>>(), ["MRTMRA83T56A269B"]);
     }
+
+    #[tokio::test]
+    async fn a_citizen_shown_another_s_receipt_and_a_receipt_the_store_lacks_are_both_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sportello_store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+        let (me, other) =
+            (CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(), CodiceFiscale::parse("MRTMRA83T56A269B").unwrap());
+        let theirs = Receipt {
+            codice_fiscale: other,
+            protocol: "INPS-COVID-2020-000000007".to_owned(),
+            idempotency_key: "k".to_owned(),
+        };
+        let mut sighting = Sighting::new(me);
+        scan_body(&mut sighting, r#"{"applications":[{"protocol":"INPS-COVID-2020-000000007"}]}"#);
+        let findings = verify_store(store.as_ref(), &[theirs], &[sighting]).await.unwrap();
+        assert_eq!(findings.missing, ["INPS-COVID-2020-000000007 of MRTMRA83T56A269B"]);
+        assert_eq!(
+            findings.leaks,
+            ["RSSMRA80A01H501U was shown the protocol number INPS-COVID-2020-000000007, not theirs"]
+        );
+        assert!(findings.failures().unwrap().contains("shown another person's data"));
+    }
 }

@@ -257,3 +257,14 @@ async fn arrivals_keep_to_the_clock_and_those_beyond_the_in_flight_cap_are_dropp
     assert!(report["arrivals_seconds"].as_f64().unwrap() < 0.5, "arrivals kept to the clock: {report}");
     assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
 }
+
+#[test]
+fn a_drill_refuses_a_target_that_is_neither_loopback_nor_named() {
+    let sandbox = Sandbox::new();
+    let pins =
+        sandbox.file("pins.csv", "codice_fiscale,pin,simplified_pin\nRSSMRA80A01H501U,ABCDEFGH12345678,ABCDEFGH\n");
+    let out =
+        sandbox.run(&["drill", "--target", "http://192.0.2.7:8080", "--pins", pins.to_str().unwrap(), "--rate", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--allow-target 192.0.2.7"), "{}", stderr(&out));
+}
