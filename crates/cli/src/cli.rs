@@ -45,6 +45,7 @@ pub enum Command {
     #[command(subcommand)]
     Gate(crate::gate::GateCommand),
     /// Rehearse a click day against a running portal (loopback by default), then check what the store recorded.
+    #[command(long_about = crate::drill::LONG_ABOUT)]
     Drill(Box<crate::drill::DrillArgs>),
 }
 

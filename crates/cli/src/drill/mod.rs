@@ -26,18 +26,22 @@ pub use journey::Citizen;
 pub use report::Report;
 pub use verify::{Findings, verify_store};
 
-/// Arguments of `drill`.
-#[derive(Debug, Args)]
-#[command(long_about = "Play a click day against a running portal and check what it recorded.\n\n\
+/// The long help of `drill`: what a journey is and where the citizens come from.
+pub const LONG_ABOUT: &str = "Play a click day against a running portal and check what it recorded.\n\n\
     Each simulated citizen takes a place in the waiting room (if the portal has one, solving its proof of work), \
     logs in with an INPS PIN, reads the decision and, if entitled to an indemnity, applies with an Italian IBAN and \
     an Idempotency-Key, reads the receipt and the list of applications, and logs out. The drill speaks the JSON API \
     (/api/v1), the portal's second door onto the same core as the pages: it measures the server, not HTML parsing.\n\n\
     Citizens come from --pins (a file written by `sportello pin issue`) or, with --citizens N, from the first N \
     registry persons who have not applied yet, for whom the drill issues PINs itself as `pin issue` does. On a \
-    loopback target each citizen's connections come from an address of its own in 127.0.0.0/8, as a crowd comes \
+    loopback target citizens' connections come from 4,096 addresses of 127.0.0.0/8, as a crowd comes \
     from many addresses, so the portal's per-address limits apply as on the day (name it as 127.0.0.1, not \
-    localhost, for that).")]
+    localhost, for that).\n\n\
+    The exit status is 1 when the verification fails. Errors the portal answers (timeouts, 5xx, 429) are what a \
+    drill measures: they are counted by kind in the report, and do not fail the drill.";
+
+/// Arguments of `drill`.
+#[derive(Debug, Args)]
 pub struct DrillArgs {
     /// The portal, e.g. http://127.0.0.1:8080. Only loopback addresses, unless --allow-target names the host: a
     /// drill is a flood of requests, and pointed by mistake at someone else's server it is an attack.

@@ -12,9 +12,15 @@ use serde::Serialize;
 use super::journey::{Counts, Outcome, Record, STEPS, Shared, lock};
 use super::verify::Findings;
 
-/// Latencies up to an hour, three significant digits.
+/// Latencies up to an hour, three significant digits (longer ones count as an hour).
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("the bounds are constants and valid")
+}
+
+/// One second's request latencies: up to ten minutes, two significant digits, so that a long drill's timeline
+/// stays small (some 20 KB a second rather than 200).
+fn second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 2).expect("the bounds are constants and valid")
 }
 
 /// One second of the drill.
@@ -77,13 +83,13 @@ impl Stats {
     /// Adds one finished journey.
     pub fn add(&mut self, record: &Record) {
         for &(step, took, at) in &record.requests {
-            let _ = self.steps[step].record(micros(took));
+            self.steps[step].saturating_record(micros(took));
             let second = self.second(at);
-            let _ = second.latencies.get_or_insert_with(histogram).record(micros(took));
+            second.latencies.get_or_insert_with(second_histogram).saturating_record(micros(took));
         }
-        let _ = self.journey.record(micros(record.took));
+        self.journey.saturating_record(micros(record.took));
         if let Some(wait) = record.queue_wait {
-            let _ = self.queue_wait.record(micros(wait));
+            self.queue_wait.saturating_record(micros(wait));
         }
         for kind in &record.soft_errors {
             *self.errors.entry(kind.clone()).or_default() += 1;
