@@ -164,6 +164,13 @@ const ADDRESSES: usize = 4_096;
 /// Reads the citizens of a `pin issue` file.
 fn read_pins(path: &std::path::Path) -> anyhow::Result<Vec<Citizen>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !text.starts_with("codice_fiscale,pin") {
+        return Err(InputError(format!(
+            "{}, line 1: expected the header codice_fiscale,pin,simplified_pin that `sportello pin issue` writes",
+            path.display()
+        ))
+        .into());
+    }
     let mut citizens = Vec::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
@@ -274,9 +281,12 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
     };
     let verify = !args.no_verify;
     let store = if verify || args.citizens.is_some() {
-        let store = sportello_store::open(database_url)
-            .await
-            .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?;
+        let store = sportello_store::open(database_url).await.with_context(|| {
+            format!(
+                "cannot open the database {} to check the drill against (--no-verify drills without checking)",
+                sportello_store::redact(database_url)
+            )
+        })?;
         Some(Arc::<dyn sportello_store::Store>::from(store))
     } else {
         None
