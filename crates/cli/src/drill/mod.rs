@@ -320,7 +320,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let sampler = report::spawn_sampler(Arc::clone(&shared), progress.clone());
+    let sampler = report::spawn_sampler(Arc::clone(&shared), probe, progress.clone());
 
     let permits = Arc::new(Semaphore::new(args.max_in_flight.max(1)));
     let run_id = format!("{:x}", chrono::Utc::now().timestamp_millis());

@@ -23,14 +23,17 @@ pub fn draw(path: &Path, report: &Report) -> anyhow::Result<()> {
         ("journeys/s", series(&|s| s.journeys as f64), BLUE),
         ("submissions/s", series(&|s| s.submissions as f64), GREEN),
     ];
-    let crowd = [
-        ("waiting in the room", series(&|s| s.waiting as f64), RED),
+    let mut crowd = vec![
+        ("drill citizens waiting", series(&|s| s.waiting as f64), RED),
         ("journeys under way", series(&|s| s.in_flight as f64), MAGENTA),
     ];
+    if report.timeline.iter().any(|s| s.queue_length.is_some()) {
+        crowd.push(("queue length (/stato)", series(&|s| s.queue_length.unwrap_or(0) as f64), CYAN));
+    }
     let latency = [("p99 latency, ms", series(&|s| s.p99_ms), BLACK)];
     let charts: [(&str, &[Line]); 3] = [
         ("Throughput per second", &throughput),
-        ("Waiting room and journeys under way", &crowd),
+        ("Waiting room and journeys under way", crowd.as_slice()),
         ("p99 request latency per second (ms)", &latency),
     ];
     for (area, (title, lines)) in panels.iter().zip(charts) {

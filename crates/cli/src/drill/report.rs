@@ -30,8 +30,10 @@ pub struct Second {
     pub journeys: u64,
     /// Receipts received in this second.
     pub submissions: u64,
-    /// Citizens in the waiting room, sampled at the second's end.
+    /// The drill's citizens in the waiting room, sampled at the second's end.
     pub waiting: u64,
+    /// The portal's queue as its `/stato` reports it, sampled at the second's end (with a waiting room).
+    pub queue_length: Option<u64>,
     /// Journeys under way, sampled at the second's end.
     pub in_flight: u64,
     /// The 99th percentile of the requests answered in this second, milliseconds.
@@ -109,25 +111,42 @@ impl Stats {
     }
 }
 
-/// Samples the waiting room and the journeys under way once a second, and shows them on the progress bar.
-pub fn spawn_sampler(shared: Arc<Shared>, progress: indicatif::ProgressBar) -> tokio::task::JoinHandle<()> {
+/// Samples the waiting room and the journeys under way once a second, and shows them on the progress bar. With a
+/// waiting room, also asks the portal's `/stato` for the length of its queue (everyone waiting, not only the
+/// drill's citizens).
+pub fn spawn_sampler(
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+    progress: indicatif::ProgressBar,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick =
             tokio::time::interval_at((shared.started + Duration::from_secs(1)).into(), Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
             let at = shared.started.elapsed().as_secs_f64() - 0.5;
             let waiting = shared.waiting.load(Ordering::Relaxed) as u64;
             let in_flight = shared.in_flight.load(Ordering::Relaxed) as u64;
+            let queue = if shared.gated { queue_length(&client, &shared.base).await } else { None };
             let mut stats = lock(&shared.stats);
             let second = stats.second(at);
             second.waiting = waiting;
             second.in_flight = in_flight;
+            second.queue_length = queue;
             let (ok, failed) = (stats.submitted + stats.not_eligible, stats.failed);
             drop(stats);
             progress.set_message(format!("{in_flight} under way, {waiting} waiting, {ok} done, {failed} failed"));
         }
     })
+}
+
+/// The number of people waiting in all the portal's rooms, as `/stato` tells it, if it answers within a second.
+async fn queue_length(client: &reqwest::Client, base: &str) -> Option<u64> {
+    let asked = client.get(format!("{base}/stato")).header("accept", "application/json").send();
+    let response = tokio::time::timeout(Duration::from_secs(1), asked).await.ok()?.ok()?;
+    let rooms: serde_json::Value = response.json().await.ok()?;
+    rooms.as_array().map(|rooms| rooms.iter().filter_map(|r| r["waiting"].as_u64()).sum())
 }
 
 /// Percentiles of one histogram, milliseconds.

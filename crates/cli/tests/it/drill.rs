@@ -223,6 +223,8 @@ async fn citizens_beyond_the_admission_rate_wait_in_the_room_and_all_get_through
     assert!(buckets[1]["citizens"].as_u64().unwrap() > 0, "some waited between one and five seconds: {buckets:?}");
     let most_waiting = report["timeline"].as_array().unwrap().iter().filter_map(|s| s["waiting"].as_u64()).max();
     assert!(most_waiting.unwrap_or(0) >= 10, "the plot's waiting count saw the queue: {most_waiting:?}");
+    let longest_queue = report["timeline"].as_array().unwrap().iter().filter_map(|s| s["queue_length"].as_u64()).max();
+    assert!(longest_queue.unwrap_or(0) >= 10, "the portal's /stato showed the queue: {longest_queue:?}");
     assert_eq!(report["verification"]["receipts_checked"], report["submissions"]);
     assert!(stdout(&out).contains("verification: passed"), "{}", stdout(&out));
 }
