@@ -240,10 +240,22 @@ impl Journey<'_> {
 
     async fn queue(&mut self) -> Result<(), Failure> {
         let room = 0;
-        let mut view = Value::Null;
-        for _ in 0..20 {
+        let mut view;
+        let mut refusals = 0;
+        loop {
             let (status, offer) = self.send(room, self.client.get(self.url("/attesa"))).await?;
-            if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            // A room not open yet (or closed for maintenance) is waited for, as people wait for the click day's
+            // hour; the time counts as queue wait.
+            let closed = matches!(offer["state"].as_str(), Some("closed" | "maintenance"));
+            if status == StatusCode::TOO_MANY_REQUESTS || (status == StatusCode::SERVICE_UNAVAILABLE && !closed) {
+                refusals += 1;
+                if refusals > 20 {
+                    return Err(Failure(format!("room: HTTP {} twenty times", status.as_u16())));
+                }
+                pause(&offer).await;
+                continue;
+            }
+            if closed {
                 pause(&offer).await;
                 continue;
             }
@@ -268,6 +280,10 @@ impl Journey<'_> {
                 break;
             }
             if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+                refusals += 1;
+                if refusals > 20 {
+                    return Err(Failure(format!("room: HTTP {} twenty times", status.as_u16())));
+                }
                 pause(&answer).await;
                 continue;
             }
