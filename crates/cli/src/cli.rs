@@ -44,6 +44,9 @@ pub enum Command {
     /// Operate the admission gate of running portals (capacity, maintenance, revocation) through its Redis.
     #[command(subcommand)]
     Gate(crate::gate::GateCommand),
+    /// Rehearse a click day against a running portal (loopback by default), then check what the store recorded.
+    #[command(long_about = crate::drill::LONG_ABOUT)]
+    Drill(Box<crate::drill::DrillArgs>),
 }
 
 /// `sportello pin …`
@@ -293,6 +296,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Gate(command) => crate::gate::run(command).await,
+        Command::Drill(args) => crate::drill::run(&cli.database_url, *args).await,
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;
             let persons = match args.first {

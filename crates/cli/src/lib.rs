@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod drill;
 pub mod gate;
 pub mod import;
 pub mod pins;

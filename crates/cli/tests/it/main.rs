@@ -2,6 +2,7 @@
 
 mod check;
 mod crash;
+mod drill;
 mod gate;
 mod import;
 mod leak;
