@@ -8,4 +8,5 @@ mod import;
 mod leak;
 mod nodes;
 mod pins;
+mod schema;
 mod support;

@@ -74,6 +74,12 @@ pub struct AlreadyApplied(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct TooLarge(pub Problem);
 
+/// Too many PIN requests or logins from this client address, or for this codice fiscale, in a short time
+/// (`[limits]`). Nothing was done; try again after the seconds in `Retry-After`.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct TooManyRequests(pub Problem);
+
 /// The body is not sent as `application/json`.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -133,6 +139,7 @@ pub struct Unavailable(pub Problem);
             NotFound,
             AlreadyApplied,
             TooLarge,
+            TooManyRequests,
             UnsupportedMediaType,
             Invalid,
             Unavailable

@@ -105,6 +105,7 @@ pub struct PinRequested {
         (status = 413, response = super::doc::TooLarge),
         (status = 415, response = super::doc::UnsupportedMediaType),
         (status = 422, response = super::doc::Invalid),
+        (status = 429, response = super::doc::TooManyRequests),
     )
 )]
 pub async fn request_pin(
@@ -203,6 +204,7 @@ pub struct SessionCreated {
         (status = 413, response = super::doc::TooLarge),
         (status = 415, response = super::doc::UnsupportedMediaType),
         (status = 422, response = super::doc::Invalid),
+        (status = 429, response = super::doc::TooManyRequests),
     )
 )]
 pub async fn create(
