@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sportello_domain::{Cents, CodiceFiscale, Iban};
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
+use sportello_domain::{Cents, CodiceFiscale, Iban};
 
 mod error;
 pub mod group;
@@ -21,11 +21,11 @@ pub mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
+pub use group::{CommitCount, GroupCommit};
 pub use payments::{
     Budget, BudgetChange, BudgetEvent, BudgetSeed, NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord,
     PaymentRow, PaymentRun, PaymentStatus, ReconcileCounts, RunTotal,
 };
-pub use group::{CommitCount, GroupCommit};
 
 /// Records each scheme's spending limit from the scheme file, where the database has none yet (a limit raised
 /// since by law is kept).

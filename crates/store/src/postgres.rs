@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
-use sportello_domain::{Cents, CodiceFiscale, Iban};
 use sportello_domain::registry::{Position, RegistryRow};
+use sportello_domain::{Cents, CodiceFiscale, Iban};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
@@ -36,10 +36,11 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
 use crate::payments;
 use crate::{
-    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewPaymentRun,
-    PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, ReconcileCounts, RunTotal, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
-    RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
-    count_from_db, days_from_db, kind_from_db, later, protocol_number,
+    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
+    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
+    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
+    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    kind_from_db, later, protocol_number,
 };
 
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
@@ -302,7 +303,8 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let released_cents = i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
+        let released_cents =
+            i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
         sqlx::query(
             "UPDATE budgets SET limit_cents = $2, legal_ref = $3, reserved_cents = reserved_cents + $4 WHERE scheme = $1",
         )
@@ -332,16 +334,16 @@ impl Store for PgStore {
     }
 
     async fn budgets(&self) -> Result<Vec<Budget>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme"))).fetch_all(&self.pool).await?;
         rows.iter().map(budget_from_row).collect()
     }
 
     async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
-        let rows = sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 Ok(BudgetEvent {
@@ -916,7 +918,10 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
     .await?
     .iter()
     .map(|row| {
-        Ok((get::<String>(row, "scheme")?, Room { amount: get(row, "amount_cents")?, available: get(row, "available")? }))
+        Ok((
+            get::<String>(row, "scheme")?,
+            Room { amount: get(row, "amount_cents")?, available: get(row, "available")? },
+        ))
     })
     .collect::<Result<HashMap<_, _>, StoreError>>()?;
     let persons: Vec<&str> = batch.iter().map(|a| a.codice_fiscale.as_str()).collect();

@@ -39,10 +39,11 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, SqlSafeStr as _, SqlS
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
 use crate::payments;
 use crate::{
-    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewPaymentRun,
-    PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, ReconcileCounts, RunTotal, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
-    RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
-    count_from_db, days_from_db, kind_from_db, later, protocol_number,
+    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
+    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
+    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
+    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    kind_from_db, later, protocol_number,
 };
 
 /// How long a statement waits for another connection's write lock before failing. A registry import holds the lock
@@ -241,7 +242,12 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|row| Ok((get::<String>(row, "scheme")?, Room { amount: get(row, "amount_cents")?, available: get(row, "available")? })))
+    .map(|row| {
+        Ok((
+            get::<String>(row, "scheme")?,
+            Room { amount: get(row, "amount_cents")?, available: get(row, "available")? },
+        ))
+    })
     .collect::<Result<HashMap<_, _>, StoreError>>()?;
     let plan = Plan::new(batch, &stored, &budgets);
     if plan.inserts().is_empty() {
@@ -484,7 +490,8 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let released_cents = i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
+        let released_cents =
+            i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
         sqlx::query(
             "UPDATE budgets SET limit_cents = ?2, legal_ref = ?3, reserved_cents = reserved_cents + ?4 WHERE scheme = ?1",
         )
@@ -514,16 +521,16 @@ impl Store for SqliteStore {
     }
 
     async fn budgets(&self) -> Result<Vec<Budget>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme")))
-            .fetch_all(&self.readers)
-            .await?;
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme"))).fetch_all(&self.readers).await?;
         rows.iter().map(budget_from_row).collect()
     }
 
     async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
-        let rows = sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
-            .fetch_all(&self.readers)
-            .await?;
+        let rows =
+            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
+                .fetch_all(&self.readers)
+                .await?;
         rows.iter()
             .map(|row| {
                 Ok(BudgetEvent {

@@ -85,7 +85,8 @@ pub async fn a_run_pays_every_accepted_application_once_and_a_rerun_nothing_new(
 
     let (run, created) = store.start_payment_run(&run_on(date(2020, 4, 15))).await.unwrap();
     assert!(created);
-    let totals: Vec<_> = store.run_totals(run.id).await.unwrap().into_iter().map(|t| (t.method, t.count, t.total)).collect();
+    let totals: Vec<_> =
+        store.run_totals(run.id).await.unwrap().into_iter().map(|t| (t.method, t.count, t.total)).collect();
     assert_eq!(
         totals,
         [(PaymentMethod::Domiciliato, 1, Cents::from_euros(600)), (PaymentMethod::Iban, 3, Cents::from_euros(1800))]
