@@ -6,5 +6,6 @@ pub mod cli;
 pub mod demo;
 pub mod gate;
 pub mod import;
+pub mod payments;
 pub mod pins;
 pub mod synthetic;

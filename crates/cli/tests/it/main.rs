@@ -3,5 +3,6 @@
 mod check;
 mod gate;
 mod import;
+mod payments;
 mod pins;
 mod support;
