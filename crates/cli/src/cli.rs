@@ -60,6 +60,17 @@ pub enum PaymentsCommand {
     Run(PaymentsRunArgs),
     /// Apply the bank's status report (pain.002.001.03): payments accepted are confirmed, rejected ones returned.
     Reconcile(ReconcileArgs),
+    /// Benchmark aid: record N accepted applications of synthetic people, to pay.
+    #[command(hide = true)]
+    Synthetic(SyntheticArgs),
+}
+
+/// Arguments of `payments synthetic`.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// How many applications.
+    #[arg(long)]
+    pub applications: u64,
 }
 
 /// Arguments of `payments run`.
@@ -407,6 +418,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 pending,
                 counts.ignored
             );
+            Ok(())
+        }
+        Command::Payments(PaymentsCommand::Synthetic(args)) => {
+            let store: std::sync::Arc<dyn Store> = open_store(&cli.database_url).await?.into();
+            let started = std::time::Instant::now();
+            let stored = payments::synthetic(store, &Rulebook::dl18_2020(), args.applications).await?;
+            eprintln!("recorded {stored} synthetic applications in {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Budget(command) => budget(&cli.database_url, command).await,

@@ -368,3 +368,73 @@ pub async fn reconcile(store: &dyn Store, path: &Path, now: DateTime<Utc>) -> an
     let counts = store.reconcile(&report.outcomes, now).await?;
     Ok((counts, report.pending))
 }
+
+/// Benchmark aid: records `count` accepted applications of synthetic people (schemes in turn, one in seven paid in
+/// cash) through the store's ordinary submission, with limits large enough for all of them recorded first (and
+/// marked as such), so that a payment run has `count` payments to make. Returns how many were stored.
+pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, count: u64) -> anyhow::Result<u64> {
+    use sportello_domain::CodiceFiscale;
+    use sportello_store::{ApplicationStatus, BudgetSeed, NewApplication, Submission};
+
+    let schemes: Vec<String> = rulebook.schemes().iter().map(|s| s.id().to_owned()).collect();
+    let now = Utc::now();
+    for scheme in rulebook.schemes() {
+        let limit = scheme
+            .amount()
+            .get()
+            .checked_mul(i64::try_from(count).unwrap_or(i64::MAX))
+            .context("too many applications for the limit to be written")?;
+        let seed = BudgetSeed {
+            scheme: scheme.id().to_owned(),
+            amount: scheme.amount(),
+            limit: Cents::new(limit),
+            legal_ref: "synthetic benchmark data (sportello payments synthetic)".to_owned(),
+        };
+        store.ensure_budget(&seed, now).await?;
+    }
+    // Enough submissions in flight to fill the group commit's batches.
+    const WORKERS: u64 = 512;
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..WORKERS {
+        let (store, schemes) = (store.clone(), schemes.clone());
+        tasks.spawn(async move {
+            let mut stored = 0u64;
+            for n in (worker..count).step_by(WORKERS as usize) {
+                // Six letters from n: 26^6 distinct people, each with a valid check character.
+                let mut letters = [b'A'; 6];
+                let mut rest = n;
+                for slot in letters.iter_mut().rev() {
+                    *slot = b'A' + (rest % 26) as u8;
+                    rest /= 26;
+                }
+                let letters = String::from_utf8_lossy(&letters).into_owned();
+                let codice_fiscale = CodiceFiscale::with_check_character(&format!("{letters}80A01H501"))
+                    .map_err(|e| anyhow::anyhow!("synthetic codice fiscale: {e}"))?;
+                let payment = if n % 7 == 6 {
+                    serde_json::json!({ "method": "domiciliato" })
+                } else {
+                    serde_json::json!({ "method": "iban", "iban": "IT60X0542811101000000123456" })
+                };
+                let scheme = &schemes[usize::try_from(n).unwrap_or_default() % schemes.len()];
+                let outcome = store
+                    .submit(NewApplication {
+                        codice_fiscale,
+                        scheme: scheme.clone(),
+                        idempotency_key: format!("synthetic-{n}"),
+                        status: ApplicationStatus::Accepted,
+                        reasons: serde_json::json!([]),
+                        details: serde_json::json!({ "payment": payment, "contact": {} }),
+                        submitted_at: Utc::now(),
+                    })
+                    .await?;
+                stored += u64::from(matches!(outcome, Submission::Created(_)));
+            }
+            anyhow::Ok(stored)
+        });
+    }
+    let mut stored = 0;
+    while let Some(done) = tasks.join_next().await {
+        stored += done??;
+    }
+    Ok(stored)
+}
