@@ -360,6 +360,8 @@ struct ReceiptPage {
     title: String,
     legal_ref: String,
     accepted: bool,
+    /// Entitled, but waiting for a higher spending limit.
+    suspended: bool,
     reasons: Vec<ReasonView>,
     /// The last four characters of the IBAN, empty for payment at a post office.
     iban_last4: String,
@@ -472,7 +474,8 @@ fn receipt_page(
         submitted_at: italian_time::format_seconds(application.submitted_at),
         title: scheme_title(state, &application.scheme, lang),
         legal_ref: legal_ref(state, &application.scheme),
-        accepted: application.status != ApplicationStatus::Rejected,
+        accepted: application.status == ApplicationStatus::Accepted,
+        suspended: application.status == ApplicationStatus::SuspendedBudget,
         reasons,
         iban_last4,
         standing_label: standing.label(lang),
@@ -586,16 +589,21 @@ pub async fn new_iban(
     }
     let iban = match Iban::parse(&form.iban) {
         Ok(iban) => iban,
-        Err(e) => {
-            let message = match lang {
-                Lang::It => format!("L'IBAN indicato non è valido ({e}). Torni alla ricevuta e lo scriva di nuovo."),
-                Lang::En => format!("The IBAN given is not valid ({e}). Go back to the receipt and write it again."),
-            };
+        Err(_) => {
+            // The application form's own words for a bad IBAN, in the citizen's language.
+            let typed =
+                ApplicationForm { payment: "iban".to_owned(), iban: form.iban.clone(), ..ApplicationForm::default() };
+            let why = typed.validate_details(lang).err().and_then(|e| e.get("iban").map(str::to_owned));
+            let message = format!(
+                "{} {}",
+                why.unwrap_or_default(),
+                lang.pick("Torni alla ricevuta e lo scriva di nuovo.", "Go back to the receipt and write it again.")
+            );
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 lang,
                 lang.pick("IBAN non valido", "Invalid IBAN"),
-                &message,
+                message.trim(),
             );
         }
     };

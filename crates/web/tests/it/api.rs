@@ -612,9 +612,13 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
     assert_eq!(suspended.body["standing"], json!({"state": "suspended_budget", "limit_ref": "art. 27 c. 2"}));
     let message = suspended.body["standing_message"].as_str().unwrap();
     assert!(message.contains("limite di spesa (art. 27 c. 2)"), "{message}");
-    let page = app.logged_in(&other).await.get("/domande?lang=en").await;
+    let other_browser = app.logged_in(&other).await;
+    let page = other_browser.get("/domande?lang=en").await;
     assert!(page.body.contains("Suspended: spending limit reached") && page.body.contains("(art. 27 c. 2)"));
     assert_eq!(page.cache_control, "no-store, private");
+    let receipt =
+        other_browser.get(suspended.header("location").replace("/api/v1/applications", "/domande").as_str()).await;
+    assert!(receipt.body.contains("Sospesa per il limite di spesa"), "{}", receipt.body);
 
     let run = |date| NewPaymentRun {
         pay_date: date,
@@ -668,6 +672,9 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
     let forged = browser.post(&form, &[("csrf", "forged"), ("iban", "IT60 X054 2811 1010 0000 0123 456")]).await;
     assert_eq!(forged.status, 403);
     let csrf = browser.token(&format!("/domande/{protocol}")).await;
+    let mistyped = browser.post(&form, &[("csrf", &csrf), ("iban", "IT61X0306909606100000063271")]).await;
+    assert_eq!(mistyped.status, 422);
+    assert!(mistyped.body.contains("Torni alla ricevuta"), "{}", mistyped.body);
     let posted = browser.post(&form, &[("csrf", &csrf), ("iban", "IT60 X054 2811 1010 0000 0123 456")]).await;
     assert_eq!((posted.status, posted.location.as_str()), (303, format!("/domande/{protocol}").as_str()));
     let page = browser.get(&format!("/domande/{protocol}")).await;
