@@ -1,4 +1,5 @@
-//! The `sportello` command: registry import and generation, eligibility checks and the demo.
+//! The `sportello` command: registry import and generation, eligibility checks, the demo, payment runs and the
+//! spending limits.
 //!
 //! The binary is a thin `main`; everything lives here so that tests and later commands reuse it.
 
