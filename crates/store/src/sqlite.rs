@@ -427,17 +427,44 @@ impl Store for SqliteStore {
     }
 
     async fn ensure_budget(&self, seed: &BudgetSeed, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Every start after the first finds the limit recorded: one indexed read, no lock, no count.
+        let known = |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM budgets WHERE scheme = ?1")
+                .bind(&seed.scheme)
+                .fetch_optional(conn)
+        };
+        if known(&self.readers).await?.is_some() {
+            return Ok(());
+        }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // What is already accepted counts as reserved; a limit below it cannot be recorded (the CHECK would refuse
+        // it anyway, with a message nobody could act on).
+        let accepted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM applications WHERE scheme = ?1 AND status = 'accepted'")
+                .bind(&seed.scheme)
+                .fetch_one(&mut *tx)
+                .await?;
+        let reserved = accepted.checked_mul(seed.amount.get()).ok_or_else(|| {
+            StoreError::Corrupt(format!("{accepted} accepted applications of {} overflow", seed.scheme))
+        })?;
+        if reserved > seed.limit.get() {
+            return Err(StoreError::BudgetBelowReserved {
+                scheme: seed.scheme.clone(),
+                limit: seed.limit,
+                reserved: Cents::new(reserved),
+            });
+        }
+        // A concurrent start may have recorded it meanwhile: then this one records nothing.
         let inserted = sqlx::query(
             "INSERT INTO budgets (scheme, amount_cents, limit_cents, legal_ref, reserved_cents)
-             SELECT ?1, ?2, ?3, ?4, ?2 * (SELECT count(*) FROM applications WHERE scheme = ?1 AND status = 'accepted')
-             WHERE true
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (scheme) DO NOTHING",
         )
         .bind(&seed.scheme)
         .bind(seed.amount.get())
         .bind(seed.limit.get())
         .bind(&seed.legal_ref)
+        .bind(reserved)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() > 0 {

@@ -73,12 +73,20 @@ pub async fn ensure_budget_keeps_a_raised_limit_and_counts_what_is_accepted(back
     for n in 0..2u32 {
         store.submit(application(person(n), "form", Accepted)).await.unwrap();
     }
-    store.ensure_budget(&seed(10), at(0)).await.unwrap();
+    // A limit below them cannot be recorded.
+    let below = store.ensure_budget(&seed(1), at(0)).await;
+    assert!(matches!(below, Err(StoreError::BudgetBelowReserved { .. })), "{below:?}");
+    store.ensure_budget(&seed(2), at(0)).await.unwrap();
     assert_eq!(store.budgets().await.unwrap()[0].reserved, Cents::from_euros(1200));
-    store.set_budget_limit("art27", Cents::from_euros(60_000), "DL 34/2020 art. 84", at(1)).await.unwrap();
-    // Loading the scheme file again leaves the raised limit alone.
-    store.ensure_budget(&seed(10), at(2)).await.unwrap();
-    assert_eq!(store.budgets().await.unwrap()[0].limit, Cents::from_euros(60_000));
+    store.set_budget_limit("art27", Cents::from_euros(6000), "DL 34/2020 art. 84", at(1)).await.unwrap();
+    for n in 2..5u32 {
+        assert_eq!(status(&store.submit(application(person(n), "form", Accepted)).await.unwrap()), Accepted);
+    }
+    // Loading the scheme file again (every start does) leaves the raised limit alone, although more is now
+    // reserved than the file's limit.
+    store.ensure_budget(&seed(2), at(2)).await.unwrap();
+    let budget = store.budgets().await.unwrap().remove(0);
+    assert_eq!((budget.limit, budget.reserved), (Cents::from_euros(6000), Cents::from_euros(3000)));
     assert_eq!(store.budget_history().await.unwrap().len(), 2);
 }
 
