@@ -8,10 +8,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Rulebook;
-use sportello_store::{DEFAULT_DATABASE_URL, Store};
+use sportello_store::{DEFAULT_DATABASE_URL, Store, StoreError};
 
 use crate::import::{ImportOptions, import};
-use crate::{demo, synthetic};
+use crate::{demo, payments, synthetic};
 
 /// Sportello: apply for an emergency benefit, fairly, under any surge.
 #[derive(Debug, Parser)]
@@ -47,6 +47,98 @@ pub enum Command {
     /// Rehearse a click day against a running portal (loopback by default), then check what the store recorded.
     #[command(long_about = crate::drill::LONG_ABOUT)]
     Drill(Box<crate::drill::DrillArgs>),
+    /// Pay accepted applications (SEPA transfers, cash at a post office) and apply the bank's status reports.
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+    /// Show or raise the schemes' spending limits.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+}
+
+/// `sportello payments …`
+#[derive(Debug, Subcommand)]
+pub enum PaymentsCommand {
+    /// Pay every accepted application not yet paid: a pain.001.001.03 transfer file, a CSV of cash payments for
+    /// the postal service and a summary. Running the same date again writes the same files and pays nobody new.
+    Run(PaymentsRunArgs),
+    /// Apply the bank's status report (pain.002.001.03): payments accepted are confirmed, rejected ones returned.
+    Reconcile(ReconcileArgs),
+    /// Benchmark aid: record N accepted applications of synthetic people, to pay.
+    #[command(hide = true)]
+    Synthetic(SyntheticArgs),
+}
+
+/// Arguments of `payments synthetic`.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// How many applications.
+    #[arg(long)]
+    pub applications: u64,
+}
+
+/// Arguments of `payments run`.
+#[derive(Debug, Args)]
+pub struct PaymentsRunArgs {
+    /// The payment date (YYYY-MM-DD): the transfers' requested execution date.
+    #[arg(long)]
+    pub date: sportello_domain::Date,
+    /// The account the indemnities are paid from.
+    #[arg(long)]
+    pub debtor_iban: String,
+    /// The ordering party's name.
+    #[arg(long, default_value = "INPS - Istituto Nazionale della Previdenza Sociale")]
+    pub debtor_name: String,
+    /// The BIC of the debtor's bank.
+    #[arg(long)]
+    pub debtor_bic: String,
+    /// The folder to write the files to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A scheme file to take the amounts and limits from instead of DL 18/2020 as shipped.
+    #[arg(long, value_name = "FILE")]
+    pub schemes: Option<PathBuf>,
+    /// Testing aid: stop after writing N payments, as a crash would.
+    #[arg(long, value_name = "N", hide = true)]
+    pub stop_after: Option<u64>,
+}
+
+/// Arguments of `payments reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The status report.
+    pub file: PathBuf,
+}
+
+/// `sportello budget …`
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Print each scheme's limit, what is reserved, what waits, and every limit set.
+    Show(BudgetShowArgs),
+    /// Set a scheme's limit by a new law, accepting the suspended applications that now fit, oldest first.
+    Set(BudgetSetArgs),
+}
+
+/// Arguments of `budget show`.
+#[derive(Debug, Args)]
+pub struct BudgetShowArgs {
+    /// A scheme file to take the initial limits from instead of DL 18/2020 as shipped.
+    #[arg(long, value_name = "FILE")]
+    pub schemes: Option<PathBuf>,
+}
+
+/// Arguments of `budget set`.
+#[derive(Debug, Args)]
+pub struct BudgetSetArgs {
+    /// The scheme, e.g. art27.
+    pub scheme: String,
+    /// The new limit in euros, e.g. 400000000.00.
+    pub limit: String,
+    /// The law that sets it, e.g. "DL 34/2020 art. 84".
+    #[arg(long = "ref", value_name = "REFERENCE")]
+    pub legal_ref: String,
+    /// A scheme file to take the initial limits from instead of DL 18/2020 as shipped.
+    #[arg(long, value_name = "FILE")]
+    pub schemes: Option<PathBuf>,
 }
 
 /// `sportello pin …`
@@ -297,6 +389,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Gate(command) => crate::gate::run(command).await,
         Command::Drill(args) => crate::drill::run(&cli.database_url, *args).await,
+        Command::Payments(PaymentsCommand::Run(args)) => {
+            let debtor_iban = sportello_domain::Iban::parse(&args.debtor_iban)
+                .map_err(|e| InputError(format!("--debtor-iban '{}': {e}", args.debtor_iban)))?;
+            payments::check_bic(&args.debtor_bic).map_err(|e| InputError(format!("--debtor-bic: {e}")))?;
+            if args.debtor_name.trim().is_empty() || args.debtor_name.chars().count() > 70 {
+                return Err(InputError("--debtor-name must have 1 to 70 characters".into()).into());
+            }
+            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let store = open_store(&cli.database_url).await?;
+            let options = payments::RunOptions {
+                pay_date: args.date,
+                debtor_name: args.debtor_name,
+                debtor_iban,
+                debtor_bic: args.debtor_bic,
+                out: args.out,
+                progress: std::io::stderr().is_terminal(),
+                stop_after: args.stop_after,
+            };
+            let summary = payments::run(store.as_ref(), &rulebook, &options, chrono::Utc::now()).await?;
+            payments::print_summary(&mut std::io::stdout().lock(), &summary, &options.out)?;
+            Ok(())
+        }
+        Command::Payments(PaymentsCommand::Reconcile(args)) => {
+            let store = open_store(&cli.database_url).await?;
+            let (counts, pending) = payments::reconcile(store.as_ref(), &args.file, chrono::Utc::now()).await?;
+            println!(
+                "{}: {} payments confirmed, {} returned, {} pending, {} not matched (unknown or already so)",
+                args.file.display(),
+                counts.confirmed,
+                counts.returned,
+                pending,
+                counts.ignored
+            );
+            Ok(())
+        }
+        Command::Payments(PaymentsCommand::Synthetic(args)) => {
+            let store: std::sync::Arc<dyn Store> = open_store(&cli.database_url).await?.into();
+            let started = std::time::Instant::now();
+            let stored = payments::synthetic(store, &Rulebook::dl18_2020(), args.applications).await?;
+            eprintln!("recorded {stored} synthetic applications in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Budget(command) => budget(&cli.database_url, command).await,
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;
             let persons = match args.first {
@@ -317,6 +452,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()> {
+    let schemes = match &command {
+        BudgetCommand::Show(args) => args.schemes.as_deref(),
+        BudgetCommand::Set(args) => args.schemes.as_deref(),
+    };
+    let rulebook = load_rulebook(schemes)?;
+    let store = open_store(database_url).await?;
+    let now = chrono::Utc::now();
+    payments::load_budgets(store.as_ref(), &rulebook, now).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        BudgetCommand::Set(args) => {
+            let limit =
+                sportello_domain::Cents::parse(&args.limit).map_err(|e| InputError(format!("the limit: {e}")))?;
+            if args.legal_ref.trim().is_empty() {
+                return Err(InputError("--ref must name the law that sets the limit".into()).into());
+            }
+            let change = match store.set_budget_limit(&args.scheme, limit, args.legal_ref.trim(), now).await {
+                Ok(change) => change,
+                Err(e @ (StoreError::UnknownBudget(_) | StoreError::BudgetBelowReserved { .. })) => {
+                    return Err(InputError(e.to_string()).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            writeln!(
+                out,
+                "{}: limit {} EUR ({}); {} reserved; {} suspended applications accepted, {} still waiting",
+                change.budget.scheme,
+                change.budget.limit,
+                change.budget.legal_ref,
+                change.budget.reserved,
+                change.released,
+                change.budget.suspended
+            )?;
+        }
+        BudgetCommand::Show(_) => {
+            for b in store.budgets().await? {
+                writeln!(
+                    out,
+                    "{}: limit {} EUR ({}), {} EUR each; reserved {} EUR; {} suspended",
+                    b.scheme, b.limit, b.legal_ref, b.amount, b.reserved, b.suspended
+                )?;
+            }
+            writeln!(out, "history:")?;
+            for e in store.budget_history().await? {
+                writeln!(
+                    out,
+                    "  {} {}: {} EUR ({}), {} released",
+                    e.set_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    e.scheme,
+                    e.limit,
+                    e.legal_ref,
+                    e.released
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! The `sportello` command: registry import and generation, eligibility checks and the demo.
+//! The `sportello` command: registry import and generation, eligibility checks, the demo, payment runs and the
+//! spending limits.
 //!
 //! The binary is a thin `main`; everything lives here so that tests and later commands reuse it.
 
@@ -7,5 +8,6 @@ pub mod demo;
 pub mod drill;
 pub mod gate;
 pub mod import;
+pub mod payments;
 pub mod pins;
 pub mod synthetic;

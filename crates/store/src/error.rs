@@ -60,6 +60,23 @@ pub enum StoreError {
     /// idempotency key is safe: it never stores an application twice.
     #[error("the store stopped before confirming the submission; submit it again with the same idempotency key")]
     WriterStopped,
+
+    /// The scheme has no spending limit recorded (its scheme file was never loaded into this database).
+    #[error("no spending limit is recorded for scheme '{0}'; check the scheme id (e.g. art27)")]
+    UnknownBudget(String),
+
+    /// A new limit would be below what accepted applications already reserve.
+    #[error(
+        "the new limit of {limit} for {scheme} is below the {reserved} already reserved by accepted applications; a limit can only be set at or above it"
+    )]
+    BudgetBelowReserved {
+        /// The scheme.
+        scheme: String,
+        /// The limit asked for.
+        limit: sportello_domain::Cents,
+        /// What is reserved.
+        reserved: sportello_domain::Cents,
+    },
 }
 
 impl StoreError {

@@ -156,11 +156,41 @@ async fn run(
 /// one non-rejected application per person), made in memory so that a batch costs a few statements instead of a
 /// few per submission. The constraints still stand guard: should the plan be wrong (another process wrote in
 /// between), the batch's insert fails and the batch runs again one submission at a time.
+///
+/// The plan also reserves each accepted submission's amount against its scheme's spending limit, in arrival order:
+/// one that no longer fits is stored suspended (`suspended_budget`) instead. The backend reads the budgets in the
+/// batch's transaction, locked, and writes back [`Plan::reservations`] in the same transaction; the budgets
+/// table's CHECK (reserved never above the limit) stands guard as the constraints do.
 #[derive(Debug)]
 pub(crate) struct Plan {
     decisions: Vec<Decision>,
     /// The submissions to store (indexes into the batch), in order.
     inserts: Vec<usize>,
+    /// The status each insert is stored with, in the same order.
+    statuses: Vec<ApplicationStatus>,
+    /// What the batch adds to each scheme's reserved amount.
+    reservations: HashMap<String, i64>,
+}
+
+/// Room left under a scheme's spending limit, as read in the batch's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// What one accepted application reserves, in cents.
+    pub(crate) amount: i64,
+    /// The limit minus what is reserved, in cents.
+    pub(crate) available: i64,
+}
+
+impl Room {
+    /// Takes one application's amount if it fits; whether it did.
+    pub(crate) fn take(&mut self) -> bool {
+        if self.amount <= self.available {
+            self.available -= self.amount;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -181,8 +211,12 @@ enum Found {
 }
 
 impl Plan {
-    /// Plans `batch` given `stored`, which holds at least every stored application of the persons in the batch.
-    pub(crate) fn new(batch: &[NewApplication], stored: &[Application]) -> Self {
+    /// Plans `batch` given `stored`, which holds at least every stored application of the persons in the batch, and
+    /// `budgets`, the room under the spending limit of (at least) the batch's schemes that have one.
+    pub(crate) fn new(batch: &[NewApplication], stored: &[Application], budgets: &HashMap<String, Room>) -> Self {
+        let mut budgets = budgets.clone();
+        let mut reservations: HashMap<String, i64> = HashMap::new();
+        let mut statuses = Vec::with_capacity(batch.len());
         let mut by_key: HashMap<(&str, &str), Found> = HashMap::with_capacity(stored.len() + batch.len());
         let mut holders: HashMap<&str, Found> = HashMap::with_capacity(stored.len() + batch.len());
         for (i, application) in stored.iter().enumerate() {
@@ -209,6 +243,17 @@ impl Plan {
                 }
                 let n = inserts.len();
                 inserts.push(i);
+                let mut status = application.status;
+                if status == ApplicationStatus::Accepted
+                    && let Some(room) = budgets.get_mut(&application.scheme)
+                {
+                    if room.take() {
+                        *reservations.entry(application.scheme.clone()).or_default() += room.amount;
+                    } else {
+                        status = ApplicationStatus::SuspendedBudget;
+                    }
+                }
+                statuses.push(status);
                 by_key.insert(key, Found::New(n));
                 if holds {
                     holders.insert(person, Found::New(n));
@@ -216,7 +261,17 @@ impl Plan {
                 Decision::Create(n)
             })
             .collect();
-        Self { decisions, inserts }
+        Self { decisions, inserts, statuses, reservations }
+    }
+
+    /// The status of each submission to store, in the order of [`Plan::inserts`].
+    pub(crate) fn statuses(&self) -> &[ApplicationStatus] {
+        &self.statuses
+    }
+
+    /// What the batch adds to each scheme's reserved amount, in cents.
+    pub(crate) fn reservations(&self) -> &HashMap<String, i64> {
+        &self.reservations
     }
 
     /// The submissions to store, as indexes into the batch, in the order their rows must be given to

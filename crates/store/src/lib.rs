@@ -9,11 +9,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sportello_domain::CodiceFiscale;
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
+use sportello_domain::{Cents, CodiceFiscale, Iban};
 
 mod error;
 pub mod group;
+mod payments;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -21,6 +22,29 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
+pub use payments::{
+    Budget, BudgetChange, BudgetEvent, BudgetSeed, NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord,
+    PaymentRow, PaymentRun, PaymentStatus, ReconcileCounts, RunTotal,
+};
+
+/// Records each scheme's spending limit from the scheme file, where the database has none yet (a limit raised
+/// since by law is kept).
+pub async fn load_budgets(
+    store: &dyn Store,
+    rulebook: &sportello_domain::law::Rulebook,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for scheme in rulebook.schemes() {
+        let seed = BudgetSeed {
+            scheme: scheme.id().to_owned(),
+            amount: scheme.amount(),
+            limit: scheme.spending_limit(),
+            legal_ref: scheme.spending_limit_ref().to_owned(),
+        };
+        store.ensure_budget(&seed, at).await?;
+    }
+    Ok(())
+}
 
 /// The default database when none is configured: a SQLite file under `./sportello-data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sportello-data/sportello.db";
@@ -147,6 +171,70 @@ pub trait Store: Send + Sync {
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    // ----- spending limits -----
+
+    /// Records the spending limit of a scheme as its scheme file gives it, if the scheme has none yet (a limit
+    /// raised since by law is kept). What the scheme's accepted applications already hold counts as reserved.
+    async fn ensure_budget(&self, seed: &BudgetSeed, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Sets a scheme's spending limit by a new law (`legal_ref`), records it in the history, and accepts the
+    /// suspended applications that now fit, in order of submission. A limit below what is already reserved is
+    /// refused ([`StoreError::BudgetBelowReserved`]).
+    async fn set_budget_limit(
+        &self,
+        scheme: &str,
+        limit: Cents,
+        legal_ref: &str,
+        at: DateTime<Utc>,
+    ) -> Result<BudgetChange, StoreError>;
+
+    /// Every scheme's spending limit as it stands, by scheme.
+    async fn budgets(&self) -> Result<Vec<Budget>, StoreError>;
+
+    /// Every limit set, oldest first.
+    async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError>;
+
+    // ----- payments -----
+
+    /// Starts the payment run for `run.pay_date`: in one transaction, records the run and assigns to it every
+    /// accepted application not yet paid (nor being paid). If a run for that date exists, returns it and assigns
+    /// nothing (`false`): its files can be written again, the same. Concurrent calls never assign an application
+    /// twice.
+    async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError>;
+
+    /// Counts and totals of a run's payments by scheme and method, by scheme then method.
+    async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError>;
+
+    /// Up to `limit` payments of a run made by `method`, in id order, after id `after`: a page of a stream.
+    async fn run_payments(
+        &self,
+        run_id: i64,
+        method: PaymentMethod,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRow>, StoreError>;
+
+    /// Records that a run's files are written.
+    async fn complete_payment_run(&self, run_id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Applies a bank's status report: each payment named by its protocol number is confirmed or returned (with
+    /// the reason code). A payment already in that state, or unknown, is counted and left alone.
+    async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError>;
+
+    /// Gives a new account for a returned payment of one's own application: the application's payment details
+    /// become a transfer to `iban`, and the returned payment is superseded, so the next run pays it again.
+    /// `false` when `codice_fiscale` has no application `protocol` with a returned payment.
+    async fn replace_returned_iban(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+        iban: &Iban,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The payments of one person's applications, oldest first (superseded ones included).
+    async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError>;
 
     // ----- INPS PIN credentials -----
 
@@ -388,10 +476,14 @@ pub struct Application {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {
-    /// Eligible at submission: the person's one indemnity (art. 31).
+    /// Eligible at submission, its amount reserved against the scheme's spending limit: the person's one indemnity
+    /// (art. 31).
     Accepted,
     /// Not eligible at submission; kept with its reasons, and it does not hold the person's indemnity.
     Rejected,
+    /// Eligible, but its amount would take the scheme past its spending limit: kept, holding the person's
+    /// indemnity (art. 31), and accepted in order of submission when a new law raises the limit.
+    SuspendedBudget,
 }
 
 impl ApplicationStatus {
@@ -400,6 +492,7 @@ impl ApplicationStatus {
         match self {
             Self::Accepted => "accepted",
             Self::Rejected => "rejected",
+            Self::SuspendedBudget => "suspended_budget",
         }
     }
 
@@ -408,6 +501,7 @@ impl ApplicationStatus {
         match s {
             "accepted" => Ok(Self::Accepted),
             "rejected" => Ok(Self::Rejected),
+            "suspended_budget" => Ok(Self::SuspendedBudget),
             other => Err(StoreError::Corrupt(format!("unknown application status '{other}'"))),
         }
     }

@@ -20,23 +20,27 @@
 //! The batch's reads use a fresh plan each time (`plan_cache_mode`, see `submit_together`): with the plan cached
 //! while the table was empty, the same design fell back to 2,600 per second as the table grew.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
-use sportello_domain::CodiceFiscale;
 use sportello_domain::registry::{Position, RegistryRow};
+use sportello_domain::{Cents, CodiceFiscale, Iban};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
 
-use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Submitter};
+use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
+use crate::payments;
 use crate::{
-    Application, ApplicationStatus, AuditEntry, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
-    RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
-    count_from_db, days_from_db, kind_from_db, later, protocol_number,
+    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
+    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
+    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
+    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    kind_from_db, later, protocol_number,
 };
 
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
@@ -49,6 +53,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Key of the advisory lock that serialises registry imports (any constant unique to Sportello).
 const IMPORT_LOCK: i64 = 0x5350_4f52_5245_4731; // "SPORREG1"
+
+/// Key of the advisory lock that serialises the start of payment runs ("SPORPAY1").
+const PAYMENTS_LOCK: i64 = 0x5350_4f52_5041_5931;
 
 /// Bytes of `COPY` data buffered (across writes) before they are sent as one `COPY`.
 const COPY_CHUNK: usize = 4 << 20;
@@ -91,6 +98,13 @@ const PIN_COLUMNS: &str = "codice_fiscale, full_hash, simplified_hash, issued_at
 const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
+
+const RUN_COLUMNS: &str = "id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at, completed_at";
+
+/// A budget with its count of suspended applications.
+const BUDGET_SELECT: &str = "SELECT b.scheme, b.amount_cents, b.limit_cents, b.legal_ref, b.reserved_cents,
+    (SELECT count(*) FROM applications a WHERE a.scheme = b.scheme AND a.status = 'suspended_budget') AS suspended
+    FROM budgets b";
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -226,6 +240,357 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn ensure_budget(&self, seed: &BudgetSeed, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Every start after the first finds the limit recorded: one indexed read, no lock, no count.
+        let known = |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT 1::bigint FROM budgets WHERE scheme = $1")
+                .bind(&seed.scheme)
+                .fetch_optional(conn)
+        };
+        if known(&self.pool).await?.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // What is already accepted counts as reserved; a limit below it cannot be recorded (the CHECK would refuse
+        // it anyway, with a message nobody could act on).
+        let accepted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM applications WHERE scheme = $1 AND status = 'accepted'")
+                .bind(&seed.scheme)
+                .fetch_one(&mut *tx)
+                .await?;
+        let reserved = accepted.checked_mul(seed.amount.get()).ok_or_else(|| {
+            StoreError::Corrupt(format!("{accepted} accepted applications of {} overflow", seed.scheme))
+        })?;
+        if reserved > seed.limit.get() {
+            return Err(StoreError::BudgetBelowReserved {
+                scheme: seed.scheme.clone(),
+                limit: seed.limit,
+                reserved: Cents::new(reserved),
+            });
+        }
+        // A concurrent start may have recorded it meanwhile: then this one records nothing.
+        let inserted = sqlx::query(
+            "INSERT INTO budgets (scheme, amount_cents, limit_cents, legal_ref, reserved_cents)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (scheme) DO NOTHING",
+        )
+        .bind(&seed.scheme)
+        .bind(seed.amount.get())
+        .bind(seed.limit.get())
+        .bind(&seed.legal_ref)
+        .bind(reserved)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES ($1, $2, $3, $4, 0)",
+            )
+            .bind(&seed.scheme)
+            .bind(seed.limit.get())
+            .bind(&seed.legal_ref)
+            .bind(at.trunc_subsecs(6))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_budget_limit(
+        &self,
+        scheme: &str,
+        limit: Cents,
+        legal_ref: &str,
+        at: DateTime<Utc>,
+    ) -> Result<BudgetChange, StoreError> {
+        let at = at.trunc_subsecs(6);
+        // The budget's row lock, as the submissions take it: no reservation happens between the read and the release.
+        let mut tx = self.pool.begin().await?;
+        let (amount, reserved): (i64, i64) =
+            sqlx::query_as("SELECT amount_cents, reserved_cents FROM budgets WHERE scheme = $1 FOR UPDATE")
+                .bind(scheme)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::UnknownBudget(scheme.to_owned()))?;
+        if limit.get() < reserved {
+            return Err(StoreError::BudgetBelowReserved {
+                scheme: scheme.to_owned(),
+                limit,
+                reserved: Cents::new(reserved),
+            });
+        }
+        let fit = (limit.get() - reserved) / amount;
+        let released = sqlx::query(
+            "UPDATE applications SET status = 'accepted', updated_at = $3
+             WHERE id IN (SELECT id FROM applications WHERE scheme = $1 AND status = 'suspended_budget'
+                          ORDER BY submitted_at, id LIMIT $2)",
+        )
+        .bind(scheme)
+        .bind(fit)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let released_cents =
+            i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
+        sqlx::query(
+            "UPDATE budgets SET limit_cents = $2, legal_ref = $3, reserved_cents = reserved_cents + $4 WHERE scheme = $1",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(released_cents)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(at)
+        .bind(released_cents / amount)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} WHERE b.scheme = $1")))
+            .bind(scheme)
+            .fetch_one(&mut *tx)
+            .await?;
+        let budget = budget_from_row(&row)?;
+        tx.commit().await?;
+        Ok(BudgetChange { budget, released })
+    }
+
+    async fn budgets(&self) -> Result<Vec<Budget>, StoreError> {
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme"))).fetch_all(&self.pool).await?;
+        rows.iter().map(budget_from_row).collect()
+    }
+
+    async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
+        let rows =
+            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BudgetEvent {
+                    scheme: get(row, "scheme")?,
+                    limit: Cents::new(get(row, "limit_cents")?),
+                    legal_ref: get(row, "legal_ref")?,
+                    set_at: get(row, "set_at")?,
+                    released: payments::count(get(row, "released")?, "released")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError> {
+        let at = run.at.trunc_subsecs(6);
+        let pay_date = run.pay_date;
+        // One run at a time: a second one waits for the first to commit, then finds what it assigned. The unique
+        // index on payments would stop a second payment anyway; the lock spares the work of finding out.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PAYMENTS_LOCK).execute(&mut *tx).await?;
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO payment_runs (pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (pay_date) DO NOTHING
+             RETURNING id",
+        )
+        .bind(pay_date)
+        .bind(&run.debtor_name)
+        .bind(&run.debtor_iban)
+        .bind(&run.debtor_bic)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = created {
+            // Every accepted application with no payment that stands (one superseded by a new account does not).
+            sqlx::query(
+                "INSERT INTO payments
+                     (run_id, application_id, protocol, codice_fiscale, scheme, method, iban, amount_cents, status,
+                      updated_at)
+                 SELECT $1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details -> 'payment' ->> 'method',
+                        a.details -> 'payment' ->> 'iban', b.amount_cents, 'scheduled', $2
+                 FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE a.status = 'accepted'
+                   AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
+                 ORDER BY a.id
+                 ON CONFLICT (application_id) WHERE status <> 'superseded' DO NOTHING",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM payment_runs WHERE pay_date = $1")))
+            .bind(pay_date)
+            .fetch_one(&mut *tx)
+            .await?;
+        let found = run_from_row(&row)?;
+        tx.commit().await?;
+        Ok((found, created.is_some()))
+    }
+
+    async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scheme, method, count(*) AS n, sum(amount_cents)::bigint AS total FROM payments WHERE run_id = $1
+             GROUP BY scheme, method ORDER BY scheme, method",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RunTotal {
+                    scheme: get(row, "scheme")?,
+                    method: PaymentMethod::from_db(&get::<String>(row, "method")?)?,
+                    count: payments::count(get(row, "n")?, "count")?,
+                    total: Cents::new(get(row, "total")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn run_payments(
+        &self,
+        run_id: i64,
+        method: PaymentMethod,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, protocol, codice_fiscale, scheme, iban, amount_cents FROM payments
+             WHERE run_id = $1 AND method = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(method.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PaymentRow {
+                    id: get(row, "id")?,
+                    protocol: get(row, "protocol")?,
+                    codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+                    scheme: get(row, "scheme")?,
+                    iban: get(row, "iban")?,
+                    amount: Cents::new(get(row, "amount_cents")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn complete_payment_run(&self, run_id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_runs SET completed_at = coalesce(completed_at, $2) WHERE id = $1")
+            .bind(run_id)
+            .bind(at.trunc_subsecs(6))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError> {
+        let at = at.trunc_subsecs(6);
+        let mut counts = ReconcileCounts::default();
+        let mut tx = self.pool.begin().await?;
+        for outcome in outcomes {
+            let changed = match &outcome.returned {
+                None => sqlx::query(
+                    "UPDATE payments SET status = 'confirmed', updated_at = $2
+                     WHERE protocol = $1 AND status = 'scheduled'",
+                )
+                .bind(&outcome.protocol)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Some(reason) => sqlx::query(
+                    "UPDATE payments SET status = 'returned', reason = $3, updated_at = $2
+                     WHERE protocol = $1 AND status IN ('scheduled', 'confirmed')",
+                )
+                .bind(&outcome.protocol)
+                .bind(at)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            match (changed, &outcome.returned) {
+                (0, _) => counts.ignored += 1,
+                (_, None) => counts.confirmed += 1,
+                (_, Some(_)) => counts.returned += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn replace_returned_iban(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+        iban: &Iban,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let at = at.trunc_subsecs(6);
+        let mut tx = self.pool.begin().await?;
+        let superseded = sqlx::query(
+            "UPDATE payments SET status = 'superseded', updated_at = $3
+             WHERE protocol = $1 AND codice_fiscale = $2 AND status = 'returned'",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if superseded == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE applications
+             SET details = jsonb_set(details, '{payment}', jsonb_build_object('method', 'iban', 'iban', $3::text)),
+                 updated_at = $4
+             WHERE protocol = $1 AND codice_fiscale = $2",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(iban.electronic())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.protocol, r.pay_date, p.method, p.iban, p.amount_cents, p.status, p.reason
+             FROM payments p JOIN payment_runs r ON r.id = p.run_id
+             WHERE p.codice_fiscale = $1 ORDER BY p.id",
+        )
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PaymentRecord {
+                    protocol: get(row, "protocol")?,
+                    pay_date: get(row, "pay_date")?,
+                    method: PaymentMethod::from_db(&get::<String>(row, "method")?)?,
+                    iban_last4: get::<Option<String>>(row, "iban")?.as_deref().map(payments::last4),
+                    amount: Cents::new(get(row, "amount_cents")?),
+                    status: PaymentStatus::from_db(&get::<String>(row, "status")?)?,
+                    reason: get(row, "reason")?,
+                })
+            })
+            .collect()
     }
 
     async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError> {
@@ -446,6 +811,20 @@ impl Store for PgStore {
 /// Stores one application on `conn`, inside the caller's transaction, or finds what stands in its way.
 async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Result<Submission, StoreError> {
     let submitted_at = application.submitted_at.trunc_subsecs(6);
+    // The spending limit, its row locked until the transaction ends: an accepted application that no longer fits
+    // is stored suspended.
+    let room: Option<(i64, i64)> = if application.status == ApplicationStatus::Accepted {
+        sqlx::query_as("SELECT amount_cents, limit_cents - reserved_cents FROM budgets WHERE scheme = $1 FOR UPDATE")
+            .bind(&application.scheme)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
+    let status = match room {
+        Some((amount, available)) if amount > available => ApplicationStatus::SuspendedBudget,
+        _ => application.status,
+    };
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO applications
              (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
@@ -456,7 +835,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
     .bind(&application.idempotency_key)
-    .bind(application.status.as_str())
+    .bind(status.as_str())
     .bind(Json(&application.reasons))
     .bind(Json(&application.details))
     .bind(submitted_at)
@@ -465,6 +844,13 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
 
     match inserted {
         Some(id) => {
+            if let (ApplicationStatus::Accepted, Some((amount, _))) = (status, room) {
+                sqlx::query("UPDATE budgets SET reserved_cents = reserved_cents + $1 WHERE scheme = $2")
+                    .bind(amount)
+                    .bind(&application.scheme)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             let row = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE applications SET protocol = $1 WHERE id = $2 RETURNING {APPLICATION_COLUMNS}"
             )))
@@ -545,12 +931,29 @@ impl Batch for PgBatch {
 /// batch, including a conflict with a row another process committed after the read (the insert has no ON CONFLICT);
 /// the caller then rolls back and stores the applications one at a time.
 ///
-/// This is where the spending limit's reservation will go: decided in the plan, written in this transaction.
+/// The spending limits' rows are locked first (`FOR UPDATE`, in scheme order, so two writers never deadlock), the
+/// reservations decided in the plan, and written in this transaction.
 async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> Result<Vec<Submission>, StoreError> {
     // A statement's plan is cached per connection and, after a few runs, made once for any parameters; one made
     // while the table was nearly empty scans it whole, and keeps doing so as it grows to millions of rows. A fresh
     // plan each time costs a fraction of a millisecond per batch and always finds the index.
     sqlx::raw_sql("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *conn).await?;
+    let schemes: Vec<&str> = batch.iter().map(|a| a.scheme.as_str()).collect();
+    let budgets = sqlx::query(
+        "SELECT scheme, amount_cents, limit_cents - reserved_cents AS available FROM budgets
+         WHERE scheme = ANY($1) ORDER BY scheme FOR UPDATE",
+    )
+    .bind(&schemes)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            get::<String>(row, "scheme")?,
+            Room { amount: get(row, "amount_cents")?, available: get(row, "available")? },
+        ))
+    })
+    .collect::<Result<HashMap<_, _>, StoreError>>()?;
     let persons: Vec<&str> = batch.iter().map(|a| a.codice_fiscale.as_str()).collect();
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {APPLICATION_COLUMNS} FROM applications WHERE codice_fiscale = ANY($1)"
@@ -559,7 +962,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
     .fetch_all(&mut *conn)
     .await?;
     let stored = rows.iter().map(application_from_row).collect::<Result<Vec<_>, _>>()?;
-    let plan = Plan::new(batch, &stored);
+    let plan = Plan::new(batch, &stored, &budgets);
     if plan.inserts().is_empty() {
         return plan.outcomes(&stored, Vec::new());
     }
@@ -573,7 +976,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
             .await?;
     ids.sort_unstable();
     let mut columns = NewRows::default();
-    for (&i, &id) in plan.inserts().iter().zip(&ids) {
+    for ((&i, &status), &id) in plan.inserts().iter().zip(plan.statuses()).zip(&ids) {
         let application = &batch[i];
         let submitted_at = application.submitted_at.trunc_subsecs(6);
         columns.id.push(id);
@@ -581,7 +984,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.codice_fiscale.push(application.codice_fiscale.as_str());
         columns.scheme.push(&application.scheme);
         columns.idempotency_key.push(&application.idempotency_key);
-        columns.status.push(application.status.as_str());
+        columns.status.push(status.as_str());
         columns.reasons.push(Json(&application.reasons));
         columns.details.push(Json(&application.details));
         columns.submitted_at.push(submitted_at);
@@ -614,6 +1017,13 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         .collect::<Result<Vec<_>, StoreError>>()?;
     // RETURNING promises no order; the ids follow the plan's.
     created.sort_by_key(|(id, _)| *id);
+    for (scheme, cents) in plan.reservations() {
+        sqlx::query("UPDATE budgets SET reserved_cents = reserved_cents + $1 WHERE scheme = $2")
+            .bind(cents)
+            .bind(scheme)
+            .execute(&mut *conn)
+            .await?;
+    }
     plan.outcomes(&stored, created.into_iter().map(|(_, application)| application).collect())
 }
 
@@ -791,6 +1201,29 @@ fn application_from_row(row: &PgRow) -> Result<Application, StoreError> {
         details,
         submitted_at: get::<DateTime<Utc>>(row, "submitted_at")?,
         updated_at: get::<DateTime<Utc>>(row, "updated_at")?,
+    })
+}
+
+fn budget_from_row(row: &PgRow) -> Result<Budget, StoreError> {
+    Ok(Budget {
+        scheme: get(row, "scheme")?,
+        amount: Cents::new(get(row, "amount_cents")?),
+        limit: Cents::new(get(row, "limit_cents")?),
+        legal_ref: get(row, "legal_ref")?,
+        reserved: Cents::new(get(row, "reserved_cents")?),
+        suspended: payments::count(get(row, "suspended")?, "suspended")?,
+    })
+}
+
+fn run_from_row(row: &PgRow) -> Result<PaymentRun, StoreError> {
+    Ok(PaymentRun {
+        id: get(row, "id")?,
+        pay_date: get(row, "pay_date")?,
+        debtor_name: get(row, "debtor_name")?,
+        debtor_iban: get(row, "debtor_iban")?,
+        debtor_bic: get(row, "debtor_bic")?,
+        created_at: get(row, "created_at")?,
+        completed_at: get(row, "completed_at")?,
     })
 }
 

@@ -20,6 +20,7 @@
 //! 5,500 with one transaction per batch and a savepoint and three statements per submission, 10,000–21,000 as here
 //! (other builds were running beside, so the spread is the machine's).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,18 +29,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
-use sportello_domain::{CodiceFiscale, Date};
+use sportello_domain::{Cents, CodiceFiscale, Date, Iban};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, SqlSafeStr as _, SqlStr, Sqlite};
 
-use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Submitter};
+use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
+use crate::payments;
 use crate::{
-    Application, ApplicationStatus, AuditEntry, NewApplication, NewPin, OutboxEntry, OutboxMessage, PinCredential,
-    RegistryImport, RegistrySummary, Session, Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db,
-    count_from_db, days_from_db, kind_from_db, later, protocol_number,
+    Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
+    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
+    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
+    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    kind_from_db, later, protocol_number,
 };
 
 /// How long a statement waits for another connection's write lock before failing. A registry import holds the lock
@@ -92,6 +96,13 @@ const PIN_COLUMNS: &str = "codice_fiscale, full_hash, simplified_hash, issued_at
 const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
+
+const RUN_COLUMNS: &str = "id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at, completed_at";
+
+/// A budget with its count of suspended applications.
+const BUDGET_SELECT: &str = "SELECT b.scheme, b.amount_cents, b.limit_cents, b.legal_ref, b.reserved_cents,
+    (SELECT count(*) FROM applications a WHERE a.scheme = b.scheme AND a.status = 'suspended_budget') AS suspended
+    FROM budgets b";
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -212,8 +223,7 @@ impl Batch for SqliteBatch {
 /// holds the write lock (`BEGIN IMMEDIATE`): what the batch meets is read once, [`Plan`] decides, and one insert
 /// writes every new row. Any failure fails the whole batch; the caller then rolls back and stores the
 /// applications one at a time.
-///
-/// This is where the spending limit's reservation will go: decided in the plan, written in this transaction.
+/// The spending limits' reservations are decided in the plan and written in this transaction.
 async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) -> Result<Vec<Submission>, StoreError> {
     let persons: Vec<&str> = batch.iter().map(|a| a.codice_fiscale.as_str()).collect();
     let rows = sqlx::query(AssertSqlSafe(format!(
@@ -223,7 +233,23 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
     .fetch_all(&mut *conn)
     .await?;
     let stored = rows.iter().map(application_from_row).collect::<Result<Vec<_>, _>>()?;
-    let plan = Plan::new(batch, &stored);
+    let schemes: Vec<&str> = batch.iter().map(|a| a.scheme.as_str()).collect();
+    let budgets = sqlx::query(
+        "SELECT scheme, amount_cents, limit_cents - reserved_cents AS available FROM budgets
+         WHERE scheme IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(serde_json::Value::from(schemes).to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            get::<String>(row, "scheme")?,
+            Room { amount: get(row, "amount_cents")?, available: get(row, "available")? },
+        ))
+    })
+    .collect::<Result<HashMap<_, _>, StoreError>>()?;
+    let plan = Plan::new(batch, &stored, &budgets);
     if plan.inserts().is_empty() {
         return plan.outcomes(&stored, Vec::new());
     }
@@ -240,8 +266,9 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
     let rows: Vec<serde_json::Value> = plan
         .inserts()
         .iter()
+        .zip(plan.statuses())
         .zip(last + 1..)
-        .map(|(&i, id)| {
+        .map(|((&i, status), id)| {
             let application = &batch[i];
             let submitted_at = application.submitted_at.trunc_subsecs(6);
             serde_json::json!([
@@ -250,7 +277,7 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
                 application.codice_fiscale.as_str(),
                 application.scheme,
                 application.idempotency_key,
-                application.status.as_str(),
+                status.as_str(),
                 application.reasons.to_string(),
                 application.details.to_string(),
                 timestamp_to_db(submitted_at),
@@ -275,6 +302,13 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
         .collect::<Result<Vec<_>, StoreError>>()?;
     // RETURNING gives no order; the ids follow the plan's.
     created.sort_by_key(|(id, _)| *id);
+    for (scheme, cents) in plan.reservations() {
+        sqlx::query("UPDATE budgets SET reserved_cents = reserved_cents + ?1 WHERE scheme = ?2")
+            .bind(cents)
+            .bind(scheme)
+            .execute(&mut *conn)
+            .await?;
+    }
     plan.outcomes(&stored, created.into_iter().map(|(_, application)| application).collect())
 }
 
@@ -390,6 +424,354 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn ensure_budget(&self, seed: &BudgetSeed, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Every start after the first finds the limit recorded: one indexed read, no lock, no count.
+        let known = |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM budgets WHERE scheme = ?1")
+                .bind(&seed.scheme)
+                .fetch_optional(conn)
+        };
+        if known(&self.readers).await?.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // What is already accepted counts as reserved; a limit below it cannot be recorded (the CHECK would refuse
+        // it anyway, with a message nobody could act on).
+        let accepted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM applications WHERE scheme = ?1 AND status = 'accepted'")
+                .bind(&seed.scheme)
+                .fetch_one(&mut *tx)
+                .await?;
+        let reserved = accepted.checked_mul(seed.amount.get()).ok_or_else(|| {
+            StoreError::Corrupt(format!("{accepted} accepted applications of {} overflow", seed.scheme))
+        })?;
+        if reserved > seed.limit.get() {
+            return Err(StoreError::BudgetBelowReserved {
+                scheme: seed.scheme.clone(),
+                limit: seed.limit,
+                reserved: Cents::new(reserved),
+            });
+        }
+        // A concurrent start may have recorded it meanwhile: then this one records nothing.
+        let inserted = sqlx::query(
+            "INSERT INTO budgets (scheme, amount_cents, limit_cents, legal_ref, reserved_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (scheme) DO NOTHING",
+        )
+        .bind(&seed.scheme)
+        .bind(seed.amount.get())
+        .bind(seed.limit.get())
+        .bind(&seed.legal_ref)
+        .bind(reserved)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES (?1, ?2, ?3, ?4, 0)",
+            )
+            .bind(&seed.scheme)
+            .bind(seed.limit.get())
+            .bind(&seed.legal_ref)
+            .bind(timestamp_to_db(at.trunc_subsecs(6)))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_budget_limit(
+        &self,
+        scheme: &str,
+        limit: Cents,
+        legal_ref: &str,
+        at: DateTime<Utc>,
+    ) -> Result<BudgetChange, StoreError> {
+        let at = timestamp_to_db(at.trunc_subsecs(6));
+        // The write lock, as the submissions take it: no reservation happens between the read and the release.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let (amount, reserved): (i64, i64) =
+            sqlx::query_as("SELECT amount_cents, reserved_cents FROM budgets WHERE scheme = ?1")
+                .bind(scheme)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::UnknownBudget(scheme.to_owned()))?;
+        if limit.get() < reserved {
+            return Err(StoreError::BudgetBelowReserved {
+                scheme: scheme.to_owned(),
+                limit,
+                reserved: Cents::new(reserved),
+            });
+        }
+        let fit = (limit.get() - reserved) / amount;
+        let released = sqlx::query(
+            "UPDATE applications SET status = 'accepted', updated_at = ?3
+             WHERE id IN (SELECT id FROM applications WHERE scheme = ?1 AND status = 'suspended_budget'
+                          ORDER BY submitted_at, id LIMIT ?2)",
+        )
+        .bind(scheme)
+        .bind(fit)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let released_cents =
+            i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
+        sqlx::query(
+            "UPDATE budgets SET limit_cents = ?2, legal_ref = ?3, reserved_cents = reserved_cents + ?4 WHERE scheme = ?1",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(released_cents)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(&at)
+        .bind(released_cents / amount)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} WHERE b.scheme = ?1")))
+            .bind(scheme)
+            .fetch_one(&mut *tx)
+            .await?;
+        let budget = budget_from_row(&row)?;
+        tx.commit().await?;
+        Ok(BudgetChange { budget, released })
+    }
+
+    async fn budgets(&self) -> Result<Vec<Budget>, StoreError> {
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme"))).fetch_all(&self.readers).await?;
+        rows.iter().map(budget_from_row).collect()
+    }
+
+    async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
+        let rows =
+            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
+                .fetch_all(&self.readers)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BudgetEvent {
+                    scheme: get(row, "scheme")?,
+                    limit: Cents::new(get(row, "limit_cents")?),
+                    legal_ref: get(row, "legal_ref")?,
+                    set_at: timestamp_from_db(&get::<String>(row, "set_at")?)?,
+                    released: payments::count(get(row, "released")?, "released")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError> {
+        let at = timestamp_to_db(run.at.trunc_subsecs(6));
+        let pay_date = iso_date(run.pay_date).to_string();
+        // One writer at a time (BEGIN IMMEDIATE): a second run waits, then finds what the first assigned.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO payment_runs (pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (pay_date) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&pay_date)
+        .bind(&run.debtor_name)
+        .bind(&run.debtor_iban)
+        .bind(&run.debtor_bic)
+        .bind(&at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = created {
+            // Every accepted application with no payment that stands (one superseded by a new account does not).
+            sqlx::query(
+                "INSERT INTO payments
+                     (run_id, application_id, protocol, codice_fiscale, scheme, method, iban, amount_cents, status,
+                      updated_at)
+                 SELECT ?1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details ->> '$.payment.method',
+                        a.details ->> '$.payment.iban', b.amount_cents, 'scheduled', ?2
+                 FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE a.status = 'accepted'
+                   AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
+                 ORDER BY a.id",
+            )
+            .bind(id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM payment_runs WHERE pay_date = ?1")))
+            .bind(&pay_date)
+            .fetch_one(&mut *tx)
+            .await?;
+        let found = run_from_row(&row)?;
+        tx.commit().await?;
+        Ok((found, created.is_some()))
+    }
+
+    async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scheme, method, count(*) AS n, sum(amount_cents) AS total FROM payments WHERE run_id = ?1
+             GROUP BY scheme, method ORDER BY scheme, method",
+        )
+        .bind(run_id)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RunTotal {
+                    scheme: get(row, "scheme")?,
+                    method: PaymentMethod::from_db(&get::<String>(row, "method")?)?,
+                    count: payments::count(get(row, "n")?, "count")?,
+                    total: Cents::new(get(row, "total")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn run_payments(
+        &self,
+        run_id: i64,
+        method: PaymentMethod,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, protocol, codice_fiscale, scheme, iban, amount_cents FROM payments
+             WHERE run_id = ?1 AND method = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )
+        .bind(run_id)
+        .bind(method.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PaymentRow {
+                    id: get(row, "id")?,
+                    protocol: get(row, "protocol")?,
+                    codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+                    scheme: get(row, "scheme")?,
+                    iban: get(row, "iban")?,
+                    amount: Cents::new(get(row, "amount_cents")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn complete_payment_run(&self, run_id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_runs SET completed_at = coalesce(completed_at, ?2) WHERE id = ?1")
+            .bind(run_id)
+            .bind(timestamp_to_db(at.trunc_subsecs(6)))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError> {
+        let at = timestamp_to_db(at.trunc_subsecs(6));
+        let mut counts = ReconcileCounts::default();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for outcome in outcomes {
+            let changed = match &outcome.returned {
+                None => sqlx::query(
+                    "UPDATE payments SET status = 'confirmed', updated_at = ?2
+                     WHERE protocol = ?1 AND status = 'scheduled'",
+                )
+                .bind(&outcome.protocol)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Some(reason) => sqlx::query(
+                    "UPDATE payments SET status = 'returned', reason = ?3, updated_at = ?2
+                     WHERE protocol = ?1 AND status IN ('scheduled', 'confirmed')",
+                )
+                .bind(&outcome.protocol)
+                .bind(&at)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            match (changed, &outcome.returned) {
+                (0, _) => counts.ignored += 1,
+                (_, None) => counts.confirmed += 1,
+                (_, Some(_)) => counts.returned += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn replace_returned_iban(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+        iban: &Iban,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let at = timestamp_to_db(at.trunc_subsecs(6));
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let superseded = sqlx::query(
+            "UPDATE payments SET status = 'superseded', updated_at = ?3
+             WHERE protocol = ?1 AND codice_fiscale = ?2 AND status = 'returned'",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if superseded == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE applications
+             SET details = json_set(details, '$.payment', json_object('method', 'iban', 'iban', ?3)), updated_at = ?4
+             WHERE protocol = ?1 AND codice_fiscale = ?2",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(iban.electronic())
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.protocol, r.pay_date, p.method, p.iban, p.amount_cents, p.status, p.reason
+             FROM payments p JOIN payment_runs r ON r.id = p.run_id
+             WHERE p.codice_fiscale = ?1 ORDER BY p.id",
+        )
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PaymentRecord {
+                    protocol: get(row, "protocol")?,
+                    pay_date: date_from_db(get(row, "pay_date")?, "pay_date")?
+                        .ok_or_else(|| StoreError::Corrupt("a run without a date".into()))?,
+                    method: PaymentMethod::from_db(&get::<String>(row, "method")?)?,
+                    iban_last4: get::<Option<String>>(row, "iban")?.as_deref().map(payments::last4),
+                    amount: Cents::new(get(row, "amount_cents")?),
+                    status: PaymentStatus::from_db(&get::<String>(row, "status")?)?,
+                    reason: get(row, "reason")?,
+                })
+            })
+            .collect()
     }
 
     async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError> {
@@ -605,11 +987,22 @@ impl Store for SqliteStore {
 
 /// Stores one application on `conn`, inside the caller's transaction (the batch's savepoint), or finds what stands in
 /// its way. The caller holds the write lock (`BEGIN IMMEDIATE`), so nothing changes between the statements.
-///
-/// This is where the spending limit's reservation will go: in the same savepoint as the insert, so that a refused
-/// reservation rolls back with it.
+/// The spending limit's reservation is made in the same savepoint as the insert, so that it rolls back with it.
 async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) -> Result<Submission, StoreError> {
     let submitted_at = application.submitted_at.trunc_subsecs(6);
+    // The spending limit: an accepted application that no longer fits is stored suspended.
+    let room: Option<(i64, i64)> = if application.status == ApplicationStatus::Accepted {
+        sqlx::query_as("SELECT amount_cents, limit_cents - reserved_cents FROM budgets WHERE scheme = ?1")
+            .bind(&application.scheme)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
+    let status = match room {
+        Some((amount, available)) if amount > available => ApplicationStatus::SuspendedBudget,
+        _ => application.status,
+    };
     // Both UNIQUE(codice_fiscale, idempotency_key) and the partial index "one non-rejected application per
     // person" (art. 31) make this a no-op when something stands in the way; then we look up what it is.
     let inserted: Option<i64> = sqlx::query_scalar(
@@ -622,7 +1015,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
     .bind(&application.idempotency_key)
-    .bind(application.status.as_str())
+    .bind(status.as_str())
     .bind(application.reasons.to_string())
     .bind(application.details.to_string())
     .bind(timestamp_to_db(submitted_at))
@@ -631,6 +1024,13 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
 
     match inserted {
         Some(id) => {
+            if let (ApplicationStatus::Accepted, Some((amount, _))) = (status, room) {
+                sqlx::query("UPDATE budgets SET reserved_cents = reserved_cents + ?1 WHERE scheme = ?2")
+                    .bind(amount)
+                    .bind(&application.scheme)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             let row = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE applications SET protocol = ?1 WHERE id = ?2 RETURNING {APPLICATION_COLUMNS}"
             )))
@@ -911,6 +1311,31 @@ fn application_from_row(row: &SqliteRow) -> Result<Application, StoreError> {
         details: json("details")?,
         submitted_at: timestamp_from_db(&get::<String>(row, "submitted_at")?)?,
         updated_at: timestamp_from_db(&get::<String>(row, "updated_at")?)?,
+    })
+}
+
+fn budget_from_row(row: &SqliteRow) -> Result<Budget, StoreError> {
+    Ok(Budget {
+        scheme: get(row, "scheme")?,
+        amount: Cents::new(get(row, "amount_cents")?),
+        limit: Cents::new(get(row, "limit_cents")?),
+        legal_ref: get(row, "legal_ref")?,
+        reserved: Cents::new(get(row, "reserved_cents")?),
+        suspended: payments::count(get(row, "suspended")?, "suspended")?,
+    })
+}
+
+fn run_from_row(row: &SqliteRow) -> Result<PaymentRun, StoreError> {
+    let completed_at: Option<String> = get(row, "completed_at")?;
+    Ok(PaymentRun {
+        id: get(row, "id")?,
+        pay_date: date_from_db(get(row, "pay_date")?, "pay_date")?
+            .ok_or_else(|| StoreError::Corrupt("a run without a date".into()))?,
+        debtor_name: get(row, "debtor_name")?,
+        debtor_iban: get(row, "debtor_iban")?,
+        debtor_bic: get(row, "debtor_bic")?,
+        created_at: timestamp_from_db(&get::<String>(row, "created_at")?)?,
+        completed_at: completed_at.as_deref().map(timestamp_from_db).transpose()?,
     })
 }
 

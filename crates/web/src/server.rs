@@ -130,6 +130,10 @@ pub async fn launch_gated(
     gate: Option<GateApp>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Each scheme's spending limit comes from the scheme file, unless a law has raised it since.
+    sportello_store::load_budgets(state.store.as_ref(), &state.rulebook, auth.now())
+        .await
+        .map_err(std::io::Error::other)?;
     let notify = &state.config.notify;
     if notify.mailbox.is_none() && notify.smtp.is_none() && notify.webhook.is_none() {
         tracing::warn!("no [notify] mailbox, SMTP server or SMS webhook is configured: PINs cannot be delivered");

@@ -7,6 +7,7 @@ mod gate;
 mod import;
 mod leak;
 mod nodes;
+mod payments;
 mod pins;
 mod schema;
 mod support;

@@ -7,10 +7,12 @@
 
 mod applications;
 mod audit;
+mod budgets;
 mod group_commit;
 mod harness;
 mod opening;
 mod outbox;
+mod payments;
 mod pins;
 mod rate;
 mod registry;
@@ -85,4 +87,10 @@ conformance! {
     outbox::a_failed_delivery_is_retried_at_its_time,
     audit::audit_of_lists_one_persons_rows_newest_first,
     audit::audit_rows_at_the_same_instant_keep_their_order,
+    budgets::past_the_limit_an_application_is_suspended_and_a_raise_releases_in_order,
+    budgets::ensure_budget_keeps_a_raised_limit_and_counts_what_is_accepted,
+    budgets::concurrent_submissions_at_the_edge_never_overshoot,
+    payments::a_run_pays_every_accepted_application_once_and_a_rerun_nothing_new,
+    payments::concurrent_runs_never_pay_an_application_twice,
+    payments::a_returned_payment_is_paid_again_once_after_a_new_iban,
 }

@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sportello_domain::Iban;
 use sportello_domain::law;
-use sportello_store::{Application, ApplicationStatus, Submission};
+use sportello_store::{Application, ApplicationStatus, PaymentRecord, Submission};
 use utoipa::ToSchema;
 
 use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, ProblemKind};
@@ -17,9 +18,10 @@ use super::sessions::Bearer;
 use super::situation::Reason;
 use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Details, Payment, TICKED};
 use crate::apply::handlers::{
-    already_applied, application_of, applications_of, details_of, find_scheme, legal_ref, reasons_of, scheme_title,
-    submit_application,
+    already_applied, application_of, applications_of, details_of, find_scheme, legal_ref, reasons_of, replace_iban,
+    scheme_title, standing, submit_application,
 };
+use crate::apply::standing::Standing;
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
@@ -97,6 +99,9 @@ pub enum Status {
     Accepted,
     /// Not entitled at submission; kept with its reasons, it does not stop another application.
     Rejected,
+    /// Entitled, but the scheme's spending limit is reached: kept in order of submission, and accepted when a new
+    /// law raises the limit. It stops another application (art. 31) as an accepted one does.
+    SuspendedBudget,
 }
 
 impl From<ApplicationStatus> for Status {
@@ -104,6 +109,7 @@ impl From<ApplicationStatus> for Status {
         match status {
             ApplicationStatus::Accepted => Status::Accepted,
             ApplicationStatus::Rejected => Status::Rejected,
+            ApplicationStatus::SuspendedBudget => Status::SuspendedBudget,
         }
     }
 }
@@ -137,7 +143,7 @@ pub struct Receipt {
     pub title: String,
     /// The article granting it.
     pub legal_ref: String,
-    /// Accepted or rejected, decided at submission.
+    /// Accepted or rejected, decided at submission (or suspended for the spending limit).
     pub status: Status,
     /// Why, each reason citing its article.
     pub reasons: Vec<Reason>,
@@ -147,11 +153,16 @@ pub struct Receipt {
     /// Where the institute will write (absent only if the stored details cannot be read back).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactDetails>,
+    /// Where it stands, up to its payment.
+    pub standing: Standing,
+    /// What the standing means and what to do, in the client's language.
+    pub standing_message: String,
 }
 
 impl Receipt {
-    /// The receipt of `application` in `lang`.
-    fn new(state: &AuthState, application: Application, lang: Lang) -> Self {
+    /// The receipt of `application` in `lang`, given its citizen's `payments`.
+    fn new(state: &AuthState, application: Application, payments: &[PaymentRecord], lang: Lang) -> Self {
+        let standing = standing(state, &application, payments);
         let reasons = reasons_of(&application).into_iter().map(|r: law::Reason| Reason::new(r, lang)).collect();
         let details = details_of(&application);
         let payment = details.as_ref().map(|d| match &d.payment {
@@ -166,6 +177,8 @@ impl Receipt {
             reasons,
             payment,
             contact: details.map(|d| d.contact),
+            standing_message: standing.message(lang),
+            standing,
             scheme: application.scheme,
             protocol: application.protocol,
         }
@@ -184,8 +197,12 @@ pub struct ApplicationSummary {
     pub scheme: String,
     /// Its title, in the client's language.
     pub title: String,
-    /// Accepted or rejected.
+    /// Accepted, rejected, or suspended for the spending limit.
     pub status: Status,
+    /// Where it stands, up to its payment.
+    pub standing: Standing,
+    /// What the standing means and what to do, in the client's language.
+    pub standing_message: String,
 }
 
 /// The citizen's applications, oldest first.
@@ -304,7 +321,8 @@ pub async fn submit(
     match submit_application(&state, &citizen, scheme, key, &details, &from).await {
         Ok(Submission::Created(application)) => {
             let location = HeaderValue::from_str(&format!("/api/v1/applications/{}", application.protocol)).ok();
-            let mut response = (StatusCode::CREATED, Json(Receipt::new(&state, application, lang))).into_response();
+            let mut response =
+                (StatusCode::CREATED, Json(Receipt::new(&state, application, &[], lang))).into_response();
             if let Some(location) = location {
                 response.headers_mut().insert(header::LOCATION, location);
             }
@@ -313,7 +331,7 @@ pub async fn submit(
         Ok(Submission::Duplicate(application))
             if application.scheme == scheme.id() && details_of(&application).as_ref() == Some(&details) =>
         {
-            Json(Receipt::new(&state, application, lang)).into_response()
+            receipt_with_payments(&state, &citizen, application, lang).await
         }
         Ok(Submission::Duplicate(_)) => {
             let detail = lang.pick(
@@ -361,21 +379,32 @@ pub async fn list(
     from: ClientAddr,
     Bearer(citizen): Bearer,
 ) -> Response {
-    match applications_of(&state, &citizen, &from).await {
+    let found = match applications_of(&state, &citizen, &from).await {
         Ok(applications) => {
+            state.app.store.payments_of(&citizen.codice_fiscale).await.map(|p| (applications, p)).map_err(Into::into)
+        }
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((applications, payments)) => {
             let applications = applications
                 .into_iter()
-                .map(|a| ApplicationSummary {
-                    title: scheme_title(&state, &a.scheme, lang),
-                    submitted_at: a.submitted_at,
-                    status: a.status.into(),
-                    scheme: a.scheme,
-                    protocol: a.protocol,
+                .map(|a| {
+                    let standing = standing(&state, &a, &payments);
+                    ApplicationSummary {
+                        title: scheme_title(&state, &a.scheme, lang),
+                        submitted_at: a.submitted_at,
+                        status: a.status.into(),
+                        standing_message: standing.message(lang),
+                        standing,
+                        scheme: a.scheme,
+                        protocol: a.protocol,
+                    }
                 })
                 .collect();
             Json(Applications { applications }).into_response()
         }
-        Err(e) => {
+        Err::<_, crate::auth::handlers::ServiceError>(e) => {
             tracing::error!(error = %e, "could not read applications");
             Problem::unavailable(lang).into_response()
         }
@@ -409,18 +438,123 @@ pub async fn receipt(
     Bearer(citizen): Bearer,
 ) -> Response {
     match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => Json(Receipt::new(&state, application, lang)).into_response(),
-        Ok(None) => {
-            let detail = lang.pick(
-                "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
-                 /api/v1/applications.",
-                "None of your applications has this protocol number. You will find them all at GET \
-                 /api/v1/applications.",
-            );
-            Problem::new(ProblemKind::NotFound, lang, detail).into_response()
-        }
+        Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
+        Ok(None) => not_found(lang),
         Err(e) => {
             tracing::error!(error = %e, "could not read an application");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// The 404 problem for a protocol number that is not one of the citizen's applications.
+fn not_found(lang: Lang) -> Response {
+    let detail = lang.pick(
+        "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
+         /api/v1/applications.",
+        "None of your applications has this protocol number. You will find them all at GET /api/v1/applications.",
+    );
+    Problem::new(ProblemKind::NotFound, lang, detail).into_response()
+}
+
+/// The receipt of `application` with its payments read from the store.
+async fn receipt_with_payments(
+    state: &AuthState,
+    citizen: &crate::auth::session::Citizen,
+    application: Application,
+    lang: Lang,
+) -> Response {
+    match state.app.store.payments_of(&citizen.codice_fiscale).await {
+        Ok(payments) => Json(Receipt::new(state, application, &payments, lang)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read payments");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// A new account for a payment the bank returned.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIbanRequest {
+    /// The IBAN of an account in the citizen's name, spaces allowed.
+    #[schema(example = "IT60 X054 2811 1010 0000 0123 456")]
+    pub iban: String,
+}
+
+/// `PUT /api/v1/applications/{protocol}/iban`: the API twin of `POST /domande/{protocol}/iban`, audited the same way
+/// (`replace_iban`).
+#[utoipa::path(
+    put,
+    path = "/api/v1/applications/{protocol}/iban",
+    tag = "applications",
+    operation_id = "replace_iban",
+    summary = "A new IBAN for a returned payment",
+    description = "When the bank returned the payment of one of the citizen's own applications (e.g. the account is \
+        closed), gives the account to pay it to instead; the next payment run pays it again. Only for a returned \
+        payment: otherwise 409.",
+    security(("bearer" = [])),
+    params(("protocol" = String, Path, description = "The protocol number.",
+        example = "INPS-COVID-2020-000000001")),
+    request_body = NewIbanRequest,
+    responses(
+        (status = 200, description = "Recorded: the receipt, standing `reserved` until the next run.", body = Receipt),
+        (status = 400, response = super::doc::Malformed),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 404, response = super::doc::NotFound),
+        (status = 409, response = super::doc::NoReturnedPayment),
+        (status = 413, response = super::doc::TooLarge),
+        (status = 415, response = super::doc::UnsupportedMediaType),
+        (status = 422, response = super::doc::Invalid),
+    )
+)]
+pub async fn new_iban(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    Path(protocol): Path<String>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+    ApiJson(request): ApiJson<NewIbanRequest>,
+) -> Response {
+    let form = ApplicationForm { payment: "iban".to_owned(), iban: request.iban.clone(), ..ApplicationForm::default() };
+    let iban = match Iban::parse(&request.iban) {
+        Ok(iban) => iban,
+        Err(_) => {
+            // The form's own message for the field, so that both doors explain a bad IBAN the same way.
+            let message = form
+                .validate_details(lang)
+                .err()
+                .and_then(|errors| errors.get("iban").map(str::to_owned))
+                .unwrap_or_default();
+            return Problem::validation(lang, vec![FieldError { field: "/iban".to_owned(), message }]).into_response();
+        }
+    };
+    let found = match application_of(&state, &citizen, &protocol, &from).await {
+        Ok(Some(application)) => application,
+        Ok(None) => return not_found(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read an application");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    match replace_iban(&state, &citizen, &found.protocol, &iban, &from).await {
+        Ok(true) => match application_of(&state, &citizen, &protocol, &from).await {
+            Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
+            Ok(None) => not_found(lang),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read an application");
+                Problem::unavailable(lang).into_response()
+            }
+        },
+        Ok(false) => {
+            let detail = lang.pick(
+                "Il pagamento di questa domanda non è stato respinto dalla banca: non serve un nuovo IBAN.",
+                "The payment of this application was not returned by the bank: no new IBAN is needed.",
+            );
+            Problem::new(ProblemKind::NoReturnedPayment, lang, detail).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a new IBAN");
             Problem::unavailable(lang).into_response()
         }
     }

@@ -69,6 +69,11 @@ pub struct NotFound(pub Problem);
 )]
 pub struct AlreadyApplied(pub Problem);
 
+/// The application has no payment returned by the bank: there is nothing to give a new IBAN for.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NoReturnedPayment(pub Problem);
+
 /// The body is larger than the portal accepts (`[http] max_body_bytes`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -128,6 +133,7 @@ pub struct Unavailable(pub Problem);
         applications::submit,
         applications::list,
         applications::receipt,
+        applications::new_iban,
         openapi,
     ),
     components(
@@ -138,6 +144,7 @@ pub struct Unavailable(pub Problem);
             LoginRefused,
             NotFound,
             AlreadyApplied,
+            NoReturnedPayment,
             TooLarge,
             TooManyRequests,
             UnsupportedMediaType,

@@ -7,7 +7,7 @@
 //! `Authorization: Bearer` only and the API never reads the session cookie: see [`sessions::Bearer`] for why that
 //! makes CSRF tokens unnecessary here. Errors are RFC 9457 problems ([`problem`]).
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
@@ -32,5 +32,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/api/v1/situation", "GET", get(situation::situation))
         .add(Audience::Personal, "/api/v1/applications", "GET POST", get(applications::list).post(applications::submit))
         .add(Audience::Personal, "/api/v1/applications/{protocol}", "GET", get(applications::receipt))
+        .add(Audience::Personal, "/api/v1/applications/{protocol}/iban", "PUT", put(applications::new_iban))
         .with_state(AuthState { app, auth })
 }

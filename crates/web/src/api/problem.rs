@@ -43,6 +43,8 @@ pub enum ProblemKind {
     AlreadyApplied,
     /// The `Idempotency-Key` was used before for a different application.
     IdempotencyKeyReused,
+    /// A new IBAN was sent for an application whose payment was not returned by the bank.
+    NoReturnedPayment,
     /// Too many PIN requests or logins from this address or for this person; `Retry-After` says when to retry.
     TooManyRequests,
     /// The portal could not answer in time.
@@ -66,6 +68,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => "urn:sportello:problem:method-not-allowed",
             Self::AlreadyApplied => "urn:sportello:problem:already-applied",
             Self::IdempotencyKeyReused => "urn:sportello:problem:idempotency-key-reused",
+            Self::NoReturnedPayment => "urn:sportello:problem:no-returned-payment",
             Self::TooManyRequests => "urn:sportello:problem:too-many-requests",
             Self::Timeout => "urn:sportello:problem:timeout",
             Self::Unavailable => "urn:sportello:problem:unavailable",
@@ -82,7 +85,7 @@ impl ProblemKind {
             Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AlreadyApplied => StatusCode::CONFLICT,
+            Self::AlreadyApplied | Self::NoReturnedPayment => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -102,6 +105,7 @@ impl ProblemKind {
             Self::MethodNotAllowed => lang.pick("Metodo non consentito", "Method not allowed"),
             Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),
             Self::IdempotencyKeyReused => lang.pick("Chiave di idempotenza già usata", "Idempotency key already used"),
+            Self::NoReturnedPayment => lang.pick("Nessun pagamento da correggere", "No payment to correct"),
             Self::TooManyRequests => lang.pick("Troppe richieste", "Too many requests"),
             Self::Timeout | Self::Unavailable => lang.pick("Servizio non disponibile", "Service unavailable"),
         }

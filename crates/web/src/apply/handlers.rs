@@ -6,11 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use sportello_domain::Iban;
 use sportello_domain::law::{Reason, Scheme};
-use sportello_store::{Application, ApplicationStatus, NewApplication, Submission};
+use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::italian_time;
+use super::standing::Standing;
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::handlers::{ServiceError, forbidden, unavailable};
@@ -358,11 +360,18 @@ struct ReceiptPage {
     title: String,
     legal_ref: String,
     accepted: bool,
+    /// Entitled, but waiting for a higher spending limit.
+    suspended: bool,
     reasons: Vec<ReasonView>,
     /// The last four characters of the IBAN, empty for payment at a post office.
     iban_last4: String,
     email: String,
     mobile: String,
+    standing_label: &'static str,
+    standing_message: String,
+    /// The bank returned the payment: the page offers the form for a new IBAN.
+    needs_new_iban: bool,
+    csrf: String,
 }
 
 /// `GET /domande/{protocol}`: the receipt of one of the citizen's own applications; anyone else's protocol
@@ -375,8 +384,22 @@ pub async fn receipt(
     citizen: Citizen,
 ) -> Response {
     let lang = query.lang();
-    match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => render(StatusCode::OK, &receipt_page(&state, lang, application)),
+    let found = match application_of(&state, &citizen, &protocol, &from).await {
+        Ok(Some(application)) => state
+            .app
+            .store
+            .payments_of(&citizen.codice_fiscale)
+            .await
+            .map(|p| Some((application, p)))
+            .map_err(Into::into),
+        other => other.map(|_| None),
+    };
+    match found {
+        Ok(Some((application, payments))) => {
+            let standing = standing(&state, &application, &payments);
+            let csrf = state.auth.csrf.token(Binding::Session(&citizen.id_hash));
+            render(StatusCode::OK, &receipt_page(&state, lang, application, &standing, csrf))
+        }
         Ok(None) => no_such_application(lang),
         Err(e) => {
             tracing::error!(error = %e, "could not read an application");
@@ -417,8 +440,22 @@ pub fn details_of(application: &Application) -> Option<Details> {
         .ok()
 }
 
+/// Where `application` stands, given its citizen's `payments` (the store's [`PaymentRecord`]s, of any of their
+/// applications).
+pub fn standing(state: &AuthState, application: &Application, payments: &[PaymentRecord]) -> Standing {
+    let own: Vec<&PaymentRecord> = payments.iter().filter(|p| p.protocol == application.protocol).collect();
+    let limit_ref = find_scheme(state, &application.scheme).map_or("", |s| s.spending_limit_ref());
+    Standing::of(application, &own, limit_ref)
+}
+
 /// The receipt of `application` in `lang`.
-fn receipt_page(state: &AuthState, lang: Lang, application: Application) -> ReceiptPage {
+fn receipt_page(
+    state: &AuthState,
+    lang: Lang,
+    application: Application,
+    standing: &Standing,
+    csrf: String,
+) -> ReceiptPage {
     let reasons = reasons_of(&application)
         .into_iter()
         .map(|r| ReasonView { article: r.article, text: lang.pick(&r.it, &r.en).to_owned() })
@@ -438,8 +475,13 @@ fn receipt_page(state: &AuthState, lang: Lang, application: Application) -> Rece
         title: scheme_title(state, &application.scheme, lang),
         legal_ref: legal_ref(state, &application.scheme),
         accepted: application.status == ApplicationStatus::Accepted,
+        suspended: application.status == ApplicationStatus::SuspendedBudget,
         reasons,
         iban_last4,
+        standing_label: standing.label(lang),
+        standing_message: standing.message(lang),
+        needs_new_iban: standing.needs_new_iban(),
+        csrf,
         email: email.unwrap_or_default(),
         mobile: mobile.unwrap_or_default(),
         protocol: application.protocol,
@@ -451,7 +493,8 @@ struct ApplicationRow {
     protocol: String,
     title: String,
     submitted_at: String,
-    accepted: bool,
+    standing_label: &'static str,
+    standing_message: String,
 }
 
 #[derive(Template)]
@@ -472,20 +515,30 @@ pub async fn applications(
     citizen: Citizen,
 ) -> Response {
     let lang = query.lang();
-    let applications = match applications_of(&state, &citizen, &from).await {
-        Ok(applications) => applications,
-        Err(e) => {
+    let found = match applications_of(&state, &citizen, &from).await {
+        Ok(applications) => {
+            state.app.store.payments_of(&citizen.codice_fiscale).await.map(|p| (applications, p)).map_err(Into::into)
+        }
+        Err(e) => Err(e),
+    };
+    let (applications, payments) = match found {
+        Ok(found) => found,
+        Err::<_, ServiceError>(e) => {
             tracing::error!(error = %e, "could not read applications");
             return unavailable(lang);
         }
     };
     let applications = applications
         .into_iter()
-        .map(|a| ApplicationRow {
-            title: scheme_title(&state, &a.scheme, lang),
-            submitted_at: italian_time::format(a.submitted_at),
-            accepted: a.status == ApplicationStatus::Accepted,
-            protocol: a.protocol,
+        .map(|a| {
+            let standing = standing(&state, &a, &payments);
+            ApplicationRow {
+                title: scheme_title(&state, &a.scheme, lang),
+                submitted_at: italian_time::format(a.submitted_at),
+                standing_label: standing.label(lang),
+                standing_message: standing.message(lang),
+                protocol: a.protocol,
+            }
         })
         .collect();
     let page = ApplicationsPage {
@@ -507,4 +560,94 @@ pub async fn applications_of(
     let applications = state.app.store.applications_of(&citizen.codice_fiscale).await?;
     citizen.audit(state, "list_applications", None, from).await?;
     Ok(applications)
+}
+
+/// The form that gives a new IBAN for a returned payment.
+#[derive(Debug, Deserialize)]
+pub struct NewIbanForm {
+    /// The CSRF token of the receipt page.
+    #[serde(default)]
+    pub csrf: String,
+    /// The new account.
+    #[serde(default)]
+    pub iban: String,
+}
+
+/// `POST /domande/{protocol}/iban`: the citizen gives a new IBAN for a payment of their own application that the
+/// bank returned; the next payment run pays it again (post/redirect/get back to the receipt).
+pub async fn new_iban(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    Path(protocol): Path<String>,
+    from: ClientAddr,
+    citizen: Citizen,
+    Form(form): Form<NewIbanForm>,
+) -> Response {
+    let lang = query.lang();
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return forbidden(lang);
+    }
+    let iban = match Iban::parse(&form.iban) {
+        Ok(iban) => iban,
+        Err(_) => {
+            // The application form's own words for a bad IBAN, in the citizen's language.
+            let typed =
+                ApplicationForm { payment: "iban".to_owned(), iban: form.iban.clone(), ..ApplicationForm::default() };
+            let why = typed.validate_details(lang).err().and_then(|e| e.get("iban").map(str::to_owned));
+            let message = format!(
+                "{} {}",
+                why.unwrap_or_default(),
+                lang.pick("Torni alla ricevuta e lo scriva di nuovo.", "Go back to the receipt and write it again.")
+            );
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                lang.pick("IBAN non valido", "Invalid IBAN"),
+                message.trim(),
+            );
+        }
+    };
+    match replace_iban(&state, &citizen, &protocol, &iban, &from).await {
+        Ok(true) => Redirect::to(&format!("/domande/{protocol}{}", lang_suffix(lang))).into_response(),
+        Ok(false) => nothing_to_fix(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a new IBAN");
+            unavailable(lang)
+        }
+    }
+}
+
+/// Records `iban` for the returned payment of the citizen's own application `protocol`, audited
+/// (`replace_iban`); `false` when no such application has a returned payment.
+pub async fn replace_iban(
+    state: &AuthState,
+    citizen: &Citizen,
+    protocol: &str,
+    iban: &Iban,
+    from: &ClientAddr,
+) -> Result<bool, ServiceError> {
+    if protocol.len() > MAX_PROTOCOL {
+        return Ok(false);
+    }
+    let replaced =
+        state.app.store.replace_returned_iban(&citizen.codice_fiscale, protocol, iban, state.auth.now()).await?;
+    if replaced {
+        citizen.audit(state, "replace_iban", Some(protocol), from).await?;
+    }
+    Ok(replaced)
+}
+
+/// The 409 page when there is no returned payment to give a new IBAN for.
+fn nothing_to_fix(lang: Lang) -> Response {
+    problem(
+        StatusCode::CONFLICT,
+        lang,
+        lang.pick("Nessun pagamento da correggere", "No payment to correct"),
+        lang.pick(
+            "Tra le sue domande non c'è un pagamento respinto dalla banca con questo numero di protocollo: non serve \
+             un nuovo IBAN. Lo stato di ogni domanda è in «Le mie domande».",
+            "None of your applications has a payment returned by the bank under this protocol number: no new IBAN is \
+             needed. You will find where each application stands in \"My applications\".",
+        ),
+    )
 }

@@ -1,6 +1,7 @@
 //! Applying for an indemnity: the form (`GET /domanda`), its review (`POST /domanda`), the submission
 //! (`POST /domanda/invia`, post/redirect/get), the receipt (`GET /domande/{protocol}`) and "Le mie domande"
-//! (`GET /domande`).
+//! (`GET /domande`), which show where each application stands up to its payment, and the new IBAN for a payment
+//! the bank returned (`POST /domande/{protocol}/iban`).
 //!
 //! Every page here is personal: none is marked public, so each keeps `Cache-Control: no-store, private` and
 //! `Vary: Cookie`. The one-indemnity rule of art. 31 DL 18/2020 is the store's to enforce; these pages tell the
@@ -15,6 +16,7 @@ use crate::server::AppState;
 pub mod form;
 pub mod handlers;
 pub mod italian_time;
+pub mod standing;
 
 /// The application routes, ready to merge into the portal's router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
@@ -23,5 +25,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/domanda/invia", "POST", post(handlers::submit))
         .add(Audience::Personal, "/domande", "GET", get(handlers::applications))
         .add(Audience::Personal, "/domande/{protocol}", "GET", get(handlers::receipt))
+        .add(Audience::Personal, "/domande/{protocol}/iban", "POST", post(handlers::new_iban))
         .with_state(AuthState { app, auth })
 }

@@ -103,6 +103,10 @@ impl<'a> Client<'a> {
         self.send(self.request(Method::POST, path).json(body)).await
     }
 
+    async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.request(Method::PUT, path).json(body)).await
+    }
+
     async fn apply(&self, key: &str, body: &Value) -> Answer {
         self.send(self.request(Method::POST, "/api/v1/applications").header("Idempotency-Key", key).json(body)).await
     }
@@ -577,4 +581,104 @@ async fn the_openapi_document_describes_exactly_the_routes_served_and_matches_it
     }
 
     insta::assert_json_snapshot!("openapi", document);
+}
+
+#[tokio::test]
+async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_and_gives_a_new_iban() {
+    use sportello_domain::{Cents, Iban};
+    use sportello_store::{NewPaymentRun, PaymentOutcome};
+
+    let app = spawn_app().await;
+    let other = cf("VRDGPP70A01F205");
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    app.import_registry(vec![RegistryRow {
+        codice_fiscale: other,
+        position: Position::period(PositionKind::GestioneSeparataProfessionista, day(2016, 1, 1), None),
+    }])
+    .await;
+    let a = logged_in(&app, &cf(PROFESSIONISTA)).await;
+    let submitted = a.apply("a-1", &application("art27")).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(submitted.body["standing"], json!({"state": "reserved"}));
+    let location = submitted.header("location");
+    let protocol = submitted.body["protocol"].as_str().unwrap().to_owned();
+
+    // The limit now holds exactly the first application: the next eligible one is kept, suspended.
+    app.store.set_budget_limit("art27", Cents::from_euros(600), "test", Utc::now()).await.unwrap();
+    let b = logged_in(&app, &other).await;
+    let suspended = b.apply("b-1", &application("art27")).await;
+    assert_eq!(suspended.status, 201, "{}", suspended.body);
+    assert_eq!(suspended.body["status"], "suspended_budget");
+    assert_eq!(suspended.body["standing"], json!({"state": "suspended_budget", "limit_ref": "art. 27 c. 2"}));
+    let message = suspended.body["standing_message"].as_str().unwrap();
+    assert!(message.contains("limite di spesa (art. 27 c. 2)"), "{message}");
+    let other_browser = app.logged_in(&other).await;
+    let page = other_browser.get("/domande?lang=en").await;
+    assert!(page.body.contains("Suspended: spending limit reached") && page.body.contains("(art. 27 c. 2)"));
+    assert_eq!(page.cache_control, "no-store, private");
+    let receipt =
+        other_browser.get(suspended.header("location").replace("/api/v1/applications", "/domande").as_str()).await;
+    assert!(receipt.body.contains("Sospesa per il limite di spesa"), "{}", receipt.body);
+
+    let run = |date| NewPaymentRun {
+        pay_date: date,
+        debtor_name: "INPS".to_owned(),
+        debtor_iban: "IT60X0542811101000000123456".to_owned(),
+        debtor_bic: "BPPIITRRXXX".to_owned(),
+        at: Utc::now(),
+    };
+    app.store.start_payment_run(&run(day(2020, 4, 15))).await.unwrap();
+    let scheduled = a.get(&location).await;
+    assert_eq!(
+        scheduled.body["standing"],
+        json!({"state": "scheduled", "pay_date": "2020-04-15", "iban_last4": "3456"})
+    );
+    assert_eq!(a.get("/api/v1/applications").await.body["applications"][0]["standing"]["state"], "scheduled");
+
+    let returned = PaymentOutcome { protocol: protocol.clone(), returned: Some("AC04".to_owned()) };
+    app.store.reconcile(std::slice::from_ref(&returned), Utc::now()).await.unwrap();
+    let answer = a.get(&location).await;
+    assert_eq!(answer.body["standing"]["state"], "returned");
+    assert_eq!(answer.body["standing"]["reason"], "AC04");
+    let message = answer.body["standing_message"].as_str().unwrap();
+    assert!(message.contains("conto chiuso") && message.contains("nuovo IBAN"), "{message}");
+    // The page offers the form, and shows only the last four characters of the account.
+    let browser = app.logged_in(&cf(PROFESSIONISTA)).await;
+    let page = browser.get(&format!("/domande/{protocol}")).await;
+    assert!(page.body.contains(&format!("action=\"/domande/{protocol}/iban\"")), "{}", page.body);
+    assert!(!page.body.contains("IT60X0542811101000000123456") && !page.body.contains("0123 456"));
+
+    // Only for one's own application, a valid IBAN, and a returned payment.
+    let path = format!("{location}/iban");
+    let new_iban = json!({"iban": "IT61 X030 6909 6061 0000 0063 270"});
+    let foreign = b.put(&path, &new_iban).await;
+    assert_eq!((foreign.status, foreign.problem()), (404, "urn:sportello:problem:not-found"));
+    let invalid = a.put(&path, &json!({"iban": "IT61X0306909606100000063271"})).await;
+    assert_eq!(invalid.fields(), BTreeSet::from(["/iban".to_owned()]));
+    let fixed = a.put(&path, &new_iban).await;
+    assert_eq!(fixed.status, 200, "{}", fixed.body);
+    assert_eq!(fixed.body["standing"], json!({"state": "reserved"}));
+    assert_eq!(fixed.body["payment"], json!({"method": "iban", "iban_last4": "3270"}));
+    let again = a.put(&path, &new_iban).await;
+    assert_eq!((again.status, again.problem()), (409, "urn:sportello:problem:no-returned-payment"));
+
+    app.store.start_payment_run(&run(day(2020, 4, 30))).await.unwrap();
+    let repaid = a.get(&location).await;
+    assert_eq!(repaid.body["standing"], json!({"state": "scheduled", "pay_date": "2020-04-30", "iban_last4": "3270"}));
+
+    // Returned once more, the page's own form gives the next account (CSRF-checked, post/redirect/get).
+    app.store.reconcile(&[returned], Utc::now()).await.unwrap();
+    let form = format!("/domande/{protocol}/iban");
+    let forged = browser.post(&form, &[("csrf", "forged"), ("iban", "IT60 X054 2811 1010 0000 0123 456")]).await;
+    assert_eq!(forged.status, 403);
+    let csrf = browser.token(&format!("/domande/{protocol}")).await;
+    let mistyped = browser.post(&form, &[("csrf", &csrf), ("iban", "IT61X0306909606100000063271")]).await;
+    assert_eq!(mistyped.status, 422);
+    assert!(mistyped.body.contains("Torni alla ricevuta"), "{}", mistyped.body);
+    let posted = browser.post(&form, &[("csrf", &csrf), ("iban", "IT60 X054 2811 1010 0000 0123 456")]).await;
+    assert_eq!((posted.status, posted.location.as_str()), (303, format!("/domande/{protocol}").as_str()));
+    let page = browser.get(&format!("/domande/{protocol}")).await;
+    assert!(page.body.contains("Accolta, importo riservato"), "{}", page.body);
+    let stored = app.store.application(&cf(PROFESSIONISTA), &protocol).await.unwrap().unwrap();
+    assert_eq!(stored.details["payment"]["iban"], Iban::parse("IT60X0542811101000000123456").unwrap().electronic());
 }

@@ -19,6 +19,8 @@ async fn a_stalled_database_gets_quick_503s_beyond_the_slots_and_the_slots_finis
         SheddingConfig { max_in_flight: 2, max_queued: 1, max_queue_wait_ms: 300, ..SheddingConfig::default() };
     let app = spawn_app_with(config).await;
 
+    // The portal is up (it records the schemes' spending limits as it starts, which needs the write lock too).
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
     // Another process's long write: every write of the portal waits behind it.
     let mut blocker = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
