@@ -1,52 +1,13 @@
 //! `sportello drill` against a real `sportello serve` process: a small click day played to its end, every receipt
 //! found in the store, and the verification failing loudly when the store loses or doubles an application.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use sportello_domain::law::Rulebook;
 
-use crate::support::{Sandbox, stderr, stdout};
+use crate::support::{Sandbox, Server, stderr, stdout};
 
-/// A `sportello serve` process on a port of its own; killed when dropped.
-struct Portal {
-    child: Child,
-    base: String,
-}
-
-impl Portal {
-    fn start(sandbox: &Sandbox) -> Portal {
-        Portal::start_with(sandbox, &[])
-    }
-
-    fn start_with(sandbox: &Sandbox, options: &[&str]) -> Portal {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(options)
-            .current_dir(sandbox.dir.path())
-            .env("SPORTELLO_DATABASE_URL", &sandbox.database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server printed where it serves").unwrap();
-            if let Some(address) = line.strip_prefix("Sportello is serving on ") {
-                break address.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Portal { child, base }
-    }
-}
-
-impl Drop for Portal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The portal on `sandbox`'s database, with `options` for `sportello serve`.
+fn portal(sandbox: &Sandbox, options: &[&str]) -> Server {
+    Server::start(sandbox.dir.path(), &sandbox.database_url, options, &[])
 }
 
 /// A sandbox with a generated registry of `persons` imported.
@@ -76,7 +37,7 @@ fn read_report(path: &std::path::Path) -> serde_json::Value {
 #[tokio::test]
 async fn a_drill_of_two_hundred_citizens_applies_once_for_each_entitled_one_and_verifies_the_store() {
     let sandbox = registry(300);
-    let portal = Portal::start(&sandbox);
+    let portal = portal(&sandbox, &[]);
     let (report, plot) = (sandbox.path("report.json"), sandbox.path("drill.svg"));
     let out = sandbox.run(&[
         "drill",
@@ -137,7 +98,7 @@ async fn a_drill_of_two_hundred_citizens_applies_once_for_each_entitled_one_and_
 #[tokio::test]
 async fn the_verification_fails_loudly_when_the_store_lost_one_receipt_and_doubled_another() {
     let sandbox = registry(80);
-    let portal = Portal::start(&sandbox);
+    let portal = portal(&sandbox, &[]);
     let report = sandbox.path("report.json");
     let out = sandbox.run(&[
         "drill",
@@ -195,7 +156,7 @@ async fn citizens_beyond_the_admission_rate_wait_in_the_room_and_all_get_through
          capacity = { admit_per_sec = 5, burst = 5, max_active = 5, pass_ttl_secs = 60, claim_grace_secs = 10, \
          refresh_interval_secs = 1, ticket_ttl_secs = 30 }\n",
     );
-    let portal = Portal::start_with(&sandbox, &["--config", config.to_str().unwrap()]);
+    let portal = portal(&sandbox, &["--config", config.to_str().unwrap()]);
     let report = sandbox.path("report.json");
     let out = sandbox.run(&[
         "drill",
@@ -236,7 +197,7 @@ async fn arrivals_keep_to_the_clock_and_those_beyond_the_in_flight_cap_are_dropp
     let pins = sandbox.path("pins.csv");
     let out = sandbox.run(&["pin", "issue", "--first", "30", "--out", pins.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let portal = Portal::start(&sandbox);
+    let portal = portal(&sandbox, &[]);
     let report = sandbox.path("report.json");
     // Three hundred a second against two journeys at once (each with an Argon2 login of several milliseconds):
     // an open-loop drill does not wait for a free slot, it drops the arrival and says so.
