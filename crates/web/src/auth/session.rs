@@ -65,6 +65,11 @@ pub fn hash_id(id: &str) -> String {
 
 /// The value of cookie `name` in the request, if present, non-empty and not absurdly long.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookie_at_most(headers, name, MAX_COOKIE_VALUE)
+}
+
+/// The value of cookie `name` in the request, if present, non-empty and at most `max` bytes long.
+pub fn cookie_at_most<'a>(headers: &'a HeaderMap, name: &str, max: usize) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -73,7 +78,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty() && value.len() <= MAX_COOKIE_VALUE)
+        .filter(|value| !value.is_empty() && value.len() <= max)
 }
 
 /// A `Set-Cookie` value for a `__Host-` cookie lasting as long as the browser session.

@@ -19,15 +19,7 @@ pub fn token<'a>(headers: &'a HeaderMap, header_name: &str, cookie_name: &str) -
 
 /// The value of cookie `name`.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty() && value.len() <= MAX_TOKEN)
+    crate::auth::session::cookie_at_most(headers, name, MAX_TOKEN)
 }
 
 /// Sets cookie `name` for the browser session, or until `expires_at` (`now` by the gate's clock).
