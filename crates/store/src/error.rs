@@ -51,9 +51,9 @@ pub enum StoreError {
     #[error("the registry import was interrupted during a write and cannot be committed; start it again")]
     ImportInterrupted,
 
-    /// The transaction that carried this submission together with others failed as a whole: none of them was
-    /// stored, and each may be submitted again.
-    #[error("the submission was not stored, because the transaction it shared with others failed: {0}")]
+    /// The transaction that carried this write (a submission, an audit entry) together with others failed as a
+    /// whole: none of them was stored, and each may be written again.
+    #[error("not stored, because the transaction it shared with others failed: {0}")]
     GroupFailed(#[source] Arc<StoreError>),
 
     /// The store's writer stopped (the store is shutting down) before it answered. Submitting again with the same

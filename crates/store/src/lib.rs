@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
 use sportello_domain::{Cents, CodiceFiscale, Iban};
 
+mod audits;
 mod error;
 pub mod group;
 mod payments;

@@ -31,8 +31,9 @@ use sportello_domain::registry::{Position, RegistryRow};
 use sportello_domain::{Cents, CodiceFiscale, Iban};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, QueryBuilder, Row};
 
+use crate::audits::{AuditSink, Auditor};
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
 use crate::payments;
 use crate::{
@@ -114,6 +115,8 @@ pub struct PgStore {
     options: PgConnectOptions,
     /// The queue to the writer task that group-commits submissions.
     submissions: Submitter,
+    /// The queue to the writer task that group-commits audit entries.
+    audits: Auditor,
 }
 
 impl PgStore {
@@ -136,7 +139,8 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone());
         let submissions = Submitter::spawn(PgBatch { pool: pool.clone() }, group_commit, "postgres");
-        Ok(Self { pool, options, submissions })
+        let audits = Auditor::spawn(PgAudits { pool: pool.clone() });
+        Ok(Self { pool, options, submissions, audits })
     }
 
     /// Closes every connection, waiting for them to finish; submissions made afterwards fail.
@@ -781,18 +785,7 @@ impl Store for PgStore {
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (actor, action, subject, object, at, from_addr) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(entry.subject.as_str())
-        .bind(&entry.object)
-        .bind(entry.at.trunc_subsecs(6))
-        .bind(&entry.from)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.audits.record(entry).await
     }
 
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
@@ -892,6 +885,28 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
 /// Stores batches of submissions, one transaction per batch, on a connection of the pool.
 struct PgBatch {
     pool: PgPool,
+}
+
+/// Writes groups of audit entries with one multi-row `INSERT`, a transaction of its own.
+struct PgAudits {
+    pool: PgPool,
+}
+
+impl AuditSink for PgAudits {
+    async fn write(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut insert =
+            QueryBuilder::<Postgres>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
+        insert.push_values(entries, |mut row, entry| {
+            row.push_bind(entry.actor.clone())
+                .push_bind(entry.action.clone())
+                .push_bind(entry.subject.as_str().to_owned())
+                .push_bind(entry.object.clone())
+                .push_bind(entry.at.trunc_subsecs(6))
+                .push_bind(entry.from.clone());
+        });
+        insert.build().execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 impl Batch for PgBatch {

@@ -34,8 +34,9 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, SqlSafeStr as _, SqlStr, Sqlite};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, QueryBuilder, Row, SqlSafeStr as _, SqlStr, Sqlite};
 
+use crate::audits::{AuditSink, Auditor};
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
 use crate::payments;
 use crate::{
@@ -115,6 +116,8 @@ pub struct SqliteStore {
     options: SqliteConnectOptions,
     /// The queue to the writer task that group-commits submissions.
     submissions: Submitter,
+    /// The queue to the writer task that group-commits audit entries.
+    audits: Auditor,
 }
 
 impl SqliteStore {
@@ -160,7 +163,8 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::connect(url, e))?;
         let submissions = Submitter::spawn(SqliteBatch { writer: writer.clone() }, group_commit, "sqlite");
-        Ok(Self { writer, readers, options, submissions })
+        let audits = Auditor::spawn(SqliteAudits { writer: writer.clone() });
+        Ok(Self { writer, readers, options, submissions, audits })
     }
 
     /// How many transactions have carried submissions so far: fewer than the submissions when they were grouped.
@@ -179,6 +183,31 @@ impl SqliteStore {
 /// Stores batches of submissions on the writer connection, one transaction per batch.
 struct SqliteBatch {
     writer: SqlitePool,
+}
+
+/// Writes groups of audit entries on the single writer connection, one `INSERT` per group.
+struct SqliteAudits {
+    writer: SqlitePool,
+}
+
+impl AuditSink for SqliteAudits {
+    async fn write(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
+        insert.push_values(entries, |mut row, entry| {
+            row.push_bind(entry.actor.clone())
+                .push_bind(entry.action.clone())
+                .push_bind(entry.subject.as_str().to_owned())
+                .push_bind(entry.object.clone())
+                .push_bind(timestamp_to_db(entry.at.trunc_subsecs(6)))
+                .push_bind(entry.from.clone());
+        });
+        insert.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 impl Batch for SqliteBatch {
@@ -958,18 +987,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (actor, action, subject, object, at, from_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(entry.subject.as_str())
-        .bind(&entry.object)
-        .bind(timestamp_to_db(entry.at.trunc_subsecs(6)))
-        .bind(&entry.from)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.audits.record(entry).await
     }
 
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

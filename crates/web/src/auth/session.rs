@@ -143,16 +143,28 @@ pub enum Resumed {
     Unknown,
 }
 
+/// How stale a session's recorded last activity may be before a request records it again: a twentieth of the idle
+/// timeout, at most a minute. Recording every request would cost a durable write (an fsync) per page; this way a
+/// session ends between its idle timeout and that much later, and a citizen moving through the pages writes once a
+/// minute at most.
+pub fn touch_every(idle: std::time::Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std((idle / 20).min(std::time::Duration::from_secs(60)))
+        .unwrap_or(chrono::TimeDelta::zero())
+}
+
 /// The session whose id a client presented, as the `__Host-sportello` cookie or as an API bearer token: both are
 /// the same sessions in the same store, so any node serves any request and a logout ends either. A live session's
-/// use is recorded; an expired one is forgotten now rather than at the next sweep.
+/// use is recorded (see [`touch_every`]); an expired one is forgotten now rather than at the next sweep.
 pub async fn resume(state: &AuthState, id: &str) -> Result<Resumed, StoreError> {
     let id_hash = hash_id(id);
     let now = state.auth.now();
     let store = &state.app.store;
+    let idle = state.app.config.session.idle_timeout();
     match store.session(&id_hash).await? {
-        Some(session) if is_live(&session, now, state.app.config.session.idle_timeout()) => {
-            store.touch_session(&id_hash, now).await?;
+        Some(session) if is_live(&session, now, idle) => {
+            if now - session.last_seen_at >= touch_every(idle) {
+                store.touch_session(&id_hash, now).await?;
+            }
             Ok(Resumed::Live(Citizen { codice_fiscale: session.codice_fiscale, id_hash }))
         }
         Some(_) => {
