@@ -1,5 +1,6 @@
 //! End-to-end tests of the `sportello` binary: real files, a real database, the real process and its exit status.
 
+mod browser;
 mod check;
 mod crash;
 mod drill;

@@ -1,0 +1,413 @@
+// Sportello's browser journey (EUPL-1.2): one citizen, in headless Chromium, through a running portal that has a
+// waiting room in front of it — the waiting room (proof of work, then a place in the queue), the home page, asking
+// for a PIN (read back from the portal's mailbox file), logging in, "La tua situazione", the application form, the
+// review, the receipt and "Le mie domande"; the English pages; and the error states (a codice fiscale that does not
+// check out, a wrong PIN, an invalid IBAN), where accessibility most often breaks.
+//
+// On every page state axe-core checks WCAG 2.1 A and AA and the page is screenshotted. One line per page:
+//
+//   DRILL axe page=<name> url=<path> violations=<rules violated>
+//
+// followed by the details of each violation. Exit status 0 only if every step went through and no page has a
+// violation; 1 otherwise, naming the step and what the page showed; 2 for wrong arguments.
+//
+//   node journey.mjs BASE_URL --mailbox FILE --cf CODICE_FISCALE [--shots DIR]
+//
+// The portal must have one room guarding "/" with room for exactly one person inside (max_active = 1), so that the
+// journey's citizen really waits behind a first visitor, and a [notify] mailbox at FILE. Chromium is Debian's
+// (/usr/bin/chromium, or $CHROMIUM); Playwright's own browsers are never downloaded.
+
+import { readFile, mkdir, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE_PATH = require.resolve("axe-core/axe.min.js");
+const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const DESKTOP = { width: 1280, height: 900 };
+const MOBILE = { width: 390, height: 844 };
+const MAX_SHOT_BYTES = 300 * 1024;
+const PIN_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
+const CONTACT = "cittadina@example.it";
+
+function usage(message) {
+  console.error(`journey.mjs: ${message}`);
+  console.error("usage: node journey.mjs BASE_URL --mailbox FILE --cf CODICE_FISCALE [--shots DIR]");
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { shots: process.env.SPORTELLO_SCREENSHOTS || path.join(os.tmpdir(), "sportello-screenshots") };
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--mailbox" || flag === "--cf" || flag === "--shots") {
+      if (i + 1 >= argv.length) { usage(`${flag} needs a value`); }
+      options[flag.slice(2)] = argv[++i];
+    } else if (flag.startsWith("--")) {
+      usage(`unknown option ${flag}`);
+    } else {
+      rest.push(flag);
+    }
+  }
+  if (rest.length !== 1) { usage("give exactly one BASE_URL"); }
+  if (!/^https?:\/\/[^/]+$/.test(rest[0])) { usage(`BASE_URL must be scheme and host only, e.g. http://127.0.0.1:8080, not ${rest[0]}`); }
+  if (!options.mailbox) { usage("--mailbox is required: the portal's [notify] mailbox file, where the PIN arrives"); }
+  if (!options.cf) { usage("--cf is required: a codice fiscale in the portal's registry, entitled to an allowance"); }
+  options.base = rest[0];
+  return options;
+}
+
+/// A step that went wrong: what was being done, and what the page showed then.
+class StepFailure extends Error {}
+
+/// What a page shows, in a line: its address, title, main heading and any alert, for failure messages.
+async function describe(page) {
+  try {
+    const shown = await page.evaluate(() => {
+      const text = (selector) => Array.from(document.querySelectorAll(selector))
+        .map((e) => e.textContent.replace(/\s+/g, " ").trim()).filter(Boolean).join(" | ");
+      return { title: document.title, h1: text("h1"), alerts: text(".alert, .invalid-feedback") };
+    });
+    const url = new URL(page.url());
+    return `the page at ${url.pathname}${url.search} showed title "${shown.title}", heading "${shown.h1}"` +
+      (shown.alerts ? `, alerts "${shown.alerts}"` : "");
+  } catch (e) {
+    return `the page at ${page.url()} could not be read (${e.message.split("\n")[0]})`;
+  }
+}
+
+class Journey {
+  constructor(options, browser, axeSource) {
+    this.options = options;
+    this.browser = browser;
+    this.axeSource = axeSource;
+    this.shot = 0;
+    this.results = [];
+    this.problems = [];
+  }
+
+  url(p) { return `${this.options.base}${p}`; }
+
+  /// A fresh browser context (its own cookies), whose pages report script errors, refused resources and failed
+  /// sub-resources as problems: a page that breaks its own content security policy fails the journey.
+  async context(who) {
+    const context = await this.browser.newContext({ viewport: DESKTOP, locale: "it-IT", timezoneId: "Europe/Rome" });
+    context.setDefaultTimeout(20000);
+    context.on("page", (page) => this.watch(page, who));
+    return context;
+  }
+
+  watch(page, who) {
+    page.on("pageerror", (error) => this.problems.push(`${who}: script error on ${page.url()}: ${error.message}`));
+    page.on("console", (message) => {
+      // A document answered with 4xx on purpose (a wrong PIN is 401, a refused form 422) is logged as a failed
+      // load; failed sub-resources are caught below with their address.
+      // bootstrap-italia's CSS embeds the icon font of its video player (VideoJS) as a data: URL; no page uses a
+      // video player, Chromium decodes the font anyway, and the portal's font-src 'self' refuses it, as it should.
+      const text = message.text();
+      const videoFont = text.includes("Loading the font 'data:application/font-woff") && text.includes("font-src");
+      if (message.type() === "error" && !text.startsWith("Failed to load resource") && !videoFont) {
+        this.problems.push(`${who}: console error on ${page.url()}: ${text.slice(0, 300)}`);
+      }
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400 && response.request().resourceType() !== "document") {
+        this.problems.push(`${who}: ${response.url()} answered ${response.status()}`);
+      }
+    });
+    page.on("requestfailed", (request) => {
+      if (request.failure()?.errorText !== "net::ERR_ABORTED") {
+        this.problems.push(`${who}: ${request.url()} failed: ${request.failure()?.errorText}`);
+      }
+    });
+  }
+
+  /// Runs `action`; if it throws, the journey fails there, naming the step and describing the page.
+  async step(page, name, action) {
+    try {
+      return await action();
+    } catch (e) {
+      if (e instanceof StepFailure) { throw e; }
+      throw new StepFailure(`step "${name}" failed: ${e.message.split("\n")[0]}; ${await describe(page)}`);
+    }
+  }
+
+  /// Fails the step unless `condition`.
+  async expect(page, condition, what) {
+    if (!condition) { throw new StepFailure(`expected ${what}; ${await describe(page)}`); }
+  }
+
+  /// Checks the page as it stands with axe-core and screenshots it as NN-name.png.
+  async check(page, name, { mobile = false } = {}) {
+    if (mobile) { await page.setViewportSize(MOBILE); }
+    // axe-core goes in through the DevTools protocol (page.evaluate), not a <script> element: the portal's content
+    // security policy allows only its own script files, and keeping that policy in force — rather than opening
+    // the context with bypassCSP — means the pages are checked, and shown, exactly as a citizen's browser has them.
+    const already = await page.evaluate(() => typeof window.axe !== "undefined");
+    if (!already) { await page.evaluate(this.axeSource); }
+    const outcome = await page.evaluate(async (tags) => {
+      const results = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+      return results.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: (n.failureSummary || "").replace(/\s+/g, " ") })),
+      }));
+    }, TAGS);
+    this.shot += 1;
+    const file = path.join(this.options.shots, `${String(this.shot).padStart(2, "0")}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true, animations: "disabled", caret: "hide" });
+    const size = (await stat(file)).size;
+    if (size > MAX_SHOT_BYTES) {
+      this.problems.push(`${file} is ${Math.round(size / 1024)} KB, more than ${MAX_SHOT_BYTES / 1024} KB`);
+    }
+    if (mobile) { await page.setViewportSize(DESKTOP); }
+    const where = new URL(page.url());
+    const at = `${where.pathname}${where.search}`;
+    this.results.push({ name, at, violations: outcome });
+    console.log(`DRILL axe page=${name} url=${at} violations=${outcome.length}`);
+    for (const v of outcome) {
+      console.log(`  violation ${v.id} (${v.impact}): ${v.help}`);
+      for (const n of v.nodes) { console.log(`    at ${n.target}: ${n.summary}`); }
+    }
+  }
+
+  /// Opens `p` and checks it; `status` is what the document must answer.
+  async visit(page, name, p, status = 200) {
+    await this.step(page, `open ${p}`, async () => {
+      const response = await page.goto(this.url(p));
+      await this.expect(page, response && response.status() === status, `${p} to answer ${status}, not ${response?.status()}`);
+    });
+    await this.check(page, name);
+  }
+
+  /// Submits the form the button `button` belongs to and waits for the answer; `status` is what it must be.
+  async submit(page, button, status) {
+    const [response] = await Promise.all([
+      page.waitForNavigation({ waitUntil: "load" }),
+      page.getByRole("button", { name: button, exact: true }).click(),
+    ]);
+    await this.expect(page, response && response.status() === status,
+      `the form behind "${button}" to answer ${status}, not ${response?.status()}`);
+  }
+
+  /// The PIN half the portal sent to `contact`, from its mailbox file (one JSON message a line).
+  async pinFor(page, contact) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      let text = "";
+      try { text = await readFile(this.options.mailbox, "utf8"); } catch (e) { if (e.code !== "ENOENT") { throw e; } }
+      const messages = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((m) => m.to === contact);
+      // The latest message: a new request replaces the PIN.
+      for (const message of messages.reverse()) {
+        const half = message.body.split("\n").map((l) => l.trim()).find((l) => PIN_ALPHABET.test(l));
+        if (half) { return half; }
+      }
+      await page.waitForTimeout(100);
+    }
+    throw new StepFailure(`no PIN reached ${contact} in ${this.options.mailbox} within 10 s`);
+  }
+
+  /// Somebody ahead: a first visitor takes the only place inside, so the citizen will have to wait.
+  async aheadInQueue() {
+    const context = await this.context("the visitor ahead");
+    const page = await context.newPage();
+    await this.step(page, "the visitor ahead goes through the waiting room", async () => {
+      await page.goto(this.url("/"));
+      await page.waitForURL((u) => u.pathname === "/", { timeout: 30000 });
+      await page.getByRole("heading", { level: 1 }).waitFor();
+    });
+    return page;
+  }
+
+  async run() {
+    const ahead = await this.aheadInQueue();
+    const context = await this.context("the citizen");
+    const page = await context.newPage();
+
+    // The waiting room: the page as it stands while the browser computes the proof of work. The script is held
+    // back until the page is checked, then let through to do its work.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route((u) => u.pathname.endsWith("/gate.js"), async (route) => { await held; await route.continue(); });
+    await this.step(page, "arrive at the portal and land in the waiting room", async () => {
+      await page.goto(this.url("/"), { waitUntil: "commit" });
+      await page.locator('#gate[data-shown="challenge"]').waitFor();
+      await this.expect(page, new URL(page.url()).pathname === "/attesa", "to be sent to /attesa");
+    });
+    await page.waitForLoadState("domcontentloaded").catch(() => {});
+    await this.check(page, "attesa");
+    release();
+    await page.unroute((u) => u.pathname.endsWith("/gate.js"));
+
+    // The proof of work done, the citizen has a ticket and waits: the only place inside is taken.
+    await this.step(page, "compute the proof of work and take a place in the queue", async () => {
+      await page.locator('#gate[data-shown="waiting"]').waitFor({ timeout: 30000 });
+      await page.locator("#gate-position-number").waitFor();
+    });
+    const position = (await page.locator("#gate-position-number").textContent()).trim();
+    await this.expect(page, position === "1", `position 1 in the queue, not ${position}`);
+    await this.check(page, "attesa-coda");
+
+    // The visitor ahead gives the place back; the waiting page, polling, lets the citizen in by itself.
+    await this.step(ahead, "the visitor ahead leaves", async () => {
+      const status = await ahead.evaluate(async () => (await fetch("/attesa/esci", { method: "POST" })).status);
+      await this.expect(ahead, status === 200, `leaving the portal to answer 200, not ${status}`);
+    });
+    await this.step(page, "be admitted from the queue", async () => {
+      await page.waitForURL((u) => u.pathname === "/", { timeout: 30000 });
+      await page.getByRole("heading", { level: 1 }).waitFor();
+    });
+    await this.check(page, "home");
+
+    // Asking for a PIN: first with a codice fiscale whose check character is wrong, then as it should be.
+    await this.step(page, "follow the link to ask for a PIN", async () => {
+      await page.getByRole("link", { name: "Non hai il PIN? Richiedilo" }).click();
+      await page.waitForURL((u) => u.pathname === "/pin");
+    });
+    await this.check(page, "pin");
+    const cf = this.options.cf.toUpperCase();
+    const wrongCheck = cf.slice(0, 15) + (cf[15] === "A" ? "B" : "A");
+    await this.step(page, "ask for a PIN with a codice fiscale that does not check out", async () => {
+      await page.getByLabel("Codice fiscale").fill(wrongCheck);
+      await page.getByLabel("E-mail o numero di cellulare").fill(CONTACT);
+      await this.submit(page, "Richiedi il PIN", 422);
+      await page.locator("#codice_fiscale-error").waitFor();
+    });
+    await this.check(page, "pin-errore");
+    await this.step(page, "ask for a PIN", async () => {
+      await page.getByLabel("Codice fiscale").fill(cf);
+      await page.getByLabel("E-mail o numero di cellulare").fill(CONTACT);
+      await this.submit(page, "Richiedi il PIN", 200);
+    });
+    await this.check(page, "pin-inviato");
+    const pin = await this.step(page, "read the PIN from the mailbox", () => this.pinFor(page, CONTACT));
+
+    // Logging in: a wrong PIN first.
+    await this.step(page, "go to the login page", async () => {
+      await page.getByRole("link", { name: "Accedi con il PIN" }).click();
+      await page.waitForURL((u) => u.pathname === "/accedi");
+    });
+    await this.check(page, "accedi");
+    const wrongPin = (pin[0] === "2" ? "3" : "2") + pin.slice(1);
+    await this.step(page, "log in with a wrong PIN", async () => {
+      await page.getByLabel("Codice fiscale").fill(cf);
+      await page.getByLabel("PIN", { exact: true }).fill(wrongPin);
+      await this.submit(page, "Accedi", 401);
+      await page.locator("#login-refused").waitFor();
+    });
+    await this.check(page, "accedi-errore");
+    await this.step(page, "log in with the PIN", async () => {
+      await page.getByLabel("Codice fiscale").fill(cf);
+      await page.getByLabel("PIN", { exact: true }).fill(pin);
+      await this.submit(page, "Accedi", 200);
+      await this.expect(page, new URL(page.url()).pathname === "/situazione", "to land on /situazione");
+      await page.getByText("Ne ha diritto.").first().waitFor();
+    });
+    await this.check(page, "situazione");
+
+    // The application: the form, on a phone too, an invalid IBAN, the review, the receipt, the list.
+    await this.step(page, "open the application form of an allowance the citizen is entitled to", async () => {
+      await page.getByRole("link", { name: /^Presenta domanda/ }).first().click();
+      await page.waitForURL((u) => u.pathname === "/domanda");
+    });
+    const form = new URL(page.url());
+    await this.check(page, "domanda");
+    await this.check(page, "domanda-mobile", { mobile: true });
+    // bootstrap-italia draws radio buttons and check boxes on their labels: a citizen clicks the label.
+    const tick = async (label) => {
+      const box = page.getByLabel(label);
+      if (!(await box.isChecked())) { await page.locator(`label[for="${await box.getAttribute("id")}"]`).click(); }
+      await this.expect(page, await box.isChecked(), `"${label}" to be ticked`);
+    };
+    const fill = async (iban) => {
+      await tick("Accredito sul conto corrente, libretto o carta con IBAN");
+      await page.getByLabel("IBAN", { exact: true }).fill(iban);
+      await page.getByLabel("E-mail").fill(CONTACT);
+      await tick(/^di non essere titolare di pensione/);
+      await tick(/^di non percepire il reddito di cittadinanza/);
+      await tick(/^che i miei redditi da lavoro occasionale/);
+    };
+    await this.step(page, "fill in the form with an IBAN whose check digits are wrong", async () => {
+      await fill("IT61 X054 2811 1010 0000 0123 456");
+      await this.submit(page, "Prosegui e controlla i dati", 422);
+      await page.locator("#iban-error").waitFor();
+    });
+    await this.check(page, "domanda-errore");
+    await this.step(page, "correct the IBAN and go on to the review", async () => {
+      await fill("IT60 X054 2811 1010 0000 0123 456");
+      await this.submit(page, "Prosegui e controlla i dati", 200);
+      await page.getByRole("button", { name: "Conferma e invia" }).waitFor();
+    });
+    await this.check(page, "riepilogo");
+    await this.step(page, "confirm and send the application", async () => {
+      await this.submit(page, "Conferma e invia", 200);
+      await this.expect(page, /^\/domande\/INPS-COVID-/.test(new URL(page.url()).pathname), "to land on the receipt");
+      await page.getByText("Accolta", { exact: true }).waitFor();
+    });
+    const receipt = new URL(page.url()).pathname;
+    await this.check(page, "ricevuta");
+    await this.step(page, "open the list of applications", async () => {
+      await page.getByRole("link", { name: "Le mie domande" }).click();
+      await page.waitForURL((u) => u.pathname === "/domande");
+      await page.getByRole("link", { name: receipt.split("/").pop() }).waitFor();
+    });
+    await this.check(page, "domande");
+
+    // The same pages in English, and the public pages beside the journey.
+    await this.visit(page, "home-en", "/?lang=en");
+    await this.visit(page, "pin-en", "/pin?lang=en");
+    await this.visit(page, "accedi-en", "/accedi?lang=en");
+    await this.visit(page, "situazione-en", "/situazione?lang=en");
+    await this.visit(page, "domanda-en", `${form.pathname}${form.search}&lang=en`);
+    await this.visit(page, "ricevuta-en", `${receipt}?lang=en`);
+    await this.visit(page, "domande-en", "/domande?lang=en");
+    await this.visit(page, "stato", "/stato");
+    await this.visit(page, "stato-en", "/stato?lang=en");
+    await this.visit(page, "accessibilita", "/accessibilita");
+    await this.visit(page, "privacy", "/privacy");
+
+    await this.step(page, "log out", async () => {
+      await page.goto(this.url("/situazione"));
+      await this.submit(page, "Esci", 200);
+    });
+    await context.close();
+  }
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  try {
+    await stat(executablePath);
+  } catch {
+    console.error(`journey.mjs: no Chromium at ${executablePath}: install Debian's package (apt-get install chromium) or set CHROMIUM`);
+    process.exit(1);
+  }
+  await mkdir(options.shots, { recursive: true });
+  const axeSource = await readFile(AXE_PATH, "utf8");
+  const browser = await chromium.launch({ executablePath, headless: true });
+  const journey = new Journey(options, browser, axeSource);
+  let failure = null;
+  try {
+    await journey.run();
+  } catch (e) {
+    failure = e instanceof StepFailure ? e.message : `the journey broke off: ${e.stack || e}`;
+  } finally {
+    await browser.close();
+  }
+  const violated = journey.results.filter((r) => r.violations.length > 0);
+  const total = journey.results.reduce((sum, r) => sum + r.violations.length, 0);
+  console.log(`journey: ${journey.results.length} pages checked, ${total} axe violations, screenshots in ${options.shots}`);
+  for (const problem of journey.problems) { console.log(`problem: ${problem}`); }
+  if (failure) { console.error(`journey.mjs: ${failure}`); }
+  if (violated.length > 0) {
+    console.error(`journey.mjs: axe found WCAG 2.1 AA violations on ${violated.map((r) => r.name).join(", ")}`);
+  }
+  if (journey.problems.length > 0) { console.error(`journey.mjs: ${journey.problems.length} problems in the pages (above)`); }
+  process.exit(failure || violated.length > 0 || journey.problems.length > 0 ? 1 : 0);
+}
+
+main();
