@@ -3,6 +3,7 @@
 mod check;
 mod crash;
 mod drill;
+mod fuzz_corpus;
 mod gate;
 mod import;
 mod leak;
