@@ -15,7 +15,11 @@ pub fn codice_fiscale(data: &[u8]) {
             assert_eq!(shown, input.trim().to_ascii_uppercase(), "an accepted code is kept as typed, in upper case");
             assert_eq!(CodiceFiscale::parse(&shown), Ok(cf), "{shown} parses back to itself");
             assert_eq!(CodiceFiscale::parse(&shown.to_ascii_lowercase()), Ok(cf), "case does not matter");
-            assert_eq!(CodiceFiscale::with_check_character(&shown[..15]), Ok(cf), "the check character is the one computed");
+            assert_eq!(
+                CodiceFiscale::with_check_character(&shown[..15]),
+                Ok(cf),
+                "the check character is the one computed"
+            );
             let (_, month, day, _) = cf.birth();
             assert!((1..=12).contains(&month) && (1..=31).contains(&day), "{shown}: birth {month}/{day}");
             let base = cf.base_form();
