@@ -4,7 +4,7 @@
 //! memory stays constant whatever the file's size and the database works while the next batch is parsed.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -182,11 +182,14 @@ fn parse(
 ) -> Result<ParseOutcome, ImportError> {
     let path = &options.path;
     let read_error = |e: csv::Error| ImportError::Read { path: path.clone(), source: std::io::Error::other(e) };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let mut extract = match ExtractReader::new(BufReader::with_capacity(1 << 20, file)) {
+        Ok(extract) => extract,
+        Err(ExtractError::Read(e)) => return Err(read_error(e)),
+        Err(ExtractError::Header { line, error }) => {
+            let _ = writeln!(errors, "line {line}, column {}: {}", error.column, error.reason);
+            return Err(ImportError::InvalidRows { path: path.clone(), count: 1 });
+        }
+    };
     let mut rejects = match (&options.rejects, options.skip_invalid) {
         (Some(p), true) => Some(rejects_writer(p)?),
         _ => None,
@@ -205,63 +208,16 @@ fn parse(
         Ok(())
     };
 
-    let mut record = csv::ByteRecord::new();
     let mut outcome = ParseOutcome { rows_read: 0, rows_rejected: 0 };
     let mut batch = Vec::with_capacity(BATCH);
     let mut sending = true;
-    let mut first = true;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(outcome.rows_read + 1);
-                if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(read_error(e));
-                }
-                let column = match e.kind() {
-                    csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
-                    _ => 1,
-                };
-                let err = CellError { column, reason: format!("the row cannot be read as CSV: {e}") };
-                if first {
-                    let _ = writeln!(errors, "line {line}, column {column}: {}", err.reason);
-                    return Err(ImportError::InvalidRows { path: path.clone(), count: 1 });
-                }
-                outcome.rows_read += 1;
-                outcome.rows_rejected += 1;
-                report(line, &[err], &[])?;
-                sending &= options.skip_invalid;
-                continue;
-            }
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let cells: Vec<&str> = match record.iter().map(std::str::from_utf8).collect::<Result<_, _>>() {
-            Ok(cells) => cells,
-            Err(_) => {
-                let column = record.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0) + 1;
-                let err = CellError { column, reason: "the cell is not valid UTF-8".to_owned() };
-                outcome.rows_read += 1;
-                outcome.rows_rejected += 1;
-                report(line, &[err], &[])?;
-                sending &= options.skip_invalid;
-                continue;
-            }
-        };
-        if first {
-            first = false;
-            if let Err(e) = registry::check_header(cells.iter().copied()) {
-                let _ = writeln!(errors, "line {line}, column {}: {}", e.column, e.reason);
-                return Err(ImportError::InvalidRows { path: path.clone(), count: 1 });
-            }
-            continue;
-        }
+    while let Some(row) = extract.next_row().map_err(read_error)? {
         outcome.rows_read += 1;
-        match registry::parse_row(cells.iter().copied()) {
-            Ok(row) if sending => {
-                batch.push(row);
+        match row.row {
+            Ok(valid) if sending => {
+                batch.push(valid);
                 if batch.len() == BATCH {
-                    progress.set_position(record.position().map(|p| p.byte()).unwrap_or(0));
+                    progress.set_position(row.byte);
                     progress.set_message(format!("{} rows", outcome.rows_read));
                     if tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
                         // The store side stopped; it reports why.
@@ -272,17 +228,13 @@ fn parse(
             Ok(_) => {}
             Err(errs) => {
                 outcome.rows_rejected += 1;
-                report(line, &errs, &cells)?;
+                report(row.line, &errs, &row.cells)?;
                 if !options.skip_invalid {
                     sending = false;
                     batch.clear();
                 }
             }
         }
-    }
-    if first {
-        let _ = writeln!(errors, "line 1, column 1: the file is empty: it must start with the header");
-        return Err(ImportError::InvalidRows { path: path.clone(), count: 1 });
     }
     if sending && !batch.is_empty() {
         let _ = tx.blocking_send(batch);
@@ -295,6 +247,116 @@ fn parse(
     }
     progress.set_position(progress.length().unwrap_or(0));
     Ok(outcome)
+}
+
+/// One data row of an extract as read: where it starts, its cells, and the valid row or what is wrong with it.
+#[derive(Debug)]
+pub struct ExtractRow<'a> {
+    /// The 1-based line the row starts on.
+    pub line: u64,
+    /// The byte offset the row starts at.
+    pub byte: u64,
+    /// The row's cells; none when the row could not be read as CSV or as UTF-8.
+    pub cells: Vec<&'a str>,
+    /// The valid row, or every problem found in it, each with its column.
+    pub row: Result<RegistryRow, Vec<CellError>>,
+}
+
+/// Why an extract cannot be read at all.
+#[derive(Debug, Error)]
+pub enum ExtractError {
+    /// Reading failed.
+    #[error("{0}")]
+    Read(csv::Error),
+    /// The header is missing or wrong; no row after it is read.
+    #[error("line {line}, column {}: {}", error.column, error.reason)]
+    Header {
+        /// The 1-based line of the header.
+        line: u64,
+        /// What is wrong with it.
+        error: CellError,
+    },
+}
+
+/// Reads a registry extract (`shared/specs/registry-extract.md`) row by row: the header when it is created, then
+/// each data row, validated, with its line. `registry import` (with or without `--dry-run`) reads files with it;
+/// it needs no database, so it also serves tests and the fuzzer on bytes in memory.
+pub struct ExtractReader<R> {
+    reader: csv::Reader<R>,
+    record: csv::ByteRecord,
+    last_line: u64,
+}
+
+impl<R: Read> ExtractReader<R> {
+    /// Reads and checks the header.
+    pub fn new(input: R) -> Result<Self, ExtractError> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 20).from_reader(input);
+        let mut record = csv::ByteRecord::new();
+        let header = |line: u64, column: usize, reason: String| ExtractError::Header {
+            line,
+            error: CellError { column, reason },
+        };
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Err(header(1, 1, "the file is empty: it must start with the header".to_owned())),
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(ExtractError::Read(e)),
+            Err(e) => {
+                let (line, column) = csv_error_place(&e, 1);
+                return Err(header(line, column, format!("the row cannot be read as CSV: {e}")));
+            }
+        }
+        let line = record.position().map_or(1, |p| p.line());
+        match utf8_cells(&record) {
+            Ok(cells) => registry::check_header(cells).map_err(|error| ExtractError::Header { line, error })?,
+            Err(column) => return Err(header(line, column, "the cell is not valid UTF-8".to_owned())),
+        }
+        Ok(Self { reader, record, last_line: line })
+    }
+
+    /// The next data row, or `None` at the end of the extract. Only a failure to read is an error: a row that is
+    /// not valid CSV, UTF-8 or registry data comes back with its problems.
+    pub fn next_row(&mut self) -> Result<Option<ExtractRow<'_>>, csv::Error> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(e),
+            Err(e) => {
+                let (line, column) = csv_error_place(&e, self.last_line + 1);
+                self.last_line = line;
+                let byte = e.position().map_or(0, |p| p.byte());
+                let error = CellError { column, reason: format!("the row cannot be read as CSV: {e}") };
+                return Ok(Some(ExtractRow { line, byte, cells: Vec::new(), row: Err(vec![error]) }));
+            }
+        }
+        let (line, byte) = self.record.position().map_or((self.last_line + 1, 0), |p| (p.line(), p.byte()));
+        self.last_line = line;
+        Ok(Some(match utf8_cells(&self.record) {
+            Ok(cells) => {
+                let row = registry::parse_row(cells.iter().copied());
+                ExtractRow { line, byte, cells, row }
+            }
+            Err(column) => {
+                let error = CellError { column, reason: "the cell is not valid UTF-8".to_owned() };
+                ExtractRow { line, byte, cells: Vec::new(), row: Err(vec![error]) }
+            }
+        }))
+    }
+}
+
+/// The record's cells as text, or the 1-based column of the first cell that is not UTF-8.
+fn utf8_cells(record: &csv::ByteRecord) -> Result<Vec<&str>, usize> {
+    record.iter().enumerate().map(|(i, cell)| std::str::from_utf8(cell).map_err(|_| i + 1)).collect()
+}
+
+/// The line (`fallback` when the reader does not know it) and 1-based column of a CSV error.
+fn csv_error_place(e: &csv::Error, fallback: u64) -> (u64, usize) {
+    let line = e.position().map_or(fallback, |p| p.line());
+    let column = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
+        _ => 1,
+    };
+    (line, column)
 }
 
 fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {

@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod demo;
 pub mod drill;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod import;
 pub mod payments;

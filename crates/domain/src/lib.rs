@@ -3,6 +3,8 @@
 //! Nothing in this crate performs I/O: the store, the web layer and the command line build on it.
 
 pub mod codice_fiscale;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod iban;
 pub mod law;
 pub mod money;

@@ -7,6 +7,8 @@ pub mod apply;
 pub mod assets;
 pub mod auth;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod i18n;
 pub mod limits;

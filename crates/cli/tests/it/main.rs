@@ -4,6 +4,7 @@ mod browser;
 mod check;
 mod crash;
 mod drill;
+mod fuzz_corpus;
 mod gate;
 mod import;
 mod leak;

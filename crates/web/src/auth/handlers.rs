@@ -409,6 +409,28 @@ pub struct LoginForm {
     pub pin: String,
 }
 
+/// The messages for a login form's fields, in the citizen's language: at least one is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginErrors {
+    /// What is wrong with the codice fiscale.
+    pub codice_fiscale: Option<String>,
+    /// What is wrong with the PIN.
+    pub pin: Option<String>,
+}
+
+impl LoginForm {
+    /// Checks what was typed: the codice fiscale and the PIN to try, or a message for each field that is wrong.
+    pub fn validate(&self, lang: Lang) -> Result<(CodiceFiscale, EnteredPin), LoginErrors> {
+        match (CodiceFiscale::parse(&self.codice_fiscale), EnteredPin::parse(&self.pin)) {
+            (Ok(cf), Ok(pin)) => Ok((cf, pin)),
+            (cf, pin) => Err(LoginErrors {
+                codice_fiscale: cf.err().map(|e| codice_fiscale_message(&e, lang)),
+                pin: pin.err().map(|e| pin_message(&e, lang)),
+            }),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -463,12 +485,12 @@ pub async fn login(
         return forbidden(lang);
     }
     let csrf_value = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
-    let (codice_fiscale, pin) = match (CodiceFiscale::parse(&form.codice_fiscale), EnteredPin::parse(&form.pin)) {
-        (Ok(cf), Ok(pin)) => (cf, pin),
-        (cf, pin) => {
+    let (codice_fiscale, pin) = match form.validate(lang) {
+        Ok(valid) => valid,
+        Err(errors) => {
             let page = LoginPage {
-                codice_fiscale_error: cf.err().map(|e| codice_fiscale_message(&e, lang)),
-                pin_error: pin.err().map(|e| pin_message(&e, lang)),
+                codice_fiscale_error: errors.codice_fiscale,
+                pin_error: errors.pin,
                 codice_fiscale: form.codice_fiscale,
                 ..LoginPage::new(&state, lang, csrf_value)
             };

@@ -1,0 +1,52 @@
+//! Replays the corpus the fuzzer kept (`fuzz/corpus/<target>/`) through the same checks the fuzz targets run, so
+//! that `cargo test` (and CI, which never builds cargo-fuzz) keeps every input the fuzzer found interesting passing.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+/// Each fuzz target in `fuzz/fuzz_targets/` and the check it calls.
+const TARGETS: [(&str, fn(&[u8])); 4] = [
+    ("codice_fiscale", sportello_domain::fuzzing::codice_fiscale),
+    ("iban", sportello_domain::fuzzing::iban),
+    ("registry_row", sportello::fuzzing::registry_extract),
+    ("form", sportello_web::fuzzing::form),
+];
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> = entries.map(|e| e.expect("a directory entry").path()).collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_fuzz_target_has_its_check_here() {
+    let mut targets: Vec<String> = files(&fuzz_dir().join("fuzz_targets"))
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    targets.sort();
+    let mut replayed: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
+    replayed.sort();
+    assert_eq!(targets, replayed, "a fuzz target without a corpus replay (or the other way round)");
+}
+
+#[test]
+fn the_kept_corpus_passes_every_check() {
+    let mut failures = Vec::new();
+    for (target, check) in TARGETS {
+        let inputs = files(&fuzz_dir().join("corpus").join(target));
+        assert!(!inputs.is_empty(), "fuzz/corpus/{target} is empty: the replay would check nothing");
+        for input in inputs {
+            let data = std::fs::read(&input).unwrap_or_else(|e| panic!("cannot read {}: {e}", input.display()));
+            if panic::catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
+                failures.push(input.display().to_string());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "inputs failing their check (messages above): {failures:#?}");
+}
