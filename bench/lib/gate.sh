@@ -27,11 +27,12 @@ cleanup_run() {
 trap cleanup_run EXIT
 
 # start_portal NAME CONFIG [ENV=VALUE…]: serves the portal (release build in $BIN) on a free loopback port, on a
-# fresh SQLite database in $WORK/NAME.db; sets PORTAL_PID and PORTAL_URL. Logs go to $WORK/NAME.log.
+# fresh SQLite database in $WORK/NAME.db (or PORTAL_DATABASE_URL), under PORTAL_RUNNER if set (valgrind, say); sets
+# PORTAL_PID and PORTAL_URL. Logs go to $WORK/NAME.log.
 start_portal() {
     local name=$1 config=$2; shift 2
     local log="$WORK/$name.log"
-    env "$@" "$BIN" --database-url "${PORTAL_DATABASE_URL:-sqlite://$WORK/$name.db}" \
+    env "$@" ${PORTAL_RUNNER:-} "$BIN" --database-url "${PORTAL_DATABASE_URL:-sqlite://$WORK/$name.db}" \
         serve --listen 127.0.0.1:0 --config "$config" 2> "$log" &
     PORTAL_PID=$!
     cleanup_add "kill $PORTAL_PID 2>/dev/null; wait $PORTAL_PID 2>/dev/null"
