@@ -223,8 +223,14 @@ impl Journey<'_> {
         scan_body(&mut self.sighting, &text);
         let mut body: Value =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-        if let (Some(seconds), Value::Object(map)) = (retry_after, &mut body) {
-            map.insert("retry_after".to_owned(), Value::String(header_text(&seconds)));
+        if let Some(seconds) = retry_after {
+            // Kept with the answer even when its body is not a JSON object (an HTML error page, say).
+            if !body.is_object() {
+                body = Value::Object(serde_json::Map::new());
+            }
+            if let Value::Object(map) = &mut body {
+                map.insert("retry_after".to_owned(), Value::String(header_text(&seconds)));
+            }
         }
         Ok((status, body))
     }
@@ -320,12 +326,12 @@ impl Journey<'_> {
         let cf = self.citizen.codice_fiscale.to_string();
         let login = json!({"codice_fiscale": cf, "pin": self.citizen.pin});
         let (status, session) = self.send(1, self.client.post(self.url("/api/v1/sessions")).json(&login)).await?;
-        expect(1, status, StatusCode::CREATED)?;
+        expect(1, status, StatusCode::CREATED, &session)?;
         let token = session["token"].as_str().ok_or(Failure("login: no token in the answer".to_owned()))?;
         self.token = Some(token.to_owned());
 
         let (status, situation) = self.send(2, self.client.get(self.url("/api/v1/situation"))).await?;
-        expect(2, status, StatusCode::OK)?;
+        expect(2, status, StatusCode::OK, &situation)?;
         if situation["codice_fiscale"] != cf.as_str() {
             return Err(Failure("situation: names another person".to_owned()));
         }
@@ -363,19 +369,19 @@ impl Journey<'_> {
             }
         };
         if status != StatusCode::CREATED && status != StatusCode::OK {
-            return Err(Failure(format!("submit: HTTP {}", status.as_u16())));
+            return Err(refusal(3, status, &receipt));
         }
         let protocol = receipt["protocol"].as_str().ok_or(Failure("submit: no protocol".to_owned()))?.to_owned();
         self.sighting.own_protocols.insert(protocol.clone());
 
         let (status, read) =
             self.send(4, self.client.get(self.url(&format!("/api/v1/applications/{protocol}")))).await?;
-        expect(4, status, StatusCode::OK)?;
+        expect(4, status, StatusCode::OK, &read)?;
         if read["protocol"] != protocol.as_str() {
             return Err(Failure("receipt: another protocol number".to_owned()));
         }
         let (status, list) = self.send(5, self.client.get(self.url("/api/v1/applications"))).await?;
-        expect(5, status, StatusCode::OK)?;
+        expect(5, status, StatusCode::OK, &list)?;
         let listed = list["applications"]
             .as_array()
             .map_or(0, |a| a.iter().filter(|x| x["protocol"] == protocol.as_str()).count());
@@ -390,8 +396,8 @@ impl Journey<'_> {
         if self.token.is_none() {
             return Ok(());
         }
-        let (status, _) = self.send(6, self.client.delete(self.url("/api/v1/sessions/current"))).await?;
-        expect(6, status, StatusCode::NO_CONTENT)
+        let (status, answer) = self.send(6, self.client.delete(self.url("/api/v1/sessions/current"))).await?;
+        expect(6, status, StatusCode::NO_CONTENT, &answer)
     }
 }
 
@@ -405,8 +411,19 @@ async fn pause(answer: &Value) {
     tokio::time::sleep(Duration::from_secs_f64(seconds.clamp(0.1, 10.0))).await;
 }
 
-fn expect(step: usize, status: StatusCode, wanted: StatusCode) -> Result<(), Failure> {
-    if status == wanted { Ok(()) } else { Err(Failure(format!("{}: HTTP {}", STEPS[step], status.as_u16()))) }
+fn expect(step: usize, status: StatusCode, wanted: StatusCode, body: &Value) -> Result<(), Failure> {
+    if status == wanted { Ok(()) } else { Err(refusal(step, status, body)) }
+}
+
+/// A step answered with an unexpected status; a 503 that says when to come back (the portal shedding load promptly)
+/// is told apart from one that does not.
+fn refusal(step: usize, status: StatusCode, body: &Value) -> Failure {
+    let retry = if status == StatusCode::SERVICE_UNAVAILABLE && body.get("retry_after").is_some() {
+        " with Retry-After"
+    } else {
+        ""
+    };
+    Failure(format!("{}: HTTP {}{retry}", STEPS[step], status.as_u16()))
 }
 
 /// Plays one citizen's journey to its end.

@@ -74,6 +74,16 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Stats {
+    /// The steps after the waiting room in one histogram.
+    fn admitted(&self) -> Histogram<u64> {
+        let mut all = histogram();
+        for step in &self.steps[1..] {
+            // Same bounds, so adding cannot fail; a histogram that could not take it would only undercount.
+            let _ = all.add(step);
+        }
+        all
+    }
+
     fn second(&mut self, at: f64) -> &mut Second {
         let index = at.max(0.0) as usize;
         if self.seconds.len() <= index {
@@ -228,6 +238,9 @@ pub struct Report {
     pub waiting_room: bool,
     /// Request latencies per step.
     pub latency: std::collections::BTreeMap<String, Percentiles>,
+    /// Every request of admitted citizens together (the steps after the waiting room, not its polls): what the
+    /// gate protects.
+    pub admitted: Percentiles,
     /// Whole journeys, arrival to logout.
     pub journey: Percentiles,
     /// Time in the waiting room.
@@ -271,6 +284,7 @@ impl Report {
                 .filter(|(_, h)| !h.is_empty())
                 .map(|(step, h)| ((*step).to_owned(), Percentiles::of(h)))
                 .collect(),
+            admitted: Percentiles::of(&stats.admitted()),
             journey: Percentiles::of(&stats.journey),
             queue_wait: Percentiles::of(&stats.queue_wait),
             queue_wait_buckets: wait_buckets(&stats.queue_wait),
@@ -323,6 +337,9 @@ impl Report {
             if let Some(p) = self.latency.get(step) {
                 row(out, step, p)?;
             }
+        }
+        if self.waiting_room {
+            row(out, "admitted", &self.admitted)?;
         }
         row(out, "journey", &self.journey)?;
         if self.waiting_room {
