@@ -43,10 +43,8 @@ async fn issue_one(
         return Err(InputError(format!("{codice_fiscale} is not in the registry: no PIN issued for it")).into());
     }
     let pin = Pin::generate()?;
-    let (full, simplified) = tokio::join!(
-        hasher.hash_blocking(pin.expose().to_owned()),
-        hasher.hash_blocking(pin.first_half().to_owned())
-    );
+    let (full, simplified) =
+        tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
     let now = Utc::now();
     let new_pin = NewPin { codice_fiscale, full_hash: full?, simplified_hash: simplified?, issued_at: now };
     // The PIN itself travels with the operator's list; the outbox only records that one was issued.

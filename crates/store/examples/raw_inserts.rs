@@ -25,7 +25,9 @@ const BATCH: usize = 512;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(url), Some(seconds)) = (args.next(), args.next()) else {
-        eprintln!("usage: raw_inserts DATABASE_URL SECONDS (sqlite://FILE or postgres://…; the table raw_applications is replaced)");
+        eprintln!(
+            "usage: raw_inserts DATABASE_URL SECONDS (sqlite://FILE or postgres://…; the table raw_applications is replaced)"
+        );
         std::process::exit(2);
     };
     let Some(seconds) = seconds.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0) else {
@@ -93,7 +95,13 @@ fn row(n: i64) -> Row {
 }
 
 fn bytes(r: &Row) -> usize {
-    r.protocol.len() + r.codice_fiscale.len() + r.scheme.len() + r.key.len() + 8 + r.reasons.len() + r.details.len()
+    r.protocol.len()
+        + r.codice_fiscale.len()
+        + r.scheme.len()
+        + r.key.len()
+        + 8
+        + r.reasons.len()
+        + r.details.len()
         + 2 * r.at.len()
 }
 

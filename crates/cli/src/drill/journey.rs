@@ -403,7 +403,6 @@ impl Journey<'_> {
         Ok(protocol)
     }
 
-
     /// Logs out, giving the waiting room's slot back.
     async fn logout(&mut self) -> Result<(), Failure> {
         if self.token.is_none() {

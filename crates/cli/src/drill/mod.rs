@@ -209,8 +209,12 @@ fn read_sessions(path: &std::path::Path) -> anyhow::Result<Vec<Citizen>> {
     for (n, line) in lines.filter(|(_, line)| !line.trim().is_empty()) {
         let cells: Vec<&str> = line.split(',').collect();
         let [cf, token, scheme] = cells[..] else {
-            return Err(InputError(format!("{}, line {}: expected codice_fiscale,token,scheme", path.display(), n + 1))
-                .into());
+            return Err(InputError(format!(
+                "{}, line {}: expected codice_fiscale,token,scheme",
+                path.display(),
+                n + 1
+            ))
+            .into());
         };
         let codice_fiscale = CodiceFiscale::parse(cf)
             .map_err(|e| InputError(format!("{}, line {}, column 1: {e}", path.display(), n + 1)))?;
