@@ -48,14 +48,13 @@ TOML
     echo "$WORK/bench.toml"
 }
 
-# pg_database NAME: creates a fresh PostgreSQL database and prints its URL (dropped by drop_databases).
-PG_DATABASES=()
+# pg_database NAME: creates a fresh PostgreSQL database and prints its URL; cleanup drops it at exit (by its name:
+# this runs in a command substitution, whose variables the part never sees).
 pg_available() { psql "$PG_ADMIN" -qAtc 'select 1' >/dev/null 2>&1; }
 pg_database() {
     local db="sportello_bench_${PART//-/_}_$1_$$"
     psql "$PG_ADMIN" -qc "drop database if exists $db" >/dev/null
     psql "$PG_ADMIN" -qc "create database $db" >/dev/null || die "cannot create database $db at $PG_ADMIN"
-    PG_DATABASES+=("$db")
     echo "${PG_ADMIN%/*}/$db"
 }
 
@@ -84,7 +83,13 @@ stop_server() {
 }
 cleanup() {
     stop_server
-    for db in "${PG_DATABASES[@]}"; do psql "$PG_ADMIN" -qc "drop database if exists $db" >/dev/null 2>&1 || true; done
+    local db
+    if pg_available; then
+        for db in $(psql "$PG_ADMIN" -qAtc "select datname from pg_database
+                where datname like 'sportello_bench_${PART//-/_}_%_$$'"); do
+            psql "$PG_ADMIN" -qc "drop database if exists $db" >/dev/null 2>&1 || true
+        done
+    fi
 }
 trap cleanup EXIT
 
