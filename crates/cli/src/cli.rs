@@ -53,6 +53,9 @@ pub enum Command {
     /// Show or raise the schemes' spending limits.
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// Benchmark aids: sessions opened in bulk, the raw PIN hash rate (see bench/parts).
+    #[command(subcommand, hide = true)]
+    Bench(crate::bench::BenchCommand),
 }
 
 /// `sportello payments …`
@@ -432,6 +435,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Budget(command) => budget(&cli.database_url, command).await,
+        Command::Bench(command) => crate::bench::run(&cli.database_url, command).await,
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;
             let persons = match args.first {

@@ -12,37 +12,51 @@ use sportello_web::pin::{Pin, PinHasher};
 
 use crate::cli::InputError;
 
-/// Issues a new PIN for each person (replacing any earlier PIN) and returns them with their codice fiscale.
-/// Every person must be in the registry; the PINs are hashed with the portal's own parameters.
+/// Issues a new PIN for each person (replacing any earlier PIN) and returns them with their codice fiscale, in the
+/// order given. Every person must be in the registry; the PINs are hashed with the portal's own parameters.
+///
+/// Two hashes per PIN at 16 MiB each make issuing CPU-bound: a few persons are issued at once, so that the hasher
+/// (which bounds the hashes in flight to the cores) keeps every core busy while a PIN is being stored.
 pub async fn issue(
     store: &dyn Store,
     hasher: &PinHasher,
     persons: &[CodiceFiscale],
 ) -> anyhow::Result<Vec<(CodiceFiscale, Pin)>> {
-    let mut issued = Vec::with_capacity(persons.len());
-    for &codice_fiscale in persons {
-        if store.positions(&codice_fiscale).await?.is_empty() {
-            return Err(InputError(format!("{codice_fiscale} is not in the registry: no PIN issued for it")).into());
-        }
-        let pin = Pin::generate()?;
-        let (full, simplified) = tokio::join!(
-            hasher.hash_blocking(pin.expose().to_owned()),
-            hasher.hash_blocking(pin.first_half().to_owned())
-        );
-        let now = Utc::now();
-        let new_pin = NewPin { codice_fiscale, full_hash: full?, simplified_hash: simplified?, issued_at: now };
-        // The PIN itself travels with the operator's list; the outbox only records that one was issued.
-        let notice = OutboxMessage {
-            channel: "console".to_owned(),
-            recipient: "operator".to_owned(),
-            subject: "PIN INPS".to_owned(),
-            body: format!("PIN issued by an operator for {codice_fiscale}"),
-            not_before: now,
-        };
-        store.put_pin(new_pin, notice).await?;
-        issued.push((codice_fiscale, pin));
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    futures::stream::iter(persons.iter().copied())
+        .map(|codice_fiscale| issue_one(store, hasher, codice_fiscale))
+        // In order, stopping at the first error (the few persons already under way may get a PIN nobody is given:
+        // running again issues new ones).
+        .buffered(cores * 2)
+        .try_collect()
+        .await
+}
+
+/// Issues one person's PIN: both hashes, the credential and its notice stored in one transaction.
+async fn issue_one(
+    store: &dyn Store,
+    hasher: &PinHasher,
+    codice_fiscale: CodiceFiscale,
+) -> anyhow::Result<(CodiceFiscale, Pin)> {
+    if store.positions(&codice_fiscale).await?.is_empty() {
+        return Err(InputError(format!("{codice_fiscale} is not in the registry: no PIN issued for it")).into());
     }
-    Ok(issued)
+    let pin = Pin::generate()?;
+    let (full, simplified) =
+        tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
+    let now = Utc::now();
+    let new_pin = NewPin { codice_fiscale, full_hash: full?, simplified_hash: simplified?, issued_at: now };
+    // The PIN itself travels with the operator's list; the outbox only records that one was issued.
+    let notice = OutboxMessage {
+        channel: "console".to_owned(),
+        recipient: "operator".to_owned(),
+        subject: "PIN INPS".to_owned(),
+        body: format!("PIN issued by an operator for {codice_fiscale}"),
+        not_before: now,
+    };
+    store.put_pin(new_pin, notice).await?;
+    Ok((codice_fiscale, pin))
 }
 
 /// Writes issued PINs as CSV (`codice_fiscale,pin,simplified_pin`) to `out`, readable by the owner only.

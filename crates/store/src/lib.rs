@@ -265,6 +265,10 @@ pub trait Store: Send + Sync {
     /// Stores a new session (its id only as a hash).
     async fn create_session(&self, session: Session) -> Result<(), StoreError>;
 
+    /// Stores many new sessions in one transaction: all of them or none. For operators' bulk work (benchmarks open
+    /// sessions for thousands of citizens at once); a login opens one with [`Store::create_session`].
+    async fn create_sessions(&self, sessions: &[Session]) -> Result<(), StoreError>;
+
     /// The session whose id hashes to `id_hash`, if it exists (expiry is the caller's judgement).
     async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
 

@@ -689,6 +689,32 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn create_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        // One statement per 10,000 sessions (columns as arrays), all in one transaction.
+        let mut tx = self.pool.begin().await?;
+        for chunk in sessions.chunks(10_000) {
+            let ids: Vec<&str> = chunk.iter().map(|s| s.id_hash.as_str()).collect();
+            let persons: Vec<&str> = chunk.iter().map(|s| s.codice_fiscale.as_str()).collect();
+            let created: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.created_at.trunc_subsecs(6)).collect();
+            let seen: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.last_seen_at.trunc_subsecs(6)).collect();
+            let expires: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.expires_at.trunc_subsecs(6)).collect();
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],
+                                      $5::timestamptz[])",
+            )
+            .bind(ids)
+            .bind(persons)
+            .bind(created)
+            .bind(seen)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1")))
             .bind(id_hash)

@@ -894,6 +894,26 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        // One transaction, so one fsync for the lot; the statement is the same as a login's.
+        let mut tx = self.writer.begin().await?;
+        for session in sessions {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(&session.id_hash)
+            .bind(session.codice_fiscale.as_str())
+            .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
+            .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
+            .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = ?1")))
             .bind(id_hash)

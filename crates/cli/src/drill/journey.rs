@@ -23,6 +23,17 @@ pub struct Citizen {
     pub codice_fiscale: CodiceFiscale,
     /// Their PIN.
     pub pin: String,
+    /// A session opened beforehand (`sportello bench sessions`): the journey is then the submission alone.
+    pub session: Option<GivenSession>,
+}
+
+/// A session a citizen already holds, and the indemnity they are entitled to.
+#[derive(Debug, Clone)]
+pub struct GivenSession {
+    /// The bearer token.
+    pub token: String,
+    /// The scheme to apply for.
+    pub scheme: String,
 }
 
 /// The steps of a journey, in order; each has its own latency histogram.
@@ -344,6 +355,28 @@ impl Journey<'_> {
             return Ok(None);
         };
 
+        let protocol = self.submit(&scheme, key).await?;
+
+        let (status, read) =
+            self.send(4, self.client.get(self.url(&format!("/api/v1/applications/{protocol}")))).await?;
+        expect(4, status, StatusCode::OK, &read)?;
+        if read["protocol"] != protocol.as_str() {
+            return Err(Failure("receipt: another protocol number".to_owned()));
+        }
+        let (status, list) = self.send(5, self.client.get(self.url("/api/v1/applications"))).await?;
+        expect(5, status, StatusCode::OK, &list)?;
+        let listed = list["applications"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|x| x["protocol"] == protocol.as_str()).count());
+        if listed != 1 {
+            return Err(Failure(format!("list: the receipt is listed {listed} times")));
+        }
+        Ok(Some(Receipt { codice_fiscale: self.citizen.codice_fiscale, protocol, idempotency_key: key.to_owned() }))
+    }
+
+    /// Applies for `scheme` with the session held; returns the protocol number of the receipt.
+    async fn submit(&mut self, scheme: &str, key: &str) -> Result<String, Failure> {
+        let cf = self.citizen.codice_fiscale.to_string();
         let application = json!({
             "scheme": scheme,
             "payment": {"method": "iban", "iban": italian_iban().electronic()},
@@ -373,22 +406,7 @@ impl Journey<'_> {
         }
         let protocol = receipt["protocol"].as_str().ok_or(Failure("submit: no protocol".to_owned()))?.to_owned();
         self.sighting.own_protocols.insert(protocol.clone());
-
-        let (status, read) =
-            self.send(4, self.client.get(self.url(&format!("/api/v1/applications/{protocol}")))).await?;
-        expect(4, status, StatusCode::OK, &read)?;
-        if read["protocol"] != protocol.as_str() {
-            return Err(Failure("receipt: another protocol number".to_owned()));
-        }
-        let (status, list) = self.send(5, self.client.get(self.url("/api/v1/applications"))).await?;
-        expect(5, status, StatusCode::OK, &list)?;
-        let listed = list["applications"]
-            .as_array()
-            .map_or(0, |a| a.iter().filter(|x| x["protocol"] == protocol.as_str()).count());
-        if listed != 1 {
-            return Err(Failure(format!("list: the receipt is listed {listed} times")));
-        }
-        Ok(Some(Receipt { codice_fiscale: self.citizen.codice_fiscale, protocol, idempotency_key: key.to_owned() }))
+        Ok(protocol)
     }
 
     /// Logs out, giving the waiting room's slot back.
@@ -443,6 +461,13 @@ pub async fn run(shared: &Shared, client: &Client, citizen: Citizen, key: String
     };
     let mut queue_wait = None;
     let result = async {
+        if let Some(given) = journey.citizen.session.clone() {
+            // Already logged in: the submission alone, to measure it without the login's hash.
+            journey.token = Some(given.token);
+            let protocol = journey.submit(&given.scheme, &key).await?;
+            let codice_fiscale = journey.citizen.codice_fiscale;
+            return Ok(Some(Receipt { codice_fiscale, protocol, idempotency_key: key.clone() }));
+        }
         if shared.gated {
             queue_wait = Some(journey.wait_in_room().await?);
         }

@@ -51,8 +51,12 @@ pub struct DrillArgs {
     #[arg(long = "allow-target", value_name = "HOST")]
     pub allow_targets: Vec<String>,
     /// The citizens: `codice_fiscale,pin,simplified_pin` as `sportello pin issue` writes it.
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["citizens", "verify_report"], conflicts_with = "citizens")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["citizens", "sessions", "verify_report"], conflicts_with = "citizens")]
     pub pins: Option<PathBuf>,
+    /// Instead: citizens already logged in, `codice_fiscale,token,scheme` as `sportello bench sessions` writes it;
+    /// each arrival only submits its application (a benchmark of submissions alone).
+    #[arg(long, value_name = "FILE", hide = true, conflicts_with_all = ["pins", "citizens"])]
+    pub sessions: Option<PathBuf>,
     /// Instead: issue PINs for N registry persons who have not applied yet (in --database-url) and drill them.
     #[arg(long, value_name = "N")]
     pub citizens: Option<u32>,
@@ -182,7 +186,40 @@ fn read_pins(path: &std::path::Path) -> anyhow::Result<Vec<Citizen>> {
         };
         let codice_fiscale = CodiceFiscale::parse(cf)
             .map_err(|e| InputError(format!("{}, line {}, column 1: {e}", path.display(), n + 1)))?;
-        citizens.push(Citizen { codice_fiscale, pin: pin.trim().to_owned() });
+        citizens.push(Citizen { codice_fiscale, pin: pin.trim().to_owned(), session: None });
+    }
+    if citizens.is_empty() {
+        return Err(InputError(format!("{} names no citizens", path.display())).into());
+    }
+    Ok(citizens)
+}
+
+/// Reads the citizens of a `bench sessions` file: each already logged in, with the scheme to apply for.
+fn read_sessions(path: &std::path::Path) -> anyhow::Result<Vec<Citizen>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines().enumerate();
+    if lines.next().map(|(_, header)| header) != Some("codice_fiscale,token,scheme") {
+        return Err(InputError(format!(
+            "{}, line 1: expected the header codice_fiscale,token,scheme that `sportello bench sessions` writes",
+            path.display()
+        ))
+        .into());
+    }
+    let mut citizens = Vec::new();
+    for (n, line) in lines.filter(|(_, line)| !line.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let [cf, token, scheme] = cells[..] else {
+            return Err(InputError(format!(
+                "{}, line {}: expected codice_fiscale,token,scheme",
+                path.display(),
+                n + 1
+            ))
+            .into());
+        };
+        let codice_fiscale = CodiceFiscale::parse(cf)
+            .map_err(|e| InputError(format!("{}, line {}, column 1: {e}", path.display(), n + 1)))?;
+        let session = journey::GivenSession { token: token.to_owned(), scheme: scheme.to_owned() };
+        citizens.push(Citizen { codice_fiscale, pin: String::new(), session: Some(session) });
     }
     if citizens.is_empty() {
         return Err(InputError(format!("{} names no citizens", path.display())).into());
@@ -229,7 +266,7 @@ async fn issue_citizens(store: Arc<dyn sportello_store::Store>, n: u32) -> anyho
     Ok(issued
         .into_iter()
         .flat_map(|(_, batch)| batch)
-        .map(|(codice_fiscale, pin)| Citizen { codice_fiscale, pin: pin.expose().to_owned() })
+        .map(|(codice_fiscale, pin)| Citizen { codice_fiscale, pin: pin.expose().to_owned(), session: None })
         .collect())
 }
 
@@ -291,9 +328,10 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let citizens = match (&args.pins, args.citizens, &store) {
-        (Some(path), _, _) => read_pins(path)?,
-        (None, Some(n), Some(store)) => {
+    let citizens = match (&args.sessions, &args.pins, args.citizens, &store) {
+        (Some(path), ..) => read_sessions(path)?,
+        (None, Some(path), _, _) => read_pins(path)?,
+        (None, None, Some(n), Some(store)) => {
             eprintln!("issuing PINs for {n} citizens…");
             issue_citizens(Arc::clone(store), n).await?
         }
