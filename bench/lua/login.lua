@@ -1,5 +1,5 @@
 -- wrk script: each request a distinct citizen's login (POST /api/v1/sessions) with the simplified PIN issued for
--- them. Used by bench/parts/logins:
+-- them. Used by bench/parts/51-logins:
 --   wrk -t T -c C -d D -s bench/lua/login.lua URL -- PINS_FILE THREADS
 -- PINS_FILE is what `sportello pin issue` writes (codice_fiscale,pin,simplified_pin); the threads share it out line
 -- by line. A thread that runs out of citizens stops and says so: a second login of one citizen is not what is

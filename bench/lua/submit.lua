@@ -1,5 +1,5 @@
 -- wrk script: each request a distinct citizen's submission (POST /api/v1/applications) with that citizen's bearer
--- token and a unique Idempotency-Key. Used by bench/parts/submissions:
+-- token and a unique Idempotency-Key. Used by bench/parts/50-submissions:
 --   wrk -t T -c C -d D -s bench/lua/submit.lua URL -- TOKENS_FILE THREADS
 -- TOKENS_FILE has the header "codice_fiscale,token,scheme" and one line per session (`sportello bench sessions` writes it); the
 -- threads share it out line by line. A thread that runs out of tokens stops and says so in the summary: a request

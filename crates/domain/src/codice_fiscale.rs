@@ -109,13 +109,26 @@ impl CodiceFiscale {
 
     /// Completes 15 structurally valid characters with their check character.
     pub fn with_check_character(first15: &str) -> Result<Self, CodiceFiscaleError> {
-        if first15.len() != 15 || !first15.is_ascii() {
-            return Err(CodiceFiscaleError::Length(first15.chars().count() + 1));
+        let count = first15.chars().count();
+        if count != 15 {
+            return Err(CodiceFiscaleError::Length(count + 1));
         }
-        let mut code = [0u8; 16];
-        code[..15].copy_from_slice(first15.to_ascii_uppercase().as_bytes());
+        // The characters are checked before the check character is computed: its tables cover letters and digits
+        // only, and anything else made them index out of range.
+        let mut code = [b'A'; 16];
+        for (i, c) in first15.chars().enumerate() {
+            if !c.is_ascii_alphanumeric() {
+                return Err(CodiceFiscaleError::Character {
+                    position: i + 1,
+                    found: c,
+                    expected: "a letter or a digit",
+                });
+            }
+            code[i] = c.to_ascii_uppercase() as u8;
+        }
+        Self::check_structure(&code)?;
         code[15] = control_letter(&code[..15]);
-        Self::parse(std::str::from_utf8(&code).unwrap_or_default())
+        Ok(Self(code))
     }
 
     fn check_structure(code: &[u8; 16]) -> Result<(), CodiceFiscaleError> {
@@ -261,6 +274,21 @@ mod tests {
         assert!(matches!(err, CodiceFiscaleError::Character { position: 8, found: '-', .. }), "{err}");
         let err = CodiceFiscale::parse("RSSMRA80A01H5A1U").unwrap_err();
         assert!(matches!(err, CodiceFiscaleError::Character { position: 14, found: 'A', .. }), "{err}");
+    }
+
+    #[test]
+    fn completing_characters_that_are_not_letters_or_digits_is_an_error_not_a_panic() {
+        // Found by the codice_fiscale fuzz target: the check character was computed before the characters were
+        // checked, and its tables panic on anything but letters and digits.
+        let err = CodiceFiscale::with_check_character("RSSMRA80A01H50!").unwrap_err();
+        assert!(matches!(err, CodiceFiscaleError::Character { position: 15, found: '!', .. }), "{err}");
+        let err = CodiceFiscale::with_check_character("               ").unwrap_err();
+        assert!(matches!(err, CodiceFiscaleError::Character { position: 1, found: ' ', .. }), "{err}");
+        assert_eq!(CodiceFiscale::with_check_character("RSSMRA80A35H501"), Err(CodiceFiscaleError::Day(35)));
+        assert_eq!(
+            CodiceFiscale::with_check_character("RSSMRÀ80A01H501"),
+            Err(CodiceFiscaleError::Character { position: 6, found: 'À', expected: "a letter or a digit" })
+        );
     }
 
     /// Structurally valid first 15 characters, with omocodia letters drawn at random in digit positions.
