@@ -4,8 +4,11 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+/// A fuzz target's check: panics when an input breaks one of its properties.
+type Check = fn(&[u8]);
+
 /// Each fuzz target in `fuzz/fuzz_targets/` and the check it calls.
-const TARGETS: [(&str, fn(&[u8])); 4] = [
+const TARGETS: [(&str, Check); 4] = [
     ("codice_fiscale", sportello_domain::fuzzing::codice_fiscale),
     ("iban", sportello_domain::fuzzing::iban),
     ("registry_row", sportello::fuzzing::registry_extract),
