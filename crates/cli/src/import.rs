@@ -282,7 +282,7 @@ pub enum ExtractError {
 /// each data row, validated, with its line. `registry import` (with or without `--dry-run`) reads files with it;
 /// it needs no database, so it also serves tests and the fuzzer on bytes in memory.
 pub struct ExtractReader<R> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Lines<R>>,
     record: csv::ByteRecord,
     last_line: u64,
 }
@@ -290,8 +290,11 @@ pub struct ExtractReader<R> {
 impl<R: Read> ExtractReader<R> {
     /// Reads and checks the header.
     pub fn new(input: R) -> Result<Self, ExtractError> {
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 20).from_reader(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(Lines::new(input));
         let mut record = csv::ByteRecord::new();
         let header = |line: u64, column: usize, reason: String| ExtractError::Header {
             line,
@@ -302,11 +305,11 @@ impl<R: Read> ExtractReader<R> {
             Ok(false) => return Err(header(1, 1, "the file is empty: it must start with the header".to_owned())),
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(ExtractError::Read(e)),
             Err(e) => {
-                let (line, column) = csv_error_place(&e, 1);
-                return Err(header(line, column, format!("the row cannot be read as CSV: {e}")));
+                return Err(header(1, csv_error_column(&e), format!("the row cannot be read as CSV: {e}")));
             }
         }
-        let line = record.position().map_or(1, |p| p.line());
+        let end = reader.position().byte();
+        let line = reader.get_mut().row_start(end, &record);
         match utf8_cells(&record) {
             Ok(cells) => registry::check_header(cells).map_err(|error| ExtractError::Header { line, error })?,
             Err(column) => return Err(header(line, column, "the cell is not valid UTF-8".to_owned())),
@@ -322,14 +325,17 @@ impl<R: Read> ExtractReader<R> {
             Ok(true) => {}
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(e),
             Err(e) => {
-                let (line, column) = csv_error_place(&e, self.last_line + 1);
+                let line = self.last_line + 1;
                 self.last_line = line;
-                let byte = e.position().map_or(0, |p| p.byte());
-                let error = CellError { column, reason: format!("the row cannot be read as CSV: {e}") };
+                let byte = e.position().map_or(0, csv::Position::byte);
+                let error =
+                    CellError { column: csv_error_column(&e), reason: format!("the row cannot be read as CSV: {e}") };
                 return Ok(Some(ExtractRow { line, byte, cells: Vec::new(), row: Err(vec![error]) }));
             }
         }
-        let (line, byte) = self.record.position().map_or((self.last_line + 1, 0), |p| (p.line(), p.byte()));
+        let byte = self.record.position().map_or(0, csv::Position::byte);
+        let end = self.reader.position().byte();
+        let line = self.reader.get_mut().row_start(end, &self.record);
         self.last_line = line;
         Ok(Some(match utf8_cells(&self.record) {
             Ok(cells) => {
@@ -344,19 +350,61 @@ impl<R: Read> ExtractReader<R> {
     }
 }
 
+/// The input of an [`ExtractReader`], keeping the offsets of the line feeds the CSV reader has read ahead of the row
+/// it returned last, to number rows as an editor does. The reader's own line count is off on CRLF files: the position
+/// it gives a row is where it began looking, before the '\n' that ended the row before and any blank lines. A row's
+/// first line is instead found from where the row ended ([`Lines::row_start`]), whatever the line endings.
+struct Lines<R> {
+    input: R,
+    /// Bytes read so far.
+    read: u64,
+    /// Line feeds counted up to the last position asked about.
+    counted: u64,
+    /// The offsets of the line feeds read but not counted yet: at most what the reader's buffer holds.
+    pending: std::collections::VecDeque<u64>,
+}
+
+impl<R> Lines<R> {
+    fn new(input: R) -> Self {
+        Lines { input, read: 0, counted: 0, pending: std::collections::VecDeque::new() }
+    }
+
+    /// The 1-based line a row starts on, given `end`, the offset just past the byte that ended it (the '\n', or the
+    /// '\r' of a CRLF ending, or the last byte of the file), and its cells, whose line feeds are lines of the row.
+    /// Rows must come in order.
+    fn row_start(&mut self, end: u64, record: &csv::ByteRecord) -> u64 {
+        // Line feeds before the row's last byte end the lines before the row's last line.
+        let last = end.saturating_sub(1);
+        while self.pending.front().is_some_and(|&offset| offset < last) {
+            self.pending.pop_front();
+            self.counted += 1;
+        }
+        let inside: usize = record.iter().map(|cell| cell.iter().filter(|&&b| b == b'\n').count()).sum();
+        (self.counted + 1).saturating_sub(inside as u64).max(1)
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        let start = self.read;
+        self.pending.extend(buf[..n].iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| start + i as u64));
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// The record's cells as text, or the 1-based column of the first cell that is not UTF-8.
 fn utf8_cells(record: &csv::ByteRecord) -> Result<Vec<&str>, usize> {
     record.iter().enumerate().map(|(i, cell)| std::str::from_utf8(cell).map_err(|_| i + 1)).collect()
 }
 
-/// The line (`fallback` when the reader does not know it) and 1-based column of a CSV error.
-fn csv_error_place(e: &csv::Error, fallback: u64) -> (u64, usize) {
-    let line = e.position().map_or(fallback, |p| p.line());
-    let column = match e.kind() {
+/// The 1-based column of a CSV error.
+fn csv_error_column(e: &csv::Error) -> usize {
+    match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
         _ => 1,
-    };
-    (line, column)
+    }
 }
 
 fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {
@@ -366,4 +414,32 @@ fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {
     header.extend(HEADER);
     w.write_record(&header).map_err(to_error)?;
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExtractReader;
+
+    /// The lines of the rows an extract holds, read as `registry import` reads them.
+    fn lines(extract: &str) -> Vec<u64> {
+        let mut reader = ExtractReader::new(extract.as_bytes()).expect("a valid header");
+        let mut lines = Vec::new();
+        while let Some(row) = reader.next_row().expect("bytes in memory") {
+            lines.push(row.line);
+        }
+        lines
+    }
+
+    #[test]
+    fn rows_of_a_crlf_extract_are_numbered_as_an_editor_numbers_them() {
+        let header = sportello_domain::registry::HEADER.join(",");
+        let lf = format!("{header}\nA,b\n\"C\",d\n\nE,f\n");
+        assert_eq!(lines(&lf), [2, 3, 5]);
+        // The same extract with Windows line endings, as an export from an office program would have it.
+        let crlf = lf.replace('\n', "\r\n");
+        assert_eq!(lines(&crlf), [2, 3, 5]);
+        let mut reader = ExtractReader::new(crlf.as_bytes()).expect("a valid header");
+        let row = reader.next_row().expect("bytes in memory").expect("a row");
+        assert_eq!(row.cells, ["A", "b"], "the '\\r' is not part of the last cell");
+    }
 }
