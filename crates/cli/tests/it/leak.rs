@@ -127,12 +127,14 @@ struct Citizen {
     seen: Vec<Seen>,
     /// Answers of 503 (the portal shedding load) it waited out.
     shed: u64,
+    /// Reads sent again because the proxy closed the connection without an answer, as a browser sends them again.
+    resent: u64,
 }
 
 impl Citizen {
     fn new(base: &str) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Citizen { http, base: base.to_owned(), cookies: BTreeMap::new(), seen: Vec::new(), shed: 0 }
+        Citizen { http, base: base.to_owned(), cookies: BTreeMap::new(), seen: Vec::new(), shed: 0, resent: 0 }
     }
 
     async fn send(&mut self, path: &str, request: reqwest::RequestBuilder, personal: bool) -> (u16, String) {
@@ -142,7 +144,18 @@ impl Citizen {
         // comes back as told (sooner here, to keep the drill short).
         let mut waits = 0;
         let response = loop {
-            let response = request.try_clone().expect("a plain body").send().await.unwrap();
+            let attempt = request.try_clone().expect("a plain body");
+            let is_read = attempt.try_clone().and_then(|r| r.build().ok()).is_some_and(|r| r.method() == "GET");
+            let response = match attempt.send().await {
+                Ok(response) => response,
+                // A proxy with a thousand connections open may close one it kept alive just as a request leaves on
+                // it; a browser sends a read again on a new connection, and so does the drill (never a form).
+                Err(e) if is_read && e.is_request() && self.resent < 20 => {
+                    self.resent += 1;
+                    continue;
+                }
+                Err(e) => panic!("{path}: {e}"),
+            };
             if response.status() != 503 || waits == 60 {
                 break response;
             }
@@ -295,7 +308,7 @@ async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str,
             if strict && let Err(e) = outcome {
                 panic!("a journey through the proxy failed: {e}");
             }
-            (codice_fiscale, citizen.seen, citizen.shed)
+            (codice_fiscale, citizen.seen, citizen.shed, citizen.resent)
         })
     });
     let mut seen = Vec::new();
@@ -314,8 +327,9 @@ async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str,
     }
     let citizens: BTreeSet<&String> = people.iter().map(|(cf, _)| cf).collect();
     let mut found = Found { responses: 0, leaks: Vec::new(), public_from_cache: 0, personal_from_cache: 0 };
-    let shed: u64 = seen.iter().map(|(_, _, shed)| shed).sum();
-    for (me, responses, _) in &seen {
+    let shed: u64 = seen.iter().map(|(_, _, shed, _)| shed).sum();
+    let resent: u64 = seen.iter().map(|(_, _, _, resent)| resent).sum();
+    for (me, responses, _, _) in &seen {
         for response in responses {
             found.responses += 1;
             match (response.personal, response.from_cache) {
@@ -335,7 +349,7 @@ async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str,
         }
     }
     println!(
-        "DRILL leak proxy={} users={} responses={} leaks={} public_from_cache={} personal_from_cache={} shed={shed}",
+        "DRILL leak proxy={} users={} responses={} leaks={} public_from_cache={} personal_from_cache={} shed={shed} resent={resent}",
         proxy.name,
         people.len(),
         found.responses,
