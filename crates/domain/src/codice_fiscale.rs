@@ -77,6 +77,17 @@ pub enum CodiceFiscaleError {
     },
 }
 
+/// Copies `input` (already of the right length) into `code` in upper case, refusing anything but letters and digits.
+fn uppercase_into(input: &str, code: &mut [u8; 16]) -> Result<(), CodiceFiscaleError> {
+    for (i, c) in input.chars().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            return Err(CodiceFiscaleError::Character { position: i + 1, found: c, expected: "a letter or a digit" });
+        }
+        code[i] = c.to_ascii_uppercase() as u8;
+    }
+    Ok(())
+}
+
 impl CodiceFiscale {
     /// Parses and validates a codice fiscale, ignoring case and surrounding white space.
     pub fn parse(input: &str) -> Result<Self, CodiceFiscaleError> {
@@ -86,16 +97,7 @@ impl CodiceFiscale {
             return Err(CodiceFiscaleError::Length(count));
         }
         let mut code = [0u8; 16];
-        for (i, c) in trimmed.chars().enumerate() {
-            if !c.is_ascii_alphanumeric() {
-                return Err(CodiceFiscaleError::Character {
-                    position: i + 1,
-                    found: c,
-                    expected: "a letter or a digit",
-                });
-            }
-            code[i] = c.to_ascii_uppercase() as u8;
-        }
+        uppercase_into(trimmed, &mut code)?;
         Self::check_structure(&code)?;
         let expected = control_letter(&code[..15]);
         if code[15] != expected {
@@ -116,16 +118,7 @@ impl CodiceFiscale {
         // The characters are checked before the check character is computed: its tables cover letters and digits
         // only, and anything else made them index out of range.
         let mut code = [b'A'; 16];
-        for (i, c) in first15.chars().enumerate() {
-            if !c.is_ascii_alphanumeric() {
-                return Err(CodiceFiscaleError::Character {
-                    position: i + 1,
-                    found: c,
-                    expected: "a letter or a digit",
-                });
-            }
-            code[i] = c.to_ascii_uppercase() as u8;
-        }
+        uppercase_into(first15, &mut code)?;
         Self::check_structure(&code)?;
         code[15] = control_letter(&code[..15]);
         Ok(Self(code))
