@@ -10,6 +10,10 @@
 //! not durable. When the transaction fails as a whole every caller of the batch gets the error, and nothing of the
 //! batch is stored.
 //!
+//! A submission made with [`SubmittedBy`] has its audit row written by the same transaction ([`audit_rows`]): on a
+//! click day that saves every submission a commit of the audit log's own, which would otherwise follow its batch's
+//! commit on the same single writer.
+//!
 //! A caller that stops waiting (its future dropped) before its batch starts is left out of the batch; after that its
 //! application may still be stored, and submitting it again with the same idempotency key finds it.
 //!
@@ -24,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::FutureExt as _;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Application, ApplicationStatus, NewApplication, StoreError, Submission};
+use crate::{Application, ApplicationStatus, AuditEntry, NewApplication, StoreError, Submission, SubmittedBy};
 
 /// How submissions are grouped into commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,13 +70,49 @@ pub(crate) type BatchOutcome = Result<Vec<Result<Submission, StoreError>>, Store
 pub(crate) trait Batch: Send + 'static {
     /// Stores `applications` in one transaction, each deciding as if it ran alone after the ones before it; a
     /// submission that fails (bad data, a broken constraint) is rolled back alone and answered with its error.
-    /// Returns only once the transaction has committed.
-    fn commit(&mut self, applications: &[NewApplication]) -> impl Future<Output = BatchOutcome> + Send;
+    /// The same transaction writes the [`audit_rows`] of the submissions made with a [`SubmittedBy`] (`by`, one
+    /// per application). Returns only once the transaction has committed.
+    fn commit(
+        &mut self,
+        applications: &[NewApplication],
+        by: &[Option<SubmittedBy>],
+    ) -> impl Future<Output = BatchOutcome> + Send;
+}
+
+/// The audit rows a batch's transaction writes: one for each submission made with a [`SubmittedBy`] that came to an
+/// outcome (`None` for one that failed alone, which leaves no row, as it leaves no application). The action says
+/// what the submission met, the object is the protocol number of the application it came to.
+pub(crate) fn audit_rows<'a>(
+    applications: &[NewApplication],
+    by: &[Option<SubmittedBy>],
+    outcomes: impl IntoIterator<Item = Option<&'a Submission>>,
+) -> Vec<AuditEntry> {
+    applications
+        .iter()
+        .zip(by)
+        .zip(outcomes)
+        .filter_map(|((application, by), outcome)| {
+            let (by, outcome) = (by.as_ref()?, outcome?);
+            let (action, found) = match outcome {
+                Submission::Created(a) | Submission::Duplicate(a) => ("submit_application", a),
+                Submission::AlreadyHolds(first) => ("submit_refused_art31", first),
+            };
+            Some(AuditEntry {
+                actor: by.actor.clone(),
+                action: action.to_owned(),
+                subject: application.codice_fiscale,
+                object: Some(found.protocol.clone()),
+                at: application.submitted_at,
+                from: by.from.clone(),
+            })
+        })
+        .collect()
 }
 
 /// One submission waiting for the writer.
 struct Request {
     application: NewApplication,
+    by: Option<SubmittedBy>,
     reply: oneshot::Sender<Result<Submission, StoreError>>,
 }
 
@@ -92,10 +132,14 @@ impl Submitter {
         Self { requests, commits }
     }
 
-    /// Queues `application` and waits until its batch has committed.
-    pub(crate) async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
+    /// Queues `application` and waits until its batch has committed, with its audit row when `by` is given.
+    pub(crate) async fn submit(
+        &self,
+        application: NewApplication,
+        by: Option<SubmittedBy>,
+    ) -> Result<Submission, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.requests.send(Request { application, reply }).await.map_err(|_| StoreError::WriterStopped)?;
+        self.requests.send(Request { application, by, reply }).await.map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 
@@ -116,17 +160,20 @@ async fn run(
     let mut requests = Vec::with_capacity(max_batch);
     while queue.recv_many(&mut requests, max_batch).await > 0 {
         // Callers that stopped waiting before their batch began are not stored, as with a transaction of their own.
-        let (applications, replies): (Vec<_>, Vec<_>) = requests
-            .drain(..)
-            .filter(|request| !request.reply.is_closed())
-            .map(|request| (request.application, request.reply))
-            .unzip();
+        let mut applications = Vec::with_capacity(requests.len());
+        let mut by = Vec::with_capacity(requests.len());
+        let mut replies = Vec::with_capacity(requests.len());
+        for request in requests.drain(..).filter(|request| !request.reply.is_closed()) {
+            applications.push(request.application);
+            by.push(request.by);
+            replies.push(request.reply);
+        }
         if applications.is_empty() {
             continue;
         }
         // A bug that panics in one batch must not stop every later submission: its callers hear that the writer
         // stopped (their dropped replies), and the next batch goes on.
-        let outcome = AssertUnwindSafe(batch.commit(&applications)).catch_unwind().await;
+        let outcome = AssertUnwindSafe(batch.commit(&applications, &by)).catch_unwind().await;
         match outcome {
             Ok(Ok(outcomes)) => {
                 commits.increment();

@@ -160,6 +160,13 @@ pub trait Store: Send + Sync {
     /// Timestamps are kept to the microsecond, as PostgreSQL does; the returned application is the stored one.
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError>;
 
+    /// Like [`Store::submit`], and records the attempt in the audit log in the same transaction, so that the
+    /// application and its audit row become durable with one commit, or neither does. The row's action is
+    /// `submit_application` on the application stored or found again under the same idempotency key, and
+    /// `submit_refused_art31` on the one that art. 31 says stands in the way; its object is that application's
+    /// protocol number, its time the submission's.
+    async fn submit_audited(&self, application: NewApplication, by: SubmittedBy) -> Result<Submission, StoreError>;
+
     /// One application, only if it belongs to `codice_fiscale` (anyone else's protocol number gives `None`).
     async fn application(
         &self,
@@ -392,6 +399,15 @@ pub struct OutboxEntry {
     pub message: OutboxMessage,
     /// Delivery attempts so far.
     pub attempts: u32,
+}
+
+/// Who submits an application, for the audit row written with it ([`Store::submit_audited`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedBy {
+    /// Who acted: the citizen's codice fiscale, or the intermediary acting for them.
+    pub actor: String,
+    /// The client address.
+    pub from: Option<String>,
 }
 
 /// One access to personal data: who, what, about whom, when, from where.

@@ -34,13 +34,13 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, QueryBuilder, Row};
 
 use crate::audits::{AuditSink, Auditor};
-use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
+use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter, audit_rows};
 use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
     NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
     PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
-    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    Store, StoreError, Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
     kind_from_db, later, protocol_number,
 };
 
@@ -213,7 +213,11 @@ impl Store for PgStore {
     }
 
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
-        self.submissions.submit(application).await
+        self.submissions.submit(application, None).await
+    }
+
+    async fn submit_audited(&self, application: NewApplication, by: SubmittedBy) -> Result<Submission, StoreError> {
+        self.submissions.submit(application, Some(by)).await
     }
 
     async fn application(
@@ -920,9 +924,20 @@ struct PgAudits {
 
 impl AuditSink for PgAudits {
     async fn write(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit_rows(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
+async fn insert_audit_rows(conn: &mut PgConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    // Six parameters a row: 512 rows stay far below PostgreSQL's limit of 65,535 parameters a statement.
+    for chunk in entries.chunks(512) {
         let mut insert =
             QueryBuilder::<Postgres>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
-        insert.push_values(entries, |mut row, entry| {
+        insert.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.actor.clone())
                 .push_bind(entry.action.clone())
                 .push_bind(entry.subject.as_str().to_owned())
@@ -930,16 +945,21 @@ impl AuditSink for PgAudits {
                 .push_bind(entry.at.trunc_subsecs(6))
                 .push_bind(entry.from.clone());
         });
-        insert.build().execute(&self.pool).await?;
-        Ok(())
+        insert.build().execute(&mut *conn).await?;
     }
+    Ok(())
 }
 
 impl Batch for PgBatch {
-    async fn commit(&mut self, applications: &[NewApplication]) -> BatchOutcome {
+    async fn commit(&mut self, applications: &[NewApplication], by: &[Option<SubmittedBy>]) -> BatchOutcome {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        match submit_together(&mut tx, applications).await {
+        let together = async {
+            let submissions = submit_together(&mut tx, applications).await?;
+            insert_audit_rows(&mut tx, &audit_rows(applications, by, submissions.iter().map(Some))).await?;
+            Ok::<_, StoreError>(submissions)
+        };
+        match together.await {
             Ok(submissions) => {
                 tx.commit().await?;
                 return Ok(submissions.into_iter().map(Ok).collect());
@@ -962,6 +982,7 @@ impl Batch for PgBatch {
             }
             outcomes.push(outcome);
         }
+        insert_audit_rows(&mut tx, &audit_rows(applications, by, outcomes.iter().map(|o| o.as_ref().ok()))).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -37,13 +37,13 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, QueryBuilder, Row, SqlSafeStr as _, SqlStr, Sqlite};
 
 use crate::audits::{AuditSink, Auditor};
-use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter};
+use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter, audit_rows};
 use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
     NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
     PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
-    Store, StoreError, Submission, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
+    Store, StoreError, Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
     kind_from_db, later, protocol_number,
 };
 
@@ -194,9 +194,19 @@ impl AuditSink for SqliteAudits {
     async fn write(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        insert_audit_rows(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
+async fn insert_audit_rows(conn: &mut SqliteConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    // Six parameters a row: 512 rows stay far below SQLite's limit of 32,766 parameters a statement.
+    for chunk in entries.chunks(512) {
         let mut insert =
             QueryBuilder::<Sqlite>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
-        insert.push_values(entries, |mut row, entry| {
+        insert.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.actor.clone())
                 .push_bind(entry.action.clone())
                 .push_bind(entry.subject.as_str().to_owned())
@@ -204,21 +214,25 @@ impl AuditSink for SqliteAudits {
                 .push_bind(timestamp_to_db(entry.at.trunc_subsecs(6)))
                 .push_bind(entry.from.clone());
         });
-        insert.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        insert.build().execute(&mut *conn).await?;
     }
+    Ok(())
 }
 
 impl Batch for SqliteBatch {
-    async fn commit(&mut self, applications: &[NewApplication]) -> BatchOutcome {
+    async fn commit(&mut self, applications: &[NewApplication], by: &[Option<SubmittedBy>]) -> BatchOutcome {
         let mut conn = self.writer.acquire().await?;
         // The new rows travel as one JSON text, and SQLite's JSON functions cut a text at a NUL character where a
         // bound parameter keeps it: a batch with one is stored one submission at a time, its texts bound as they are.
         let nul = applications.iter().any(|a| a.scheme.contains('\0') || a.idempotency_key.contains('\0'));
         if !nul {
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            match submit_together(&mut tx, applications).await {
+            let together = async {
+                let submissions = submit_together(&mut tx, applications).await?;
+                insert_audit_rows(&mut tx, &audit_rows(applications, by, submissions.iter().map(Some))).await?;
+                Ok::<_, StoreError>(submissions)
+            };
+            match together.await {
                 Ok(submissions) => {
                     // Acknowledged only once the commit (and its fsync) is done.
                     tx.commit().await?;
@@ -243,6 +257,7 @@ impl Batch for SqliteBatch {
             }
             outcomes.push(outcome);
         }
+        insert_audit_rows(&mut tx, &audit_rows(applications, by, outcomes.iter().map(|o| o.as_ref().ok()))).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -422,7 +437,11 @@ impl Store for SqliteStore {
     }
 
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError> {
-        self.submissions.submit(application).await
+        self.submissions.submit(application, None).await
+    }
+
+    async fn submit_audited(&self, application: NewApplication, by: SubmittedBy) -> Result<Submission, StoreError> {
+        self.submissions.submit(application, Some(by)).await
     }
 
     async fn application(

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
-use sportello_store::{Application, ApplicationStatus, NewApplication, StoreError, Submission, open};
+use sportello_store::{Application, ApplicationStatus, NewApplication, StoreError, Submission, SubmittedBy, open};
 
 use crate::harness::{Backend, Kind, Raw, application, person};
 
@@ -26,12 +26,23 @@ fn stored(submission: &Submission) -> &Application {
 /// Submits `batch` in this order while the writer is held up, so that the submissions queue up and are stored in
 /// at most two commits (the first the writer took before it had to wait, and all the rest).
 async fn submit_queued(backend: &Backend, batch: Vec<NewApplication>) -> Vec<Result<Submission, StoreError>> {
+    submit_queued_by(backend, batch.into_iter().map(|a| (a, None)).collect()).await
+}
+
+/// [`submit_queued`], each submission audited (`Store::submit_audited`) when it comes with a [`SubmittedBy`].
+async fn submit_queued_by(
+    backend: &Backend,
+    batch: Vec<(NewApplication, Option<SubmittedBy>)>,
+) -> Vec<Result<Submission, StoreError>> {
     let commits = backend.commits.as_ref().expect("this backend groups commits");
     let before = commits.get();
     let mut lock = Raw::connect(backend).await;
     lock.lock_out_writers().await;
     // join_all polls the submissions in order, and each is queued at its first poll, before the unlock can run.
-    let submissions = futures::future::join_all(batch.into_iter().map(|a| backend.store.submit(a)));
+    let submissions = futures::future::join_all(batch.into_iter().map(|(a, by)| match by {
+        Some(by) => backend.store.submit_audited(a, by),
+        None => backend.store.submit(a),
+    }));
     let unlock = async {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         lock.unlock().await;
@@ -286,4 +297,81 @@ pub async fn a_nul_in_a_key_is_kept_or_refused_never_cut(backend: Backend) {
         }
     }
     assert!(matches!(outcomes[2], Ok(Submission::Created(_))), "{outcomes:?}");
+}
+
+/// An audited submission's row is written by its batch's transaction, whichever way the batch is stored (together,
+/// or one at a time after a submission failed): one row per outcome, naming what the submission came to; none for
+/// a submission made without [`SubmittedBy`], and none for one that failed.
+pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend) {
+    let by = |actor: &str| Some(SubmittedBy { actor: actor.to_owned(), from: Some("203.0.113.7".to_owned()) });
+    let own = |n: u32| by(person(n).as_str());
+    // Stored together.
+    let outcomes = submit_queued_by(
+        &backend,
+        vec![
+            (new(1, "art27", "form-a", Accepted), own(1)),
+            (new(1, "art27", "form-a", Accepted), own(1)),
+            (new(1, "art28", "form-b", Accepted), own(1)),
+            (new(2, "art27", "form-a", Accepted), None),
+            (new(4, "art27", "form-a", Accepted), by("intermediario-07")),
+        ],
+    )
+    .await;
+    let protocol = |i: usize| stored(outcomes[i].as_ref().unwrap()).protocol.clone();
+    assert!(matches!(outcomes[2], Ok(Submission::AlreadyHolds(_))), "{:?}", outcomes[2]);
+    let actions = |rows: Vec<sportello_store::AuditEntry>| -> Vec<(String, String, Option<String>)> {
+        rows.into_iter().map(|e| (e.actor, e.action, e.object)).collect()
+    };
+    let first = person(1).as_str().to_owned();
+    assert_eq!(
+        actions(backend.store.audit_of(&person(1), 10).await.unwrap()),
+        vec![
+            (first.clone(), "submit_refused_art31".to_owned(), Some(protocol(0))),
+            (first.clone(), "submit_application".to_owned(), Some(protocol(0))),
+            (first, "submit_application".to_owned(), Some(protocol(0))),
+        ],
+        "newest first: the refusal names the application that holds the indemnity"
+    );
+    assert!(backend.store.audit_of(&person(2), 10).await.unwrap().is_empty(), "submitted without SubmittedBy");
+    let rows = backend.store.audit_of(&person(4), 10).await.unwrap();
+    assert_eq!(
+        actions(rows.clone()),
+        vec![("intermediario-07".to_owned(), "submit_application".to_owned(), Some(protocol(4)))]
+    );
+    assert_eq!(
+        (rows[0].at, rows[0].from.as_deref()),
+        (stored(outcomes[4].as_ref().unwrap()).submitted_at, Some("203.0.113.7"))
+    );
+
+    // Stored one at a time: a submission the database refuses fails alone and leaves no row.
+    match backend.kind {
+        Kind::Sqlite => {
+            backend
+                .execute_raw(
+                    "CREATE TRIGGER refuse_scheme BEFORE INSERT ON applications WHEN NEW.scheme = 'refused'
+                     BEGIN SELECT RAISE(ABORT, 'scheme refused'); END",
+                )
+                .await;
+        }
+        Kind::Postgres => {
+            backend
+                .execute_raw("ALTER TABLE applications ADD CONSTRAINT refuse_scheme CHECK (scheme <> 'refused')")
+                .await;
+        }
+    }
+    let outcomes = submit_queued_by(
+        &backend,
+        vec![(new(5, "refused", "form-a", Accepted), own(5)), (new(6, "art27", "form-a", Accepted), own(6))],
+    )
+    .await;
+    assert!(outcomes[0].is_err(), "{:?}", outcomes[0]);
+    assert!(backend.store.audit_of(&person(5), 10).await.unwrap().is_empty(), "a failed submission has no row");
+    assert_eq!(
+        actions(backend.store.audit_of(&person(6), 10).await.unwrap()),
+        vec![(person(6).as_str().to_owned(), "submit_application".to_owned(), Some(protocol_of(&outcomes[1])))]
+    );
+}
+
+fn protocol_of(outcome: &Result<Submission, StoreError>) -> String {
+    stored(outcome.as_ref().unwrap()).protocol.clone()
 }

@@ -68,6 +68,7 @@ conformance! {
     group_commit::many_concurrent_submissions_get_their_own_outcome_in_few_commits,
     group_commit::a_submission_is_durable_when_acknowledged,
     group_commit::a_nul_in_a_key_is_kept_or_refused_never_cut,
+    group_commit::audited_submissions_get_their_rows_in_their_batch,
     pins::put_pin_replaces_the_pin_and_resets_failures_and_lock,
     pins::put_pin_enqueues_its_delivery_in_the_same_transaction,
     pins::five_wrong_pins_lock_and_restart_the_count,

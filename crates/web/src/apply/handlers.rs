@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::Iban;
 use sportello_domain::law::{Reason, Scheme};
-use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission};
+use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission, SubmittedBy};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::italian_time;
@@ -307,18 +307,20 @@ pub async fn submit_application(
         details: serde_json::to_value(details)?,
         submitted_at: state.auth.now(),
     };
-    let outcome = store.submit(application).await?;
-    let (counted, action, object) = match &outcome {
-        Submission::Created(a) => (Some((a.scheme.clone(), a.status.as_str())), "submit_application", &a.protocol),
-        Submission::Duplicate(a) => (None, "submit_application", &a.protocol),
-        Submission::AlreadyHolds(first) => {
-            (Some((scheme.id().to_owned(), "refused_art31")), "submit_refused_art31", &first.protocol)
-        }
+    // The audit row is written by the application's own transaction: one commit makes both durable.
+    let by = SubmittedBy { actor: cf.to_string(), from: from.0.map(|addr| addr.ip().to_string()) };
+    let outcome = store
+        .submit_audited(application, by)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "could not record an application and its audit row"))?;
+    let counted = match &outcome {
+        Submission::Created(a) => Some((a.scheme.clone(), a.status.as_str())),
+        Submission::Duplicate(_) => None,
+        Submission::AlreadyHolds(_) => Some((scheme.id().to_owned(), "refused_art31")),
     };
     if let Some((scheme, status)) = counted {
         metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status).increment(1);
     }
-    citizen.audit(state, action, Some(object), from).await?;
     Ok(outcome)
 }
 
