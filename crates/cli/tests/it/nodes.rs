@@ -112,6 +112,10 @@ async fn two_server_processes_sharing_redis_keep_one_queue_and_one_admission_ord
         let view = Client::new().enter(&bases[i % 2]).await;
         if i == 0 {
             assert_eq!(view["admitted"], true, "the first walks in: {view}");
+        } else if view["admitted"] == true {
+            // Walking straight in is fair only while nobody waits: on a slow machine a second visitor may arrive
+            // after the admission budget has refilled and a place inside is free.
+            assert_eq!(previous, 0, "visitor {i} walked in past people waiting: {view}");
         } else {
             let position = view["position"].as_u64().expect("a position");
             assert!(position >= previous.max(1), "one queue: position {previous} then {position}");

@@ -53,6 +53,26 @@ async fn submit_queued_by(
     outcomes
 }
 
+/// Makes the database refuse any application for the scheme `refused`: a constraint only the test's database has,
+/// standing for any submission the database refuses.
+async fn refuse_scheme(backend: &Backend) {
+    match backend.kind {
+        Kind::Sqlite => {
+            backend
+                .execute_raw(
+                    "CREATE TRIGGER refuse_scheme BEFORE INSERT ON applications WHEN NEW.scheme = 'refused'
+                     BEGIN SELECT RAISE(ABORT, 'scheme refused'); END",
+                )
+                .await;
+        }
+        Kind::Postgres => {
+            backend
+                .execute_raw("ALTER TABLE applications ADD CONSTRAINT refuse_scheme CHECK (scheme <> 'refused')")
+                .await;
+        }
+    }
+}
+
 pub async fn a_batch_decides_as_one_submission_after_another(backend: Backend) {
     use Expected::*;
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,22 +151,7 @@ pub async fn a_batch_decides_as_one_submission_after_another(backend: Backend) {
 }
 
 pub async fn one_failing_submission_fails_alone(backend: Backend) {
-    // A constraint only this test has, standing for any submission the database refuses.
-    match backend.kind {
-        Kind::Sqlite => {
-            backend
-                .execute_raw(
-                    "CREATE TRIGGER refuse_scheme BEFORE INSERT ON applications WHEN NEW.scheme = 'refused'
-                     BEGIN SELECT RAISE(ABORT, 'scheme refused'); END",
-                )
-                .await;
-        }
-        Kind::Postgres => {
-            backend
-                .execute_raw("ALTER TABLE applications ADD CONSTRAINT refuse_scheme CHECK (scheme <> 'refused')")
-                .await;
-        }
-    }
+    refuse_scheme(&backend).await;
     let mut batch: Vec<NewApplication> = (0..40).map(|n| new(n, "art27", "form", Accepted)).collect();
     batch.insert(20, new(100, "refused", "form", Accepted));
     let outcomes = submit_queued(&backend, batch).await;
@@ -344,21 +349,7 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
     );
 
     // Stored one at a time: a submission the database refuses fails alone and leaves no row.
-    match backend.kind {
-        Kind::Sqlite => {
-            backend
-                .execute_raw(
-                    "CREATE TRIGGER refuse_scheme BEFORE INSERT ON applications WHEN NEW.scheme = 'refused'
-                     BEGIN SELECT RAISE(ABORT, 'scheme refused'); END",
-                )
-                .await;
-        }
-        Kind::Postgres => {
-            backend
-                .execute_raw("ALTER TABLE applications ADD CONSTRAINT refuse_scheme CHECK (scheme <> 'refused')")
-                .await;
-        }
-    }
+    refuse_scheme(&backend).await;
     let outcomes = submit_queued_by(
         &backend,
         vec![(new(5, "refused", "form-a", Accepted), own(5)), (new(6, "art27", "form-a", Accepted), own(6))],
