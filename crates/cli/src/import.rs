@@ -395,8 +395,19 @@ impl<R: Read> Read for Lines<R> {
 }
 
 /// The record's cells as text, or the 1-based column of the first cell that is not UTF-8.
+/// The cells of a record as text, or the column of the first cell that is not UTF-8. Only the specification's
+/// columns and the one after them are checked: a longer record is refused at that first extra column for its length,
+/// whatever the cells past it hold (they only count, and are never stored or written back).
 fn utf8_cells(record: &csv::ByteRecord) -> Result<Vec<&str>, usize> {
-    record.iter().enumerate().map(|(i, cell)| std::str::from_utf8(cell).map_err(|_| i + 1)).collect()
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| match std::str::from_utf8(cell) {
+            Ok(text) => Ok(text),
+            Err(_) if i > HEADER.len() => Ok(""),
+            Err(_) => Err(i + 1),
+        })
+        .collect()
 }
 
 /// The 1-based column of a CSV error.
@@ -419,6 +430,26 @@ fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::ExtractReader;
+
+    /// A record longer than the specification is refused at its first extra column, whatever the cells after it
+    /// hold: not at a later column whose bytes are not UTF-8.
+    #[test]
+    fn a_record_too_long_is_refused_at_its_first_extra_column() {
+        let header = sportello_domain::registry::HEADER.join(",");
+        let mut extract = format!("{header},x,y,z,").into_bytes();
+        extract.extend([0xff, b'\n']);
+        match ExtractReader::new(extract.as_slice()) {
+            Err(super::ExtractError::Header { line: 1, error }) => assert_eq!(error.column, 9, "{error:?}"),
+            other => panic!("expected a header error at column 9, got {:?}", other.err()),
+        }
+        let mut extract = format!("{header}\nRSSMRA80A01H501U,lavoro_dipendente,2019-01-01,,,,,,x,y,").into_bytes();
+        extract.extend([0xff, b'\n']);
+        let mut reader = ExtractReader::new(extract.as_slice()).expect("a valid header");
+        let row = reader.next_row().expect("bytes in memory").expect("one row");
+        let errors = row.row.expect_err("too many cells");
+        assert_eq!(errors.iter().map(|e| e.column).collect::<Vec<_>>(), [9], "{errors:?}");
+        assert!(errors[0].reason.contains("this one has 11"), "{errors:?}");
+    }
 
     /// The lines of the rows an extract holds, read as `registry import` reads them.
     fn lines(extract: &str) -> Vec<u64> {
