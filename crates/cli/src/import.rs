@@ -362,19 +362,23 @@ struct Lines<R> {
     counted: u64,
     /// The offsets of the line feeds read but not counted yet: at most what the reader's buffer holds.
     pending: std::collections::VecDeque<u64>,
+    /// Whether a read found the end of the input.
+    eof: bool,
 }
 
 impl<R> Lines<R> {
     fn new(input: R) -> Self {
-        Lines { input, read: 0, counted: 0, pending: std::collections::VecDeque::new() }
+        Lines { input, read: 0, counted: 0, pending: std::collections::VecDeque::new(), eof: false }
     }
 
     /// The 1-based line a row starts on, given `end`, the offset just past the byte that ended it (the '\n', or the
     /// '\r' of a CRLF ending, or the last byte of the file), and its cells, whose line feeds are lines of the row.
-    /// Rows must come in order.
+    /// A row that the end of the file ended (the reader asked for more and got nothing) has no line ending: its last
+    /// byte is its own, and a line feed there is inside a cell left open by a quote. Rows must come in order.
     fn row_start(&mut self, end: u64, record: &csv::ByteRecord) -> u64 {
-        // Line feeds before the row's last byte end the lines before the row's last line.
-        let last = end.saturating_sub(1);
+        // Line feeds before the row's ending end the lines before the row's last line, or lie inside its cells.
+        let at_eof = self.eof && end == self.read;
+        let last = if at_eof { end } else { end.saturating_sub(1) };
         while self.pending.front().is_some_and(|&offset| offset < last) {
             self.pending.pop_front();
             self.counted += 1;
@@ -387,6 +391,7 @@ impl<R> Lines<R> {
 impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.input.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
         let start = self.read;
         self.pending.extend(buf[..n].iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| start + i as u64));
         self.read += n as u64;
@@ -394,7 +399,6 @@ impl<R: Read> Read for Lines<R> {
     }
 }
 
-/// The record's cells as text, or the 1-based column of the first cell that is not UTF-8.
 /// The cells of a record as text, or the column of the first cell that is not UTF-8. Only the specification's
 /// columns and the one after them are checked: a longer record is refused at that first extra column for its length,
 /// whatever the cells past it hold (they only count, and are never stored or written back).
@@ -472,5 +476,16 @@ mod tests {
         let mut reader = ExtractReader::new(crlf.as_bytes()).expect("a valid header");
         let row = reader.next_row().expect("bytes in memory").expect("a row");
         assert_eq!(row.cells, ["A", "b"], "the '\\r' is not part of the last cell");
+    }
+
+    /// A row that the end of the file ends, inside a quoted cell that holds a line ending, starts on the line after
+    /// the header all the same (found by the registry_row fuzz target).
+    #[test]
+    fn a_row_left_open_by_a_quote_at_the_end_of_the_file_keeps_its_line() {
+        let header = sportello_domain::registry::HEADER.join(",");
+        assert_eq!(lines(&format!("{header}\r\n\"RSSMRA80A01H501U\",\"arti,\"\"\r\n")), [2]);
+        assert_eq!(lines(&format!("{header}\n\"A\",\"b\nc\n")), [2]);
+        assert_eq!(lines(&format!("{header}\nA,b\nC,d")), [2, 3], "the last row without a line ending");
+        assert_eq!(lines(&format!("{header}\nA,\"b\n\"\nC,d\n")), [2, 4], "a closed cell ending in a line feed");
     }
 }
