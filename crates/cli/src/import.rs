@@ -350,18 +350,19 @@ impl<R: Read> ExtractReader<R> {
     }
 }
 
-/// The input of an [`ExtractReader`], keeping the offsets of the line feeds the CSV reader has read ahead of the row
-/// it returned last, to number rows as an editor does. The reader's own line count is off on CRLF files: the position
+/// The input of an [`ExtractReader`], keeping the offsets of the line endings the CSV reader has read ahead of the
+/// row it returned last, to number rows as an editor does. A line ends as the CSV reader ends a row: at '\n', at
+/// '\r\n' (once) or at a '\r' alone. The reader's own line count is off on CRLF files: the position
 /// it gives a row is where it began looking, before the '\n' that ended the row before and any blank lines. A row's
 /// first line is instead found from where the row ended ([`Lines::row_start`]), whatever the line endings.
 struct Lines<R> {
     input: R,
     /// Bytes read so far.
     read: u64,
-    /// Line feeds counted up to the last position asked about.
+    /// Line endings counted up to the last position asked about.
     counted: u64,
-    /// The offsets of the line feeds read but not counted yet: at most what the reader's buffer holds.
-    pending: std::collections::VecDeque<u64>,
+    /// The offsets of the '\n' and '\r' bytes read but not counted yet: at most what the reader's buffer holds.
+    pending: std::collections::VecDeque<(u64, u8)>,
     /// Whether a read found the end of the input.
     eof: bool,
 }
@@ -379,11 +380,17 @@ impl<R> Lines<R> {
         // Line feeds before the row's ending end the lines before the row's last line, or lie inside its cells.
         let at_eof = self.eof && end == self.read;
         let last = if at_eof { end } else { end.saturating_sub(1) };
-        while self.pending.front().is_some_and(|&offset| offset < last) {
+        while let Some(&(offset, byte)) = self.pending.front()
+            && offset < last
+        {
             self.pending.pop_front();
-            self.counted += 1;
+            // A '\r' followed by '\n' is one line ending, counted at its '\n' (read already: it lies before `last`).
+            let crlf = byte == b'\r' && self.pending.front().is_some_and(|&(next, b)| next == offset + 1 && b == b'\n');
+            if !crlf {
+                self.counted += 1;
+            }
         }
-        let inside: usize = record.iter().map(|cell| cell.iter().filter(|&&b| b == b'\n').count()).sum();
+        let inside: usize = record.iter().map(line_endings).sum();
         (self.counted + 1).saturating_sub(inside as u64).max(1)
     }
 }
@@ -393,10 +400,21 @@ impl<R: Read> Read for Lines<R> {
         let n = self.input.read(buf)?;
         self.eof |= n == 0 && !buf.is_empty();
         let start = self.read;
-        self.pending.extend(buf[..n].iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| start + i as u64));
+        self.pending.extend(
+            buf[..n]
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n' || b == b'\r')
+                .map(|(i, &b)| (start + i as u64, b)),
+        );
         self.read += n as u64;
         Ok(n)
     }
+}
+
+/// The line endings within a cell (a quoted cell may hold some), counted as [`Lines`] counts them.
+fn line_endings(cell: &[u8]) -> usize {
+    cell.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && cell.get(i + 1) != Some(&b'\n'))).count()
 }
 
 /// The cells of a record as text, or the column of the first cell that is not UTF-8. Only the specification's
@@ -487,5 +505,14 @@ mod tests {
         assert_eq!(lines(&format!("{header}\n\"A\",\"b\nc\n")), [2]);
         assert_eq!(lines(&format!("{header}\nA,b\nC,d")), [2, 3], "the last row without a line ending");
         assert_eq!(lines(&format!("{header}\nA,\"b\n\"\nC,d\n")), [2, 4], "a closed cell ending in a line feed");
+    }
+
+    /// A '\r' alone ends a row, as the CSV reader takes it, and a line, as editors show it (found by the registry_row
+    /// fuzz target: two rows were numbered with the same line).
+    #[test]
+    fn a_carriage_return_alone_ends_a_line() {
+        let header = sportello_domain::registry::HEADER.join(",");
+        assert_eq!(lines(&format!("{header}\nA,b\rC,d\r\nE,f\n")), [2, 3, 4]);
+        assert_eq!(lines(&format!("{header}\rA,\"b\rc\"\r\nE,f\r")), [2, 4], "a '\\r' inside a quoted cell");
     }
 }

@@ -1,5 +1,6 @@
-//! Replays the corpus the fuzzer kept (`fuzz/corpus/<target>/`) through the same checks the fuzz targets run, so
-//! that `cargo test` (and CI, which never builds cargo-fuzz) keeps every input the fuzzer found interesting passing.
+//! Replays the corpus the fuzzer kept (`fuzz/corpus/<target>/`) and the seeds (`fuzz/seeds/<target>/`: inputs
+//! written by hand, and those that once broke a check, which minimising the corpus would drop) through the same
+//! checks the fuzz targets run, so that `cargo test` (and CI, which never builds cargo-fuzz) keeps every one passing.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -42,8 +43,12 @@ fn every_fuzz_target_has_its_check_here() {
 fn the_kept_corpus_passes_every_check() {
     let mut failures = Vec::new();
     for (target, check) in TARGETS {
-        let inputs = files(&fuzz_dir().join("corpus").join(target));
-        assert!(!inputs.is_empty(), "fuzz/corpus/{target} is empty: the replay would check nothing");
+        let mut inputs = Vec::new();
+        for kind in ["corpus", "seeds"] {
+            let found = files(&fuzz_dir().join(kind).join(target));
+            assert!(!found.is_empty(), "fuzz/{kind}/{target} is empty: the replay would check nothing");
+            inputs.extend(found);
+        }
         for input in inputs {
             let data = std::fs::read(&input).unwrap_or_else(|e| panic!("cannot read {}: {e}", input.display()));
             if panic::catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
