@@ -193,12 +193,7 @@ async fn open_sessions(
 
 /// Writes `codice_fiscale,token,scheme` lines, with that header, to a file readable by its owner only.
 fn write_tokens(out: &Path, tokens: &[(CodiceFiscale, SessionId, String)]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
+    let mut writer = crate::pins::create_private(out)?;
     writeln!(writer, "codice_fiscale,token,scheme")?;
     for (codice_fiscale, id, scheme) in tokens {
         writeln!(writer, "{codice_fiscale},{},{scheme}", id.expose())?;

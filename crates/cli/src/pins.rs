@@ -59,14 +59,19 @@ async fn issue_one(
     Ok((codice_fiscale, pin))
 }
 
-/// Writes issued PINs as CSV (`codice_fiscale,pin,simplified_pin`) to `out`, readable by the owner only.
-pub fn write_csv(out: &Path, issued: &[(CodiceFiscale, Pin)]) -> anyhow::Result<()> {
+/// Creates (or empties) `out` for secrets, readable and writable by its owner only, and buffers writes to it.
+pub fn create_private(out: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
+    Ok(std::io::BufWriter::new(file))
+}
+
+/// Writes issued PINs as CSV (`codice_fiscale,pin,simplified_pin`) to `out`, readable by the owner only.
+pub fn write_csv(out: &Path, issued: &[(CodiceFiscale, Pin)]) -> anyhow::Result<()> {
+    let mut writer = create_private(out)?;
     writeln!(writer, "codice_fiscale,pin,simplified_pin")?;
     for (cf, pin) in issued {
         writeln!(writer, "{cf},{},{}", pin.expose(), pin.first_half())?;

@@ -31,8 +31,8 @@ use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow};
 use sportello_domain::{Cents, CodiceFiscale, Date, Iban};
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteExecutor, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, QueryBuilder, Row, SqlSafeStr as _, SqlStr, Sqlite};
 
@@ -198,6 +198,22 @@ impl AuditSink for SqliteAudits {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Stores a new session, as a login does.
+async fn insert_session<'e>(executor: impl SqliteExecutor<'e>, session: &Session) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(&session.id_hash)
+    .bind(session.codice_fiscale.as_str())
+    .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
+    .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
+    .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
@@ -899,35 +915,14 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, session: Session) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(&session.id_hash)
-        .bind(session.codice_fiscale.as_str())
-        .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
-        .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
-        .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        insert_session(&self.writer, &session).await
     }
 
     async fn create_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
         // One transaction, so one fsync for the lot; the statement is the same as a login's.
         let mut tx = self.writer.begin().await?;
         for session in sessions {
-            sqlx::query(
-                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .bind(&session.id_hash)
-            .bind(session.codice_fiscale.as_str())
-            .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
-            .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
-            .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
-            .execute(&mut *tx)
-            .await?;
+            insert_session(&mut *tx, session).await?;
         }
         tx.commit().await?;
         Ok(())
