@@ -373,7 +373,8 @@ impl<R> Lines<R> {
     }
 
     /// The 1-based line a row starts on, given `end`, the offset just past the byte that ended it (the '\n', or the
-    /// '\r' of a CRLF ending, or the last byte of the file), and its cells, whose line feeds are lines of the row.
+    /// '\r' of a CRLF ending or of a lone '\r', or the last byte of the file), and its cells, whose line endings are
+    /// lines of the row.
     /// A row that the end of the file ended (the reader asked for more and got nothing) has no line ending: its last
     /// byte is its own, and a line feed there is inside a cell left open by a quote. Rows must come in order.
     fn row_start(&mut self, end: u64, record: &csv::ByteRecord) -> u64 {
