@@ -183,6 +183,8 @@ async fn open_sessions(
                 created_at: now,
                 last_seen_at: now,
                 expires_at,
+                credential: None,
+                confirmed: true,
             });
             tokens.push((*codice_fiscale, id, scheme.clone()));
         }

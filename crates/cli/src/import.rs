@@ -298,7 +298,7 @@ impl<R: Read> ExtractReader<R> {
         let mut record = csv::ByteRecord::new();
         let header = |line: u64, column: usize, reason: String| ExtractError::Header {
             line,
-            error: CellError { column, reason },
+            error: CellError::new(column, reason),
         };
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -328,8 +328,7 @@ impl<R: Read> ExtractReader<R> {
                 let line = self.last_line + 1;
                 self.last_line = line;
                 let byte = e.position().map_or(0, csv::Position::byte);
-                let error =
-                    CellError { column: csv_error_column(&e), reason: format!("the row cannot be read as CSV: {e}") };
+                let error = CellError::new(csv_error_column(&e), format!("the row cannot be read as CSV: {e}"));
                 return Ok(Some(ExtractRow { line, byte, cells: Vec::new(), row: Err(vec![error]) }));
             }
         }
@@ -343,7 +342,7 @@ impl<R: Read> ExtractReader<R> {
                 ExtractRow { line, byte, cells, row }
             }
             Err(column) => {
-                let error = CellError { column, reason: "the cell is not valid UTF-8".to_owned() };
+                let error = CellError::new(column, "the cell is not valid UTF-8");
                 ExtractRow { line, byte, cells: Vec::new(), row: Err(vec![error]) }
             }
         }))

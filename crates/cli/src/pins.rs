@@ -7,12 +7,14 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use sportello_domain::CodiceFiscale;
-use sportello_store::{NewPin, OutboxMessage, Store};
+use sportello_store::credentials::slot_for_office;
+use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, Store};
 use sportello_web::pin::{Pin, PinHasher};
 
 use crate::cli::InputError;
 
-/// Issues a new PIN for each person (replacing any earlier PIN) and returns them with their codice fiscale, in the
+/// Issues a new PIN for each person, handed over by the office (it takes a free slot, or the slot of the person's PIN
+/// used least recently when all four are taken), and returns them with their codice fiscale, in the
 /// order given. Every person must be in the registry; the PINs are hashed with the portal's own parameters.
 ///
 /// Two hashes per PIN at 16 MiB each make issuing CPU-bound: a few persons are issued at once, so that the hasher
@@ -42,11 +44,19 @@ async fn issue_one(
     if store.positions(&codice_fiscale).await?.is_empty() {
         return Err(InputError(format!("{codice_fiscale} is not in the registry: no PIN issued for it")).into());
     }
-    let pin = Pin::generate()?;
+    let slot = slot_for_office(&store.pins_of(&codice_fiscale).await?);
+    let pin = Pin::generate_for_slot(slot)?;
     let (full, simplified) =
         tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
     let now = Utc::now();
-    let new_pin = NewPin { codice_fiscale, full_hash: full?, simplified_hash: simplified?, issued_at: now };
+    let new_pin = NewPin {
+        codice_fiscale,
+        slot,
+        full_hash: full?,
+        simplified_hash: simplified?,
+        issued_at: now,
+        first_half_to: FirstHalfTo::Office,
+    };
     // The PIN itself travels with the operator's list; the outbox only records that one was issued.
     let notice = OutboxMessage {
         channel: "console".to_owned(),
@@ -55,7 +65,9 @@ async fn issue_one(
         body: format!("PIN issued by an operator for {codice_fiscale}"),
         not_before: now,
     };
-    store.put_pin(new_pin, notice).await?;
+    if !store.put_pin(new_pin, &[notice]).await? {
+        anyhow::bail!("a PIN of {codice_fiscale} was used while a new one was issued in its slot: run again");
+    }
     Ok((codice_fiscale, pin))
 }
 

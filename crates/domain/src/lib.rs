@@ -8,6 +8,7 @@ pub mod fuzzing;
 pub mod iban;
 pub mod law;
 pub mod money;
+pub mod persons;
 pub mod registry;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError};

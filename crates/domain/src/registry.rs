@@ -224,16 +224,25 @@ pub struct CellError {
     pub column: usize,
     /// Why the cell is wrong, in words that say what to write instead.
     pub reason: String,
+    /// The header of the file the row belongs to (the extract's [`HEADER`], or the persons file's), which names the
+    /// column.
+    pub header: &'static [&'static str],
 }
 
 impl CellError {
-    fn new(column: usize, reason: impl Into<String>) -> Self {
-        Self { column, reason: reason.into() }
+    /// An error in column `column` (1-based) of a registry extract's row.
+    pub fn new(column: usize, reason: impl Into<String>) -> Self {
+        Self::in_file(&HEADER, column, reason)
+    }
+
+    /// An error in column `column` (1-based) of a row of a file whose header is `header`.
+    pub fn in_file(header: &'static [&'static str], column: usize, reason: impl Into<String>) -> Self {
+        Self { column, reason: reason.into(), header }
     }
 
     /// The column's name in the header.
     pub fn column_name(&self) -> &'static str {
-        HEADER.get(self.column - 1).copied().unwrap_or("(extra column)")
+        self.column.checked_sub(1).and_then(|i| self.header.get(i)).copied().unwrap_or("(extra column)")
     }
 }
 
@@ -245,19 +254,37 @@ impl fmt::Display for CellError {
 
 /// Checks the header row; the error names the first column that differs.
 pub fn check_header<'a>(cells: impl IntoIterator<Item = &'a str>) -> Result<(), CellError> {
+    check_header_of(&HEADER, cells)
+}
+
+/// Checks the header row of a file whose header must be `header`; the error names the first column that differs.
+pub fn check_header_of<'a>(
+    header: &'static [&'static str],
+    cells: impl IntoIterator<Item = &'a str>,
+) -> Result<(), CellError> {
     let cells: Vec<&str> = cells.into_iter().collect();
-    for (i, expected) in HEADER.iter().enumerate() {
+    for (i, expected) in header.iter().enumerate() {
         match cells.get(i) {
             // A UTF-8 byte-order mark before the first name is tolerated.
             Some(found) if found.trim_start_matches('\u{feff}') == *expected => {}
             Some(found) => {
-                return Err(CellError::new(i + 1, format!("the header must name '{expected}' here, found '{found}'")));
+                return Err(CellError::in_file(
+                    header,
+                    i + 1,
+                    format!("the header must name '{expected}' here, found '{found}'"),
+                ));
             }
-            None => return Err(CellError::new(i + 1, format!("the header is missing column '{expected}'"))),
+            None => {
+                return Err(CellError::in_file(header, i + 1, format!("the header is missing column '{expected}'")));
+            }
         }
     }
-    if cells.len() > HEADER.len() {
-        return Err(CellError::new(HEADER.len() + 1, "the header has more than the 8 columns of the specification"));
+    if cells.len() > header.len() {
+        return Err(CellError::in_file(
+            header,
+            header.len() + 1,
+            format!("the header has more than the {} columns of the specification", header.len()),
+        ));
     }
     Ok(())
 }

@@ -200,7 +200,7 @@ async fn run(
 /// What each submission of a batch comes to, decided in arrival order against the applications already stored for
 /// the same persons and the submissions before it in the batch. These are the decisions the database's constraints
 /// make when the submissions run one after the other (UNIQUE (codice_fiscale, idempotency_key) first, then art. 31's
-/// one non-rejected application per person), made in memory so that a batch costs a few statements instead of a
+/// one application per person that holds an indemnity), made in memory so that a batch costs a few statements instead of a
 /// few per submission. The constraints still stand guard: should the plan be wrong (another process wrote in
 /// between), the batch's insert fails and the batch runs again one submission at a time.
 ///
@@ -269,7 +269,7 @@ impl Plan {
         for (i, application) in stored.iter().enumerate() {
             let person = application.codice_fiscale.as_str();
             by_key.insert((person, application.idempotency_key.as_str()), Found::Stored(i));
-            if application.status != ApplicationStatus::Rejected {
+            if application.status.holds_indemnity() {
                 holders.insert(person, Found::Stored(i));
             }
         }
@@ -284,7 +284,7 @@ impl Plan {
                 if let Some(&found) = by_key.get(&key) {
                     return Decision::Duplicate(found);
                 }
-                let holds = application.status != ApplicationStatus::Rejected;
+                let holds = application.status.holds_indemnity();
                 if holds && let Some(&holder) = holders.get(person) {
                     return Decision::AlreadyHolds(holder);
                 }

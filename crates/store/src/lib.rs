@@ -13,20 +13,24 @@ use sportello_domain::registry::{Cessation, Position, PositionKind, RegistryRow}
 use sportello_domain::{Cents, CodiceFiscale, Iban};
 
 mod audits;
+pub mod credentials;
 mod error;
 pub mod group;
 mod payments;
+pub mod persons;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock, STRANGERS};
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
 pub use payments::{
     Budget, BudgetChange, BudgetEvent, BudgetSeed, NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord,
     PaymentRow, PaymentRun, PaymentStatus, ReconcileCounts, RunTotal,
 };
+pub use persons::{Persons, PersonsImport, PersonsSummary};
 
 /// Records each scheme's spending limit from the scheme file, where the database has none yet (a limit raised
 /// since by law is kept).
@@ -132,7 +136,7 @@ fn count_from_db(n: i64, column: &str) -> Result<u32, StoreError> {
 /// Storage for the registry, the applications and the portal's state. Every implementation passes the same
 /// conformance suite.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Persons + Credentials + Send + Sync {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
 
@@ -244,29 +248,6 @@ pub trait Store: Send + Sync {
     /// The payments of one person's applications, oldest first (superseded ones included).
     async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError>;
 
-    // ----- INPS PIN credentials -----
-
-    /// Stores a newly issued PIN for a person, replacing any earlier one (and its failure count and lock), and
-    /// enqueues the delivery of its first half, in one transaction: a PIN is never stored without its delivery.
-    async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError>;
-
-    /// The person's current PIN credential, if one was issued.
-    async fn pin(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PinCredential>, StoreError>;
-
-    /// Counts one wrong PIN atomically; when the count reaches `max_failures` the PIN is locked until
-    /// `now + lock_for` and the count starts again. Returns the credential as it stands after the update
-    /// (`None` if the person has no PIN).
-    async fn record_login_failure(
-        &self,
-        codice_fiscale: &CodiceFiscale,
-        now: DateTime<Utc>,
-        max_failures: u32,
-        lock_for: std::time::Duration,
-    ) -> Result<Option<PinCredential>, StoreError>;
-
-    /// Forgets the failures after a successful login.
-    async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale) -> Result<(), StoreError>;
-
     // ----- sessions -----
 
     /// Stores a new session (its id only as a hash).
@@ -317,36 +298,6 @@ pub trait Store: Send + Sync {
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
-/// A PIN to store: only slow hashes (PHC strings) of the whole PIN and of its first half.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPin {
-    /// Whose PIN it is.
-    pub codice_fiscale: CodiceFiscale,
-    /// Hash of the 16-character PIN.
-    pub full_hash: String,
-    /// Hash of its first 8 characters (the "simplified PIN").
-    pub simplified_hash: String,
-    /// When it was issued.
-    pub issued_at: DateTime<Utc>,
-}
-
-/// A stored PIN credential with its failure count and lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinCredential {
-    /// Whose PIN it is.
-    pub codice_fiscale: CodiceFiscale,
-    /// Hash of the 16-character PIN.
-    pub full_hash: String,
-    /// Hash of its first 8 characters.
-    pub simplified_hash: String,
-    /// When it was issued.
-    pub issued_at: DateTime<Utc>,
-    /// Wrong attempts since the last success or lock.
-    pub failures: u32,
-    /// Locked until then, if locked.
-    pub locked_until: Option<DateTime<Utc>>,
-}
-
 /// A login session, stored by the hash of its id so that a copy of the database opens no session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -360,6 +311,11 @@ pub struct Session {
     pub last_seen_at: DateTime<Utc>,
     /// It ends then, whatever the activity.
     pub expires_at: DateTime<Utc>,
+    /// The credential that opened it (`pin:<id>`), if the door has one.
+    pub credential: Option<String>,
+    /// Whether that credential is confirmed ([`PinCredential::confirmed`]): what an unconfirmed session submits is
+    /// held for payment.
+    pub confirmed: bool,
 }
 
 /// A message to deliver. Its `Debug` leaves out the body and the recipient: a body may carry half a PIN, and
@@ -468,6 +424,9 @@ pub struct NewApplication {
     pub details: serde_json::Value,
     /// When it was submitted.
     pub submitted_at: DateTime<Utc>,
+    /// The unconfirmed credential it is made with (`pin:<id>`), whose confirmation releases its payment; `None`
+    /// when nothing holds it.
+    pub hold: Option<String>,
 }
 
 /// A stored application.
@@ -491,6 +450,8 @@ pub struct Application {
     pub submitted_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The unconfirmed credential whose confirmation releases its payment; `None` when it is payable.
+    pub hold: Option<String>,
 }
 
 /// Where an application stands.
@@ -505,15 +466,24 @@ pub enum ApplicationStatus {
     /// Eligible, but its amount would take the scheme past its spending limit: kept, holding the person's
     /// indemnity (art. 31), and accepted in order of submission when a new law raises the limit.
     SuspendedBudget,
+    /// Made in the person's name with a PIN whose first half went to a contact not on file, and annulled by the
+    /// rightful person: kept for the record, holding nothing.
+    Annulled,
 }
 
 impl ApplicationStatus {
+    /// Whether an application in this status holds the person's one indemnity (art. 31): accepted or suspended.
+    pub const fn holds_indemnity(self) -> bool {
+        matches!(self, Self::Accepted | Self::SuspendedBudget)
+    }
+
     /// The name stored in the database.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
             Self::Rejected => "rejected",
             Self::SuspendedBudget => "suspended_budget",
+            Self::Annulled => "annulled",
         }
     }
 
@@ -523,6 +493,7 @@ impl ApplicationStatus {
             "accepted" => Ok(Self::Accepted),
             "rejected" => Ok(Self::Rejected),
             "suspended_budget" => Ok(Self::SuspendedBudget),
+            "annulled" => Ok(Self::Annulled),
             other => Err(StoreError::Corrupt(format!("unknown application status '{other}'"))),
         }
     }

@@ -33,15 +33,18 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Postgres, QueryBuilder, Row};
 
+mod credentials;
+mod persons;
+
 use crate::audits::{AuditSink, Auditor};
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter, audit_rows};
 use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
-    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
-    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
-    Store, StoreError, Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
-    kind_from_db, later, protocol_number,
+    NewPaymentRun, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun,
+    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, Store, StoreError, Submission,
+    SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db, later,
+    protocol_number,
 };
 
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
@@ -92,11 +95,9 @@ ALTER TABLE registry_positions_staging RENAME TO registry_positions;
 ALTER INDEX registry_positions_staging_cf RENAME TO registry_positions_cf;";
 
 const APPLICATION_COLUMNS: &str =
-    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at";
+    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold";
 
-const PIN_COLUMNS: &str = "codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until";
-
-const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at";
+const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
 
@@ -424,7 +425,7 @@ impl Store for PgStore {
                  SELECT $1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details -> 'payment' ->> 'method',
                         a.details -> 'payment' ->> 'iban', b.amount_cents, 'scheduled', $2
                  FROM applications a JOIN budgets b ON b.scheme = a.scheme
-                 WHERE a.status = 'accepted'
+                 WHERE a.status = 'accepted' AND a.hold IS NULL
                    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
                  ORDER BY a.id
                  ON CONFLICT (application_id) WHERE status <> 'superseded' DO NOTHING",
@@ -601,93 +602,18 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO pins (codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until)
-             VALUES ($1, $2, $3, $4, 0, NULL)
-             ON CONFLICT (codice_fiscale) DO UPDATE SET
-                 full_hash = excluded.full_hash,
-                 simplified_hash = excluded.simplified_hash,
-                 issued_at = excluded.issued_at,
-                 failures = 0,
-                 locked_until = NULL",
-        )
-        .bind(pin.codice_fiscale.as_str())
-        .bind(&pin.full_hash)
-        .bind(&pin.simplified_hash)
-        .bind(pin.issued_at.trunc_subsecs(6))
-        .execute(&mut *tx)
-        .await?;
-        enqueue_on(&mut tx, &delivery).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pin(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PinCredential>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = $1")))
-            .bind(codice_fiscale.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pin_from_row).transpose()
-    }
-
-    async fn record_login_failure(
-        &self,
-        codice_fiscale: &CodiceFiscale,
-        now: DateTime<Utc>,
-        max_failures: u32,
-        lock_for: Duration,
-    ) -> Result<Option<PinCredential>, StoreError> {
-        let now = now.trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        // One UPDATE reads and writes the count under the row's lock; a concurrent one waits, then re-reads the row
-        // it committed (READ COMMITTED re-checks the WHERE), so no failure is lost. A locked PIN is left alone, so
-        // failures during a lock neither count nor extend it.
-        let updated = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE pins SET
-                 failures = CASE WHEN failures + 1 >= $3 THEN 0 ELSE failures + 1 END,
-                 locked_until = CASE WHEN failures + 1 >= $3 THEN $4 ELSE locked_until END
-             WHERE codice_fiscale = $1 AND (locked_until IS NULL OR locked_until <= $2)
-             RETURNING {PIN_COLUMNS}"
-        )))
-        .bind(codice_fiscale.as_str())
-        .bind(now)
-        .bind(i64::from(max_failures.max(1)))
-        .bind(later(now, lock_for).trunc_subsecs(6))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = match updated {
-            Some(row) => Some(row),
-            None => {
-                sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = $1")))
-                    .bind(codice_fiscale.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-        };
-        tx.commit().await?;
-        row.as_ref().map(pin_from_row).transpose()
-    }
-
-    async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale) -> Result<(), StoreError> {
-        sqlx::query("UPDATE pins SET failures = 0 WHERE codice_fiscale = $1 AND failures <> 0")
-            .bind(codice_fiscale.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn create_session(&self, session: Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&session.id_hash)
         .bind(session.codice_fiscale.as_str())
         .bind(session.created_at.trunc_subsecs(6))
         .bind(session.last_seen_at.trunc_subsecs(6))
         .bind(session.expires_at.trunc_subsecs(6))
+        .bind(session.credential.as_deref())
+        .bind(session.confirmed)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -702,16 +628,21 @@ impl Store for PgStore {
             let created: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.created_at.trunc_subsecs(6)).collect();
             let seen: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.last_seen_at.trunc_subsecs(6)).collect();
             let expires: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.expires_at.trunc_subsecs(6)).collect();
+            let credentials: Vec<Option<&str>> = chunk.iter().map(|s| s.credential.as_deref()).collect();
+            let confirmed: Vec<bool> = chunk.iter().map(|s| s.confirmed).collect();
             sqlx::query(
-                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
+                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential,
+                                       confirmed)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],
-                                      $5::timestamptz[])",
+                                      $5::timestamptz[], $6::text[], $7::boolean[])",
             )
             .bind(ids)
             .bind(persons)
             .bind(created)
             .bind(seen)
             .bind(expires)
+            .bind(credentials)
+            .bind(confirmed)
             .execute(&mut *tx)
             .await?;
         }
@@ -850,8 +781,8 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
     };
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO applications
-             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
          ON CONFLICT DO NOTHING
          RETURNING id",
     )
@@ -862,6 +793,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
     .bind(Json(&application.reasons))
     .bind(Json(&application.details))
     .bind(submitted_at)
+    .bind(application.hold.as_deref())
     .fetch_optional(&mut *conn)
     .await?;
 
@@ -887,7 +819,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
             // Same key first: a resubmission answers with the original even if it was rejected.
             let row = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {APPLICATION_COLUMNS} FROM applications
-                 WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status <> 'rejected')
+                 WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status NOT IN ('rejected', 'annulled'))
                  ORDER BY idempotency_key = $2 DESC
                  LIMIT 1"
             )))
@@ -1050,16 +982,19 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.reasons.push(Json(&application.reasons));
         columns.details.push(Json(&application.details));
         columns.submitted_at.push(submitted_at);
+        columns.hold.push(application.hold.as_deref());
     }
     let rows = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO applications
-             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at,
+              hold)
          OVERRIDING SYSTEM VALUE
          SELECT id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at,
-                submitted_at
+                submitted_at, hold
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-                     $8::jsonb[], $9::timestamptz[])
-             AS new (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at)
+                     $8::jsonb[], $9::timestamptz[], $10::text[])
+             AS new (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at,
+                     hold)
          RETURNING id, {APPLICATION_COLUMNS}"
     )))
     .bind(columns.id)
@@ -1071,6 +1006,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
     .bind(columns.reasons)
     .bind(columns.details)
     .bind(columns.submitted_at)
+    .bind(columns.hold)
     .fetch_all(&mut *conn)
     .await?;
     let mut created = rows
@@ -1101,6 +1037,7 @@ struct NewRows<'a> {
     reasons: Vec<Json<&'a serde_json::Value>>,
     details: Vec<Json<&'a serde_json::Value>>,
     submitted_at: Vec<DateTime<Utc>>,
+    hold: Vec<Option<&'a str>>,
 }
 
 /// Inserts one outbox message on `conn` (a pooled connection or a transaction) and returns its id.
@@ -1263,6 +1200,7 @@ fn application_from_row(row: &PgRow) -> Result<Application, StoreError> {
         details,
         submitted_at: get::<DateTime<Utc>>(row, "submitted_at")?,
         updated_at: get::<DateTime<Utc>>(row, "updated_at")?,
+        hold: get(row, "hold")?,
     })
 }
 
@@ -1289,17 +1227,6 @@ fn run_from_row(row: &PgRow) -> Result<PaymentRun, StoreError> {
     })
 }
 
-fn pin_from_row(row: &PgRow) -> Result<PinCredential, StoreError> {
-    Ok(PinCredential {
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        full_hash: get(row, "full_hash")?,
-        simplified_hash: get(row, "simplified_hash")?,
-        issued_at: get(row, "issued_at")?,
-        failures: count_from_db(get::<i32>(row, "failures")?.into(), "failures")?,
-        locked_until: get(row, "locked_until")?,
-    })
-}
-
 fn session_from_row(row: &PgRow) -> Result<Session, StoreError> {
     Ok(Session {
         id_hash: get(row, "id_hash")?,
@@ -1307,6 +1234,8 @@ fn session_from_row(row: &PgRow) -> Result<Session, StoreError> {
         created_at: get(row, "created_at")?,
         last_seen_at: get(row, "last_seen_at")?,
         expires_at: get(row, "expires_at")?,
+        credential: get(row, "credential")?,
+        confirmed: get(row, "confirmed")?,
     })
 }
 

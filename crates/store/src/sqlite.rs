@@ -36,15 +36,18 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, QueryBuilder, Row, SqlSafeStr as _, SqlStr, Sqlite};
 
+mod credentials;
+mod persons;
+
 use crate::audits::{AuditSink, Auditor};
 use crate::group::{Batch, BatchOutcome, CommitCount, GroupCommit, Plan, Room, Submitter, audit_rows};
 use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
-    NewPaymentRun, NewPin, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow,
-    PaymentRun, PaymentStatus, PinCredential, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session,
-    Store, StoreError, Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db,
-    kind_from_db, later, protocol_number,
+    NewPaymentRun, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun,
+    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, Store, StoreError, Submission,
+    SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db, later,
+    protocol_number,
 };
 
 /// How long a statement waits for another connection's write lock before failing. A registry import holds the lock
@@ -90,11 +93,9 @@ ALTER TABLE registry_positions_staging RENAME TO registry_positions;
 CREATE INDEX registry_positions_cf ON registry_positions (codice_fiscale);";
 
 const APPLICATION_COLUMNS: &str =
-    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at";
+    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold";
 
-const PIN_COLUMNS: &str = "codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until";
-
-const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at";
+const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
 
@@ -203,14 +204,16 @@ impl AuditSink for SqliteAudits {
 /// Stores a new session, as a login does.
 async fn insert_session<'e>(executor: impl SqliteExecutor<'e>, session: &Session) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .bind(&session.id_hash)
     .bind(session.codice_fiscale.as_str())
     .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
     .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
     .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
+    .bind(session.credential.as_deref())
+    .bind(session.confirmed)
     .execute(executor)
     .await?;
     Ok(())
@@ -341,15 +344,17 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
                 application.reasons.to_string(),
                 application.details.to_string(),
                 timestamp_to_db(submitted_at),
+                application.hold,
             ])
         })
         .collect();
     // No ON CONFLICT: the plan says nothing stands in the way, and if something does, the batch must fail.
     let rows = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO applications
-             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
+             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at,
+              hold)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-                value ->> 8, value ->> 8
+                value ->> 8, value ->> 8, value ->> 9
          FROM json_each(?1)
          RETURNING id, {APPLICATION_COLUMNS}"
     )))
@@ -662,7 +667,7 @@ impl Store for SqliteStore {
                  SELECT ?1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details ->> '$.payment.method',
                         a.details ->> '$.payment.iban', b.amount_cents, 'scheduled', ?2
                  FROM applications a JOIN budgets b ON b.scheme = a.scheme
-                 WHERE a.status = 'accepted'
+                 WHERE a.status = 'accepted' AND a.hold IS NULL
                    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
                  ORDER BY a.id",
             )
@@ -838,82 +843,6 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn put_pin(&self, pin: NewPin, delivery: OutboxMessage) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO pins (codice_fiscale, full_hash, simplified_hash, issued_at, failures, locked_until)
-             VALUES (?1, ?2, ?3, ?4, 0, NULL)
-             ON CONFLICT (codice_fiscale) DO UPDATE SET
-                 full_hash = excluded.full_hash,
-                 simplified_hash = excluded.simplified_hash,
-                 issued_at = excluded.issued_at,
-                 failures = 0,
-                 locked_until = NULL",
-        )
-        .bind(pin.codice_fiscale.as_str())
-        .bind(&pin.full_hash)
-        .bind(&pin.simplified_hash)
-        .bind(timestamp_to_db(pin.issued_at.trunc_subsecs(6)))
-        .execute(&mut *tx)
-        .await?;
-        enqueue_on(&mut tx, &delivery).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn pin(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PinCredential>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = ?1")))
-            .bind(codice_fiscale.as_str())
-            .fetch_optional(&self.readers)
-            .await?;
-        row.as_ref().map(pin_from_row).transpose()
-    }
-
-    async fn record_login_failure(
-        &self,
-        codice_fiscale: &CodiceFiscale,
-        now: DateTime<Utc>,
-        max_failures: u32,
-        lock_for: Duration,
-    ) -> Result<Option<PinCredential>, StoreError> {
-        let now = now.trunc_subsecs(6);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // One statement reads and writes the count, and the single writer runs one at a time: no failure is lost.
-        // A locked PIN is left alone, so failures during a lock neither count nor extend it.
-        let updated = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE pins SET
-                 failures = CASE WHEN failures + 1 >= ?3 THEN 0 ELSE failures + 1 END,
-                 locked_until = CASE WHEN failures + 1 >= ?3 THEN ?4 ELSE locked_until END
-             WHERE codice_fiscale = ?1 AND (locked_until IS NULL OR locked_until <= ?2)
-             RETURNING {PIN_COLUMNS}"
-        )))
-        .bind(codice_fiscale.as_str())
-        .bind(timestamp_to_db(now))
-        .bind(i64::from(max_failures.max(1)))
-        .bind(timestamp_to_db(later(now, lock_for).trunc_subsecs(6)))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = match updated {
-            Some(row) => Some(row),
-            None => {
-                sqlx::query(AssertSqlSafe(format!("SELECT {PIN_COLUMNS} FROM pins WHERE codice_fiscale = ?1")))
-                    .bind(codice_fiscale.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-        };
-        tx.commit().await?;
-        row.as_ref().map(pin_from_row).transpose()
-    }
-
-    async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale) -> Result<(), StoreError> {
-        sqlx::query("UPDATE pins SET failures = 0 WHERE codice_fiscale = ?1 AND failures <> 0")
-            .bind(codice_fiscale.as_str())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     async fn create_session(&self, session: Session) -> Result<(), StoreError> {
         insert_session(&self.writer, &session).await
     }
@@ -1059,8 +988,8 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
     // person" (art. 31) make this a no-op when something stands in the way; then we look up what it is.
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO applications
-             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
          ON CONFLICT DO NOTHING
          RETURNING id",
     )
@@ -1071,6 +1000,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
     .bind(application.reasons.to_string())
     .bind(application.details.to_string())
     .bind(timestamp_to_db(submitted_at))
+    .bind(application.hold.as_deref())
     .fetch_optional(&mut *conn)
     .await?;
 
@@ -1096,7 +1026,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
             // Same key first: a resubmission answers with the original even if it was rejected.
             let row = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {APPLICATION_COLUMNS} FROM applications
-                 WHERE codice_fiscale = ?1 AND (idempotency_key = ?2 OR status <> 'rejected')
+                 WHERE codice_fiscale = ?1 AND (idempotency_key = ?2 OR status NOT IN ('rejected', 'annulled'))
                  ORDER BY idempotency_key = ?2 DESC
                  LIMIT 1"
             )))
@@ -1363,6 +1293,7 @@ fn application_from_row(row: &SqliteRow) -> Result<Application, StoreError> {
         details: json("details")?,
         submitted_at: timestamp_from_db(&get::<String>(row, "submitted_at")?)?,
         updated_at: timestamp_from_db(&get::<String>(row, "updated_at")?)?,
+        hold: get(row, "hold")?,
     })
 }
 
@@ -1391,18 +1322,6 @@ fn run_from_row(row: &SqliteRow) -> Result<PaymentRun, StoreError> {
     })
 }
 
-fn pin_from_row(row: &SqliteRow) -> Result<PinCredential, StoreError> {
-    let locked_until: Option<String> = get(row, "locked_until")?;
-    Ok(PinCredential {
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        full_hash: get(row, "full_hash")?,
-        simplified_hash: get(row, "simplified_hash")?,
-        issued_at: timestamp_from_db(&get::<String>(row, "issued_at")?)?,
-        failures: count_from_db(get(row, "failures")?, "failures")?,
-        locked_until: locked_until.as_deref().map(timestamp_from_db).transpose()?,
-    })
-}
-
 fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     Ok(Session {
         id_hash: get(row, "id_hash")?,
@@ -1410,6 +1329,8 @@ fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
         created_at: timestamp_from_db(&get::<String>(row, "created_at")?)?,
         last_seen_at: timestamp_from_db(&get::<String>(row, "last_seen_at")?)?,
         expires_at: timestamp_from_db(&get::<String>(row, "expires_at")?)?,
+        credential: get(row, "credential")?,
+        confirmed: get(row, "confirmed")?,
     })
 }
 

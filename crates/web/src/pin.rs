@@ -24,6 +24,17 @@ pub const FULL_LEN: usize = 16;
 /// Length of the simplified PIN, the first half of the full one.
 pub const SIMPLIFIED_LEN: usize = 8;
 
+/// How many PINs a person may hold at once: a PIN's first symbol names its slot (its place in [`ALPHABET`], modulo
+/// this), so that a login is checked against one stored hash however many PINs the person holds.
+pub const SLOTS: u8 = sportello_store::credentials::SLOTS;
+
+/// The slot the first symbol of a PIN names (symbols outside [`ALPHABET`] name slot 0; parsing rejects them).
+fn slot_of(code: &str) -> u8 {
+    let place = code.bytes().next().and_then(|first| ALPHABET.iter().position(|&b| b == first)).unwrap_or(0);
+    // `place` is below 31, so the remainder fits.
+    (place % usize::from(SLOTS)) as u8
+}
+
 /// Longest input [`EnteredPin::parse`] looks at: anything longer is rejected before any work is done.
 const MAX_INPUT_LEN: usize = 64;
 
@@ -95,6 +106,34 @@ impl Pin {
         Ok(Pin { code })
     }
 
+    /// A new PIN whose first symbol names `slot` (below [`SLOTS`]): the first symbol is drawn uniformly among the
+    /// symbols that name it, the others as in [`Pin::generate`].
+    pub fn generate_for_slot(slot: u8) -> Result<Self, PinError> {
+        let symbols: Vec<u8> = ALPHABET
+            .iter()
+            .enumerate()
+            .filter(|(place, _)| place % usize::from(SLOTS) == usize::from(slot % SLOTS))
+            .map(|(_, &symbol)| symbol)
+            .collect();
+        // Bytes from the largest multiple of the count up are rejected, so that every symbol is equally likely.
+        let limit = 256 - 256 % symbols.len();
+        let mut byte = [0u8; 1];
+        let first = loop {
+            rand::rngs::SysRng.try_fill_bytes(&mut byte).map_err(|e| PinError::Rng(e.to_string()))?;
+            if usize::from(byte[0]) < limit {
+                break symbols[usize::from(byte[0]) % symbols.len()];
+            }
+        };
+        let mut pin = Self::generate()?;
+        pin.code.replace_range(..1, char::from(first).encode_utf8(&mut [0; 4]));
+        Ok(pin)
+    }
+
+    /// The slot this PIN is stored in.
+    pub fn slot(&self) -> u8 {
+        slot_of(&self.code)
+    }
+
     /// All 16 characters, for the delivery text only.
     pub fn expose(&self) -> &str {
         &self.code
@@ -157,6 +196,11 @@ impl EnteredPin {
     /// Whether it is a simplified or a full PIN.
     pub fn kind(&self) -> PinKind {
         self.kind
+    }
+
+    /// The slot of the PIN it would be, named by its first symbol: the one stored credential it is checked against.
+    pub fn slot(&self) -> u8 {
+        slot_of(&self.code)
     }
 
     /// The normalised characters, to hand to [`PinHasher::verify`].
@@ -317,6 +361,25 @@ mod tests {
         }
         let distinct: std::collections::HashSet<&str> = pins.iter().map(Pin::expose).collect();
         assert_eq!(distinct.len(), pins.len());
+    }
+
+    #[test]
+    fn a_pin_for_a_slot_names_that_slot_and_its_typed_form_names_it_too() {
+        for slot in 0..SLOTS {
+            for _ in 0..50 {
+                let pin = Pin::generate_for_slot(slot).unwrap();
+                assert_eq!(pin.slot(), slot);
+                assert_eq!(pin.expose().len(), FULL_LEN);
+                assert!(pin.expose().bytes().all(|b| ALPHABET.contains(&b)));
+                assert_eq!(EnteredPin::parse(pin.first_half()).unwrap().slot(), slot);
+                assert_eq!(EnteredPin::parse(&pin.expose().to_lowercase()).unwrap().slot(), slot);
+            }
+        }
+        // Every symbol names some slot, and each slot is named by seven or eight of the 31.
+        let per_slot: Vec<usize> = (0..SLOTS)
+            .map(|slot| ALPHABET.iter().filter(|&&b| slot_of(&char::from(b).to_string()) == slot).count())
+            .collect();
+        assert_eq!(per_slot, vec![8, 8, 8, 7]);
     }
 
     #[test]

@@ -425,6 +425,7 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, co
                         reasons: serde_json::json!([]),
                         details: serde_json::json!({ "payment": payment, "contact": {} }),
                         submitted_at: Utc::now(),
+                        hold: None,
                     })
                     .await?;
                 stored += u64::from(matches!(outcome, Submission::Created(_)));

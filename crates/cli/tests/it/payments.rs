@@ -54,6 +54,7 @@ async fn applications(
                 reasons: serde_json::json!([]),
                 details: serde_json::json!({ "payment": payment, "contact": { "email": "a@example.it" } }),
                 submitted_at: chrono::Utc::now(),
+                hold: None,
             })
             .await
             .unwrap();
@@ -214,6 +215,7 @@ async fn the_same_date_again_pays_nobody_new_and_writes_the_same_files() {
             reasons: serde_json::json!([]),
             details: serde_json::json!({ "payment": { "method": "iban", "iban": IBAN } }),
             submitted_at: chrono::Utc::now(),
+            hold: None,
         })
         .await
         .unwrap();

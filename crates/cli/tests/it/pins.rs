@@ -38,7 +38,10 @@ async fn issued_pins_are_written_for_hand_over_and_open_the_stored_credential() 
         let cf = CodiceFiscale::parse(cells[0]).unwrap();
         assert_eq!(cells[1].len(), 16);
         assert_eq!(&cells[1][..8], cells[2]);
-        let credential = store.pin(&cf).await.unwrap().expect("the PIN is stored");
+        let credentials = store.pins_of(&cf).await.unwrap();
+        let [credential] = credentials.as_slice() else { panic!("one PIN is stored for {cf}: {credentials:?}") };
+        assert_eq!(credential.first_half_to, sportello_store::FirstHalfTo::Office);
+        assert_eq!(credential.slot, Some(sportello_web::pin::EnteredPin::parse(cells[1]).unwrap().slot()));
         assert!(hasher.verify(cells[1], &credential.full_hash));
         assert!(hasher.verify(cells[2], &credential.simplified_hash));
         assert!(!hasher.verify(cells[2], &credential.full_hash));
@@ -103,8 +106,8 @@ async fn the_demo_opens_a_portal_and_prints_identities_that_hold_a_pin() {
     for identity in &identities {
         let words: Vec<&str> = identity.split_whitespace().collect();
         let cf = CodiceFiscale::parse(words[0]).unwrap();
-        let credential = store.pin(&cf).await.unwrap().expect("a demo identity has a PIN");
-        assert!(hasher.verify(words[2], &credential.full_hash), "{identity}");
+        let credentials = store.pins_of(&cf).await.unwrap();
+        assert!(credentials.iter().any(|c| hasher.verify(words[2], &c.full_hash)), "{identity}");
     }
 }
 

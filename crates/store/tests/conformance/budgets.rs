@@ -8,7 +8,7 @@ use sportello_store::{ApplicationStatus, BudgetSeed, Store, StoreError, Submissi
 
 use crate::harness::{Backend, Raw, application, at, person};
 
-use ApplicationStatus::{Accepted, Rejected, SuspendedBudget};
+use ApplicationStatus::{Accepted, Annulled, Rejected, SuspendedBudget};
 
 /// Art. 27's indemnity with room for `fits` applications.
 fn seed(fits: i64) -> BudgetSeed {
@@ -108,7 +108,7 @@ pub async fn concurrent_submissions_at_the_edge_never_overshoot(backend: Backend
         match status(&task.await.unwrap().unwrap()) {
             Accepted => accepted += 1,
             SuspendedBudget => suspended += 1,
-            Rejected => panic!("nothing was rejected"),
+            Rejected | Annulled => panic!("nothing was rejected or annulled"),
         }
     }
     assert_eq!((accepted, suspended), (FITS, i64::from(SUBMISSIONS) - FITS));

@@ -195,5 +195,16 @@ pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: Application
         reasons: serde_json::json!([{ "article": "27", "met": status == ApplicationStatus::Accepted }]),
         details: serde_json::json!({ "iban": "IT60X0542811101000000123456", "email": "mario@example.it" }),
         submitted_at: at(0),
+        hold: None,
+    }
+}
+
+/// A spending limit for `scheme` of `fits` applications of `euros` each.
+pub fn budget(scheme: &str, euros: i64, fits: i64) -> sportello_store::BudgetSeed {
+    sportello_store::BudgetSeed {
+        scheme: scheme.to_owned(),
+        amount: sportello_domain::Cents::from_euros(euros),
+        limit: sportello_domain::Cents::from_euros(euros * fits),
+        legal_ref: "art. 27 c. 2".to_owned(),
     }
 }

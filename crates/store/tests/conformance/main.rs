@@ -13,6 +13,7 @@ mod harness;
 mod opening;
 mod outbox;
 mod payments;
+mod persons;
 mod pins;
 mod rate;
 mod registry;
@@ -69,13 +70,18 @@ conformance! {
     group_commit::a_submission_is_durable_when_acknowledged,
     group_commit::a_nul_in_a_key_is_kept_or_refused_never_cut,
     group_commit::audited_submissions_get_their_rows_in_their_batch,
-    pins::put_pin_replaces_the_pin_and_resets_failures_and_lock,
-    pins::put_pin_enqueues_its_delivery_in_the_same_transaction,
+    persons::persons_import_round_trips_and_replaces_the_whole_file,
+    persons::an_aborted_or_failed_persons_import_changes_nothing,
+    pins::a_new_pin_takes_a_free_slot_and_never_one_in_use,
+    pins::put_pin_enqueues_its_messages_in_the_same_transaction,
+    pins::a_login_is_checked_against_its_slot_alone,
+    pins::the_full_pin_confirms_and_releases_what_its_pin_holds,
+    pins::an_officer_confirms_a_person_and_releases_every_hold,
+    pins::the_rightful_person_annuls_what_another_pin_made_and_applies_again,
     pins::five_wrong_pins_lock_and_restart_the_count,
     pins::concurrent_wrong_pins_lock_exactly_as_sequential_ones,
     pins::failures_while_locked_neither_count_nor_extend_the_lock,
     pins::clear_login_failures_restarts_the_count,
-    pins::a_failure_without_a_pin_is_none,
     pins::a_lock_too_long_to_represent_lasts_for_ever,
     sessions::sessions_are_created_read_touched_and_deleted,
     sessions::an_unknown_session_is_none,

@@ -12,6 +12,8 @@ fn session(id_hash: &str, codice_fiscale: CodiceFiscale, created: i64, expires: 
         created_at: at(created),
         last_seen_at: at(created),
         expires_at: at(expires),
+        credential: Some(format!("pin:{created}")),
+        confirmed: created % 2 == 0,
     }
 }
 

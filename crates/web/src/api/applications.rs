@@ -102,6 +102,9 @@ pub enum Status {
     /// Entitled, but the scheme's spending limit is reached: kept in order of submission, and accepted when a new
     /// law raises the limit. It stops another application (art. 31) as an accepted one does.
     SuspendedBudget,
+    /// Made in the citizen's name with a PIN whose first half went to a contact not on file, and annulled by the
+    /// citizen: it holds nothing and stops no other application.
+    Annulled,
 }
 
 impl From<ApplicationStatus> for Status {
@@ -110,6 +113,7 @@ impl From<ApplicationStatus> for Status {
             ApplicationStatus::Accepted => Status::Accepted,
             ApplicationStatus::Rejected => Status::Rejected,
             ApplicationStatus::SuspendedBudget => Status::SuspendedBudget,
+            ApplicationStatus::Annulled => Status::Annulled,
         }
     }
 }

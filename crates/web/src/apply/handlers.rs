@@ -306,6 +306,8 @@ pub async fn submit_application(
         reasons: serde_json::to_value(&decided.reasons)?,
         details: serde_json::to_value(details)?,
         submitted_at: state.auth.now(),
+        // Made with a PIN whose first half went to a contact not on file: not paid until the person confirms.
+        hold: (!citizen.confirmed).then(|| citizen.credential.clone().unwrap_or_else(|| "unconfirmed".to_owned())),
     };
     // The audit row is written by the application's own transaction: one commit makes both durable.
     let by = SubmittedBy { actor: cf.to_string(), from: from.0.map(|addr| addr.ip().to_string()) };

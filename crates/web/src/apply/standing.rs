@@ -21,6 +21,12 @@ pub enum Standing {
         #[schema(example = "art. 27 c. 2")]
         limit_ref: String,
     },
+    /// Accepted, its amount reserved, but made with a PIN whose first half went to a contact not on file: not paid
+    /// until the person confirms with the full PIN (its second half is posted to the residence on file), or an
+    /// officer confirms their identity.
+    HeldForIdentity,
+    /// Annulled by the rightful person: made in their name by someone else's request for a PIN.
+    Annulled,
     /// Accepted, its amount reserved; not yet in a payment run.
     Reserved,
     /// In the payment run of `pay_date`.
@@ -59,6 +65,8 @@ impl Standing {
         match application.status {
             ApplicationStatus::Rejected => return Self::Rejected,
             ApplicationStatus::SuspendedBudget => return Self::SuspendedBudget { limit_ref: limit_ref.to_owned() },
+            ApplicationStatus::Annulled => return Self::Annulled,
+            ApplicationStatus::Accepted if application.hold.is_some() => return Self::HeldForIdentity,
             ApplicationStatus::Accepted => {}
         }
         // A payment superseded by a new IBAN is history: the application waits for the next run.
@@ -87,6 +95,10 @@ impl Standing {
             Self::SuspendedBudget { .. } => {
                 lang.pick("Sospesa: limite di spesa raggiunto", "Suspended: spending limit reached")
             }
+            Self::HeldForIdentity => {
+                lang.pick("Accolta, pagamento in attesa di conferma", "Accepted, payment awaiting confirmation")
+            }
+            Self::Annulled => lang.pick("Annullata", "Annulled"),
             Self::Reserved => lang.pick("Accolta, importo riservato", "Accepted, amount reserved"),
             Self::Scheduled { .. } => lang.pick("In pagamento", "Payment scheduled"),
             Self::Paid { .. } => lang.pick("Pagata", "Paid"),
@@ -116,6 +128,23 @@ impl Standing {
                  ({limit_ref}) has been reached. Your application stays valid and will be accepted, in order of \
                  submission, if a new law raises the limit. You need not apply again."
             ),
+            (Self::HeldForIdentity, Lang::It) => "La domanda è accolta e l'importo è riservato, ma è stata \
+                 presentata con un PIN la cui prima parte è stata inviata a un recapito che non risulta negli archivi \
+                 dell'INPS. Per sicurezza il pagamento è sospeso finché Lei non accede con il PIN completo: la \
+                 seconda parte Le viene spedita per posta all'indirizzo di residenza registrato. In alternativa può \
+                 farsi riconoscere presso una sede INPS."
+                .to_owned(),
+            (Self::HeldForIdentity, Lang::En) => "Your application is accepted and its amount reserved, but it was \
+                 made with a PIN whose first half was sent to a contact that is not in INPS's records. For your \
+                 safety, payment waits until you log in with the full PIN: its second half is posted to your \
+                 registered residence. You can also be identified at an INPS office."
+                .to_owned(),
+            (Self::Annulled, Lang::It) => "La domanda è stata annullata dal titolare del codice fiscale perché \
+                 presentata da altri a suo nome: non sarà pagata e non impedisce di presentarne una nuova."
+                .to_owned(),
+            (Self::Annulled, Lang::En) => "The application was annulled by the holder of the codice fiscale because \
+                 someone else made it in their name: it will not be paid and does not stop a new application."
+                .to_owned(),
             (Self::Reserved, Lang::It) => {
                 "La domanda è accolta e l'importo è riservato: sarà pagato alla prossima data di pagamento.".to_owned()
             }
@@ -184,6 +213,7 @@ mod tests {
             details: serde_json::json!({}),
             submitted_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
+            hold: None,
         }
     }
 
@@ -221,6 +251,7 @@ mod tests {
                 Standing::Returned { pay_date: day, iban_last4: last4.clone(), reason: "AC04".into() },
             ),
             ("new IBAN given", Accepted, vec![&superseded], Standing::Reserved),
+            ("annulled by the rightful person", Annulled, vec![], Standing::Annulled),
             (
                 "paid again",
                 Accepted,
@@ -231,6 +262,8 @@ mod tests {
         for (situation, status, payments, expected) in cases {
             assert_eq!(Standing::of(&application(status), &payments, "art. 27 c. 2"), expected, "{situation}");
         }
+        let held = Application { hold: Some("pin:7".into()), ..application(Accepted) };
+        assert_eq!(Standing::of(&held, &[], "art. 27 c. 2"), Standing::HeldForIdentity, "held for identity");
     }
 
     #[test]

@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sportello_domain::law::Decision;
+use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
-use sportello_store::{NewPin, OutboxMessage, Session};
+use sportello_store::credentials::slot_for_request;
+use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGERS, Session};
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
@@ -135,23 +137,14 @@ impl Contact {
     pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
         if input.contains('@') {
-            let (local, domain) = input.split_once('@')?;
-            let well_formed = input.len() <= 254
-                && !local.is_empty()
-                && local.len() <= 64
-                && !domain.contains('@')
-                && domain.contains('.')
-                && domain.split('.').all(|label| !label.is_empty())
-                && !input.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
-            return well_formed.then(|| Contact::Email(input.to_owned()));
+            return parse_email(input).map(Contact::Email);
         }
         let (plus, rest) = match input.strip_prefix('+') {
             Some(rest) => ("+", rest),
             None => ("", input),
         };
         let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-        let well_formed = (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
-        well_formed.then(|| Contact::Sms(format!("{plus}{digits}")))
+        parse_mobile(&format!("{plus}{digits}")).map(Contact::Sms)
     }
 
     fn channel(&self) -> Channel {
@@ -369,32 +362,145 @@ pub enum ServiceError {
     Undecided(String),
 }
 
-/// Draws and hashes a PIN; stores it and queues its halves only if the person is in the registry. The same work is
-/// done either way, so that neither the answer nor its timing tells who is registered.
+/// Issues a PIN to a person of the registry, keeping every PIN they already use (docs/SECURITY.md, "INPS PIN"):
+/// the new PIN takes a free slot, or the slot of a PIN that never opened a session; where every slot holds a PIN in
+/// use, none is issued and the person is told.
+///
+/// Where the first half goes is the institute's choice, not the requester's: to a contact on file when the person
+/// has one (the contact typed is then ignored), otherwise to the contact typed; then its second half is posted by
+/// letter to the residence on file, and what the PIN does is held for payment until the full PIN confirms it.
+/// Every contact on file is told that a PIN was requested.
 pub async fn issue_pin(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
     contact: &Contact,
     lang: Lang,
 ) -> Result<(), ServiceError> {
-    let registered = !state.app.store.positions(&codice_fiscale).await?.is_empty();
-    let pin = Pin::generate()?;
+    let store = &state.app.store;
+    if store.positions(&codice_fiscale).await?.is_empty() {
+        return Ok(());
+    }
+    let person = store.person(&codice_fiscale).await?;
+    let on_file = person.as_ref().map(contacts_on_file).unwrap_or_default();
+    let now = state.auth.now();
+    let Some(slot) = slot_for_request(&store.pins_of(&codice_fiscale).await?) else {
+        let notices = on_file.iter().map(|c| pin_refused_notice(c, lang, now)).collect::<Vec<_>>();
+        for notice in notices {
+            store.enqueue(notice).await?;
+        }
+        return Ok(());
+    };
+    let pin = Pin::generate_for_slot(slot)?;
     let hasher = &state.auth.hasher;
     let (full_hash, simplified_hash) =
         tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
     let (full_hash, simplified_hash) = (full_hash?, simplified_hash?);
-    if !registered {
-        return Ok(());
-    }
-    let now = state.auth.now();
     let later = chrono::TimeDelta::from_std(state.app.config.pin.second_half_delay())
         .ok()
         .and_then(|delay| now.checked_add_signed(delay))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-    let new_pin = NewPin { codice_fiscale, full_hash, simplified_hash, issued_at: now };
-    state.app.store.put_pin(new_pin, pin_half_message(contact, lang, pin.first_half(), true, now)).await?;
-    state.app.store.enqueue(pin_half_message(contact, lang, pin.second_half(), false, later)).await?;
+
+    let mut messages = Vec::new();
+    let first_half_to = match on_file.split_first() {
+        Some((first, others)) => {
+            messages.push(pin_half_message(first, lang, pin.first_half(), true, now));
+            messages.push(pin_half_message(first, lang, pin.second_half(), false, later));
+            messages.extend(others.iter().map(|c| pin_requested_notice(c, lang, now)));
+            FirstHalfTo::OnFile
+        }
+        None => {
+            messages.push(pin_half_message(contact, lang, pin.first_half(), true, now));
+            if let Some(letter) = person.as_ref().and_then(|p| second_half_letter(p, pin.second_half(), now)) {
+                messages.push(letter);
+            }
+            FirstHalfTo::Given
+        }
+    };
+    let new_pin = NewPin { codice_fiscale, slot, full_hash, simplified_hash, issued_at: now, first_half_to };
+    if !store.put_pin(new_pin, &messages).await? {
+        tracing::info!("a PIN request met a slot taken meanwhile by a PIN in use; nothing was issued");
+    }
     Ok(())
+}
+
+/// The contacts on file of a person, the mobile number first (a text message arrives at once).
+fn contacts_on_file(person: &PersonRecord) -> Vec<Contact> {
+    let sms = person.cellulare.iter().map(|n| Contact::Sms(n.clone()));
+    sms.chain(person.email.iter().map(|e| Contact::Email(e.clone()))).collect()
+}
+
+/// The notice to a contact on file that a PIN was requested (its first half went to another contact on file).
+fn pin_requested_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
+    let (subject, body) = (
+        lang.pick("Richiesta di un PIN INPS", "An INPS PIN was requested"),
+        lang.pick(
+            "È stato richiesto un nuovo PIN INPS per il Suo codice fiscale. La prima parte è stata inviata all'altro \
+             recapito che risulta negli archivi dell'INPS. Se non è stato Lei a chiederlo non deve fare nulla: i PIN \
+             che già usa restano validi e nessuno riceve un PIN per Lei a un recapito diverso dai Suoi.",
+            "A new INPS PIN was requested for your codice fiscale. Its first half was sent to your other contact in \
+             INPS's records. If you did not ask for it, you need do nothing: the PINs you already use stay valid \
+             and nobody receives a PIN for you at a contact other than yours.",
+        ),
+    );
+    notice(contact, subject, body, now)
+}
+
+/// The notice to a contact on file that a PIN was requested but none was issued: every slot holds a PIN in use.
+fn pin_refused_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
+    let (subject, body) = (
+        lang.pick("Richiesta di un PIN INPS non accolta", "An INPS PIN request was not granted"),
+        lang.pick(
+            "È stato richiesto un nuovo PIN INPS per il Suo codice fiscale, ma Lei ha già quattro PIN in uso: non ne \
+             è stato emesso un altro. I PIN che usa restano validi. Se ha bisogno di un nuovo PIN si rivolga a una \
+             sede INPS o al Contact Center (803 164).",
+            "A new INPS PIN was requested for your codice fiscale, but you already have four PINs in use, so no \
+             other was issued. The PINs you use stay valid. If you need a new PIN, go to an INPS office or call \
+             the Contact Center (803 164).",
+        ),
+    );
+    notice(contact, subject, body, now)
+}
+
+fn notice(contact: &Contact, subject: &str, body: &str, now: DateTime<Utc>) -> OutboxMessage {
+    OutboxMessage {
+        channel: contact.channel().as_str().to_owned(),
+        recipient: contact.recipient().to_owned(),
+        subject: subject.to_owned(),
+        body: body.to_owned(),
+        not_before: now,
+    }
+}
+
+/// The letter carrying the second half of a PIN whose first half went to a contact not on file, posted to the
+/// residence on file; `None` when no residence is on file (then only an officer can confirm the person).
+fn second_half_letter(person: &PersonRecord, half: &str, now: DateTime<Utc>) -> Option<OutboxMessage> {
+    let residence = person.residence.as_ref()?;
+    let recipient = format!(
+        "{}\n{}\n{} {} {}",
+        person.full_name(),
+        residence.indirizzo,
+        residence.cap,
+        residence.comune,
+        residence.provincia
+    );
+    let body = format!(
+        "Gentile {name},\n\nè stato richiesto un PIN INPS per il Suo codice fiscale {cf} e la sua prima parte è stata \
+         inviata al recapito indicato nella richiesta, che non risulta negli archivi dell'INPS. Ecco la seconda \
+         parte del PIN:\n\n{half}\n\nSe la richiesta è Sua, acceda a Sportello con il PIN completo (la prima parte \
+         seguita da questa): le domande presentate con questo PIN saranno così confermate e pagate.\n\nSe non è \
+         stato Lei, acceda con un Suo PIN (o si faccia riconoscere presso una sede INPS): nella pagina «Le mie \
+         domande» potrà annullare la domanda presentata a Suo nome e presentarne una Sua. Nessun pagamento sarà \
+         disposto senza la Sua conferma.\n\nNon comunichi il PIN a nessuno: l'INPS non glielo chiederà mai.",
+        name = person.full_name(),
+        cf = person.codice_fiscale,
+    );
+    Some(OutboxMessage {
+        channel: "letter".to_owned(),
+        recipient,
+        subject: "PIN INPS: seconda parte".to_owned(),
+        body,
+        not_before: now,
+    })
 }
 
 /// The login form as posted; fields default to empty (see [`PinRequestForm`]).
@@ -531,55 +637,79 @@ pub struct Opened {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Logs `codice_fiscale` in with `pin`: a new session, or `None` when the PIN does not open the credential now. An
-/// unknown codice fiscale, a wrong PIN and a locked PIN all give `None` after the same hashing work, and a failure
-/// counts towards the lock whichever door (page or API) it came through. `replacing` is a session id the client
-/// held before, ended so that the id rotates at login.
+/// Logs `codice_fiscale` in with `pin`: a new session, or `None` when the PIN does not open one of the person's
+/// credentials now. An unknown codice fiscale, a wrong PIN and a locked PIN all give `None` after the same hashing
+/// work, and a failure counts towards the lock whichever door (page or API) it came through. `replacing` is a
+/// session id the client held before, ended so that the id rotates at login.
 pub async fn log_in(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
     pin: &EnteredPin,
     replacing: Option<&str>,
 ) -> Result<Option<Opened>, ServiceError> {
-    if !check_pin(state, codice_fiscale, pin).await? {
+    let Some(credential) = check_pin(state, codice_fiscale, pin).await? else {
         return Ok(None);
+    };
+    let full = pin.kind() == PinKind::Full;
+    let released = state.app.store.pin_used(credential.id, full, state.auth.now()).await?;
+    if released > 0 {
+        tracing::info!(released, "the full PIN confirmed applications held for payment");
     }
-    open_session(state, codice_fiscale, replacing).await.map(Some)
+    // The full PIN confirms the credential: its second half travelled apart from the first.
+    let confirmed = credential.confirmed() || full;
+    open_session(state, codice_fiscale, Some(credential.reference()), confirmed, replacing).await.map(Some)
 }
 
-/// Whether `pin` opens `codice_fiscale`'s credential now; counts a failure (and locks) when it does not.
-async fn check_pin(state: &AuthState, codice_fiscale: CodiceFiscale, pin: &EnteredPin) -> Result<bool, ServiceError> {
+/// The credential `pin` opens now, if any; counts a failure (and locks) when it opens none. Only the credentials of
+/// the slot the PIN's first symbol names are tried: one hash in all but a rare case (a PIN from before slots).
+async fn check_pin(
+    state: &AuthState,
+    codice_fiscale: CodiceFiscale,
+    pin: &EnteredPin,
+) -> Result<Option<PinCredential>, ServiceError> {
     let store = &state.app.store;
     let now = state.auth.now();
-    let credential = store.pin(&codice_fiscale).await?;
-    let locked = credential.as_ref().and_then(|c| c.locked_until).is_some_and(|until| until > now);
-    let phc = credential.as_ref().filter(|_| !locked).map(|c| match pin.kind() {
+    let locked = store.pin_lock(&codice_fiscale, STRANGERS).await?.locked_at(now);
+    let candidates = if locked { Vec::new() } else { store.pins_for_slot(&codice_fiscale, pin.slot()).await? };
+    let hash_of = |c: &PinCredential| match pin.kind() {
         PinKind::Simplified => c.simplified_hash.clone(),
         PinKind::Full => c.full_hash.clone(),
-    });
-    // A locked PIN is still "verified" against the dummy hash, so that a lock costs the same time as a check.
-    let matches = state.auth.hasher.verify_or_dummy_blocking(pin.expose().to_owned(), phc).await;
-    let outcome = if matches {
-        "success"
-    } else if locked {
-        "locked"
-    } else {
-        "failure"
+    };
+    let hasher = &state.auth.hasher;
+    let mut matched = None;
+    if candidates.is_empty() {
+        // A locked PIN, an empty slot and an unknown person cost the same time as a check.
+        hasher.verify_or_dummy_blocking(pin.expose().to_owned(), None).await;
+    }
+    for candidate in &candidates {
+        if hasher.verify_blocking(pin.expose().to_owned(), hash_of(candidate)).await {
+            matched = Some(candidate.clone());
+            break;
+        }
+    }
+    let outcome = match (&matched, locked) {
+        (Some(_), _) => "success",
+        (None, true) => "locked",
+        (None, false) => "failure",
     };
     metrics::counter!("sportello_pin_logins_total", "outcome" => outcome).increment(1);
-    if matches {
-        store.clear_login_failures(&codice_fiscale).await?;
-    } else if credential.is_some() && !locked {
+    if matched.is_some() {
+        store.clear_login_failures(&codice_fiscale, STRANGERS).await?;
+    } else if !candidates.is_empty() {
         let pin_config = &state.app.config.pin;
-        store.record_login_failure(&codice_fiscale, now, pin_config.max_failures, pin_config.lock_for()).await?;
+        store
+            .record_login_failure(&codice_fiscale, STRANGERS, now, pin_config.max_failures, pin_config.lock_for())
+            .await?;
     }
-    Ok(matches)
+    Ok(matched)
 }
 
 /// Opens a session for `codice_fiscale` under a new id, ending the one the client held before (if any).
-async fn open_session(
+pub async fn open_session(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
+    credential: Option<String>,
+    confirmed: bool,
     replacing: Option<&str>,
 ) -> Result<Opened, ServiceError> {
     let store = &state.app.store;
@@ -592,9 +722,16 @@ async fn open_session(
         .ok()
         .and_then(|t| now.checked_add_signed(t))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    store
-        .create_session(Session { id_hash: id.hash(), codice_fiscale, created_at: now, last_seen_at: now, expires_at })
-        .await?;
+    let session = Session {
+        id_hash: id.hash(),
+        codice_fiscale,
+        created_at: now,
+        last_seen_at: now,
+        expires_at,
+        credential,
+        confirmed,
+    };
+    store.create_session(session).await?;
     Ok(Opened { id, opened_at: now, expires_at })
 }
 

@@ -108,6 +108,11 @@ pub struct Citizen {
     pub codice_fiscale: CodiceFiscale,
     /// The hash of the session id, which logged-in CSRF tokens are bound to.
     pub id_hash: String,
+    /// The credential that opened the session (`pin:<id>`), if the door has one.
+    pub credential: Option<String>,
+    /// Whether that credential is confirmed: what an unconfirmed session submits is held for payment until the
+    /// person confirms (docs/SECURITY.md, "INPS PIN").
+    pub confirmed: bool,
 }
 
 impl Citizen {
@@ -165,7 +170,12 @@ pub async fn resume(state: &AuthState, id: &str) -> Result<Resumed, StoreError> 
             if now - session.last_seen_at >= touch_every(idle) {
                 store.touch_session(&id_hash, now).await?;
             }
-            Ok(Resumed::Live(Citizen { codice_fiscale: session.codice_fiscale, id_hash }))
+            Ok(Resumed::Live(Citizen {
+                codice_fiscale: session.codice_fiscale,
+                id_hash,
+                credential: session.credential,
+                confirmed: session.confirmed,
+            }))
         }
         Some(_) => {
             if let Err(e) = store.delete_session(&id_hash).await {
@@ -228,6 +238,8 @@ mod tests {
             created_at: last_seen_at,
             last_seen_at,
             expires_at,
+            credential: None,
+            confirmed: true,
         }
     }
 

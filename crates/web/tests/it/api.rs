@@ -264,7 +264,7 @@ async fn asking_for_a_pin_answers_the_same_whether_or_not_the_codice_fiscale_is_
     assert_eq!((registered.status, &registered.body), (unknown.status, &unknown.body));
     app.wait_for_messages("a@example.it", 1).await;
     assert!(app.delivered_to("b@example.it").is_empty(), "nobody outside the registry gets a PIN");
-    assert!(app.store.pin(&cf(NOT_REGISTERED)).await.unwrap().is_none());
+    assert!(app.store.pins_of(&cf(NOT_REGISTERED)).await.unwrap().is_empty());
 
     let english = client
         .post(

@@ -43,6 +43,7 @@ async fn every_route_in_the_table_sends_the_caching_headers_its_audience_needs()
             reasons: serde_json::json!([]),
             details: serde_json::json!({"payment": {"method": "domiciliato"}}),
             submitted_at: chrono::Utc::now(),
+            hold: None,
         })
         .await
         .unwrap();

@@ -202,7 +202,14 @@ impl<'a> Visitor<'a> {
         let full_hash = app.hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap();
         let simplified_hash = app.hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap();
         let now = Utc::now();
-        let pin = NewPin { codice_fiscale: *codice_fiscale, full_hash, simplified_hash, issued_at: now };
+        let pin = NewPin {
+            codice_fiscale: *codice_fiscale,
+            slot: sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot(),
+            full_hash,
+            simplified_hash,
+            issued_at: now,
+            first_half_to: sportello_store::FirstHalfTo::OnFile,
+        };
         let delivery = OutboxMessage {
             channel: "email".to_owned(),
             recipient: format!("{codice_fiscale}@example.it"),
@@ -210,7 +217,7 @@ impl<'a> Visitor<'a> {
             body: TEST_PIN[..8].to_owned(),
             not_before: now,
         };
-        app.store.put_pin(pin, delivery).await.unwrap();
+        assert!(app.store.put_pin(pin, &[delivery]).await.unwrap());
         let form = self.get("/accedi").await;
         assert_eq!(form.status, 200, "the login form, with a pass: {}", form.body);
         let csrf = crate::support::csrf_of(&form.body);

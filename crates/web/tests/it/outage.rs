@@ -142,6 +142,8 @@ async fn a_database_outage_gets_quick_503s_and_loses_nothing_acknowledged() {
             full_hash: hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap(),
             simplified_hash: hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap(),
             issued_at: chrono::Utc::now(),
+            slot: sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot(),
+            first_half_to: sportello_store::FirstHalfTo::OnFile,
         };
         let delivery = sportello_store::OutboxMessage {
             channel: "email".to_owned(),
@@ -150,7 +152,7 @@ async fn a_database_outage_gets_quick_503s_and_loses_nothing_acknowledged() {
             body: TEST_PIN[..8].to_owned(),
             not_before: chrono::Utc::now(),
         };
-        store.put_pin(pin, delivery).await.unwrap();
+        assert!(store.put_pin(pin, &[delivery]).await.unwrap());
     }
 
     let mut config = Config::default();

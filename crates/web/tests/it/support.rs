@@ -103,7 +103,14 @@ impl TestApp {
         let full_hash = self.hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap();
         let simplified_hash = self.hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap();
         let now = self.clock.now();
-        let pin = NewPin { codice_fiscale: *codice_fiscale, full_hash, simplified_hash, issued_at: now };
+        let pin = NewPin {
+            codice_fiscale: *codice_fiscale,
+            slot: sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot(),
+            full_hash,
+            simplified_hash,
+            issued_at: now,
+            first_half_to: sportello_store::FirstHalfTo::OnFile,
+        };
         let delivery = OutboxMessage {
             channel: "email".to_owned(),
             recipient: format!("{codice_fiscale}@example.it"),
@@ -111,7 +118,7 @@ impl TestApp {
             body: TEST_PIN[..8].to_owned(),
             not_before: now,
         };
-        self.store.put_pin(pin, delivery).await.unwrap();
+        assert!(self.store.put_pin(pin, &[delivery]).await.unwrap());
         let browser = Browser::new(self);
         let page = browser.login(codice_fiscale.as_str(), &TEST_PIN[..8]).await;
         assert_eq!(page.status, 303, "login of {codice_fiscale}: {}", page.body);
