@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, ProblemKind};
 use super::sessions::Bearer;
 use super::situation::Reason;
+use crate::apply::annul::annul_application;
 use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Details, Payment, TICKED};
 use crate::apply::handlers::{
     already_applied, application_of, applications_of, details_of, find_scheme, legal_ref, reasons_of, replace_iban,
@@ -559,6 +560,69 @@ pub async fn new_iban(
         }
         Err(e) => {
             tracing::error!(error = %e, "could not record a new IBAN");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `POST /api/v1/applications/{protocol}/annulment`: the API twin of `POST /domande/{protocol}/annulla`
+/// (docs/SECURITY.md, "A PIN requested in someone else's name"), audited the same way (`annul_application`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{protocol}/annulment",
+    tag = "applications",
+    operation_id = "annul_application",
+    summary = "Annul an application made in the citizen's name",
+    description = "Annuls one of the citizen's own applications that was made with a PIN whose first half went to a \
+        contact not on file, and is held for payment. Only in a session opened with a confirmed credential (the \
+        full PIN, a PIN sent to a contact on file, or one an officer confirmed): otherwise 403. The application \
+        no longer counts for art. 31, the PIN it was made with is revoked and its sessions end; the citizen may \
+        apply again.",
+    security(("bearer" = [])),
+    params(("protocol" = String, Path, description = "The protocol number.",
+        example = "INPS-COVID-2020-000000001")),
+    responses(
+        (status = 200, description = "Annulled: the receipt, standing `annulled`.", body = Receipt),
+        (status = 401, response = super::doc::Unauthorized),
+        (status = 403, response = super::doc::NotConfirmed),
+        (status = 404, response = super::doc::NotFound),
+        (status = 409, response = super::doc::NothingToAnnul),
+    )
+)]
+pub async fn annul(
+    ApiLang(lang): ApiLang,
+    State(state): State<AuthState>,
+    Path(protocol): Path<String>,
+    from: ClientAddr,
+    Bearer(citizen): Bearer,
+) -> Response {
+    if !citizen.confirmed {
+        let detail = lang.pick(
+            "Per annullare una domanda acceda con il PIN completo (la seconda parte è spedita per posta all'indirizzo \
+             di residenza) o si faccia riconoscere presso una sede INPS.",
+            "To annul an application, log in with the full PIN (its second half is posted to your address of \
+             residence) or have your identity confirmed at an INPS office.",
+        );
+        return Problem::new(ProblemKind::NotConfirmed, lang, detail).into_response();
+    }
+    match annul_application(&state, &citizen, &protocol, &from).await {
+        Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
+        Ok(None) => match application_of(&state, &citizen, &protocol, &from).await {
+            Ok(Some(_)) => {
+                let detail = lang.pick(
+                    "Questa domanda non è stata presentata con un PIN non confermato: non c'è nulla da annullare.",
+                    "This application was not made with an unconfirmed PIN: there is nothing to annul.",
+                );
+                Problem::new(ProblemKind::NothingToAnnul, lang, detail).into_response()
+            }
+            Ok(None) => not_found(lang),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read an application");
+                Problem::unavailable(lang).into_response()
+            }
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "could not annul an application");
             Problem::unavailable(lang).into_response()
         }
     }

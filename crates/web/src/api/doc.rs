@@ -74,6 +74,17 @@ pub struct AlreadyApplied(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NoReturnedPayment(pub Problem);
 
+/// The session's credential is not confirmed: log in with the full PIN (its second half is posted to the residence
+/// on file) or have the identity confirmed at an INPS office.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NotConfirmed(pub Problem);
+
+/// The application was not made with another, unconfirmed credential: there is nothing to annul.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NothingToAnnul(pub Problem);
+
 /// The body is larger than the portal accepts (`[http] max_body_bytes`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -134,6 +145,7 @@ pub struct Unavailable(pub Problem);
         applications::list,
         applications::receipt,
         applications::new_iban,
+        applications::annul,
         openapi,
     ),
     components(
@@ -145,6 +157,8 @@ pub struct Unavailable(pub Problem);
             NotFound,
             AlreadyApplied,
             NoReturnedPayment,
+            NotConfirmed,
+            NothingToAnnul,
             TooLarge,
             TooManyRequests,
             UnsupportedMediaType,

@@ -33,5 +33,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/api/v1/applications", "GET POST", get(applications::list).post(applications::submit))
         .add(Audience::Personal, "/api/v1/applications/{protocol}", "GET", get(applications::receipt))
         .add(Audience::Personal, "/api/v1/applications/{protocol}/iban", "PUT", put(applications::new_iban))
+        .add(Audience::Personal, "/api/v1/applications/{protocol}/annulment", "POST", post(applications::annul))
         .with_state(AuthState { app, auth })
 }

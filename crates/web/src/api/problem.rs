@@ -45,6 +45,11 @@ pub enum ProblemKind {
     IdempotencyKeyReused,
     /// A new IBAN was sent for an application whose payment was not returned by the bank.
     NoReturnedPayment,
+    /// An annulment asked in a session whose credential is not confirmed (only the full PIN, a PIN sent to a contact
+    /// on file, or an officer's confirmation proves the person).
+    NotConfirmed,
+    /// An annulment of an application that was not made with another, unconfirmed credential.
+    NothingToAnnul,
     /// Too many PIN requests or logins from this address or for this person; `Retry-After` says when to retry.
     TooManyRequests,
     /// The portal could not answer in time.
@@ -69,6 +74,8 @@ impl ProblemKind {
             Self::AlreadyApplied => "urn:sportello:problem:already-applied",
             Self::IdempotencyKeyReused => "urn:sportello:problem:idempotency-key-reused",
             Self::NoReturnedPayment => "urn:sportello:problem:no-returned-payment",
+            Self::NotConfirmed => "urn:sportello:problem:not-confirmed",
+            Self::NothingToAnnul => "urn:sportello:problem:nothing-to-annul",
             Self::TooManyRequests => "urn:sportello:problem:too-many-requests",
             Self::Timeout => "urn:sportello:problem:timeout",
             Self::Unavailable => "urn:sportello:problem:unavailable",
@@ -85,7 +92,8 @@ impl ProblemKind {
             Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::AlreadyApplied | Self::NoReturnedPayment => StatusCode::CONFLICT,
+            Self::NotConfirmed => StatusCode::FORBIDDEN,
+            Self::AlreadyApplied | Self::NoReturnedPayment | Self::NothingToAnnul => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -106,6 +114,8 @@ impl ProblemKind {
             Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),
             Self::IdempotencyKeyReused => lang.pick("Chiave di idempotenza già usata", "Idempotency key already used"),
             Self::NoReturnedPayment => lang.pick("Nessun pagamento da correggere", "No payment to correct"),
+            Self::NotConfirmed => lang.pick("Serve il PIN completo", "The full PIN is needed"),
+            Self::NothingToAnnul => lang.pick("Nessuna domanda da annullare", "No application to annul"),
             Self::TooManyRequests => lang.pick("Troppe richieste", "Too many requests"),
             Self::Timeout | Self::Unavailable => lang.pick("Servizio non disponibile", "Service unavailable"),
         }

@@ -21,7 +21,7 @@ use crate::i18n::{Lang, LangQuery};
 use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
 
 /// Longest protocol number looked up; ours are 26 characters.
-const MAX_PROTOCOL: usize = 64;
+pub(crate) const MAX_PROTOCOL: usize = 64;
 
 /// The 404 page for an indemnity that the rulebook does not know.
 fn unknown_scheme(lang: Lang) -> Response {
@@ -375,6 +375,8 @@ struct ReceiptPage {
     standing_message: String,
     /// The bank returned the payment: the page offers the form for a new IBAN.
     needs_new_iban: bool,
+    /// Held for a credential other than the session's confirmed one: the page offers to annul it.
+    may_annul: bool,
     csrf: String,
 }
 
@@ -402,7 +404,8 @@ pub async fn receipt(
         Ok(Some((application, payments))) => {
             let standing = standing(&state, &application, &payments);
             let csrf = state.auth.csrf.token(Binding::Session(&citizen.id_hash));
-            render(StatusCode::OK, &receipt_page(&state, lang, application, &standing, csrf))
+            let may_annul = super::annul::may_annul(&citizen, &application);
+            render(StatusCode::OK, &receipt_page(&state, lang, application, &standing, csrf, may_annul))
         }
         Ok(None) => no_such_application(lang),
         Err(e) => {
@@ -459,6 +462,7 @@ fn receipt_page(
     application: Application,
     standing: &Standing,
     csrf: String,
+    may_annul: bool,
 ) -> ReceiptPage {
     let reasons = reasons_of(&application)
         .into_iter()
@@ -485,6 +489,7 @@ fn receipt_page(
         standing_label: standing.label(lang),
         standing_message: standing.message(lang),
         needs_new_iban: standing.needs_new_iban(),
+        may_annul,
         csrf,
         email: email.unwrap_or_default(),
         mobile: mobile.unwrap_or_default(),

@@ -1,7 +1,8 @@
 //! Applying for an indemnity: the form (`GET /domanda`), its review (`POST /domanda`), the submission
 //! (`POST /domanda/invia`, post/redirect/get), the receipt (`GET /domande/{protocol}`) and "Le mie domande"
 //! (`GET /domande`), which show where each application stands up to its payment, and the new IBAN for a payment
-//! the bank returned (`POST /domande/{protocol}/iban`).
+//! the bank returned (`POST /domande/{protocol}/iban`), and the annulment of an application someone else made in the
+//! citizen's name (`POST /domande/{protocol}/annulla`, [`annul`]).
 //!
 //! Every page here is personal: none is marked public, so each keeps `Cache-Control: no-store, private` and
 //! `Vary: Cookie`. The one-indemnity rule of art. 31 DL 18/2020 is the store's to enforce; these pages tell the
@@ -13,6 +14,7 @@ use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
 use crate::server::AppState;
 
+pub mod annul;
 pub mod form;
 pub mod handlers;
 pub mod italian_time;
@@ -26,5 +28,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/domande", "GET", get(handlers::applications))
         .add(Audience::Personal, "/domande/{protocol}", "GET", get(handlers::receipt))
         .add(Audience::Personal, "/domande/{protocol}/iban", "POST", post(handlers::new_iban))
+        .add(Audience::Personal, "/domande/{protocol}/annulla", "POST", post(annul::annul))
         .with_state(AuthState { app, auth })
 }

@@ -284,7 +284,8 @@ async fn a_refused_login_looks_the_same_for_a_wrong_pin_an_unknown_person_and_a_
     let app = spawn_app().await;
     let me = cf(PROFESSIONISTA);
     app.logged_in(&me).await;
-    let wrong_pin = "ZZZZ2345";
+    // A wrong PIN naming the slot of the person's PIN (its first symbol), so that it is checked and counted.
+    let wrong_pin = "AZZZ2345";
     let mut client = Client::new(&app);
     let unknown = client.log_in(cf(NOT_REGISTERED).as_str(), wrong_pin).await;
     assert_eq!(unknown.status, 401);
@@ -681,4 +682,43 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
     assert!(page.body.contains("Accolta, importo riservato"), "{}", page.body);
     let stored = app.store.application(&cf(PROFESSIONISTA), &protocol).await.unwrap().unwrap();
     assert_eq!(stored.details["payment"]["iban"], Iban::parse("IT60X0542811101000000123456").unwrap().electronic());
+}
+
+#[tokio::test]
+async fn only_a_confirmed_session_annuls_what_a_stranger_submitted_and_the_person_applies_again() {
+    let app = spawn_app().await;
+    let person = cf(PROFESSIONISTA);
+    app.on_file(&person, None, None).await;
+    app.logged_in(&person).await;
+    app.store.confirm_person(&person, app.clock.now()).await.unwrap();
+
+    // A stranger asks for a PIN in the person's name: nobody is on file to send it to, so it reaches them.
+    let asked = Client::new(&app)
+        .post("/api/v1/pin", &json!({"codice_fiscale": person.as_str(), "email": "stranger@example.org"}))
+        .await;
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    let first = crate::support::pin_half(&app.wait_for_messages("stranger@example.org", 1).await[0].body);
+    let mut stranger = Client::new(&app);
+    assert_eq!(stranger.log_in(person.as_str(), &first).await.status, 201);
+    let submitted = stranger.apply("stranger", &application("art27")).await;
+    assert_eq!(submitted.status, 201, "{}", submitted.body);
+    assert_eq!(submitted.body["standing"]["state"], "held_for_identity", "{}", submitted.body);
+    let protocol = submitted.body["protocol"].as_str().unwrap().to_owned();
+    let annulment = format!("/api/v1/applications/{protocol}/annulment");
+
+    let refused = stranger.post(&annulment, &json!({})).await;
+    assert_eq!((refused.status, refused.problem()), (403, "urn:sportello:problem:not-confirmed"));
+
+    let mut owner = Client::new(&app);
+    assert_eq!(owner.log_in(person.as_str(), &TEST_PIN[..8]).await.status, 201);
+    let annulled = owner.post(&annulment, &json!({})).await;
+    assert_eq!(annulled.status, 200, "{}", annulled.body);
+    assert_eq!(annulled.body["standing"]["state"], "annulled");
+    let twice = owner.post(&annulment, &json!({})).await;
+    assert_eq!((twice.status, twice.problem()), (409, "urn:sportello:problem:nothing-to-annul"));
+    assert_eq!(stranger.get("/api/v1/situation").await.status, 401, "the stranger's session ended");
+
+    let again = owner.apply("mine", &application("art27")).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body["standing"]["state"], "reserved", "{}", again.body);
 }

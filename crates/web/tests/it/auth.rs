@@ -67,6 +67,8 @@ async fn the_full_pin_also_opens_a_session_once_both_halves_arrive() {
     config.pin.second_half_delay_secs = 0;
     let app = spawn_app_with(config).await;
     let me = cf(PENSIONATA).to_string();
+    // Both halves reach a contact on file (one typed but not on file gets the first half alone).
+    app.on_file(&cf(PENSIONATA), None, Some("+393331234567")).await;
     let page = Browser::new(&app).request_pin(&me, "+39 333 123 4567").await;
     assert_eq!(page.status, 200);
     let messages = app.wait_for_messages("+393331234567", 2).await;

@@ -47,6 +47,7 @@ async fn a_whole_journey_logs_no_pin_session_id_or_iban() {
     config.pin.second_half_delay_secs = 0;
     let app = spawn_app_with(config).await;
     let me = cf(PROFESSIONISTA);
+    app.on_file(&me, None, Some("+393477654321")).await;
 
     let browser = Browser::new(&app);
     assert_eq!(browser.request_pin(me.as_str(), "+39 347 765 4321").await.status, 200);

@@ -12,3 +12,4 @@ mod outage;
 mod public;
 mod shed;
 mod support;
+mod takeover;

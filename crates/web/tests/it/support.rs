@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Rulebook;
+use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
 use sportello_store::{NewPin, OutboxMessage, Store};
 use sportello_web::auth::Auth;
@@ -103,9 +104,10 @@ impl TestApp {
         let full_hash = self.hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap();
         let simplified_hash = self.hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap();
         let now = self.clock.now();
+        let slot = sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot();
         let pin = NewPin {
             codice_fiscale: *codice_fiscale,
-            slot: sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot(),
+            slot,
             full_hash,
             simplified_hash,
             issued_at: now,
@@ -118,11 +120,37 @@ impl TestApp {
             body: TEST_PIN[..8].to_owned(),
             not_before: now,
         };
-        assert!(self.store.put_pin(pin, &[delivery]).await.unwrap());
+        // A second browser of the same person logs in with the PIN already issued.
+        let issued = self.store.pins_of(codice_fiscale).await.unwrap().iter().any(|p| p.slot == Some(slot));
+        if !issued {
+            assert!(self.store.put_pin(pin, &[delivery]).await.unwrap());
+        }
         let browser = Browser::new(self);
         let page = browser.login(codice_fiscale.as_str(), &TEST_PIN[..8]).await;
         assert_eq!(page.status, 303, "login of {codice_fiscale}: {}", page.body);
         browser
+    }
+
+    /// Imports the persons file with one record for `codice_fiscale` (Mario Rossi, resident in Rome), whose contacts
+    /// on file are `email` and `mobile`.
+    pub async fn on_file(&self, codice_fiscale: &CodiceFiscale, email: Option<&str>, mobile: Option<&str>) {
+        let record = PersonRecord {
+            codice_fiscale: *codice_fiscale,
+            cognome: "Rossi".to_owned(),
+            nome: "Mario".to_owned(),
+            data_nascita: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            residence: Some(Residence {
+                indirizzo: "Via Appia Nuova 12".to_owned(),
+                cap: "00183".to_owned(),
+                comune: "Roma".to_owned(),
+                provincia: "RM".to_owned(),
+            }),
+            email: email.map(str::to_owned),
+            cellulare: mobile.map(str::to_owned),
+        };
+        let mut import = self.store.begin_persons_import().await.unwrap();
+        import.write(&[record]).await.unwrap();
+        import.commit().await.unwrap();
     }
 
     /// Waits (up to 10 s) until `count` messages have reached `recipient`, and returns them.
