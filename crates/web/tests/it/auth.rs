@@ -10,10 +10,10 @@ use crate::support::{
     spawn_app, spawn_app_with,
 };
 
-/// A PIN of the same shape that is not `pin`.
+/// A PIN of the same shape and slot (its first symbol) that is not `pin`.
 fn wrong(pin: &str) -> String {
-    let first = if pin.starts_with('2') { '3' } else { '2' };
-    format!("{first}{}", &pin[1..])
+    let last = if pin.ends_with('2') { '3' } else { '2' };
+    format!("{}{last}", &pin[..pin.len() - 1])
 }
 
 /// Asks for a PIN for `codice_fiscale` and returns the first half, read from the mailbox.
