@@ -187,13 +187,15 @@ fn residence(cells: &[&str], errors: &mut Vec<CellError>) -> Option<Residence> {
     if indirizzo.chars().count() > 120 {
         errors.push(error(5, "must have at most 120 characters".to_owned()));
     }
-    if !cap.is_empty() && !(cap.len() == 5 && cap.bytes().all(|b| b.is_ascii_digit())) {
+    let is_cap = cap.len() == 5 && cap.bytes().all(|b| b.is_ascii_digit());
+    if !cap.is_empty() && !is_cap {
         errors.push(error(6, format!("'{cap}' is not a postal code of 5 digits")));
     }
     if comune.chars().count() > 70 {
         errors.push(error(7, "must have at most 70 characters".to_owned()));
     }
-    if !provincia.is_empty() && !(provincia.len() == 2 && provincia.bytes().all(|b| b.is_ascii_uppercase())) {
+    let is_provincia = provincia.len() == 2 && provincia.bytes().all(|b| b.is_ascii_uppercase());
+    if !provincia.is_empty() && !is_provincia {
         errors.push(error(8, format!("'{provincia}' is not a province: two capital letters, or EE abroad")));
     }
     if indirizzo.is_empty() {
