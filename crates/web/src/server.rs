@@ -86,7 +86,9 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
                 Some(gate) => router.layer(axum::middleware::from_fn_with_state(gate, crate::gate::guard)),
                 None => router,
             };
+            // Outside the gate, so its bare 503s get a page too; inside the language switch the page shows.
             router
+                .layer(axum::middleware::from_fn(pages::plain_errors_as_pages))
                 .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))

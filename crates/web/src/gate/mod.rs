@@ -242,10 +242,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp, limits: Arc<crate:
         .with_state(app)
 }
 
-/// Whether `path` is never gated: the static files, the probes, the waiting room and the status page.
+/// Whether `path` is never gated: the static files and the icon, the probes, the waiting room and the status page.
 pub fn is_exempt(path: &str) -> bool {
     path.starts_with("/static/")
-        || matches!(path, "/healthz" | "/readyz" | "/stato" | "/attesa")
+        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/stato" | "/attesa")
         || path.starts_with("/attesa/")
 }
 

@@ -746,6 +746,8 @@ async fn the_waiting_room_sends_visitors_back_only_to_pages_of_the_portal() {
         let back = holder.get(&format!("/attesa?dopo={asked}")).await;
         assert_eq!((back.status, back.location.as_str()), (303, kept), "{asked}");
     }
+    // Unguarded like the style sheets: the icon answers without a pass.
+    assert_eq!(Visitor::new(&app).get("/favicon.ico").await.status, 200);
 }
 
 #[tokio::test]
