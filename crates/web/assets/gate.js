@@ -47,7 +47,13 @@
     return text("circa " + minutes + " minuti", "about " + minutes + " minutes");
   }
 
-  var back = gate.dataset.back || "/";
+  // Where to go once admitted: a path on this site, checked here too, whatever the page says. Browsers drop tabs
+  // and line breaks from URLs ("/\t/host" becomes "//host", another origin), so anything but printable ASCII, a
+  // backslash, or a start other than a single "/" sends the visitor home instead.
+  function sameSite(path) {
+    return typeof path === "string" && /^\/(?![\/\\])[!-~]*$/.test(path) && path.indexOf("\\") < 0;
+  }
+  var back = sameSite(gate.dataset.back) ? gate.dataset.back : "/";
   var stateUrl = gate.dataset.state;
 
   async function poll() {

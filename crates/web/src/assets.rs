@@ -1,5 +1,5 @@
-//! The portal's static files: bootstrap-italia's style sheet, fonts and icons, and Sportello's own style sheet,
-//! embedded in the binary and served under versioned paths with a year-long immutable cache lifetime.
+//! The portal's static files: bootstrap-italia's style sheet, fonts and icons, Sportello's own style sheet and the
+//! pages' icon, embedded in the binary and served under versioned paths with a year-long immutable cache lifetime.
 //!
 //! `build.rs` installs the bootstrap-italia version that `assets/package-lock.json` pins (with `npm ci`, into
 //! `OUT_DIR`) and generates the table of embedded files. The files are embedded with `include_bytes!` from that
@@ -34,6 +34,12 @@ pub const SPRITES: &str =
 /// Sportello's own style sheet (fonts, and what bootstrap-italia would do with JavaScript), by content hash.
 pub const SPORTELLO_CSS: &str = concat!("/static/sportello/", env!("SPORTELLO_CSS_HASH"), "/sportello.css");
 
+/// The pages' icon (SVG), by content hash; `/favicon.ico` serves it too, for clients that ask there.
+pub const FAVICON: &str = concat!("/static/sportello/", env!("SPORTELLO_FAVICON_HASH"), "/favicon.svg");
+
+/// How long shared caches may keep `/favicon.ico`, whose URL does not change with its content: a day.
+const FAVICON_ICO_MAX_AGE: u32 = 86_400;
+
 /// One embedded file.
 #[derive(Debug)]
 pub struct Asset {
@@ -53,9 +59,22 @@ pub fn find(path: &str) -> Option<&'static Asset> {
     FILES.iter().find(|asset| asset.path == path)
 }
 
-/// The route serving the embedded files.
+/// The routes serving the embedded files, and the icon where browsers look for it by default.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Routes<S> {
-    Routes::new().add(Audience::Public, "/static/{*file}", "GET", get(serve))
+    Routes::new().add(Audience::Public, "/static/{*file}", "GET", get(serve)).add(
+        Audience::Public,
+        "/favicon.ico",
+        "GET",
+        get(favicon),
+    )
+}
+
+/// `GET /favicon.ico`: the pages' icon (an SVG, as its Content-Type says; browsers read it), cacheable for a day.
+async fn favicon() -> Response {
+    match find(FAVICON.trim_start_matches("/static/")) {
+        Some(icon) => security::public(FAVICON_ICO_MAX_AGE, ([(header::CONTENT_TYPE, icon.content_type)], icon.bytes)),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// `GET /static/{*file}`: an embedded file, cacheable for a year; 404 (private, like every error) otherwise.

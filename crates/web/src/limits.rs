@@ -11,6 +11,12 @@
 //! The limiters live in each node's memory: with N nodes behind a balancer a client gets at most N times the
 //! quota, which `[limits]` should allow for. Behind a reverse proxy every connection comes from the proxy; set
 //! `forwarded_hops` to the number of proxies that append to `X-Forwarded-For` so the client's own address is used.
+//!
+//! A request the proxies do not attribute — no `X-Forwarded-For`, fewer entries than `forwarded_hops`, or an entry
+//! that is not an address — is still limited: it counts under the address it arrived from. Through the proxy that is
+//! the proxy's own address, so every unattributed request shares one bucket (a misconfigured proxy throttles itself
+//! rather than opening the doors); a client that reached the portal directly, around the proxy, counts under its own
+//! address. Leaving out the header never buys a fresh budget.
 
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
@@ -118,15 +124,17 @@ impl RateLimits {
         })
     }
 
-    /// The client's address as the limiter counts it: the peer, or the address `forwarded_hops` proxies reported.
-    fn client(&self, peer: Option<SocketAddr>, forwarded: Option<&HeaderValue>) -> Option<IpAddr> {
-        if self.forwarded_hops > 0 {
-            let listed: Vec<&str> =
-                forwarded.and_then(|v| v.to_str().ok()).map(|v| v.split(',').map(str::trim).collect())?;
-            let reported = listed.len().checked_sub(self.forwarded_hops).and_then(|i| listed.get(i))?;
-            return reported.parse().ok();
+    /// The client's address as the limiter counts it: the address `forwarded_hops` proxies reported, else the
+    /// peer's (see the module's doc), else — with no peer known — one bucket shared by every such request.
+    fn client(&self, peer: Option<SocketAddr>, forwarded: Option<&HeaderValue>) -> IpAddr {
+        let peer = peer.map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
+        if self.forwarded_hops == 0 {
+            return peer;
         }
-        peer.map(|peer| peer.ip())
+        let listed: Vec<&str> =
+            forwarded.and_then(|v| v.to_str().ok()).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
+        let reported = listed.len().checked_sub(self.forwarded_hops).and_then(|i| listed.get(i));
+        reported.and_then(|entry| parse_entry(entry)).unwrap_or(peer)
     }
 
     fn check<K: Hash + Eq + Clone>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), Duration> {
@@ -137,6 +145,11 @@ impl RateLimits {
         }
         limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
+}
+
+/// An `X-Forwarded-For` entry: an address, perhaps with a port (`203.0.113.9:4711`, `[2001:db8::1]:4711`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry.parse().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// The key of an address: IPv4 whole, IPv6 by its /64.
@@ -169,9 +182,8 @@ pub async fn guard(State(limits): State<Arc<RateLimits>>, request: Request, next
     };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
     let by_address = if door == Door::Ticket { &limits.tickets_by_address } else { &limits.by_address };
-    if let Some(ip) = limits.client(peer, request.headers().get("x-forwarded-for"))
-        && let Err(wait) = limits.check(by_address, &address_key(ip))
-    {
+    let client = limits.client(peer, request.headers().get("x-forwarded-for"));
+    if let Err(wait) = limits.check(by_address, &address_key(client)) {
         metrics::counter!("sportello_rate_limited_total", "scope" => "address").increment(1);
         return too_many(api, lang, wait);
     }
@@ -245,13 +257,32 @@ mod tests {
     fn the_forwarded_address_is_read_only_behind_the_configured_proxies() {
         let peer = Some(SocketAddr::from(([10, 0, 0, 1], 4000)));
         let header = HeaderValue::from_static("203.0.113.9, 198.51.100.7");
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let direct = RateLimits::new(&LimitsConfig::default()).unwrap();
-        assert_eq!(direct.client(peer, Some(&header)), Some("10.0.0.1".parse().unwrap()), "a client's own header");
+        assert_eq!(direct.client(peer, Some(&header)), ip("10.0.0.1"), "a client's own header");
         let one_proxy = RateLimits::new(&LimitsConfig { forwarded_hops: 1, ..LimitsConfig::default() }).unwrap();
-        assert_eq!(one_proxy.client(peer, Some(&header)), Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(one_proxy.client(peer, Some(&header)), ip("198.51.100.7"));
         let two = RateLimits::new(&LimitsConfig { forwarded_hops: 2, ..LimitsConfig::default() }).unwrap();
-        assert_eq!(two.client(peer, Some(&header)), Some("203.0.113.9".parse().unwrap()));
-        assert_eq!(two.client(peer, None), None, "behind proxies a request without the header counts as no one");
+        assert_eq!(two.client(peer, Some(&header)), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn behind_proxies_a_request_they_do_not_attribute_counts_under_the_address_it_came_from() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 4000)));
+        let two = RateLimits::new(&LimitsConfig { forwarded_hops: 2, ..LimitsConfig::default() }).unwrap();
+        let cases = [
+            ("no header", None),
+            ("fewer entries than proxies", Some("198.51.100.7")),
+            ("an entry that is no address", Some("unknown, 198.51.100.7")),
+            ("an empty header", Some("")),
+        ];
+        for (what, header) in cases {
+            let header = header.map(|h| HeaderValue::from_str(h).unwrap());
+            assert_eq!(two.client(peer, header.as_ref()), "10.0.0.1".parse::<IpAddr>().unwrap(), "{what}");
+        }
+        let with_port = HeaderValue::from_static("[2001:db8::1]:4711, 203.0.113.9:80");
+        assert_eq!(two.client(peer, Some(&with_port)), "2001:db8::1".parse::<IpAddr>().unwrap(), "a port is dropped");
+        assert_eq!(two.client(None, None), IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), "no peer: one shared bucket");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The portal's public pages: the same for everyone, so cacheable by shared caches.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::i18n::{Lang, LangQuery};
@@ -128,4 +130,81 @@ pub async fn privacy(Query(query): Query<LangQuery>) -> Response {
     let lang = query.lang();
     let page = PrivacyPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE };
     security::public(PUBLIC_MAX_AGE, render(&page))
+}
+
+/// Middleware for the pages: an error answered without a body by something other than a handler — an unknown path
+/// (axum's fallback), a method the route does not answer, the body limit, the timeout — becomes the problem page for
+/// its status, in the language of the URL, keeping its status and headers (`Allow`, `Retry-After`). Without it a
+/// browser shows its own page, in its own language. The API has its own twin,
+/// [`crate::api::problem::plain_errors_as_problems`].
+pub async fn plain_errors_as_pages(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let lang = Query::<LangQuery>::try_from_uri(request.uri()).map(|q| q.0.lang()).unwrap_or_default();
+    let response = next.run(request).await;
+    let status = response.status();
+    if response.headers().contains_key(header::CONTENT_TYPE) || !(status.is_client_error() || status.is_server_error())
+    {
+        return response;
+    }
+    let (title, message) = plain_error_text(status, lang);
+    let (mut parts, _) = response.into_parts();
+    let (page, body) = problem(status, lang, title, message).into_parts();
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        parts.headers.remove(&name);
+        if let Some(value) = page.headers.get(&name) {
+            parts.headers.insert(name, value.clone());
+        }
+    }
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// The title and message of the page for an error `status` no handler explained.
+fn plain_error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => (
+            lang.pick("Pagina non trovata", "Page not found"),
+            lang.pick(
+                "La pagina richiesta non esiste. Controlli l'indirizzo, oppure riparta dalla pagina iniziale.",
+                "The page you asked for does not exist. Please check the address, or start again from the home page.",
+            ),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            lang.pick("Operazione non consentita", "Operation not allowed"),
+            lang.pick(
+                "Questa pagina non accetta l'operazione richiesta. Riparta dalla pagina iniziale.",
+                "This page does not accept the operation you asked for. Please start again from the home page.",
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            lang.pick("Dati troppo grandi", "Too much data"),
+            lang.pick(
+                "I dati inviati superano la dimensione consentita. Riprovi con meno dati.",
+                "The data sent is larger than allowed. Please try again with less.",
+            ),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => (
+            lang.pick("Servizio momentaneamente non disponibile", "Service temporarily unavailable"),
+            lang.pick(
+                "Il servizio è molto richiesto in questo momento. Riprovi tra qualche secondo.",
+                "The service is in high demand right now. Please try again in a few seconds.",
+            ),
+        ),
+        s if s.is_server_error() => (
+            lang.pick("Errore del servizio", "Service error"),
+            lang.pick(
+                "Si è verificato un errore imprevisto. Riprovi tra qualche minuto.",
+                "An unexpected error occurred. Please try again in a few minutes.",
+            ),
+        ),
+        _ => (
+            lang.pick("Richiesta non valida", "Invalid request"),
+            lang.pick(
+                "La richiesta non può essere accolta. Riparta dalla pagina iniziale.",
+                "The request cannot be accepted. Please start again from the home page.",
+            ),
+        ),
+    }
 }

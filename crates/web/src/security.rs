@@ -3,6 +3,11 @@
 //! Caching is denied by default: a response is `Cache-Control: no-store, private` with `Vary: Cookie` unless its
 //! handler explicitly marks it public with [`public`]. A new route therefore cannot leak a personal page through a
 //! proxy by forgetting a header — the failure of 1 April 2020 is impossible by construction, not by discipline.
+//!
+//! And a response that hands out a per-visitor token — a `Set-Cookie` header from any handler or layer, or the
+//! waiting room's renewed pass in [`TOKEN_HEADERS`] — is `no-store, private` whatever its handler said: a public page
+//! that also renews a pass would otherwise give that pass to every stranger the shared cache serves it to. The rule
+//! sits in [`headers`], the outermost layer, so no route and no layer inside it can get around it.
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -17,8 +22,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// What personal responses say to caches.
 pub const PRIVATE: &str = "no-store, private";
 
+/// Response headers that carry a token of one visitor: besides `Set-Cookie`, the gate's renewed pass for JSON
+/// clients (`Sportello-Pass`, `gate::PASS_HEADER`). A response carrying one is never public.
+pub const TOKEN_HEADERS: [HeaderName; 2] = [header::SET_COOKIE, HeaderName::from_static("sportello-pass")];
+
 /// Marks a response as public and cacheable for `max_age` seconds by shared caches. Use only for responses that are
-/// the same for everyone (no personal data, no per-user token).
+/// the same for everyone (no personal data, no per-user token); one that turns out to carry a token when it leaves
+/// the server is made private by [`headers`].
 pub fn public(max_age: u32, response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
@@ -41,8 +51,9 @@ pub fn immutable(response: impl IntoResponse) -> Response {
 /// How long a 503 that does not say otherwise asks the client to wait (seconds).
 pub const DEFAULT_RETRY_AFTER: &str = "10";
 
-/// Middleware adding the security headers, the private caching default where a handler did not choose, and
-/// `Retry-After` on a 503 that has none (a database outage, a timeout): every 503 says when to come back.
+/// Middleware adding the security headers, the private caching default where a handler did not choose (and on
+/// every response handing out a token, whatever was chosen), and `Retry-After` on a 503 that has none (a database
+/// outage, a timeout): every 503 says when to come back.
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let unavailable = response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
@@ -60,7 +71,8 @@ pub async fn headers(request: Request, next: Next) -> Response {
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     let public =
         headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("public"));
-    if !public {
+    let hands_out_a_token = TOKEN_HEADERS.iter().any(|name| headers.contains_key(name));
+    if !public || hands_out_a_token {
         set(headers, header::CACHE_CONTROL, PRIVATE);
         headers.append(header::VARY, HeaderValue::from_static("Cookie"));
     }

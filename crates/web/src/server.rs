@@ -56,8 +56,7 @@ pub fn routes_with_gate(state: AppState, auth: Auth, gate: Option<GateApp>) -> R
 pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedder>) -> Routes {
     let http = state.config.http.clone();
     let limits = Arc::clone(&auth.limits);
-    let gate_routes = gate.clone().map_or_else(Routes::new, |gate| crate::gate::routes(gate, limits));
-    Routes::new()
+    let portal = Routes::new()
         .add(Audience::Public, "/", "GET", get(pages::home))
         .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
         .add(Audience::Public, "/privacy", "GET", get(pages::privacy))
@@ -66,7 +65,11 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
         .merge(crate::assets::routes())
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
-        .merge(auth::routes(state.clone(), auth))
+        .merge(auth::routes(state.clone(), auth));
+    // The waiting room sends visitors back only to pages this table serves.
+    let gate = gate.map(|gate| gate.returning_to(portal.listed()));
+    let gate_routes = gate.clone().map_or_else(Routes::new, |gate| crate::gate::routes(gate, limits));
+    portal
         .merge(gate_routes)
         .map_router(|router| {
             // The last layer is the outermost: the security headers and the caching rule wrap everything, so even
@@ -83,7 +86,9 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
                 Some(gate) => router.layer(axum::middleware::from_fn_with_state(gate, crate::gate::guard)),
                 None => router,
             };
+            // Outside the gate, so its bare 503s get a page too; inside the language switch the page shows.
             router
+                .layer(axum::middleware::from_fn(pages::plain_errors_as_pages))
                 .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))

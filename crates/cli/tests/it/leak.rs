@@ -4,6 +4,11 @@
 //! JSON body a citizen receives must name only that citizen; and public pages must really come from the cache, so the
 //! drill would see a leak if a personal page were cacheable.
 //!
+//! Then again with a waiting room in front: every citizen is admitted, then waits until half of the pass's lifetime
+//! is spent, so that the first page each asks for renews the pass (a new `__Host-sportello_pass` cookie). A pass that
+//! reaches anyone but the citizen it was given to is a pass served to a stranger, who would skip the queue with it;
+//! the drill counts them (`passes_to_strangers`, 0 in front of a careful proxy; the control shows it would see them).
+//!
 //! The default run sends 100 citizens through each proxy; `SPORTELLO_DRILL_LEAK_USERS=1000` (as `scripts/drills`
 //! sets) runs the full drill. nginx and Varnish come from Debian's packages (`nginx-light`, `varnish`; `.ci/run`
 //! installs them); where they are missing the drill skips saying so, and under `CI=true` it fails.
@@ -14,6 +19,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{Sandbox, Server, read_pins, run_in, stderr};
+
+/// The gate's pass cookie.
+const PASS_COOKIE: &str = "__Host-sportello_pass";
+
+/// A waiting room over the whole portal, open since 2020, admitting a crowd at once; passes live a minute before
+/// their renewal, the shortest the gate allows.
+fn gated_config() -> String {
+    format!(
+        "[gate]\nsigning_key = \"{}\"\ncontrol_cache_ms = 0\n\n[gate.pow]\nmin_bits = 4\nmax_bits = 6\n\n\
+         [[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{{ from = \"2020-04-01T16:00\" }}]\n\
+         capacity = {{ admit_per_sec = 100000, burst = 100000, max_active = 100000, pass_ttl_secs = {PASS_TTL_SECS}, \
+         claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }}\n",
+        "07".repeat(32)
+    )
+}
+
+/// A pass's lifetime before renewal in [`gated_config`]: renewed by the first request after half of it.
+const PASS_TTL_SECS: u64 = 60;
 
 /// A proxy process, stopped when dropped.
 struct Proxy {
@@ -61,12 +84,18 @@ async fn until_up(base: &str) {
 }
 
 /// nginx caching everything it may: responses without caching headers for ten minutes, keyed by URL alone (not by
-/// cookie), as a careless proxy in front of the 2020 portal might have been. `reckless` also ignores what the
-/// portal's headers say, caching personal pages too: the control that shows the drill sees a leak when there is one.
-async fn nginx(dir: &Path, portal: &str, reckless: bool) -> Option<Proxy> {
+/// cookie), as a careless proxy in front of the 2020 portal might have been, and responses that set a cookie too
+/// (nginx would skip those by default): only the portal's `Cache-Control` keeps a response out. `reckless` also
+/// ignores what the portal's headers say, caching personal pages too: the control that shows the drill sees a leak
+/// when there is one. `tag` names its folder, so several can run in one sandbox.
+async fn nginx(dir: &Path, portal: &str, reckless: bool, tag: &str) -> Option<Proxy> {
     let binary = program("nginx", "nginx-light")?;
-    let root = dir.join(if reckless { "nginx-reckless" } else { "nginx" });
-    let ignore = if reckless { "proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;" } else { "" };
+    let root = dir.join(format!("{tag}{}", if reckless { "-reckless" } else { "" }));
+    let ignore = if reckless {
+        "proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;"
+    } else {
+        "proxy_ignore_headers Set-Cookie;"
+    };
     std::fs::create_dir_all(root.join("cache")).unwrap();
     let port = free_port();
     let upstream = portal.trim_start_matches("http://");
@@ -81,7 +110,7 @@ async fn nginx(dir: &Path, portal: &str, reckless: bool) -> Option<Proxy> {
          proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n      proxy_cache portal;\n\
          proxy_cache_valid any 10m;\n      {ignore}\n      add_header X-Cache-Status $upstream_cache_status always;\n    }}\n  }}\n}}\n"
     );
-    let file = dir.join(if reckless { "nginx-reckless.conf" } else { "nginx.conf" });
+    let file = dir.join(format!("{tag}{}.conf", if reckless { "-reckless" } else { "" }));
     std::fs::write(&file, conf).unwrap();
     let child = Command::new(binary)
         .args(["-c", file.to_str().unwrap(), "-e", &format!("{root}/error.log")])
@@ -129,12 +158,22 @@ struct Citizen {
     shed: u64,
     /// Reads sent again because the proxy closed the connection without an answer, as a browser sends them again.
     resent: u64,
+    /// Every waiting-room pass it was handed (a cookie, or the header JSON clients get).
+    passes: BTreeSet<String>,
 }
 
 impl Citizen {
     fn new(base: &str) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Citizen { http, base: base.to_owned(), cookies: BTreeMap::new(), seen: Vec::new(), shed: 0, resent: 0 }
+        Citizen {
+            http,
+            base: base.to_owned(),
+            cookies: BTreeMap::new(),
+            seen: Vec::new(),
+            shed: 0,
+            resent: 0,
+            passes: BTreeSet::new(),
+        }
     }
 
     async fn send(&mut self, path: &str, request: reqwest::RequestBuilder, personal: bool) -> (u16, String) {
@@ -172,8 +211,14 @@ impl Citizen {
         for set in response.headers().get_all("set-cookie") {
             let pair = set.to_str().unwrap().split(';').next().unwrap();
             if let Some((name, value)) = pair.split_once('=') {
+                if name == PASS_COOKIE && !value.is_empty() {
+                    self.passes.insert(value.to_owned());
+                }
                 self.cookies.insert(name.to_owned(), value.to_owned());
             }
+        }
+        if let Some(pass) = response.headers().get("sportello-pass").and_then(|v| v.to_str().ok()) {
+            self.passes.insert(pass.to_owned());
         }
         let body = response.text().await.unwrap();
         self.seen.push(Seen { path: path.to_owned(), personal, from_cache, body: body.clone() });
@@ -208,6 +253,35 @@ impl Citizen {
     async fn page(&mut self, path: &str, personal: bool, expected: u16) -> Result<String, String> {
         let (status, body) = self.get(path, personal).await;
         if status == expected { Ok(body) } else { Err(format!("{path}: {status}, not {expected}")) }
+    }
+
+    /// Takes a place in the waiting room as its page's script does (the challenge, the proof of work, the JSON
+    /// entry, polling) until admitted with a pass.
+    async fn admit(&mut self) -> Result<(), String> {
+        let json = |request: reqwest::RequestBuilder| request.header("accept", "application/json");
+        let (status, offer) =
+            self.send("/attesa/stato", json(self.http.get(format!("{}/attesa/stato", self.base))), true).await;
+        let offer: serde_json::Value =
+            serde_json::from_str(&offer).map_err(|e| format!("/attesa/stato: {status} {e}"))?;
+        let token = offer["challenge"]["token"].as_str().ok_or(format!("no challenge: {offer}"))?.to_owned();
+        let difficulty = offer["challenge"]["difficulty"].as_u64().and_then(|d| u8::try_from(d).ok()).unwrap_or(0);
+        let nonce = tokio::task::spawn_blocking({
+            let token = token.clone();
+            move || sportello_gate::pow::solve(&token, difficulty)
+        })
+        .await
+        .unwrap();
+        let entry = json(self.http.post(format!("{}/attesa/biglietto", self.base)))
+            .json(&serde_json::json!({ "token": token, "nonce": nonce }));
+        let (_, mut view) = self.send("/attesa/biglietto", entry, true).await;
+        for _ in 0..120 {
+            if view.contains("\"admitted\":true") && self.cookies.contains_key(PASS_COOKIE) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            view = self.send("/attesa/stato", json(self.http.get(format!("{}/attesa/stato", self.base))), true).await.1;
+        }
+        Err(format!("not admitted: {view}"))
     }
 
     /// The whole journey: the public home page, login on the pages, the situation, the application form, applying,
@@ -290,25 +364,65 @@ struct Found {
     leaks: Vec<String>,
     public_from_cache: usize,
     personal_from_cache: usize,
+    /// Passes that reached a citizen other than the one they were given to, one per stranger and pass.
+    passes_to_strangers: usize,
+}
+
+/// Where a drill's citizens get their passes, when a waiting room stands in front.
+#[derive(Clone, Copy)]
+enum Queue<'a> {
+    /// No waiting room.
+    None,
+    /// Admitted through this base (the proxy, or the portal itself when the proxy would break the queue).
+    At(&'a str),
 }
 
 /// Sends `people` through `proxy` at once and scans what each received. `strict`: every journey must complete (a
-/// proxy that serves someone else's page breaks journeys, so the control is not strict).
-async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str, strict: bool) -> Found {
-    // A first visitor fills the cache with the public pages; the crowd arriving all at once would otherwise all
-    // miss together.
-    for path in ["/", "/api/v1/schemes"] {
-        assert_eq!(reqwest::get(format!("{}{path}", proxy.base)).await.unwrap().status(), 200);
+/// proxy that serves someone else's page breaks journeys, so the control is not strict). Behind a waiting room, each
+/// is admitted first and the journeys start once the passes are due for renewal.
+async fn through(
+    proxy: &Proxy,
+    people: &[(String, String)],
+    database_url: &str,
+    strict: bool,
+    queue: Queue<'_>,
+) -> Found {
+    let mut crowd: Vec<Citizen> = Vec::new();
+    let mut filler = Citizen::new(&proxy.base);
+    if let Queue::At(base) = queue {
+        let admissions = (0..=people.len()).map(|_| {
+            let base = base.to_owned();
+            tokio::spawn(async move {
+                let mut citizen = Citizen::new(&base);
+                citizen.admit().await.map(|()| citizen)
+            })
+        });
+        for admission in admissions.collect::<Vec<_>>() {
+            let mut citizen = admission.await.unwrap().unwrap_or_else(|e| panic!("admission: {e}"));
+            // Admitted wherever, the journey goes through the proxy; the queue's own answers are not scanned.
+            citizen.base.clone_from(&proxy.base);
+            citizen.seen.clear();
+            crowd.push(citizen);
+        }
+        filler = crowd.pop().expect("the first visitor");
+        // Past half of the pass's lifetime: each citizen's next request renews their pass.
+        tokio::time::sleep(Duration::from_secs(PASS_TTL_SECS / 2 + 2)).await;
+    } else {
+        crowd.extend(people.iter().map(|_| Citizen::new(&proxy.base)));
     }
-    let journeys = people.iter().cloned().map(|(codice_fiscale, pin)| {
-        let base = proxy.base.clone();
+    // A first visitor fills the cache with the public pages; the crowd arriving all at once would otherwise all
+    // miss together. Behind a waiting room it holds a pass that its first request renews.
+    for path in ["/", "/api/v1/schemes"] {
+        assert_eq!(filler.get(path, false).await.0, 200, "{path} via {}", proxy.name);
+    }
+    let filler_passes = filler.passes.clone();
+    let journeys = people.iter().cloned().zip(crowd).map(|((codice_fiscale, pin), mut citizen)| {
         tokio::spawn(async move {
-            let mut citizen = Citizen::new(&base);
             let outcome = citizen.journey(&codice_fiscale, &pin).await;
             if strict && let Err(e) = outcome {
                 panic!("a journey through the proxy failed: {e}");
             }
-            (codice_fiscale, citizen.seen, citizen.shed, citizen.resent)
+            (codice_fiscale, citizen.seen, citizen.shed, citizen.resent, citizen.passes)
         })
     });
     let mut seen = Vec::new();
@@ -326,10 +440,19 @@ async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str,
         }
     }
     let citizens: BTreeSet<&String> = people.iter().map(|(cf, _)| cf).collect();
-    let mut found = Found { responses: 0, leaks: Vec::new(), public_from_cache: 0, personal_from_cache: 0 };
-    let shed: u64 = seen.iter().map(|(_, _, shed, _)| shed).sum();
-    let resent: u64 = seen.iter().map(|(_, _, _, resent)| resent).sum();
-    for (me, responses, _, _) in &seen {
+    let mut found =
+        Found { responses: 0, leaks: Vec::new(), public_from_cache: 0, personal_from_cache: 0, passes_to_strangers: 0 };
+    let shed: u64 = seen.iter().map(|(_, _, shed, _, _)| shed).sum();
+    let resent: u64 = seen.iter().map(|(_, _, _, resent, _)| resent).sum();
+    // Who was handed each pass: the first visitor, and each citizen. More than one holder: strangers got it.
+    let mut holders: BTreeMap<&String, usize> = filler_passes.iter().map(|pass| (pass, 1)).collect();
+    for (_, _, _, _, passes) in &seen {
+        for pass in passes {
+            *holders.entry(pass).or_default() += 1;
+        }
+    }
+    found.passes_to_strangers = holders.values().map(|holders| holders - 1).sum();
+    for (me, responses, _, _, _) in &seen {
         for response in responses {
             found.responses += 1;
             match (response.personal, response.from_cache) {
@@ -349,13 +472,15 @@ async fn through(proxy: &Proxy, people: &[(String, String)], database_url: &str,
         }
     }
     println!(
-        "DRILL leak proxy={} users={} responses={} leaks={} public_from_cache={} personal_from_cache={} shed={shed} resent={resent}",
+        "DRILL leak proxy={} gate={} users={} responses={} leaks={} public_from_cache={} personal_from_cache={} shed={shed} resent={resent} passes_to_strangers={}",
         proxy.name,
+        if matches!(queue, Queue::None) { "none" } else { "waiting-room" },
         people.len(),
         found.responses,
         found.leaks.len(),
         found.public_from_cache,
-        found.personal_from_cache
+        found.personal_from_cache,
+        found.passes_to_strangers
     );
     found
 }
@@ -377,7 +502,7 @@ async fn citizens_through_caching_proxies_see_only_themselves() {
     assert!(run_in(dir, url, &["registry", "import", extract.to_str().unwrap()]).status.success());
     let pins = sandbox.path("pins.csv");
     let out =
-        run_in(dir, url, &["pin", "issue", "--first", &(users * 2 + 20).to_string(), "--out", pins.to_str().unwrap()]);
+        run_in(dir, url, &["pin", "issue", "--first", &(users * 3 + 40).to_string(), "--out", pins.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let people = read_pins(&pins);
 
@@ -387,17 +512,17 @@ async fn citizens_through_caching_proxies_see_only_themselves() {
         ("SPORTELLO_LIMITS__PER_ADDRESS_BURST", "100000000"),
     ];
     let portal = Server::start(dir, url, &[], &limits);
-    let Some(careful) = nginx(dir, &portal.base, false).await else { return };
+    let Some(careful) = nginx(dir, &portal.base, false, "nginx").await else { return };
     let Some(varnish) = varnish(dir, &portal.base).await else { return };
 
     // The control: a proxy told to ignore the portal's headers does leak, and the drill sees it.
-    let Some(reckless) = nginx(dir, &portal.base, true).await else { return };
-    let found = through(&reckless, &people[users * 2..], url, false).await;
+    let Some(reckless) = nginx(dir, &portal.base, true, "nginx").await else { return };
+    let found = through(&reckless, &people[users * 2..users * 2 + 20], url, false, Queue::None).await;
     assert!(found.personal_from_cache > 0 && !found.leaks.is_empty(), "the control leaked: {found:?}");
 
     // Distinct people through each proxy, all at once.
     for (proxy, people) in [&careful, &varnish].into_iter().zip(people.chunks(users)) {
-        let found = through(proxy, people, url, true).await;
+        let found = through(proxy, people, url, true, Queue::None).await;
         assert!(
             found.leaks.is_empty(),
             "{} leaks via {}: {:?}",
@@ -412,5 +537,29 @@ async fn citizens_through_caching_proxies_see_only_themselves() {
             proxy.name,
             found.public_from_cache
         );
+        assert_eq!(found.passes_to_strangers, 0, "no gate, no pass");
     }
+    drop((careful, varnish, reckless, portal));
+
+    // Again with a waiting room in front, through nginx: Varnish's default VCL caches nothing for a request that
+    // carries a cookie, and behind the gate every request carries the pass.
+    let config = sandbox.file("gated.toml", &gated_config());
+    let limits = [
+        limits[0],
+        limits[1],
+        ("SPORTELLO_LIMITS__TICKETS_PER_ADDRESS_PER_MINUTE", "100000000"),
+        ("SPORTELLO_LIMITS__TICKETS_PER_ADDRESS_BURST", "100000000"),
+    ];
+    let portal = Server::start(dir, url, &["--config", config.to_str().unwrap()], &limits);
+    let Some(careful) = nginx(dir, &portal.base, false, "nginx-gated").await else { return };
+    // The control, whose cache would also break the queue itself: its citizens queue at the portal.
+    let Some(reckless) = nginx(dir, &portal.base, true, "nginx-gated").await else { return };
+    let control = &people[users * 3 + 20..users * 3 + 40];
+    let found = through(&reckless, control, url, false, Queue::At(&portal.base)).await;
+    assert!(found.passes_to_strangers > 0, "the control handed passes to strangers: {found:?}");
+    let found = through(&careful, &people[users * 2 + 20..users * 3 + 20], url, true, Queue::At(&careful.base)).await;
+    assert!(found.leaks.is_empty(), "{} leaks behind the waiting room: {:?}", found.leaks.len(), found.leaks);
+    assert_eq!(found.personal_from_cache, 0, "no personal response came from the cache");
+    assert_eq!(found.passes_to_strangers, 0, "no pass was served to a stranger");
+    assert!(found.public_from_cache >= users, "the public pages came from the cache: {found:?}");
 }

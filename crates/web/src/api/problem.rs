@@ -451,7 +451,8 @@ fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
 /// API's handlers (the body limit, the timeout, an unknown path or method) becomes a problem in the client's
 /// language, keeping its status and headers.
 pub async fn plain_errors_as_problems(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/api/") {
+    let path = request.uri().path();
+    if path != "/api" && !path.starts_with("/api/") {
         return next.run(request).await;
     }
     let lang = lang_of(request.uri(), request.headers());

@@ -4,6 +4,7 @@
 //! them over HTTP. Nothing here touches the database: the waiting room must stand when the portal behind it does
 //! not.
 
+mod back;
 mod cookies;
 mod layer;
 mod status;
@@ -20,6 +21,7 @@ use sportello_gate::{
 use crate::config::SecretHex;
 use crate::routes::{Audience, Routes};
 
+pub use back::ReturnPaths;
 pub use layer::{guard, wants_json};
 pub use watch::{sample_metrics, watch};
 
@@ -189,6 +191,8 @@ pub struct GateApp {
     pub gate: Arc<Gate>,
     /// Adapting admission to the backend's health, when configured.
     pub adaptive: Option<AdaptiveSection>,
+    /// The pages a visitor may be sent back to after the queue.
+    return_paths: Arc<ReturnPaths>,
     signer: Signer,
     clock: Clock,
 }
@@ -202,7 +206,14 @@ impl std::fmt::Debug for GateApp {
 impl GateApp {
     /// The gate built over `signer` and `clock` (the same ones it was given).
     pub fn new(gate: Gate, signer: Signer, clock: Clock) -> Self {
-        Self { gate: Arc::new(gate), adaptive: None, signer, clock }
+        Self { gate: Arc::new(gate), adaptive: None, return_paths: Arc::default(), signer, clock }
+    }
+
+    /// This gate sending visitors back only to the pages of `listed` (the portal's route table); until given one it
+    /// sends everyone to the home page.
+    #[must_use]
+    pub fn returning_to(self, listed: &[crate::routes::Listed]) -> Self {
+        Self { return_paths: Arc::new(ReturnPaths::of(listed)), ..self }
     }
 
     /// Whether `pass` is signed by this gate's key, for `room`, and not expired: what can be known without the
@@ -231,10 +242,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp, limits: Arc<crate:
         .with_state(app)
 }
 
-/// Whether `path` is never gated: the static files, the probes, the waiting room and the status page.
+/// Whether `path` is never gated: the static files and the icon, the probes, the waiting room and the status page.
 pub fn is_exempt(path: &str) -> bool {
     path.starts_with("/static/")
-        || matches!(path, "/healthz" | "/readyz" | "/stato" | "/attesa")
+        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/stato" | "/attesa")
         || path.starts_with("/attesa/")
 }
 
@@ -247,6 +258,12 @@ mod tests {
         let file = dir.path().join("sportello.toml");
         std::fs::write(&file, extra).unwrap();
         crate::config::Config::load(Some(&file)).map(|c| c.gate)
+    }
+
+    #[test]
+    fn the_renewed_pass_header_is_one_the_caching_rule_keeps_out_of_shared_caches() {
+        let name = axum::http::HeaderName::from_static(PASS_HEADER);
+        assert!(crate::security::TOKEN_HEADERS.contains(&name), "{PASS_HEADER} must be listed in security.rs");
     }
 
     const ROOM: &str =

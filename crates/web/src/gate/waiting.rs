@@ -44,6 +44,9 @@ pub struct WaitQuery {
     /// The room's key, for clients that name it rather than a path.
     #[serde(default)]
     pub stanza: Option<String>,
+    /// `dopo` once checked against the route table ([`WaitQuery::checked`]); never read from the query.
+    #[serde(skip)]
+    back: Option<String>,
 }
 
 impl WaitQuery {
@@ -54,14 +57,15 @@ impl WaitQuery {
         }
     }
 
-    /// The local path to return to: an absolute path on this site, never another origin (`//host`, `/\host`).
+    /// This query with `dopo` checked against the pages `app` may send a visitor back to.
+    fn checked(mut self, app: &GateApp) -> Self {
+        self.back = Some(app.return_paths.check(self.dopo.as_deref()));
+        self
+    }
+
+    /// The page to return to: `dopo` if [`WaitQuery::checked`] found it a page of the portal, else the home page.
     fn back(&self) -> String {
-        match self.dopo.as_deref() {
-            Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/attesa") => {
-                p.to_owned()
-            }
-            _ => "/".to_owned(),
-        }
+        self.back.clone().unwrap_or_else(|| "/".to_owned())
     }
 
     fn room(&self, app: &GateApp) -> Option<RoomId> {
@@ -445,6 +449,7 @@ fn unknown_room(lang: Lang) -> Response {
 
 /// `GET /attesa`: the waiting room. With a ticket: its place, refreshed; admitted: back to the page asked for.
 pub async fn page(State(app): State<GateApp>, Query(q): Query<WaitQuery>, headers: HeaderMap) -> Response {
+    let q = q.checked(&app);
     if wants_json(&headers) {
         return state(State(app), Query(q), headers).await;
     }
@@ -522,6 +527,7 @@ pub async fn page(State(app): State<GateApp>, Query(q): Query<WaitQuery>, header
 
 /// `GET /attesa/stato` (and `GET /attesa` asking for JSON): the place in JSON, or a challenge to take one.
 pub async fn state(State(app): State<GateApp>, Query(q): Query<WaitQuery>, headers: HeaderMap) -> Response {
+    let q = q.checked(&app);
     let lang = q.lang();
     let Some(room) = q.room(&app) else {
         return (StatusCode::NOT_FOUND, Json(StateBody::of(view("unknown_room")))).into_response();
@@ -598,6 +604,7 @@ pub async fn enter(State(app): State<GateApp>, Query(mut q): Query<WaitQuery>, r
     if form.dopo.is_some() {
         q.dopo.clone_from(&form.dopo);
     }
+    let q = q.checked(&app);
     let proof = match &form.nonce {
         None => Proof::Waited,
         Some(Nonce::Number(n)) => Proof::Nonce(*n),

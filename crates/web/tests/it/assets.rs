@@ -127,6 +127,25 @@ async fn the_icon_sprite_the_pages_use_is_served() {
 }
 
 #[tokio::test]
+async fn every_page_links_an_icon_that_resolves_and_browsers_that_guess_find_it_too() {
+    let app = spawn_app().await;
+    for page in ["/", "/privacy?lang=en", "/accedi", "/no-such-page"] {
+        let html = app.client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+        let icon = html.split("<link rel=\"icon\" href=\"").nth(1).and_then(|rest| rest.split('"').next());
+        assert_eq!(icon, Some(sportello_web::assets::FAVICON), "{page}");
+    }
+    let linked = app.client.get(app.url(sportello_web::assets::FAVICON)).send().await.unwrap();
+    assert_eq!(linked.status(), 200);
+    assert_eq!(header(&linked, "content-type"), "image/svg+xml");
+    assert_eq!(header(&linked, "cache-control"), sportello_web::security::IMMUTABLE);
+    assert!(linked.text().await.unwrap().starts_with("<svg"), "an SVG");
+    let guessed = app.client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(guessed.status(), 200);
+    assert_eq!(header(&guessed, "content-type"), "image/svg+xml");
+    assert!(header(&guessed, "cache-control").starts_with("public, max-age="), "cacheable by anyone");
+}
+
+#[tokio::test]
 async fn unknown_static_files_are_not_found_and_not_cached() {
     let app = spawn_app().await;
     let version = sportello_web::assets::BOOTSTRAP_ITALIA_VERSION;

@@ -327,6 +327,35 @@ async fn too_many_pin_requests_from_one_address_get_429_with_retry_after_on_page
 }
 
 #[tokio::test]
+async fn behind_a_proxy_a_request_it_did_not_attribute_is_still_limited_per_address() {
+    let mut config = sportello_web::config::Config::default();
+    config.limits.forwarded_hops = 1;
+    config.limits.per_address_per_minute = 1;
+    config.limits.per_address_burst = 2;
+    let app = spawn_app_with(config).await;
+    let unknown = cf(NOT_REGISTERED).to_string();
+    let ask = |forwarded: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/pin"))
+            .json(&serde_json::json!({"codice_fiscale": unknown, "email": "a@example.it"}));
+        if let Some(forwarded) = forwarded {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        // Whether it was refused for too many requests (whatever the PIN door answers otherwise).
+        async move { request.send().await.unwrap().status() == 429 }
+    };
+    let mut unattributed = Vec::new();
+    for forwarded in [None, Some(""), Some("not an address")] {
+        unattributed.push(ask(forwarded).await);
+    }
+    assert_eq!(unattributed, [false, false, true], "no usable X-Forwarded-For: counted under the peer's address");
+    assert!(!ask(Some("203.0.113.9")).await, "a client the proxy names has its own budget");
+    assert!(!ask(Some("203.0.113.9")).await);
+    assert!(ask(Some("203.0.113.9")).await, "and it is limited too");
+}
+
+#[tokio::test]
 async fn one_codice_fiscale_is_limited_the_same_whether_or_not_it_is_registered() {
     let mut config = sportello_web::config::Config::default();
     config.limits.per_address_per_minute = 1_000;

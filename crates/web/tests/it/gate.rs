@@ -609,6 +609,7 @@ async fn the_gate_routes_send_the_caching_headers_their_audience_needs() {
 const NODE_HARNESS: &str = r#"
 const fs = require("fs");
 const [base, script] = process.argv.slice(2);
+// A fourth argument replaces the page's data-back: what the script does with a return path it must not follow.
 (async () => {
   const page = await (await fetch(base + "/attesa?dopo=/privacy")).text();
   const attr = (name) => { const m = page.match(new RegExp('data-' + name + '="([^"]*)"')); return m && m[1].replace(/&#38;/g, "&"); };
@@ -619,41 +620,134 @@ const [base, script] = process.argv.slice(2);
   global.window = { crypto: globalThis.crypto, location: { assign: (u) => done({ assigned: u }), reload: () => done({ reloaded: true }) } };
   const realFetch = fetch;
   global.fetch = (u, o) => realFetch(base + u, o);
+  if (process.argv[4] !== undefined) { dataset.back = process.argv[4]; }
   eval(fs.readFileSync(script, "utf8"));
   setTimeout(() => done({ timeout: true }), 20000);
 })();
 "#;
 
-#[tokio::test]
-async fn the_pages_script_solves_the_proof_of_work_the_gate_checks() {
-    let node_present = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !node_present {
-        // Building this crate needs npm, hence Node; without it, say so, and fail under CI.
+/// Whether Node can run; without it, say so, and fail under CI (building this crate needs npm, hence Node).
+fn node_present() -> bool {
+    let present = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !present {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "node is needed to test gate.js under CI");
         eprintln!("skipped: node is not installed");
-        return;
     }
-    let app = spawn_gated(&one_per_second().replace("min_bits = 4", "min_bits = 6"), system_clock()).await;
+    present
+}
+
+/// Runs `gate.js` in the Node harness against `app`'s waiting room (its data-back replaced by `back` if given):
+/// what it did, as one line of JSON.
+async fn run_gate_js(app: &Gated, back: Option<&str>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let harness = dir.path().join("harness.js");
     std::fs::write(&harness, NODE_HARNESS).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/gate.js");
     let base = app.base.clone();
+    let back = back.map(str::to_owned);
     // Off the test's runtime thread: the portal answers on it while Node runs.
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node").arg(&harness).arg(&base).arg(script).output().unwrap()
+        let mut node = std::process::Command::new("node");
+        node.arg(&harness).arg(&base).arg(script);
+        if let Some(back) = back {
+            node.arg(back);
+        }
+        node.output().unwrap()
     })
     .await
     .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        said.trim(),
-        r#"{"assigned":"/privacy"}"#,
-        "an empty room admits the solver at once; {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(!said.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    said
+}
+
+#[tokio::test]
+async fn the_pages_script_solves_the_proof_of_work_the_gate_checks() {
+    if !node_present() {
+        return;
+    }
+    let app = spawn_gated(&one_per_second().replace("min_bits = 4", "min_bits = 6"), system_clock()).await;
+    assert_eq!(run_gate_js(&app, None).await, r#"{"assigned":"/privacy"}"#, "an empty room admits the solver at once");
     let status = app.gate.gate.status(sportello_gate::RoomId(0)).await.unwrap();
     assert_eq!(status.admitted, 1, "the gate accepted the script's proof");
+}
+
+#[tokio::test]
+async fn the_pages_script_never_leaves_the_site_whatever_return_path_the_page_gives_it() {
+    if !node_present() {
+        return;
+    }
+    let config = gated("", "cittadini", &capacity(10, 10, 10), "");
+    let app = spawn_gated(&config, system_clock()).await;
+    for back in ["/\t/evil.example/", "//evil.example/", "/\\evil.example", "https://evil.example/", "/\u{a0}/evil"] {
+        assert_eq!(run_gate_js(&app, Some(back)).await, r#"{"assigned":"/"}"#, "{back:?}");
+    }
+}
+
+/// Return paths a visitor, or an attacker's link, may put in `dopo`: percent-encoded as they would be in the URL.
+const NASTY_RETURN_PATHS: [&str; 22] = [
+    "/%09/evil.example/",
+    "/%0A/evil.example/",
+    "/%0D/evil.example/",
+    "/%01/evil.example/",
+    "/%7F/evil.example/",
+    "/%00",
+    "%09//evil.example/",
+    "//evil.example/",
+    "%2F%2Fevil.example%2F",
+    "/%2F/evil.example/",
+    "/%5Cevil.example/",
+    "/%5C%5Cevil.example/",
+    "https://evil.example/",
+    "https%3A%2F%2Fevil.example%2F",
+    "/%252F%252Fevil.example",
+    "/%E2%80%A8/evil.example",
+    "/privacy%0D%0ALocation:%20https://evil.example/",
+    "/?lang=en%0D%0ASet-Cookie:%20x=1",
+    "evil.example",
+    "/evil.example",
+    "/no-such-page",
+    "/attesa",
+];
+
+#[tokio::test]
+async fn the_waiting_room_sends_visitors_back_only_to_pages_of_the_portal() {
+    let config = gated("", "cittadini", &capacity(10, 10, 10), "");
+    let app = spawn_gated(&config, system_clock()).await;
+    let holder = Visitor::new(&app);
+    admitted_browser(&holder).await;
+    let newcomer = Visitor::new(&app);
+    for nasty in NASTY_RETURN_PATHS {
+        let url = format!("/attesa?dopo={nasty}");
+        let back = holder.get(&url).await;
+        assert_eq!((back.status, back.location.as_str()), (303, "/"), "{nasty}: a pass holder goes home");
+        let page = newcomer.get(&url).await;
+        assert_eq!(page.status, 200, "{nasty}: the waiting room, never a 500: {}", page.body);
+        assert_eq!(data(&page.body, "back"), "/", "{nasty}: what the script is told");
+        let (json, _) = newcomer.get_json(&format!("/attesa/stato?dopo={nasty}")).await;
+        assert_eq!(json.status, 200, "{nasty}: {}", json.body);
+    }
+    // A browser entering without the script (a form, not JSON) is sent back by a redirect too.
+    let visitor = Visitor::new(&app);
+    let room = visitor.get("/attesa").await;
+    let (token, difficulty) = (data(&room.body, "token"), data(&room.body, "difficulty").parse::<u8>().unwrap());
+    let nonce = pow::solve(&token, difficulty).to_string();
+    let entered =
+        visitor.post("/attesa/biglietto", &[("token", &token), ("nonce", &nonce), ("dopo", "/\t/evil.example/")]).await;
+    assert_eq!((entered.status, entered.location.as_str()), (303, "/"), "{}", entered.body);
+
+    // The control: the portal's own pages, with their query, are kept.
+    for (asked, kept) in [
+        ("/privacy%3Flang%3Den", "/privacy?lang=en"),
+        ("/domanda%3Fscheme%3Dart27", "/domanda?scheme=art27"),
+        ("/domande/INPS-COVID-2026-000001", "/domande/INPS-COVID-2026-000001"),
+        ("/stato", "/"),
+    ] {
+        let back = holder.get(&format!("/attesa?dopo={asked}")).await;
+        assert_eq!((back.status, back.location.as_str()), (303, kept), "{asked}");
+    }
+    // Unguarded like the style sheets: the icon answers without a pass.
+    assert_eq!(Visitor::new(&app).get("/favicon.ico").await.status, 200);
 }
 
 #[tokio::test]

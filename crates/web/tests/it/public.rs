@@ -68,6 +68,37 @@ async fn responses_are_private_unless_a_handler_says_otherwise() {
 }
 
 #[tokio::test]
+async fn an_unknown_page_or_method_gets_a_page_in_the_visitors_language_not_the_browsers() {
+    let app = spawn_app().await;
+    let cases = [
+        (reqwest::Method::GET, "/no-such-page", 404, "it", "Pagina non trovata"),
+        (reqwest::Method::GET, "/no-such-page?lang=en", 404, "en", "Page not found"),
+        (reqwest::Method::GET, "/domande/INPS-COVID-2026-000001/nope", 404, "it", "Pagina non trovata"),
+        (reqwest::Method::DELETE, "/privacy", 405, "it", "Operazione non consentita"),
+        (reqwest::Method::PUT, "/?lang=en", 405, "en", "Operation not allowed"),
+    ];
+    for (method, path, status, lang, title) in cases {
+        let response = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8", "{method} {path}");
+        assert_eq!(header(&response, "cache-control"), "no-store, private", "{method} {path}");
+        if status == 405 {
+            assert!(!header(&response, "allow").is_empty(), "{method} {path}: Allow is kept");
+        }
+        let body = response.text().await.unwrap();
+        assert!(body.contains(&format!("<html lang=\"{lang}\">")), "{method} {path}: {body}");
+        assert!(body.contains(&format!("<h1>{title}</h1>")), "{method} {path}: {body}");
+        assert!(body.contains("it-header-wrapper"), "{method} {path}: the portal's frame, as every error page");
+    }
+    for path in ["/api", "/api/v1/no-such-thing"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(header(&response, "content-type").starts_with("application/problem+json"), "{path}");
+        assert!(!response.text().await.unwrap().is_empty(), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_refused() {
     let mut config = sportello_web::config::Config::default();
     config.http.max_body_bytes = 1024;

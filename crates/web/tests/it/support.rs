@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real server on an ephemeral port, a fresh SQLite database holding a small registry, the
 //! outbox worker delivering to a mailbox file in the temporary folder, a clock the test can move, stopped when the
-//! test ends.
+//! test ends. `spawn_gated_app()`: the same behind a waiting room whose own clock the test moves, so that a pass is
+//! due for renewal on whichever request the test likes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,13 +13,15 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Rulebook;
 use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
+use sportello_gate::ManualClock;
 use sportello_store::{NewPin, OutboxMessage, Store};
 use sportello_web::auth::Auth;
 use sportello_web::config::Config;
+use sportello_web::gate::{GateApp, PASS_COOKIE};
 use sportello_web::notify::{FileNotifier, Message};
 use sportello_web::pin::{ALPHABET, PinHasher};
 use sportello_web::routes::Listed;
-use sportello_web::server::{AppState, launch_with};
+use sportello_web::server::{AppState, launch_gated, launch_with};
 use tokio::sync::oneshot;
 
 /// A professional of the Gestione separata, active on 23 February 2020: entitled under art. 27 (first 15 characters).
@@ -76,6 +79,8 @@ pub struct TestApp {
     pub routes: Vec<Listed>,
     /// The SQLite database the portal uses.
     pub database_url: String,
+    /// The waiting room in front, with its own clock, for [`spawn_gated_app`].
+    pub gate: Option<(GateApp, ManualClock)>,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -126,6 +131,9 @@ impl TestApp {
             assert!(self.store.put_pin(pin, &[delivery]).await.unwrap());
         }
         let browser = Browser::new(self);
+        if self.gate.is_some() {
+            browser.admit().await;
+        }
         let page = browser.login(codice_fiscale.as_str(), &TEST_PIN[..8]).await;
         assert_eq!(page.status, 303, "login of {codice_fiscale}: {}", page.body);
         browser
@@ -153,6 +161,12 @@ impl TestApp {
         import.commit().await.unwrap();
     }
 
+    /// Moves the waiting room's clock past half a pass's lifetime: the next request of a pass holder renews it.
+    pub fn make_pass_due(&self) {
+        let (_, clock) = self.gate.as_ref().expect("a gated app");
+        clock.advance_secs(31);
+    }
+
     /// Waits (up to 10 s) until `count` messages have reached `recipient`, and returns them.
     pub async fn wait_for_messages(&self, recipient: &str, count: usize) -> Vec<Message> {
         for _ in 0..200 {
@@ -175,7 +189,35 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(config).await
 }
 
-pub async fn spawn_app_with(mut config: Config) -> TestApp {
+/// One room over the whole portal, open since 2020, admitting everyone at once; a pass lives a minute before its
+/// renewal (so one is due after 31 seconds of the gate's clock) and may be renewed for a day.
+const GATE: &str = "[gate]\nsigning_key = \"0707070707070707070707070707070707070707070707070707070707070707\"\n\
+    control_cache_ms = 0\n\n[gate.pow]\nmin_bits = 4\nmax_bits = 6\n\n\
+    [[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{ from = \"2020-04-01T16:00\" }]\n\
+    capacity = { admit_per_sec = 1000, burst = 1000, max_active = 10000, pass_ttl_secs = 60, pass_max_secs = 86400, \
+    claim_grace_secs = 60, refresh_interval_secs = 1, ticket_ttl_secs = 30 }\n";
+
+/// [`spawn_app`] behind a waiting room ([`GATE`]) whose clock is `app.gate`'s: moving it by
+/// [`TestApp::make_pass_due`] makes the next request renew the visitor's pass.
+pub async fn spawn_gated_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sportello.toml");
+    std::fs::write(&file, GATE).unwrap();
+    let mut config = Config::load(Some(&file)).unwrap();
+    config.limits.per_address_per_minute = 1_000_000;
+    config.limits.per_address_burst = 1_000_000;
+    config.limits.tickets_per_address_per_minute = 1_000_000;
+    config.limits.tickets_per_address_burst = 1_000_000;
+    let clock = ManualClock::new(Utc::now());
+    let gate = config.gate.as_ref().unwrap().build_with(clock.clock()).await.unwrap();
+    spawn(config, Some((gate, clock))).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    spawn(config, None).await
+}
+
+async fn spawn(mut config: Config, gate: Option<(GateApp, ManualClock)>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/sportello.db", dir.path().display());
     let store: Arc<dyn Store> = sportello_store::open(&url).await.unwrap().into();
@@ -194,14 +236,20 @@ pub async fn spawn_app_with(mut config: Config) -> TestApp {
         move || clock.now()
     });
     let state = AppState { store: store.clone(), rulebook: Arc::new(Rulebook::dl18_2020()), config: Arc::new(config) };
-    let routes = sportello_web::server::routes(state.clone(), auth.clone()).listed().to_vec();
+    let gate_app = gate.as_ref().map(|(gate, _)| gate.clone());
+    let routes =
+        sportello_web::server::routes_with_gate(state.clone(), auth.clone(), gate_app.clone()).listed().to_vec();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(launch_with(listener, state, auth, async {
+    let stopped = async {
         let _ = stopped.await;
-    }));
+    };
+    match gate_app {
+        Some(gate_app) => tokio::spawn(launch_gated(listener, state, auth, Some(gate_app), stopped)),
+        None => tokio::spawn(launch_with(listener, state, auth, stopped)),
+    };
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, client, store, mailbox, clock, hasher, routes, database_url: url, _stop: stop, _dir: dir }
+    TestApp { base, client, store, mailbox, clock, hasher, routes, database_url: url, gate, _stop: stop, _dir: dir }
 }
 
 /// The session cookie.
@@ -268,6 +316,27 @@ impl<'a> Browser<'a> {
         }
         let status = response.status().as_u16();
         Page { status, location, cache_control, vary, set_cookies, body: response.text().await.unwrap() }
+    }
+
+    /// Takes a place in the waiting room as the page's script does (the proof of work, the JSON entry) and keeps
+    /// the pass it is admitted with, in place of any it held.
+    pub async fn admit(&self) {
+        self.cookies.lock().unwrap().remove(PASS_COOKIE);
+        let offer =
+            self.send(self.client.get(self.app.url("/attesa/stato")).header("accept", "application/json")).await;
+        let offer: serde_json::Value = serde_json::from_str(&offer.body).unwrap();
+        let token = offer["challenge"]["token"].as_str().expect("a challenge").to_owned();
+        let difficulty = u8::try_from(offer["challenge"]["difficulty"].as_u64().unwrap()).unwrap();
+        let nonce = tokio::task::spawn_blocking({
+            let token = token.clone();
+            move || sportello_gate::pow::solve(&token, difficulty)
+        })
+        .await
+        .unwrap();
+        let entry = self.client.post(self.app.url("/attesa/biglietto")).header("accept", "application/json");
+        let entered = self.send(entry.json(&serde_json::json!({ "token": token, "nonce": nonce }))).await;
+        assert!(entered.body.contains("\"admitted\":true"), "an empty room admits at once: {}", entered.body);
+        assert!(self.cookie(PASS_COOKIE).is_some(), "the pass is kept as a cookie");
     }
 
     /// `method` on `path`, with no body.
