@@ -93,6 +93,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let mut config = sportello_web::config::Config::default();
     config.http.listen = args.listen;
     config.notify.mailbox = Some(dir.join("mailbox.jsonl"));
+    config.notify.letters_dir = Some(dir.join("letters"));
     let listener = crate::cli::bind(&config).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     writeln!(out, "\nThe portal is open at {url}  (Ctrl-C stops it)")?;
@@ -105,6 +106,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         writeln!(out, "  {cf}  PIN {}  (simplified {})  entitled: {entitled}", pin.expose(), pin.first_half())?;
     }
     writeln!(out, "PINs requested on the portal are delivered to {}", dir.join("mailbox.jsonl").display())?;
+    writeln!(out, "and letters to post (second halves of PINs) are written to {}", dir.join("letters").display())?;
     out.flush()?;
     drop(out);
     crate::cli::run_portal(listener, store.into(), rulebook, config).await

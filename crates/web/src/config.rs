@@ -24,7 +24,7 @@ pub struct Config {
     /// Issuing and checking the INPS PIN.
     #[serde(default)]
     pub pin: PinConfig,
-    /// Where messages (the PIN's halves) are delivered.
+    /// Where messages (the PIN's halves, letters) are delivered.
     #[serde(default)]
     pub notify: NotifyConfig,
     /// Rate limits on asking for a PIN and logging in.
@@ -201,6 +201,7 @@ mod tests {
         assert_eq!(config.http.listen.port(), 8080);
         assert_eq!(config.limits.per_person_burst, 10);
         assert!(config.notify.smtp.is_some() && config.notify.webhook.is_some());
+        assert_eq!(config.notify.letters_dir.as_deref(), Some(Path::new("sportello-data/letters")));
         let gate = config.gate.as_ref().expect("the example has a gate");
         assert_eq!(gate.rooms.len(), 2);
         assert_eq!((gate.previous_keys.len(), gate.adaptive.map(|a| a.interval_secs)), (1, Some(5)));

@@ -1,6 +1,6 @@
 //! Delivery of messages to citizens (PINs, receipts) behind one [`Notifier`] trait, with adapters for a JSON-lines
-//! mailbox file or the console ([`file`]), SMTP ([`smtp`]) and an SMS gateway's webhook ([`webhook`]), and a
-//! [`Notifiers`] router that picks one by channel.
+//! mailbox file or the console ([`file`]), SMTP ([`smtp`]), an SMS gateway's webhook ([`webhook`]) and letters to
+//! print and post ([`letter`]), and a [`Notifiers`] router that picks one by channel.
 //!
 //! Message bodies carry PINs, and configurations carry passwords and tokens: none of them reaches a log. `Debug`
 //! impls are redacted, and the router logs only the channel, a masked recipient and the outcome.
@@ -14,10 +14,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub mod file;
+pub mod letter;
 pub mod smtp;
 pub mod webhook;
 
 pub use file::FileNotifier;
+pub use letter::LetterNotifier;
 pub use smtp::{SmtpConfig, SmtpNotifier, SmtpTls};
 pub use webhook::{WebhookConfig, WebhookNotifier};
 
@@ -31,15 +33,18 @@ pub enum Channel {
     Sms,
     /// Printed on the server's console (demo and development only).
     Console,
+    /// By post, to a postal address of 2 to 6 lines separated by `\n`.
+    Letter,
 }
 
 impl Channel {
-    /// The channel's name as the outbox stores it: `email`, `sms` or `console`.
+    /// The channel's name as the outbox stores it: `email`, `sms`, `console` or `letter`.
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
             Channel::Console => "console",
+            Channel::Letter => "letter",
         }
     }
 }
@@ -58,6 +63,7 @@ impl FromStr for Channel {
             "email" => Ok(Channel::Email),
             "sms" => Ok(Channel::Sms),
             "console" => Ok(Channel::Console),
+            "letter" => Ok(Channel::Letter),
             other => Err(NotifyError::UnknownChannel(other.to_owned())),
         }
     }
@@ -68,7 +74,7 @@ impl FromStr for Channel {
 pub struct Message {
     /// How it travels.
     pub channel: Channel,
-    /// An e-mail address, a phone number, or a label for the console.
+    /// An e-mail address, a phone number, a postal address (lines separated by `\n`), or a label for the console.
     #[serde(rename = "to")]
     pub recipient: String,
     /// The subject line (e-mail); it must carry no secret.
@@ -92,10 +98,10 @@ impl fmt::Debug for Message {
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// The outbox named a channel Sportello does not know.
-    #[error("unknown channel '{0}': expected email, sms or console")]
+    #[error("unknown channel '{0}': expected email, sms, console or letter")]
     UnknownChannel(String),
     /// Nothing is configured to deliver on this channel.
-    #[error("no notifier is configured for the {0} channel: configure one, or a mailbox file as the fallback")]
+    #[error("{}", no_route(*.0))]
     NoRoute(Channel),
     /// The recipient cannot be delivered to on this channel.
     #[error("the recipient {recipient} is not valid for this channel: {reason}")]
@@ -125,6 +131,14 @@ pub enum NotifyError {
         line: usize,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A letter could not be written into the letters folder.
+    #[error("letters folder {path}: {source}")]
+    Letters {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
     },
     /// The e-mail could not be built.
     #[error("could not build the e-mail: {0}")]
@@ -156,8 +170,23 @@ impl NotifyError {
             NotifyError::Status { status } => (400..500).contains(status) && *status != 408 && *status != 429,
             NotifyError::Mailbox { .. }
             | NotifyError::MailboxLine { .. }
+            | NotifyError::Letters { .. }
             | NotifyError::Smtp(_)
             | NotifyError::Http(_) => false,
+        }
+    }
+}
+
+/// What to do when nothing delivers on `channel`: letters are never sent to the mailbox, which is not posted.
+fn no_route(channel: Channel) -> String {
+    match channel {
+        Channel::Letter => "no notifier is configured for the letter channel: set [notify] letters_dir to the folder \
+                            the letters are printed from"
+            .to_owned(),
+        other => {
+            format!(
+                "no notifier is configured for the {other} channel: configure one, or a mailbox file as the fallback"
+            )
         }
     }
 }
@@ -176,9 +205,13 @@ impl<N: Notifier + ?Sized> Notifier for Arc<N> {
     }
 }
 
-/// A recipient fit for logs: `m***@example.it` for an address, `***4567` for a phone number, `***` otherwise.
+/// A recipient fit for logs: `m***@example.it` for an address, `***4567` for a phone number, `***` otherwise
+/// (a postal address among them: its postal code and house number are not a phone number's digits).
 pub fn mask_recipient(recipient: &str) -> String {
     let recipient = recipient.trim();
+    if recipient.contains(['\n', '\r']) {
+        return "***".to_owned();
+    }
     if let Some((local, domain)) = recipient.rsplit_once('@') {
         return match local.chars().next() {
             Some(first) => format!("{first}***@{domain}"),
@@ -206,6 +239,9 @@ pub struct NotifyConfig {
     pub smtp: Option<SmtpConfig>,
     /// The SMS gateway; without one, text messages go to the mailbox.
     pub webhook: Option<WebhookConfig>,
+    /// The folder letters are written into as PDFs, for printing and posting; without one, letters stay in the
+    /// outbox (the mailbox is no fallback: nobody posts it).
+    pub letters_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for NotifyConfig {
@@ -215,6 +251,7 @@ impl fmt::Debug for NotifyConfig {
             .field("console", &self.console)
             .field("smtp", &self.smtp)
             .field("webhook", &self.webhook)
+            .field("letters_dir", &self.letters_dir)
             .finish()
     }
 }
@@ -225,6 +262,7 @@ pub struct Notifiers {
     email: Option<Arc<dyn Notifier>>,
     sms: Option<Arc<dyn Notifier>>,
     console: Option<Arc<dyn Notifier>>,
+    letter: Option<Arc<dyn Notifier>>,
 }
 
 impl Notifiers {
@@ -235,7 +273,12 @@ impl Notifiers {
 
     /// Every channel goes to `notifier`.
     pub fn all_to(notifier: Arc<dyn Notifier>) -> Self {
-        Notifiers { email: Some(Arc::clone(&notifier)), sms: Some(Arc::clone(&notifier)), console: Some(notifier) }
+        Notifiers {
+            email: Some(Arc::clone(&notifier)),
+            sms: Some(Arc::clone(&notifier)),
+            console: Some(Arc::clone(&notifier)),
+            letter: Some(notifier),
+        }
     }
 
     /// E-mail goes to `notifier`.
@@ -256,8 +299,15 @@ impl Notifiers {
         self
     }
 
+    /// Letters go to `notifier`.
+    pub fn with_letter(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.letter = Some(notifier);
+        self
+    }
+
     /// Builds the routes a configuration describes: e-mail by SMTP, else to the mailbox; text messages by the
-    /// webhook, else to the mailbox; console messages to the console (and the mailbox, if any).
+    /// webhook, else to the mailbox; console messages to the console (and the mailbox, if any); letters into the
+    /// letters folder, else nowhere (they wait in the outbox).
     ///
     /// The SMTP transport keeps a connection pool whose housekeeping runs on tokio: call this inside a runtime.
     pub fn from_config(config: &NotifyConfig) -> Result<Self, NotifyError> {
@@ -275,7 +325,14 @@ impl Notifiers {
             None => fallback.clone(),
         };
         let console: Arc<dyn Notifier> = Arc::new(FileNotifier::new(config.mailbox.clone(), true));
-        Ok(Notifiers { email, sms, console: Some(console) })
+        let letter = config.letters_dir.as_ref().map(|dir| Arc::new(LetterNotifier::new(dir)) as Arc<dyn Notifier>);
+        if letter.is_none() {
+            tracing::warn!(
+                "no [notify] letters_dir is configured: the second half of a PIN for a person with no contact on \
+                 file cannot be posted, and waits in the outbox"
+            );
+        }
+        Ok(Notifiers { email, sms, console: Some(console), letter })
     }
 
     fn route(&self, channel: Channel) -> Option<&Arc<dyn Notifier>> {
@@ -283,6 +340,7 @@ impl Notifiers {
             Channel::Email => self.email.as_ref(),
             Channel::Sms => self.sms.as_ref(),
             Channel::Console => self.console.as_ref(),
+            Channel::Letter => self.letter.as_ref(),
         }
     }
 }
@@ -309,6 +367,7 @@ impl fmt::Debug for Notifiers {
             .field("email", &self.email.is_some())
             .field("sms", &self.sms.is_some())
             .field("console", &self.console.is_some())
+            .field("letter", &self.letter.is_some())
             .finish()
     }
 }
@@ -327,6 +386,12 @@ mod tests {
             ("an Italian mobile number", "+39 333 123 4567", "***4567"),
             ("a short number", "12345", "***"),
             ("a console label", "console", "***"),
+            (
+                "a postal address, whose postal code and number are no phone",
+                "Mario Rossi\nVia Appia Nuova 1234\n00183 Roma RM",
+                "***",
+            ),
+            ("an address on two lines", "Anna Bianchi\n20121 Milano MI", "***"),
         ];
         for (situation, recipient, masked) in cases {
             assert_eq!(mask_recipient(recipient), masked, "{situation}");
@@ -335,7 +400,7 @@ mod tests {
 
     #[test]
     fn channels_read_back_from_their_names() {
-        for channel in [Channel::Email, Channel::Sms, Channel::Console] {
+        for channel in [Channel::Email, Channel::Sms, Channel::Console, Channel::Letter] {
             assert_eq!(channel.as_str().parse::<Channel>().unwrap(), channel);
         }
         assert!(matches!("fax".parse::<Channel>(), Err(NotifyError::UnknownChannel(name)) if name == "fax"));
@@ -407,6 +472,39 @@ mod tests {
         let delivered = FileNotifier::read_mailbox(&mailbox).unwrap();
         let channels: Vec<Channel> = delivered.iter().map(|m| m.channel).collect();
         assert_eq!(channels, [Channel::Email, Channel::Sms]);
+    }
+
+    #[tokio::test]
+    async fn letters_go_to_the_letters_folder_and_never_to_the_mailbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = dir.path().join("mailbox.jsonl");
+        let letter = Message {
+            channel: Channel::Letter,
+            recipient: "Mario Rossi\nVia Appia Nuova 12\n00183 Roma RM".into(),
+            subject: "PIN INPS: seconda parte".into(),
+            body: "EFGH6789".into(),
+        };
+        let without = Notifiers::from_config(&NotifyConfig {
+            mailbox: Some(mailbox.clone()),
+            console: true,
+            ..NotifyConfig::default()
+        })
+        .unwrap();
+        let error = without.send(&letter).await.unwrap_err();
+        assert!(matches!(error, NotifyError::NoRoute(Channel::Letter)), "{error}");
+        assert!(error.to_string().contains("set [notify] letters_dir"), "{error}");
+        assert!(FileNotifier::read_mailbox(&mailbox).unwrap().is_empty(), "a letter in the mailbox is never posted");
+
+        let letters = dir.path().join("letters");
+        let with = Notifiers::from_config(&NotifyConfig {
+            mailbox: Some(mailbox.clone()),
+            letters_dir: Some(letters.clone()),
+            ..NotifyConfig::default()
+        })
+        .unwrap();
+        with.send(&letter).await.unwrap();
+        assert_eq!(std::fs::read_dir(&letters).unwrap().count(), 1);
+        assert!(FileNotifier::read_mailbox(&mailbox).unwrap().is_empty());
     }
 
     #[test]
