@@ -14,7 +14,12 @@ use crate::support::{Browser, PROFESSIONISTA, TestApp, cf, pin_half, spawn_app_w
 /// The letters written so far into `dir` (none while the folder does not exist).
 fn letters_in(dir: &Path) -> Vec<PathBuf> {
     match std::fs::read_dir(dir) {
-        Ok(entries) => entries.map(|entry| entry.unwrap().path()).collect(),
+        // A letter being written is a hidden temporary file until its rename: only finished letters count.
+        Ok(entries) => entries
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "pdf"))
+            .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => panic!("{}: {e}", dir.display()),
     }
