@@ -7,6 +7,7 @@ mod auth;
 mod caching;
 mod gate;
 mod journey;
+mod lockout;
 mod logs;
 mod outage;
 mod public;
