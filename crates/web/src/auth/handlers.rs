@@ -322,6 +322,9 @@ pub async fn issue_pin_in_background(state: &AuthState, codice_fiscale: CodiceFi
     let state = state.clone();
     tokio::spawn(async move {
         let _permit = permit;
+        // Let the answer leave first: on a busy machine the issuing's reads and hashes would otherwise compete with
+        // writing it, and slow a registered person's answer alone.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         if let Err(e) = issue_pin(&state, codice_fiscale, &contact, lang).await {
             tracing::error!(error = %e, "could not issue a PIN");
         }
