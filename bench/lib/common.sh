@@ -36,6 +36,7 @@ per_address_per_minute = 100000000
 per_address_burst = 10000000
 per_person_per_hour = 100000000
 per_person_burst = 10000000
+failures_per_address_per_hour = 100000000
 
 [shedding]
 max_in_flight = 100000

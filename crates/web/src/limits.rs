@@ -6,7 +6,10 @@
 //!
 //! The per-person limit treats every codice fiscale alike, registered or not, so it reveals nothing about who is in
 //! the registry. It comes on top of the lock after 5 wrong PINs: the lock stops guessing one PIN, the limit stops
-//! re-asking for PINs (which would replace a person's PIN) and hammering one person's login.
+//! re-asking for PINs and hammering one person's login. For logins it is counted per person *and* device (checked by
+//! the login itself with [`RateLimits::check_login`], once it knows the device), so that strangers knocking for
+//! someone do not use up the budget of that person's own browser. Wrong PINs from strangers are also bounded per
+//! client address ([`RateLimits::failures_barred`]), so that one client cannot spray guesses over many people.
 //!
 //! The limiters live in each node's memory: with N nodes behind a balancer a client gets at most N times the
 //! quota, which `[limits]` should allow for. Behind a reverse proxy every connection comes from the proxy; set
@@ -57,6 +60,9 @@ pub struct LimitsConfig {
     /// Reverse proxies in front of the portal that append the client's address to `X-Forwarded-For`; 0 ignores the
     /// header (the default: without a proxy it is whatever the client wrote).
     pub forwarded_hops: usize,
+    /// Wrong PINs per hour from one client address, counted outside devices the person logged in from before;
+    /// beyond them its logins get 429 until the hour ends.
+    pub failures_per_address_per_hour: u32,
 }
 
 impl Default for LimitsConfig {
@@ -69,6 +75,7 @@ impl Default for LimitsConfig {
             tickets_per_address_per_minute: 30,
             tickets_per_address_burst: 20,
             forwarded_hops: 0,
+            failures_per_address_per_hour: 100,
         }
     }
 }
@@ -86,13 +93,61 @@ enum Door {
     Ticket,
 }
 
-/// The two limiters.
+/// The limiters.
 pub struct RateLimits {
     by_address: DefaultKeyedRateLimiter<u128>,
     tickets_by_address: DefaultKeyedRateLimiter<u128>,
     by_person: DefaultKeyedRateLimiter<(Door, String)>,
+    failures: FailureBound,
     forwarded_hops: usize,
     checks: AtomicU64,
+}
+
+/// The client address a PIN or login request came from, as the limits count it (the peer, or the address reported
+/// by the configured proxies); `None` when unknown. The guard puts it in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<ClientIp>().copied().unwrap_or(ClientIp(None)))
+    }
+}
+
+/// Wrong PINs per client address in fixed windows of an hour. A GCRA limiter cannot say whether a client is over
+/// without spending a cell, and only failures must be spent, so the count is kept here.
+struct FailureBound {
+    max: u32,
+    windows: std::sync::Mutex<std::collections::HashMap<u128, (std::time::Instant, u32)>>,
+}
+
+/// The window of [`FailureBound`].
+const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Beyond this many addresses, windows that have ended are forgotten.
+const FAILURE_KEYS: usize = 65_536;
+
+impl FailureBound {
+    fn barred(&self, key: u128) -> Option<Duration> {
+        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (started, failures) = windows.get(&key)?;
+        let left = FAILURE_WINDOW.checked_sub(started.elapsed())?;
+        (*failures >= self.max && !left.is_zero()).then_some(left)
+    }
+
+    fn count(&self, key: u128) {
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() >= FAILURE_KEYS {
+            windows.retain(|_, (started, _)| started.elapsed() < FAILURE_WINDOW);
+        }
+        let window = windows.entry(key).or_insert((std::time::Instant::now(), 0));
+        if window.0.elapsed() >= FAILURE_WINDOW {
+            *window = (std::time::Instant::now(), 0);
+        }
+        window.1 = window.1.saturating_add(1);
+    }
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -115,10 +170,15 @@ impl RateLimits {
         let tickets =
             Quota::per_minute(nonzero(config.tickets_per_address_per_minute, "tickets_per_address_per_minute")?)
                 .allow_burst(nonzero(config.tickets_per_address_burst, "tickets_per_address_burst")?);
+        let failures = FailureBound {
+            max: nonzero(config.failures_per_address_per_hour, "failures_per_address_per_hour")?.get(),
+            windows: std::sync::Mutex::default(),
+        };
         Ok(Self {
             by_address: RateLimiter::keyed(per_address),
             tickets_by_address: RateLimiter::keyed(tickets),
             by_person: RateLimiter::keyed(per_person),
+            failures,
             forwarded_hops: config.forwarded_hops,
             checks: AtomicU64::new(0),
         })
@@ -135,6 +195,29 @@ impl RateLimits {
             forwarded.and_then(|v| v.to_str().ok()).map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
         let reported = listed.len().checked_sub(self.forwarded_hops).and_then(|i| listed.get(i));
         reported.and_then(|entry| parse_entry(entry)).unwrap_or(peer)
+    }
+
+    /// Spends one login of `person` counted in `bucket` (strangers, or one device of theirs); the wait if over.
+    pub fn check_login(&self, person: &CodiceFiscale, bucket: &str) -> Result<(), Duration> {
+        self.check(&self.by_person, &(Door::Login, format!("{person} {bucket}"))).inspect_err(|_| {
+            metrics::counter!("sportello_rate_limited_total", "scope" => "person").increment(1);
+        })
+    }
+
+    /// How long logins from `client` that a wrong PIN would count against it are refused, if they are.
+    pub fn failures_barred(&self, client: ClientIp) -> Option<Duration> {
+        let barred = self.failures.barred(address_key(client.0?));
+        if barred.is_some() {
+            metrics::counter!("sportello_rate_limited_total", "scope" => "failures").increment(1);
+        }
+        barred
+    }
+
+    /// Counts a wrong PIN from `client` (not from a device the person logged in from before).
+    pub fn count_failure(&self, client: ClientIp) {
+        if let Some(ip) = client.0 {
+            self.failures.count(address_key(ip));
+        }
     }
 
     fn check<K: Hash + Eq + Clone>(&self, limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), Duration> {
@@ -183,11 +266,14 @@ pub async fn guard(State(limits): State<Arc<RateLimits>>, request: Request, next
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
     let by_address = if door == Door::Ticket { &limits.tickets_by_address } else { &limits.by_address };
     let client = limits.client(peer, request.headers().get("x-forwarded-for"));
+    let mut request = request;
+    request.extensions_mut().insert(ClientIp(Some(client)));
     if let Err(wait) = limits.check(by_address, &address_key(client)) {
         metrics::counter!("sportello_rate_limited_total", "scope" => "address").increment(1);
         return too_many(api, lang, wait);
     }
-    if door == Door::Ticket {
+    // A login's per-person budget is spent by the login itself, which knows the device (`check_login`).
+    if door != Door::Pin {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -215,7 +301,7 @@ fn person_in(body: &Bytes, json: bool) -> Option<String> {
 }
 
 /// 429 with `Retry-After`: a problem page, or a plain status the API's outer layer turns into a problem.
-fn too_many(api: bool, lang: Lang, wait: Duration) -> Response {
+pub fn too_many(api: bool, lang: Lang, wait: Duration) -> Response {
     let seconds = wait.as_secs().max(1);
     let mut response = if api {
         StatusCode::TOO_MANY_REQUESTS.into_response()

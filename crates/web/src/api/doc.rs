@@ -40,15 +40,23 @@ pub struct Malformed(pub Problem);
 )]
 pub struct Unauthorized(pub Problem);
 
-/// The codice fiscale and PIN open no session. An unknown codice fiscale, a wrong PIN and a PIN locked after too
-/// many wrong attempts get this same answer, as on the login page.
+/// The codice fiscale and PIN open no session. An unknown codice fiscale and a wrong PIN get the same
+/// `login-refused`, as on the login page. After too many wrong PINs from this client (its device, or any client
+/// without a device the person logged in from), `login-locked` says until when (`locked_until`); any codice fiscale
+/// locks alike, registered or not.
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
     headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"sportello\"`.")),
-    example = json!({"type": "urn:sportello:problem:login-refused", "title": "Accesso non riuscito", "status": 401,
-        "detail": "Codice fiscale o PIN non validi, oppure PIN temporaneamente bloccato dopo troppi tentativi \
-        errati. Controlli i dati o riprovi più tardi."})
+    examples(
+        ("refused" = (value = json!({"type": "urn:sportello:problem:login-refused", "title": "Accesso non riuscito",
+            "status": 401, "detail": "Codice fiscale o PIN non validi. Controlli i dati e riprovi: dopo troppi \
+            tentativi errati, per qualche minuto non sarà possibile accedere."}))),
+        ("locked" = (value = json!({"type": "urn:sportello:problem:login-locked", "title": "Accesso bloccato",
+            "status": 401, "detail": "Troppi tentativi con un PIN errato: l'accesso con questo codice fiscale da qui \
+            è bloccato fino al 01/04/2020 10:30 (ora italiana). Se ha già effettuato l'accesso da un altro browser o \
+            dall'app, da lì può continuare ad accedere.", "locked_until": "2020-04-01T08:30:00Z"})))
+    )
 )]
 pub struct LoginRefused(pub Problem);
 

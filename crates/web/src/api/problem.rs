@@ -33,8 +33,11 @@ pub enum ProblemKind {
     Validation,
     /// No bearer token, or one that opens no live session.
     Unauthorized,
-    /// The codice fiscale and PIN open no session (unknown, wrong or locked: the same answer by design).
+    /// The codice fiscale and PIN open no session (unknown or wrong: the same answer by design).
     LoginRefused,
+    /// Too many wrong PINs have locked logging in with this codice fiscale from this client; `locked_until` says
+    /// until when. Any codice fiscale locks alike, registered or not.
+    LoginLocked,
     /// Nothing at this address for this citizen.
     NotFound,
     /// The address exists but not with this method.
@@ -69,6 +72,7 @@ impl ProblemKind {
             Self::Validation => "urn:sportello:problem:validation",
             Self::Unauthorized => "urn:sportello:problem:unauthorized",
             Self::LoginRefused => "urn:sportello:problem:login-refused",
+            Self::LoginLocked => "urn:sportello:problem:login-locked",
             Self::NotFound => "urn:sportello:problem:not-found",
             Self::MethodNotAllowed => "urn:sportello:problem:method-not-allowed",
             Self::AlreadyApplied => "urn:sportello:problem:already-applied",
@@ -89,7 +93,7 @@ impl ProblemKind {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::LoginRefused | Self::LoginLocked => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotConfirmed => StatusCode::FORBIDDEN,
@@ -109,6 +113,7 @@ impl ProblemKind {
             Self::Validation => lang.pick("Controlli i dati inviati", "Please check the data sent"),
             Self::Unauthorized => lang.pick("Accesso necessario", "Authentication required"),
             Self::LoginRefused => lang.pick("Accesso non riuscito", "Login refused"),
+            Self::LoginLocked => lang.pick("Accesso bloccato", "Login locked"),
             Self::NotFound => lang.pick("Non trovato", "Not found"),
             Self::MethodNotAllowed => lang.pick("Metodo non consentito", "Method not allowed"),
             Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),
@@ -230,6 +235,9 @@ pub struct Problem {
     /// The application already holding the citizen's indemnity, for `already-applied` problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_application: Option<Box<FirstApplication>>,
+    /// When logging in from this client opens again, for `login-locked` problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
     #[schema(ignore)]
     lang: Lang,
@@ -245,6 +253,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             first_application: None,
+            locked_until: None,
             lang,
         }
     }
@@ -261,6 +270,11 @@ impl Problem {
     /// The same problem, naming the application that already holds the citizen's indemnity.
     pub fn naming(self, first: FirstApplication) -> Self {
         Problem { first_application: Some(Box::new(first)), ..self }
+    }
+
+    /// The same problem, saying when a lock ends.
+    pub fn locked_until(self, until: chrono::DateTime<chrono::Utc>) -> Self {
+        Problem { locked_until: Some(until), ..self }
     }
 
     /// The answer when the service failed; the caller logs the cause.

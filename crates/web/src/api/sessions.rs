@@ -17,11 +17,12 @@ use super::problem::{ApiJson, ApiLang, FieldError, Problem, ProblemKind, lang_of
 use crate::apply::form::{email_message, mobile_message};
 use crate::auth::AuthState;
 use crate::auth::handlers::{
-    Contact, codice_fiscale_message, contact_message, issue_pin, log_in, login_refused_message, pin_message,
-    pin_request_received_message,
+    Attempt, Contact, LoginOutcome, codice_fiscale_message, contact_message, issue_pin_in_background, log_in,
+    login_refused_message, pin_locked_message, pin_message, pin_request_received_message,
 };
 use crate::auth::session::{Citizen, Resumed, resume};
 use crate::i18n::Lang;
+use crate::limits::{ClientIp, too_many};
 use crate::pin::EnteredPin;
 
 /// Longest bearer token looked at; ours are 32 hex digits.
@@ -85,8 +86,9 @@ pub struct PinRequested {
     pub detail: String,
 }
 
-/// `POST /api/v1/pin`: the API twin of `POST /pin`. The answer and the work done are the same whether or not the
-/// codice fiscale is in the registry, so that neither tells who is registered.
+/// `POST /api/v1/pin`: the API twin of `POST /pin`. Once the request is valid the issuing goes on in the background
+/// and the same answer is given at once, whether or not the codice fiscale is in the registry, so that neither the
+/// answer nor its timing tells who is registered.
 #[utoipa::path(
     post,
     path = "/api/v1/pin",
@@ -95,7 +97,8 @@ pub struct PinRequested {
     summary = "Ask for a PIN",
     description = "Sends a new INPS PIN to the e-mail address or mobile number given, if the codice fiscale is in \
         the registry: the first half (the simplified PIN, enough to log in) at once, the second half later. The \
-        answer, and the time it takes, are the same whether or not the codice fiscale is in the registry.",
+        answer, and the time it takes, are the same whether or not the codice fiscale is in the registry: the PIN is \
+        issued after the answer.",
     request_body = PinRequest,
     responses(
         (status = 202, description = "Accepted. If the codice fiscale is in the registry, the first half of a new PIN \
@@ -135,16 +138,9 @@ pub async fn request_pin(
     let (Some(codice_fiscale), Some(contact)) = (codice_fiscale, contact) else {
         return Problem::validation(lang, errors).into_response();
     };
-    match issue_pin(&state, codice_fiscale, &contact, lang).await {
-        Ok(()) => {
-            let body = PinRequested { detail: pin_request_received_message(lang).to_owned() };
-            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not issue a PIN");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+    issue_pin_in_background(&state, codice_fiscale, contact, lang).await;
+    let body = PinRequested { detail: pin_request_received_message(lang).to_owned() };
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
 /// Records that the value at `field` is not acceptable, saying `message`; `None`, for the value.
@@ -170,6 +166,10 @@ pub struct SessionRequest {
     pub codice_fiscale: String,
     /// The simplified PIN (its first 8 characters) or the full PIN (16 characters); case and spaces are ignored.
     pub pin: String,
+    /// The device token an earlier login of this app returned (`device` of the answer), if any. With it, wrong PINs
+    /// are counted for this app alone: strangers' wrong PINs for the same codice fiscale do not lock it out.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 /// A session opened by a login.
@@ -182,10 +182,15 @@ pub struct SessionCreated {
     pub idle_expires_at: DateTime<Utc>,
     /// When the session ends whatever the use.
     pub absolute_expires_at: DateTime<Utc>,
+    /// The device token: keep it (it holds nothing personal and lasts beyond the session) and send it as `device`
+    /// with the next logins from this app, so that a lock caused by strangers' wrong PINs does not apply to it.
+    /// Several people may log in from one app: the token remembers up to four, so send back the latest.
+    pub device: String,
 }
 
-/// `POST /api/v1/sessions`: logs in with the codice fiscale and PIN and returns a bearer token. An unknown codice
-/// fiscale, a wrong PIN and a locked PIN get the same 401 as the login page; wrong PINs count towards the same lock.
+/// `POST /api/v1/sessions`: logs in with the codice fiscale and PIN and returns a bearer token and a device token.
+/// An unknown codice fiscale and a wrong PIN get the same 401 as the login page; a lock says until when. Wrong PINs
+/// count towards the same locks as the page's: the device's own, or the strangers' one.
 #[utoipa::path(
     post,
     path = "/api/v1/sessions",
@@ -193,8 +198,11 @@ pub struct SessionCreated {
     operation_id = "create_session",
     summary = "Log in",
     description = "Opens a session with the codice fiscale and the simplified (8 characters) or full (16 \
-        characters) PIN, and returns its bearer token. An unknown codice fiscale, a wrong PIN and a locked PIN get \
-        the same 401; after 5 wrong PINs in a row, here or on the portal, the PIN is locked for 15 minutes.",
+        characters) PIN, and returns its bearer token and a device token to send back with later logins. An \
+        unknown codice fiscale and a wrong PIN get the same 401 `login-refused`. After 5 wrong PINs in a row, here \
+        or on the portal, logging in with the codice fiscale is locked for 15 minutes (401 `login-locked`, with \
+        `locked_until`) for every client but the devices the person logged in from before, which count their own \
+        wrong PINs apart. Any codice fiscale locks alike, registered or not.",
     request_body = SessionRequest,
     responses(
         (status = 201, description = "Logged in: the session's bearer token.", body = SessionCreated,
@@ -210,6 +218,7 @@ pub struct SessionCreated {
 pub async fn create(
     ApiLang(lang): ApiLang,
     State(state): State<AuthState>,
+    client: ClientIp,
     ApiJson(body): ApiJson<SessionRequest>,
 ) -> Response {
     let mut errors = Vec::new();
@@ -221,8 +230,10 @@ pub async fn create(
     let (Some(codice_fiscale), Some(pin)) = (codice_fiscale, pin) else {
         return Problem::validation(lang, errors).into_response();
     };
-    match log_in(&state, codice_fiscale, &pin, None).await {
-        Ok(Some(opened)) => {
+    let attempt = Attempt { codice_fiscale, pin: &pin, device: body.device.as_deref(), client, replacing: None };
+    match log_in(&state, attempt).await {
+        Ok(LoginOutcome::Opened(logged_in)) => {
+            let opened = logged_in.session;
             let idle_expires_at = chrono::TimeDelta::from_std(state.app.config.session.idle_timeout())
                 .ok()
                 .and_then(|idle| opened.opened_at.checked_add_signed(idle))
@@ -231,14 +242,21 @@ pub async fn create(
                 token: opened.id.expose().to_owned(),
                 idle_expires_at,
                 absolute_expires_at: opened.expires_at,
+                device: logged_in.device.value(),
             };
             let location = [(header::LOCATION, HeaderValue::from_static("/api/v1/sessions/current"))];
             (StatusCode::CREATED, location, axum::Json(body)).into_response()
         }
-        Ok(None) => {
+        Ok(LoginOutcome::Refused { locked_until: None }) => {
             let problem = Problem::new(ProblemKind::LoginRefused, lang, login_refused_message(lang));
             with_challenge(problem.into_response(), false)
         }
+        Ok(LoginOutcome::Refused { locked_until: Some(until) }) => {
+            let problem =
+                Problem::new(ProblemKind::LoginLocked, lang, pin_locked_message(lang, until)).locked_until(until);
+            with_challenge(problem.into_response(), false)
+        }
+        Ok(LoginOutcome::Limited(wait)) => too_many(true, lang, wait),
         Err(e) => {
             tracing::error!(error = %e, "could not log in");
             Problem::unavailable(lang).into_response()

@@ -2,6 +2,8 @@
 //! `__Host-sportello_csrf` cookie (a double submit that a sibling domain cannot forge, since it cannot compute the
 //! HMAC), after login the hash of the session id. A form carries the token in a hidden field; a POST without the
 //! right one is refused with 403.
+//!
+//! The same key signs the device cookie's tags ([`Binding::Device`], `super::device`), under its own domain.
 
 use hmac::{KeyInit, Mac as _};
 use rand::TryRng as _;
@@ -20,6 +22,9 @@ pub enum Binding<'a> {
     PreLogin(&'a str),
     /// The hash of the session id (logged-in forms).
     Session(&'a str),
+    /// A device id and a codice fiscale, as `<id>:<codice fiscale>`: the tag saying that person logged in from
+    /// that device (`super::device`).
+    Device(&'a str),
 }
 
 /// The key CSRF tokens are signed with; its `Debug` is redacted.
@@ -46,6 +51,7 @@ impl CsrfKey {
         let (domain, value) = match binding {
             Binding::PreLogin(value) => (&b"sportello-csrf-pre-login\0"[..], value),
             Binding::Session(value) => (&b"sportello-csrf-session\0"[..], value),
+            Binding::Device(value) => (&b"sportello-device\0"[..], value),
         };
         mac.update(domain);
         mac.update(value.as_bytes());

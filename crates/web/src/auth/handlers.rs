@@ -16,8 +16,13 @@ use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGE
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
-use super::session::{Citizen, ClientAddr, SESSION_COOKIE, SessionId, cookie, hash_id, random_hex, set_cookie};
+use super::device::{DEVICE_COOKIE, Device, MAX_VALUE_LEN, set_device_cookie};
+use super::session::{
+    Citizen, ClientAddr, SESSION_COOKIE, SessionId, cookie, cookie_at_most, hash_id, random_hex, set_cookie,
+};
+use crate::apply::italian_time;
 use crate::i18n::{Lang, LangQuery};
+use crate::limits::{ClientIp, too_many};
 use crate::notify::Channel;
 use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
 use crate::pin::{EnteredPin, Pin, PinError, PinKind};
@@ -267,9 +272,9 @@ pub async fn pin_form(State(state): State<AuthState>, Query(query): Query<LangQu
     with_csrf_cookie(render(StatusCode::OK, &page), &value, new)
 }
 
-/// `POST /pin`: issues a PIN to a person of the registry, first half at once, second half later. The answer is the
-/// same whether or not the codice fiscale is in the registry, and the hashing work is done either way, so that
-/// neither the page nor its timing tells who is registered.
+/// `POST /pin`: asks for a PIN for a person of the registry, first half at once, second half later. Once the form is
+/// valid the issuing goes on in the background ([`issue_pin_in_background`]) and the same page is answered at once
+/// to everyone, so that neither the page nor its timing tells who is registered or holds a PIN.
 pub async fn pin_request(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
@@ -299,15 +304,28 @@ pub async fn pin_request(
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    match issue_pin(&state, codice_fiscale, &contact, lang).await {
-        Ok(()) => {
-            render(StatusCode::OK, &PinSentPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })
-        }
-        Err(e) => {
+    issue_pin_in_background(&state, codice_fiscale, contact, lang).await;
+    render(StatusCode::OK, &PinSentPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })
+}
+
+/// Hands a valid PIN request to a task of its own and returns, taking the same time whoever it names: what
+/// [`issue_pin`] does for a registered person (reading their PINs, hashing a new one, storing it and queueing its
+/// messages) would otherwise tell them apart by the answer's delay. A failure is logged by its cause (never the
+/// PIN or the contact); the requester was told only what happens *if* the codice fiscale is registered, and asks
+/// again. At most [`super::ISSUING_AT_ONCE`] requests are issued at once; beyond, the answer waits for a place,
+/// whoever it names.
+pub async fn issue_pin_in_background(state: &AuthState, codice_fiscale: CodiceFiscale, contact: Contact, lang: Lang) {
+    let permit = std::sync::Arc::clone(&state.auth.issuing).acquire_owned().await.ok();
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        // Let the answer leave first: on a busy machine the issuing's reads and hashes would otherwise compete with
+        // writing it, and slow a registered person's answer alone.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if let Err(e) = issue_pin(&state, codice_fiscale, &contact, lang).await {
             tracing::error!(error = %e, "could not issue a PIN");
-            unavailable(lang)
         }
-    }
+    });
 }
 
 /// The message for a contact that is neither an e-mail address nor a mobile number.
@@ -330,15 +348,34 @@ pub fn pin_request_received_message(lang: Lang) -> &'static str {
     )
 }
 
-/// What a refused login is answered, whatever the reason (the same words as `login.html`): an unknown codice
-/// fiscale, a wrong PIN and a locked PIN must look alike.
+/// What a refused login is answered (the same words as `login.html`): an unknown codice fiscale and a wrong PIN
+/// must look alike.
 pub fn login_refused_message(lang: Lang) -> &'static str {
     lang.pick(
-        "Codice fiscale o PIN non validi, oppure PIN temporaneamente bloccato dopo troppi tentativi errati. Controlli \
-         i dati o riprovi più tardi.",
-        "Invalid codice fiscale or PIN, or PIN temporarily locked after too many wrong attempts. Check what you \
-         entered or try again later.",
+        "Codice fiscale o PIN non validi. Controlli i dati e riprovi: dopo troppi tentativi errati, per qualche minuto \
+         non sarà possibile accedere.",
+        "Invalid codice fiscale or PIN. Check what you entered and try again: after too many wrong attempts, logging \
+         in is locked for a few minutes.",
     )
+}
+
+/// What a login is answered while wrong PINs have locked logging in with this codice fiscale from this client, until
+/// `until` (Italian time, `22/11/2026 15:30`). Any codice fiscale locks alike, registered or not, PIN or not, so
+/// the words tell nothing about the person; they say where the owner can still log in.
+pub fn pin_locked_message(lang: Lang, until: DateTime<Utc>) -> String {
+    let until = italian_time::format(until);
+    match lang {
+        Lang::It => format!(
+            "Troppi tentativi con un PIN errato: l'accesso con questo codice fiscale da qui è bloccato fino al \
+             {until} (ora italiana). Se ha già effettuato l'accesso da un altro browser o dall'app, da lì può \
+             continuare ad accedere."
+        ),
+        Lang::En => format!(
+            "Too many wrong PINs: logging in with this codice fiscale from here is locked until {until} (Italian \
+             time). If you have logged in before from another browser or from the app, you can go on logging in \
+             there."
+        ),
+    }
 }
 
 /// Why an action of the citizen's journey could not be carried out: a fault of the service, never of the request.
@@ -548,6 +585,8 @@ struct LoginPage {
     codice_fiscale_error: Option<String>,
     pin_error: Option<String>,
     refused: bool,
+    /// Why the login was refused when logging in is locked: the words of [`pin_locked_message`].
+    locked: Option<String>,
 }
 
 impl LoginPage {
@@ -561,6 +600,7 @@ impl LoginPage {
             codice_fiscale_error: None,
             pin_error: None,
             refused: false,
+            locked: None,
         }
     }
 }
@@ -578,11 +618,13 @@ pub async fn login_form(
     with_csrf_cookie(render(StatusCode::OK, &LoginPage::new(&state, lang, &value)), &value, new)
 }
 
-/// `POST /accedi`: checks the codice fiscale and PIN; on success opens a new session and goes to `/situazione`.
-/// An unknown codice fiscale, a wrong PIN and a locked PIN get the same answer, after the same hashing work.
+/// `POST /accedi`: checks the codice fiscale and PIN; on success opens a new session, remembers the browser in the
+/// device cookie and goes to `/situazione`. An unknown codice fiscale and a wrong PIN get the same answer after the
+/// same work; a lock says until when.
 pub async fn login(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
+    client: ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -603,22 +645,34 @@ pub async fn login(
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    match log_in(&state, codice_fiscale, &pin, cookie(&headers, SESSION_COOKIE)).await {
-        Ok(Some(opened)) => {
+    let attempt = Attempt {
+        codice_fiscale,
+        pin: &pin,
+        device: cookie_at_most(&headers, DEVICE_COOKIE, MAX_VALUE_LEN),
+        client,
+        replacing: cookie(&headers, SESSION_COOKIE),
+    };
+    match log_in(&state, attempt).await {
+        Ok(LoginOutcome::Opened(opened)) => {
             let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
-            if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.id.expose()) {
+            if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.session.id.expose()) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            if let Some(cookie) = set_device_cookie(&opened.device) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response
         }
-        Ok(None) => {
+        Ok(LoginOutcome::Refused { locked_until }) => {
             let page = LoginPage {
                 refused: true,
+                locked: locked_until.map(|until| pin_locked_message(lang, until)),
                 codice_fiscale: form.codice_fiscale,
                 ..LoginPage::new(&state, lang, csrf_value)
             };
             render(StatusCode::UNAUTHORIZED, &page)
         }
+        Ok(LoginOutcome::Limited(wait)) => too_many(false, lang, wait),
         Err(e) => {
             tracing::error!(error = %e, "could not log in");
             unavailable(lang)
@@ -626,7 +680,7 @@ pub async fn login(
     }
 }
 
-/// A session opened by [`log_in`].
+/// A session opened by [`log_in`] or [`open_session`].
 #[derive(Debug)]
 pub struct Opened {
     /// Its id, handed to the client once (cookie or bearer token).
@@ -637,18 +691,74 @@ pub struct Opened {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Logs `codice_fiscale` in with `pin`: a new session, or `None` when the PIN does not open one of the person's
-/// credentials now. An unknown codice fiscale, a wrong PIN and a locked PIN all give `None` after the same hashing
-/// work, and a failure counts towards the lock whichever door (page or API) it came through. `replacing` is a
-/// session id the client held before, ended so that the id rotates at login.
-pub async fn log_in(
-    state: &AuthState,
-    codice_fiscale: CodiceFiscale,
-    pin: &EnteredPin,
-    replacing: Option<&str>,
-) -> Result<Option<Opened>, ServiceError> {
-    let Some(credential) = check_pin(state, codice_fiscale, pin).await? else {
-        return Ok(None);
+/// A logged-in session and the device that logged in, to hand back to the client.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The session.
+    pub session: Opened,
+    /// The device, now remembering the person: the device cookie's value, or the API's device token.
+    pub device: Device,
+}
+
+/// A login as a door received it.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    /// Who logs in.
+    pub codice_fiscale: CodiceFiscale,
+    /// With which PIN.
+    pub pin: &'a EnteredPin,
+    /// The device cookie or token the client presented, if any (see [`super::device`]).
+    pub device: Option<&'a str>,
+    /// The client's address, as the rate limits count it.
+    pub client: ClientIp,
+    /// A session id the client held before, ended so that the id rotates at login.
+    pub replacing: Option<&'a str>,
+}
+
+/// What a login came to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// A new session.
+    Opened(LoggedIn),
+    /// No session: an unknown codice fiscale, a wrong PIN, or a lock, until `locked_until`, of this codice fiscale
+    /// for this client (its device, or strangers).
+    Refused {
+        /// When the lock ends, if the codice fiscale is locked for this client now.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// Too many logins for this codice fiscale from this client's bucket, or too many wrong PINs from its address:
+    /// retry after this long. Nothing was looked up.
+    Limited(std::time::Duration),
+}
+
+/// Logs a person in with a PIN: a new session, or why not. Wrong PINs are counted in a bucket: the device's own
+/// when the client presents a device the person logged in from before, else the person's strangers' bucket; a
+/// locked strangers' bucket does not stop a recognised device. Every refusal does the same work, known person or
+/// not: the same reads, one Argon2 verification (against a dummy hash when there is nothing to verify) and one
+/// write of the failure (so any codice fiscale locks alike after as many wrong PINs). A failure counts whichever
+/// door (page or API) it came through.
+pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutcome, ServiceError> {
+    let Attempt { codice_fiscale, pin, device, client, replacing } = attempt;
+    let key = &state.auth.csrf;
+    let device = device.and_then(Device::parse);
+    let bucket = Device::bucket(device.as_ref(), key, &codice_fiscale).to_owned();
+    let stranger = bucket == STRANGERS;
+    let limits = &state.auth.limits;
+    if let Err(wait) = limits.check_login(&codice_fiscale, &bucket) {
+        return Ok(LoginOutcome::Limited(wait));
+    }
+    if stranger && let Some(wait) = limits.failures_barred(client) {
+        return Ok(LoginOutcome::Limited(wait));
+    }
+    let credential = match check_pin(state, codice_fiscale, pin, &bucket).await? {
+        Ok(credential) => credential,
+        Err(lock) => {
+            if stranger {
+                limits.count_failure(client);
+            }
+            let now = state.auth.now();
+            return Ok(LoginOutcome::Refused { locked_until: lock.locked_until.filter(|&until| until > now) });
+        }
     };
     let full = pin.kind() == PinKind::Full;
     let released = state.app.store.pin_used(credential.id, full, state.auth.now()).await?;
@@ -657,19 +767,24 @@ pub async fn log_in(
     }
     // The full PIN confirms the credential: its second half travelled apart from the first.
     let confirmed = credential.confirmed() || full;
-    open_session(state, codice_fiscale, Some(credential.reference()), confirmed, replacing).await.map(Some)
+    let session = open_session(state, codice_fiscale, Some(credential.reference()), confirmed, replacing).await?;
+    let device = Device::remembering(device, key, &codice_fiscale)?;
+    Ok(LoginOutcome::Opened(LoggedIn { session, device }))
 }
 
-/// The credential `pin` opens now, if any; counts a failure (and locks) when it opens none. Only the credentials of
-/// the slot the PIN's first symbol names are tried: one hash in all but a rare case (a PIN from before slots).
+/// The credential `pin` opens now, or the bucket's lock as it stands after counting the failure. Only the
+/// credentials of the slot the PIN's first symbol names are tried: one hash in all but a rare case (a PIN from
+/// before slots, tried second).
 async fn check_pin(
     state: &AuthState,
     codice_fiscale: CodiceFiscale,
     pin: &EnteredPin,
-) -> Result<Option<PinCredential>, ServiceError> {
+    bucket: &str,
+) -> Result<Result<PinCredential, sportello_store::PinLock>, ServiceError> {
     let store = &state.app.store;
     let now = state.auth.now();
-    let locked = store.pin_lock(&codice_fiscale, STRANGERS).await?.locked_at(now);
+    let lock = store.pin_lock(&codice_fiscale, bucket).await?;
+    let locked = lock.locked_at(now);
     let candidates = if locked { Vec::new() } else { store.pins_for_slot(&codice_fiscale, pin.slot()).await? };
     let hash_of = |c: &PinCredential| match pin.kind() {
         PinKind::Simplified => c.simplified_hash.clone(),
@@ -693,15 +808,21 @@ async fn check_pin(
         (None, false) => "failure",
     };
     metrics::counter!("sportello_pin_logins_total", "outcome" => outcome).increment(1);
-    if matched.is_some() {
-        store.clear_login_failures(&codice_fiscale, STRANGERS).await?;
-    } else if !candidates.is_empty() {
-        let pin_config = &state.app.config.pin;
-        store
-            .record_login_failure(&codice_fiscale, STRANGERS, now, pin_config.max_failures, pin_config.lock_for())
-            .await?;
+    if let Some(credential) = matched {
+        store.clear_login_failures(&codice_fiscale, bucket).await?;
+        return Ok(Ok(credential));
     }
-    Ok(matched)
+    if locked {
+        // Attempts during a lock are not counted; known or not, the codice fiscale is locked alike.
+        return Ok(Err(lock));
+    }
+    // Counted for every codice fiscale, registered or not, PIN or not: the same write on every refusal, so that
+    // neither its time nor a later lock tells who holds a PIN.
+    let pin_config = &state.app.config.pin;
+    let lock = store
+        .record_login_failure(&codice_fiscale, bucket, now, pin_config.max_failures, pin_config.lock_for())
+        .await?;
+    Ok(Err(lock))
 }
 
 /// Opens a session for `codice_fiscale` under a new id, ending the one the client held before (if any).

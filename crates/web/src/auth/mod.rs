@@ -15,6 +15,7 @@ use crate::routes::{Audience, Routes};
 use crate::server::AppState;
 
 pub mod csrf;
+pub mod device;
 pub mod handlers;
 pub mod session;
 
@@ -52,7 +53,13 @@ pub struct Auth {
     pub clock: Clock,
     /// Rate limits on the PIN and login doors.
     pub limits: Arc<RateLimits>,
+    /// PIN requests being issued in the background at once ([`ISSUING_AT_ONCE`]); a request beyond waits for a
+    /// place before it is answered, whoever it names.
+    pub issuing: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many PIN requests may be issued in the background at once (each waits its turn for the hasher).
+pub const ISSUING_AT_ONCE: usize = 1024;
 
 impl Auth {
     /// Sportello's Argon2id parameters, the configured CSRF key (or a random one) and the system clock.
@@ -62,7 +69,8 @@ impl Auth {
             None => CsrfKey::generate()?,
         };
         let limits = Arc::new(RateLimits::new(&config.limits)?);
-        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now), limits })
+        let issuing = Arc::new(tokio::sync::Semaphore::new(ISSUING_AT_ONCE));
+        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now), limits, issuing })
     }
 
     /// The same, hashing with `hasher` (tests use cheap parameters).

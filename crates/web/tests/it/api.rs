@@ -280,7 +280,7 @@ async fn asking_for_a_pin_answers_the_same_whether_or_not_the_codice_fiscale_is_
 }
 
 #[tokio::test]
-async fn a_refused_login_looks_the_same_for_a_wrong_pin_an_unknown_person_and_a_lock_shared_with_the_pages() {
+async fn a_refused_login_looks_the_same_for_a_wrong_pin_and_an_unknown_person_and_locks_are_shared_with_the_pages() {
     let app = spawn_app().await;
     let me = cf(PROFESSIONISTA);
     app.logged_in(&me).await;
@@ -303,7 +303,10 @@ async fn a_refused_login_looks_the_same_for_a_wrong_pin_an_unknown_person_and_a_
     // The fifth wrong PIN comes through the page: the count is the store's, whichever door.
     assert_eq!(Browser::new(&app).login(me.as_str(), wrong_pin).await.status, 401);
     let locked = client.log_in(me.as_str(), &TEST_PIN[..8]).await;
-    assert_eq!((locked.status, &locked.body), (401, &unknown.body), "the right PIN is refused while locked");
+    assert_eq!(locked.status, 401, "the right PIN is refused while locked");
+    assert_eq!(locked.problem(), "urn:sportello:problem:login-locked", "and told so");
+    assert!(locked.body["locked_until"].is_string(), "{}", locked.body);
+    assert!(locked.header("www-authenticate").starts_with("Bearer"));
     assert_eq!(Browser::new(&app).login(me.as_str(), TEST_PIN).await.status, 401, "on the page too");
 
     app.clock.advance(Duration::from_secs(15 * 60 + 5));

@@ -8,6 +8,7 @@ mod caching;
 mod gate;
 mod journey;
 mod letters;
+mod lockout;
 mod logs;
 mod outage;
 mod public;
