@@ -24,6 +24,36 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A command that only reads found no database where it was told to look; it creates none.
+    #[error(
+        "there is no database at {0}: this command only reads one and creates none; check --database-url (or SPORTELLO_DATABASE_URL), or create it with `sportello registry import FILE.csv`"
+    )]
+    Missing(String),
+
+    /// A command that only reads found a database whose schema is older than this program (or not Sportello's);
+    /// it migrates nothing.
+    #[error(
+        "the database at {url} is not up to date ({pending} migration(s) of this version not applied): this command only reads and migrates nothing; run a command that writes (e.g. `sportello serve` or `sportello registry import`) once to bring it up to date"
+    )]
+    Outdated {
+        /// The URL, without its password.
+        url: String,
+        /// Migrations this program has and the database lacks.
+        pending: usize,
+    },
+
+    /// A payment run would hold transfers whose holder has no personal record: a payment order must name the
+    /// holder, so the run is refused whole.
+    #[error(
+        "{count} transfer(s) of the run for {pay_date} have no holder's name on file: import the persons file (`sportello registry persons FILE.csv`) with a record for each, then run again; nothing was paid and no file was written"
+    )]
+    UnnamedTransfers {
+        /// The run's date.
+        pay_date: sportello_domain::Date,
+        /// How many transfers lack a name.
+        count: u64,
+    },
+
     /// The folder that should hold the SQLite file could not be created.
     #[error("cannot create the folder {} for the database: {source}", path.display())]
     CreateFolder {

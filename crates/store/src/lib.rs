@@ -68,6 +68,29 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     Ok(store)
 }
 
+/// Opens the existing store named by `url` for a command that only reads (`check`, `budget show`): unlike [`open`]
+/// it creates no database ([`StoreError::Missing`]) and applies no migration ([`StoreError::Outdated`] when the
+/// schema is behind this program's).
+pub async fn open_existing(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    let store: Box<dyn Store> = if url.starts_with("sqlite:") {
+        Box::new(sqlite::SqliteStore::connect_existing(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Box::new(postgres::PgStore::connect(url).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl(redact(url)));
+    };
+    let pending = store.pending_migrations().await?;
+    if pending > 0 {
+        return Err(StoreError::Outdated { url: redact(url), pending });
+    }
+    Ok(store)
+}
+
+/// How many of `migrator`'s migrations are missing from `applied` (the versions a database records as applied).
+fn pending(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> usize {
+    migrator.iter().filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version)).count()
+}
+
 /// The URL without its password, fit for messages and logs.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -140,6 +163,10 @@ pub trait Store: Persons + Credentials + Send + Sync {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
 
+    /// How many of this program's migrations the database has not applied (all of them when it has none), without
+    /// applying any.
+    async fn pending_migrations(&self) -> Result<usize, StoreError>;
+
     /// Starts replacing the whole registry. Rows written through the returned import are invisible to readers
     /// until [`RegistryImport::commit`]; then readers see the new registry whole. Dropping or aborting the import
     /// leaves the previous registry untouched.
@@ -193,11 +220,13 @@ pub trait Store: Persons + Credentials + Send + Sync {
     /// Sets a scheme's spending limit by a new law (`legal_ref`), records it in the history, and accepts the
     /// suspended applications that now fit, in order of submission. A limit below what is already reserved is
     /// refused ([`StoreError::BudgetBelowReserved`]).
+    /// `set_by` names who set it, for the history.
     async fn set_budget_limit(
         &self,
         scheme: &str,
         limit: Cents,
         legal_ref: &str,
+        set_by: &str,
         at: DateTime<Utc>,
     ) -> Result<BudgetChange, StoreError>;
 
@@ -210,15 +239,22 @@ pub trait Store: Persons + Credentials + Send + Sync {
     // ----- payments -----
 
     /// Starts the payment run for `run.pay_date`: in one transaction, records the run and assigns to it every
-    /// accepted application not yet paid (nor being paid). If a run for that date exists, returns it and assigns
-    /// nothing (`false`): its files can be written again, the same. Concurrent calls never assign an application
-    /// twice.
+    /// accepted application not yet paid (nor being paid), without a hold, payable before `run.accepted_before`.
+    /// If a run for that date exists, returns it and assigns nothing (`false`): its files can be written again, the
+    /// same. Concurrent calls never assign an application twice. Runs are numbered 1, 2, 3… without gaps: a run that
+    /// is not recorded takes no number.
     async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError>;
+
+    /// How many transfers the run of `run.pay_date` holds, or would hold if it were started now (as
+    /// [`Store::start_payment_run`] would assign them), whose beneficiary has no personal record, hence no name for
+    /// the payment order.
+    async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError>;
 
     /// Counts and totals of a run's payments by scheme and method, by scheme then method.
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError>;
 
-    /// Up to `limit` payments of a run made by `method`, in id order, after id `after`: a page of a stream.
+    /// Up to `limit` payments of a run made by `method`, in id order, after id `after`: a page of a stream. Each
+    /// carries its holder's name as the personal records give it now.
     async fn run_payments(
         &self,
         run_id: i64,

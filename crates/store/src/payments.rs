@@ -59,6 +59,8 @@ pub struct BudgetEvent {
     pub set_at: DateTime<Utc>,
     /// Suspended applications it accepted.
     pub released: u64,
+    /// Who set it (an operator); `None` for a limit taken from the scheme file, or recorded before this was kept.
+    pub set_by: Option<String>,
 }
 
 /// A payment run to start.
@@ -74,6 +76,10 @@ pub struct NewPaymentRun {
     pub debtor_bic: String,
     /// When the run starts.
     pub at: DateTime<Utc>,
+    /// The cut-off: the run pays only applications payable as they stand (accepted, released from any hold or
+    /// suspension, with the account now on file) before then, i.e. whose last change came earlier. A run dated
+    /// 15 April pays nothing accepted on or after that day.
+    pub accepted_before: DateTime<Utc>,
 }
 
 /// A recorded payment run.
@@ -189,6 +195,9 @@ pub struct PaymentRow {
     pub iban: Option<String>,
     /// The amount.
     pub amount: Cents,
+    /// The holder's name, "Nome Cognome", from the personal records (the persons import); `None` when they hold no
+    /// record of the beneficiary.
+    pub holder: Option<String>,
 }
 
 /// A bank's word on one payment, from a status report.

@@ -155,11 +155,34 @@ impl PgStore {
     }
 }
 
+/// The condition on `applications a` of what a payment run assigns, with the cut-off bound at `cutoff`: accepted,
+/// without a hold, last changed (accepted, released, given a new account) before the cut-off, and with no payment
+/// that stands (one superseded by a new account does not).
+fn payable(cutoff: &str) -> String {
+    format!(
+        "a.status = 'accepted' AND a.hold IS NULL AND a.updated_at < {cutoff}
+         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')"
+    )
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        let table: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&self.pool).await?;
+        let applied: Vec<i64> = match table {
+            Some(_) => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?
+            }
+            None => Vec::new(),
+        };
+        Ok(crate::pending(&migrator, &applied))
     }
 
     async fn begin_registry_import(&self) -> Result<Box<dyn RegistryImport>, StoreError> {
@@ -312,6 +335,7 @@ impl Store for PgStore {
         scheme: &str,
         limit: Cents,
         legal_ref: &str,
+        set_by: &str,
         at: DateTime<Utc>,
     ) -> Result<BudgetChange, StoreError> {
         let at = at.trunc_subsecs(6);
@@ -354,13 +378,15 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released, set_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(scheme)
         .bind(limit.get())
         .bind(legal_ref)
         .bind(at)
         .bind(released_cents / amount)
+        .bind(set_by)
         .execute(&mut *tx)
         .await?;
         let row = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} WHERE b.scheme = $1")))
@@ -379,10 +405,11 @@ impl Store for PgStore {
     }
 
     async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
-        let rows =
-            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT scheme, limit_cents, legal_ref, set_at, released, set_by FROM budget_history ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(BudgetEvent {
@@ -391,6 +418,7 @@ impl Store for PgStore {
                     legal_ref: get(row, "legal_ref")?,
                     set_at: get(row, "set_at")?,
                     released: payments::count(get(row, "released")?, "released")?,
+                    set_by: get(row, "set_by")?,
                 })
             })
             .collect()
@@ -403,9 +431,12 @@ impl Store for PgStore {
         // index on payments would stop a second payment anyway; the lock spares the work of finding out.
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PAYMENTS_LOCK).execute(&mut *tx).await?;
+        // The next number after the last run's, under the lock: a sequence would give a number to a run refused or
+        // rolled back, and to every rerun (ON CONFLICT takes a value before it finds the conflict).
         let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO payment_runs (pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO payment_runs (id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
+             OVERRIDING SYSTEM VALUE
+             SELECT coalesce(max(id), 0) + 1, $1, $2, $3, $4, $5 FROM payment_runs
              ON CONFLICT (pay_date) DO NOTHING
              RETURNING id",
         )
@@ -418,20 +449,21 @@ impl Store for PgStore {
         .await?;
         if let Some(id) = created {
             // Every accepted application with no payment that stands (one superseded by a new account does not).
-            sqlx::query(
+            sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO payments
                      (run_id, application_id, protocol, codice_fiscale, scheme, method, iban, amount_cents, status,
                       updated_at)
                  SELECT $1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details -> 'payment' ->> 'method',
                         a.details -> 'payment' ->> 'iban', b.amount_cents, 'scheduled', $2
                  FROM applications a JOIN budgets b ON b.scheme = a.scheme
-                 WHERE a.status = 'accepted' AND a.hold IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
+                 WHERE {}
                  ORDER BY a.id
                  ON CONFLICT (application_id) WHERE status <> 'superseded' DO NOTHING",
-            )
+                payable("$3")
+            )))
             .bind(id)
             .bind(at)
+            .bind(run.accepted_before.trunc_subsecs(6))
             .execute(&mut *tx)
             .await?;
         }
@@ -442,6 +474,26 @@ impl Store for PgStore {
         let found = run_from_row(&row)?;
         tx.commit().await?;
         Ok((found, created.is_some()))
+    }
+
+    async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT count(*) FROM (
+                 SELECT p.codice_fiscale FROM payments p JOIN payment_runs r ON r.id = p.run_id
+                 WHERE r.pay_date = $1 AND p.method = 'iban'
+                 UNION ALL
+                 SELECT a.codice_fiscale FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE NOT EXISTS (SELECT 1 FROM payment_runs WHERE pay_date = $1)
+                   AND a.details -> 'payment' ->> 'method' = 'iban' AND {}
+             ) t
+             WHERE NOT EXISTS (SELECT 1 FROM persons pe WHERE pe.codice_fiscale = t.codice_fiscale)",
+            payable("$2")
+        )))
+        .bind(run.pay_date)
+        .bind(run.accepted_before.trunc_subsecs(6))
+        .fetch_one(&self.pool)
+        .await?;
+        payments::count(n, "unnamed transfers")
     }
 
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
@@ -472,8 +524,10 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<PaymentRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, protocol, codice_fiscale, scheme, iban, amount_cents FROM payments
-             WHERE run_id = $1 AND method = $2 AND id > $3 ORDER BY id LIMIT $4",
+            "SELECT p.id, p.protocol, p.codice_fiscale, p.scheme, p.iban, p.amount_cents,
+                    pe.nome || ' ' || pe.cognome AS holder
+             FROM payments p LEFT JOIN persons pe ON pe.codice_fiscale = p.codice_fiscale
+             WHERE p.run_id = $1 AND p.method = $2 AND p.id > $3 ORDER BY p.id LIMIT $4",
         )
         .bind(run_id)
         .bind(method.as_str())
@@ -490,6 +544,7 @@ impl Store for PgStore {
                     scheme: get(row, "scheme")?,
                     iban: get(row, "iban")?,
                     amount: Cents::new(get(row, "amount_cents")?),
+                    holder: get(row, "holder")?,
                 })
             })
             .collect()

@@ -132,6 +132,16 @@ impl SqliteStore {
     /// Like [`SqliteStore::connect`], grouping submissions into commits as `group_commit` says. Spawns the writer
     /// task on the current tokio runtime; it stops when the last clone of the store is dropped.
     pub async fn connect_with(url: &str, group_commit: GroupCommit) -> Result<Self, StoreError> {
+        Self::connect_as(url, group_commit, true).await
+    }
+
+    /// Opens the SQLite database named by `url` only if its file exists ([`StoreError::Missing`] otherwise): for
+    /// commands that only read, which must not leave an empty database behind a mistyped path.
+    pub async fn connect_existing(url: &str) -> Result<Self, StoreError> {
+        Self::connect_as(url, GroupCommit::default(), false).await
+    }
+
+    async fn connect_as(url: &str, group_commit: GroupCommit, create: bool) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             // A registry import needs its own connection and a rollback on drop that closes it; an in-memory
             // database vanishes with its last connection and has no WAL, so it cannot give the same guarantees.
@@ -141,9 +151,13 @@ impl SqliteStore {
             )));
         }
         let options = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::connect(url, e))?;
-        create_parent_folder(options.get_filename())?;
+        if create {
+            create_parent_folder(options.get_filename())?;
+        } else if !options.get_filename().is_file() {
+            return Err(StoreError::Missing(crate::redact(url)));
+        }
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: with WAL, SQLite fsyncs the log at every commit, so an acknowledged commit survives a power
             // cut. NORMAL would be faster and could lose the last commits; applications must not be lost.
@@ -377,6 +391,16 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
     plan.outcomes(&stored, created.into_iter().map(|(_, application)| application).collect())
 }
 
+/// The condition on `applications a` of what a payment run assigns, with the cut-off bound at `cutoff`: accepted,
+/// without a hold, last changed (accepted, released, given a new account) before the cut-off, and with no payment
+/// that stands (one superseded by a new account does not).
+fn payable(cutoff: &str) -> String {
+    format!(
+        "a.status = 'accepted' AND a.hold IS NULL AND a.updated_at < {cutoff}
+         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')"
+    )
+}
+
 /// Creates the folder a database file lives in, if it has one and it is missing.
 fn create_parent_folder(file: &Path) -> Result<(), StoreError> {
     match file.parent() {
@@ -391,6 +415,23 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
         Ok(())
+    }
+
+    async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        let table: Option<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_optional(&self.readers)
+                .await?;
+        let applied: Vec<i64> = match table {
+            Some(_) => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&self.readers)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(crate::pending(&migrator, &applied))
     }
 
     async fn begin_registry_import(&self) -> Result<Box<dyn RegistryImport>, StoreError> {
@@ -556,6 +597,7 @@ impl Store for SqliteStore {
         scheme: &str,
         limit: Cents,
         legal_ref: &str,
+        set_by: &str,
         at: DateTime<Utc>,
     ) -> Result<BudgetChange, StoreError> {
         let at = timestamp_to_db(at.trunc_subsecs(6));
@@ -598,13 +640,15 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released, set_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .bind(scheme)
         .bind(limit.get())
         .bind(legal_ref)
         .bind(&at)
         .bind(released_cents / amount)
+        .bind(set_by)
         .execute(&mut *tx)
         .await?;
         let row = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} WHERE b.scheme = ?1")))
@@ -623,10 +667,11 @@ impl Store for SqliteStore {
     }
 
     async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
-        let rows =
-            sqlx::query("SELECT scheme, limit_cents, legal_ref, set_at, released FROM budget_history ORDER BY id")
-                .fetch_all(&self.readers)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT scheme, limit_cents, legal_ref, set_at, released, set_by FROM budget_history ORDER BY id",
+        )
+        .fetch_all(&self.readers)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(BudgetEvent {
@@ -635,6 +680,7 @@ impl Store for SqliteStore {
                     legal_ref: get(row, "legal_ref")?,
                     set_at: timestamp_from_db(&get::<String>(row, "set_at")?)?,
                     released: payments::count(get(row, "released")?, "released")?,
+                    set_by: get(row, "set_by")?,
                 })
             })
             .collect()
@@ -645,9 +691,11 @@ impl Store for SqliteStore {
         let pay_date = iso_date(run.pay_date).to_string();
         // One writer at a time (BEGIN IMMEDIATE): a second run waits, then finds what the first assigned.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // The next number after the last run's, given under the write lock: a run refused or rolled back takes none.
         let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO payment_runs (pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO payment_runs (id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
+             SELECT coalesce(max(id), 0) + 1, ?1, ?2, ?3, ?4, ?5 FROM payment_runs
+             WHERE true
              ON CONFLICT (pay_date) DO NOTHING
              RETURNING id",
         )
@@ -660,19 +708,20 @@ impl Store for SqliteStore {
         .await?;
         if let Some(id) = created {
             // Every accepted application with no payment that stands (one superseded by a new account does not).
-            sqlx::query(
+            sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO payments
                      (run_id, application_id, protocol, codice_fiscale, scheme, method, iban, amount_cents, status,
                       updated_at)
                  SELECT ?1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details ->> '$.payment.method',
                         a.details ->> '$.payment.iban', b.amount_cents, 'scheduled', ?2
                  FROM applications a JOIN budgets b ON b.scheme = a.scheme
-                 WHERE a.status = 'accepted' AND a.hold IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')
+                 WHERE {}
                  ORDER BY a.id",
-            )
+                payable("?3")
+            )))
             .bind(id)
             .bind(&at)
+            .bind(timestamp_to_db(run.accepted_before.trunc_subsecs(6)))
             .execute(&mut *tx)
             .await?;
         }
@@ -683,6 +732,26 @@ impl Store for SqliteStore {
         let found = run_from_row(&row)?;
         tx.commit().await?;
         Ok((found, created.is_some()))
+    }
+
+    async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT count(*) FROM (
+                 SELECT p.codice_fiscale FROM payments p JOIN payment_runs r ON r.id = p.run_id
+                 WHERE r.pay_date = ?1 AND p.method = 'iban'
+                 UNION ALL
+                 SELECT a.codice_fiscale FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE NOT EXISTS (SELECT 1 FROM payment_runs WHERE pay_date = ?1)
+                   AND a.details ->> '$.payment.method' = 'iban' AND {}
+             ) t
+             WHERE NOT EXISTS (SELECT 1 FROM persons pe WHERE pe.codice_fiscale = t.codice_fiscale)",
+            payable("?2")
+        )))
+        .bind(iso_date(run.pay_date).to_string())
+        .bind(timestamp_to_db(run.accepted_before.trunc_subsecs(6)))
+        .fetch_one(&self.readers)
+        .await?;
+        payments::count(n, "unnamed transfers")
     }
 
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
@@ -713,8 +782,10 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<PaymentRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, protocol, codice_fiscale, scheme, iban, amount_cents FROM payments
-             WHERE run_id = ?1 AND method = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+            "SELECT p.id, p.protocol, p.codice_fiscale, p.scheme, p.iban, p.amount_cents,
+                    pe.nome || ' ' || pe.cognome AS holder
+             FROM payments p LEFT JOIN persons pe ON pe.codice_fiscale = p.codice_fiscale
+             WHERE p.run_id = ?1 AND p.method = ?2 AND p.id > ?3 ORDER BY p.id LIMIT ?4",
         )
         .bind(run_id)
         .bind(method.as_str())
@@ -731,6 +802,7 @@ impl Store for SqliteStore {
                     scheme: get(row, "scheme")?,
                     iban: get(row, "iban")?,
                     amount: Cents::new(get(row, "amount_cents")?),
+                    holder: get(row, "holder")?,
                 })
             })
             .collect()

@@ -41,7 +41,10 @@ pub async fn past_the_limit_an_application_is_suspended_and_a_raise_releases_in_
     let budget = store.budgets().await.unwrap().remove(0);
     assert_eq!((budget.reserved, budget.suspended), (Cents::from_euros(1800), 2));
 
-    let change = store.set_budget_limit("art27", Cents::from_euros(2400), "DL 34/2020 art. 84", at(100)).await.unwrap();
+    let change = store
+        .set_budget_limit("art27", Cents::from_euros(2400), "DL 34/2020 art. 84", "m.bianchi", at(100))
+        .await
+        .unwrap();
     assert_eq!(change.released, 1);
     assert_eq!(change.budget.reserved, Cents::from_euros(2400));
     assert_eq!(change.budget.legal_ref, "DL 34/2020 art. 84");
@@ -53,9 +56,9 @@ pub async fn past_the_limit_an_application_is_suspended_and_a_raise_releases_in_
     let again = store.submit(application(person(5), "another", Accepted)).await.unwrap();
     assert!(matches!(again, Submission::AlreadyHolds(_)), "{again:?}");
 
-    let below = store.set_budget_limit("art27", Cents::from_euros(1200), "wrong", at(200)).await;
+    let below = store.set_budget_limit("art27", Cents::from_euros(1200), "wrong", "m.bianchi", at(200)).await;
     assert!(matches!(below, Err(StoreError::BudgetBelowReserved { .. })), "{below:?}");
-    let unknown = store.set_budget_limit("art99", Cents::from_euros(1), "x", at(200)).await;
+    let unknown = store.set_budget_limit("art99", Cents::from_euros(1), "x", "m.bianchi", at(200)).await;
     assert!(matches!(unknown, Err(StoreError::UnknownBudget(_))), "{unknown:?}");
 
     let history = store.budget_history().await.unwrap();
@@ -65,6 +68,9 @@ pub async fn past_the_limit_an_application_is_suspended_and_a_raise_releases_in_
         [(Cents::from_euros(1800), "art. 27 c. 2", 0), (Cents::from_euros(2400), "DL 34/2020 art. 84", 1)]
     );
     assert_eq!(history[1].set_at, at(100));
+    // Who set each: nobody for the scheme file's limit, the operator for the raise; a refused change is not recorded.
+    let by: Vec<_> = history.iter().map(|e| e.set_by.as_deref()).collect();
+    assert_eq!(by, [None, Some("m.bianchi")]);
 }
 
 pub async fn ensure_budget_keeps_a_raised_limit_and_counts_what_is_accepted(backend: Backend) {
@@ -78,7 +84,7 @@ pub async fn ensure_budget_keeps_a_raised_limit_and_counts_what_is_accepted(back
     assert!(matches!(below, Err(StoreError::BudgetBelowReserved { .. })), "{below:?}");
     store.ensure_budget(&seed(2), at(0)).await.unwrap();
     assert_eq!(store.budgets().await.unwrap()[0].reserved, Cents::from_euros(1200));
-    store.set_budget_limit("art27", Cents::from_euros(6000), "DL 34/2020 art. 84", at(1)).await.unwrap();
+    store.set_budget_limit("art27", Cents::from_euros(6000), "DL 34/2020 art. 84", "m.bianchi", at(1)).await.unwrap();
     for n in 2..5u32 {
         assert_eq!(status(&store.submit(application(person(n), "form", Accepted)).await.unwrap()), Accepted);
     }

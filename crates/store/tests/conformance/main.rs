@@ -100,4 +100,8 @@ conformance! {
     payments::a_run_pays_every_accepted_application_once_and_a_rerun_nothing_new,
     payments::concurrent_runs_never_pay_an_application_twice,
     payments::a_returned_payment_is_paid_again_once_after_a_new_iban,
+    payments::a_run_pays_only_what_was_payable_before_its_cut_off,
+    payments::run_numbers_follow_each_other_without_gaps,
+    payments::transfers_carry_the_holders_name_and_those_without_one_are_counted,
+    opening::a_read_only_open_needs_an_up_to_date_database,
 }

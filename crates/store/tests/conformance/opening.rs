@@ -1,7 +1,7 @@
 //! Opening stores: URLs, migrations, and what survives closing one. The first two tests run on every backend; the
 //! others are about URLs or about SQLite alone.
 
-use sportello_store::{ApplicationStatus, StoreError, Submission, open, redact};
+use sportello_store::{ApplicationStatus, StoreError, Submission, open, open_existing, redact};
 
 use crate::harness::{Backend, application, employed, import, on_sqlite, person};
 
@@ -29,6 +29,39 @@ pub async fn data_survives_reopening(backend: Backend) {
     assert_eq!(reopened.application(&person(1), &created.protocol).await.unwrap(), Some(created));
     assert_eq!(reopened.registry_summary().await.unwrap().persons, 2);
     assert_eq!(reopened.positions(&person(2)).await.unwrap(), vec![employed(person(2)).position]);
+}
+
+pub async fn a_read_only_open_needs_an_up_to_date_database(backend: Backend) {
+    import(backend.store.as_ref(), &[employed(person(1))], 10).await;
+    let reader = open_existing(&backend.url).await.unwrap();
+    assert_eq!(reader.positions(&person(1)).await.unwrap().len(), 1);
+    assert_eq!(reader.pending_migrations().await.unwrap(), 0);
+    drop(reader);
+    // As if the database were left by an older version: the last migration not applied. A read-only open refuses
+    // it, and applies nothing.
+    backend
+        .execute_raw("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
+        .await;
+    let refused = open_existing(&backend.url).await.err().expect("an outdated database is refused");
+    assert!(matches!(refused, StoreError::Outdated { pending: 1, .. }), "{refused:?}");
+    assert!(refused.to_string().contains("migrates nothing"), "{refused}");
+    assert_eq!(backend.store.pending_migrations().await.unwrap(), 1, "still not applied");
+}
+
+#[tokio::test]
+async fn a_read_only_open_creates_no_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("sportello.db");
+    let url = format!("sqlite://{}", path.display());
+    let err = open_existing(&url).await.err().expect("a missing file is refused");
+    assert!(matches!(err, StoreError::Missing(_)), "{err:?}");
+    assert!(err.to_string().contains("creates none"), "{err}");
+    assert!(!path.exists() && !path.parent().unwrap().exists(), "neither the file nor its folder is created");
+    // An empty file is no Sportello database: every migration is missing.
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"").unwrap();
+    let err = open_existing(&url).await.err().expect("an empty file is refused");
+    assert!(matches!(err, StoreError::Outdated { pending, .. } if pending > 5), "{err:?}");
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ fn run_on(day: Date) -> NewPaymentRun {
         debtor_iban: "IT60X0542811101000000123456".to_owned(),
         debtor_bic: "BPPIITRRXXX".to_owned(),
         at: at(3600),
+        accepted_before: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
     }
 }
 
@@ -79,7 +80,7 @@ pub async fn a_run_pays_every_accepted_application_once_and_a_rerun_nothing_new(
     }
     // Past the limit of 5 only with a sixth accepted: this one is suspended and not paid.
     seeded(store, 5).await;
-    store.set_budget_limit("art27", Cents::from_euros(2400), "test", at(1)).await.unwrap();
+    store.set_budget_limit("art27", Cents::from_euros(2400), "test", "tester", at(1)).await.unwrap();
     let suspended = store.submit(paid_by(5, Accepted, false)).await.unwrap();
     assert!(matches!(&suspended, Submission::Created(a) if a.status == ApplicationStatus::SuspendedBudget));
 
@@ -196,4 +197,75 @@ pub async fn a_returned_payment_is_paid_again_once_after_a_new_iban(backend: Bac
     assert_eq!(all(store, first.id, PaymentMethod::Iban, 10).await.len(), 3);
     let history: Vec<_> = store.payments_of(&person(1)).await.unwrap().into_iter().map(|p| p.status).collect();
     assert_eq!(history, [PaymentStatus::Superseded, PaymentStatus::Scheduled]);
+}
+
+/// Replaces the personal records with those of persons `ns`.
+async fn persons(store: &dyn Store, ns: &[u32]) {
+    let records: Vec<_> = ns.iter().map(|&n| crate::persons::record(n, false, false)).collect();
+    let mut import = store.begin_persons_import().await.unwrap();
+    import.write(&records).await.unwrap();
+    import.commit().await.unwrap();
+}
+
+pub async fn a_run_pays_only_what_was_payable_before_its_cut_off(backend: Backend) {
+    let store = backend.store.as_ref();
+    seeded(store, 1).await;
+    // Accepted on 1 April; suspended on 1 April and released by a raise on 3 April; accepted on 4 April.
+    let early = protocol(&store.submit(paid_by(0, Accepted, false)).await.unwrap());
+    let released = protocol(&store.submit(paid_by(1, Accepted, false)).await.unwrap());
+    store
+        .set_budget_limit("art27", Cents::from_euros(1800), "DL 34/2020 art. 84", "tester", at(200_000))
+        .await
+        .unwrap();
+    let mut late = paid_by(2, Accepted, false);
+    late.submitted_at = at(300_000);
+    let late = protocol(&store.submit(late).await.unwrap());
+
+    let (run, _) = store.start_payment_run(&run_on(date(2020, 4, 3))).await.unwrap();
+    let paid: Vec<_> = all(store, run.id, PaymentMethod::Iban, 10).await.into_iter().map(|p| p.protocol).collect();
+    assert_eq!(paid, [early], "only what was accepted before 3 April");
+    let (next, _) = store.start_payment_run(&run_on(date(2020, 4, 5))).await.unwrap();
+    let paid: Vec<_> = all(store, next.id, PaymentMethod::Iban, 10).await.into_iter().map(|p| p.protocol).collect();
+    assert_eq!(paid, [released, late]);
+}
+
+pub async fn run_numbers_follow_each_other_without_gaps(backend: Backend) {
+    let store = backend.store.as_ref();
+    seeded(store, 5).await;
+    store.submit(paid_by(0, Accepted, false)).await.unwrap();
+    let mut ids = Vec::new();
+    // Reruns of a date find its run and take no number of their own.
+    for day in [15, 15, 16, 16, 16, 17] {
+        ids.push(store.start_payment_run(&run_on(date(2020, 4, day))).await.unwrap().0.id);
+    }
+    assert_eq!(ids, [1, 1, 2, 2, 2, 3]);
+}
+
+pub async fn transfers_carry_the_holders_name_and_those_without_one_are_counted(backend: Backend) {
+    let store = backend.store.as_ref();
+    seeded(store, 5).await;
+    for (n, cash) in [(0, false), (1, false), (2, false), (3, true)] {
+        store.submit(paid_by(n, Accepted, cash)).await.unwrap();
+    }
+    // Person 1 has no record; person 3 has none either, but is paid in cash, which needs no payment order.
+    persons(store, &[0, 2]).await;
+    let run = run_on(date(2020, 4, 15));
+    assert_eq!(store.unnamed_transfers(&run).await.unwrap(), 1, "before the run: what it would assign");
+    assert_eq!(store.run_totals(1).await.unwrap(), [], "counting assigns nothing");
+    let (started, _) = store.start_payment_run(&run).await.unwrap();
+    assert_eq!(store.unnamed_transfers(&run).await.unwrap(), 1, "after: what it holds");
+    let holders: Vec<_> = all(store, started.id, PaymentMethod::Iban, 2)
+        .await
+        .into_iter()
+        .map(|p| (p.codice_fiscale, p.holder))
+        .collect();
+    let name = Some("Maria Grazia D'Àngelo-x".to_owned());
+    assert_eq!(holders, [(person(0), name.clone()), (person(1), None), (person(2), name.clone())]);
+    assert_eq!(all(store, started.id, PaymentMethod::Domiciliato, 2).await[0].holder, None);
+
+    persons(store, &[0, 1, 2]).await;
+    assert_eq!(store.unnamed_transfers(&run).await.unwrap(), 0);
+    assert_eq!(all(store, started.id, PaymentMethod::Iban, 10).await[1].holder, name);
+    // Another date: nothing left to pay, nothing unnamed.
+    assert_eq!(store.unnamed_transfers(&run_on(date(2020, 4, 30))).await.unwrap(), 0);
 }

@@ -6,7 +6,8 @@ use sportello_store::PersonsSummary;
 
 use crate::harness::{Backend, date, person};
 
-fn record(n: u32, with_residence: bool, with_contacts: bool) -> PersonRecord {
+/// Person `n`'s record, named "Maria Grazia D'Àngelo-x", with or without a residence and contacts.
+pub fn record(n: u32, with_residence: bool, with_contacts: bool) -> PersonRecord {
     let cf = person(n);
     let (year, month, day, _) = cf.birth();
     PersonRecord {

@@ -142,6 +142,7 @@ pub async fn the_full_pin_confirms_and_releases_what_its_pin_holds(backend: Back
         debtor_iban: "IT60X0542811101000000123456".to_owned(),
         debtor_bic: "BPPIITRRXXX".to_owned(),
         at: at(3600),
+        accepted_before: at(86_400),
     };
     let (first_run, _) = store.start_payment_run(&run).await.unwrap();
     assert!(store.run_totals(first_run.id).await.unwrap().is_empty(), "a held application is not paid");

@@ -608,7 +608,7 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
     let protocol = submitted.body["protocol"].as_str().unwrap().to_owned();
 
     // The limit now holds exactly the first application: the next eligible one is kept, suspended.
-    app.store.set_budget_limit("art27", Cents::from_euros(600), "test", Utc::now()).await.unwrap();
+    app.store.set_budget_limit("art27", Cents::from_euros(600), "test", "tester", Utc::now()).await.unwrap();
     let b = logged_in(&app, &other).await;
     let suspended = b.apply("b-1", &application("art27")).await;
     assert_eq!(suspended.status, 201, "{}", suspended.body);
@@ -630,6 +630,7 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
         debtor_iban: "IT60X0542811101000000123456".to_owned(),
         debtor_bic: "BPPIITRRXXX".to_owned(),
         at: Utc::now(),
+        accepted_before: Utc::now() + chrono::Duration::days(1),
     };
     app.store.start_payment_run(&run(day(2020, 4, 15))).await.unwrap();
     let scheduled = a.get(&location).await;
