@@ -1,4 +1,4 @@
-//! The institute's personal records (`shared/specs/registry-persons.md`): who each person is and where they can be
+//! The institute's personal records (`docs/specs/registry-persons.md`): who each person is and where they can be
 //! reached. Payments by transfer carry the name; the second half of a PIN is posted to the residence; anything sent
 //! to "a contact on file" goes to the e-mail address and mobile number recorded here, never to one a requester typed.
 

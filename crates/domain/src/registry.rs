@@ -1,5 +1,5 @@
 //! The institute's registry as Sportello sees it: one [`Position`] per row of the extract
-//! (`shared/specs/registry-extract.md`), and the rules that make a row valid.
+//! (`docs/specs/registry-extract.md`), and the rules that make a row valid.
 //!
 //! A person is the set of positions with the same codice fiscale; eligibility is decided from those alone.
 
@@ -263,6 +263,16 @@ pub fn check_header_of<'a>(
     cells: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), CellError> {
     let cells: Vec<&str> = cells.into_iter().collect();
+    // A spreadsheet set to Italian saves "CSV" separated by semicolons: the whole header then reads as one cell.
+    if cells.len() == 1 && cells[0].contains(';') {
+        return Err(CellError::in_file(
+            header,
+            1,
+            "the file is separated by semicolons; the specification's CSV is separated by commas: save it again as \
+             comma-separated CSV (UTF-8)"
+                .to_owned(),
+        ));
+    }
     for (i, expected) in header.iter().enumerate() {
         match cells.get(i) {
             // A UTF-8 byte-order mark before the first name is tolerated.
@@ -303,7 +313,15 @@ pub fn parse_row<'a>(cells: impl IntoIterator<Item = &'a str>) -> Result<Registr
 
     let codice_fiscale = CodiceFiscale::parse(cells[0]).map_err(|e| errors.push(CellError::new(1, e.to_string()))).ok();
     let Ok(kind) = cells[1].parse::<PositionKind>() else {
-        errors.push(CellError::new(2, format!("'{}' is not a kind of position of the specification", cells[1])));
+        let kinds: Vec<&str> = PositionKind::ALL.iter().map(|k| k.as_str()).collect();
+        errors.push(CellError::new(
+            2,
+            format!(
+                "'{}' is not a kind of position of the specification; the kinds are {}",
+                cells[1],
+                kinds.join(", ")
+            ),
+        ));
         return Err(errors);
     };
 
