@@ -29,7 +29,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Manage the institute's registry extract.
+    /// Manage the institute's registry extract and personal records.
     #[command(subcommand)]
     Registry(RegistryCommand),
     /// Print the eligibility decision for one codice fiscale as JSON.
@@ -82,8 +82,9 @@ pub struct SyntheticArgs {
 /// Arguments of `payments run`.
 #[derive(Debug, Args)]
 pub struct PaymentsRunArgs {
-    /// The payment date (YYYY-MM-DD): the transfers' requested execution date.
-    #[arg(long)]
+    /// The payment date, 2020-04-15 or 15/04/2020: the transfers' requested execution date. The run pays only what
+    /// was accepted before that day began in Italy (Europe/Rome).
+    #[arg(long, value_parser = parse_date)]
     pub date: sportello_domain::Date,
     /// The account the indemnities are paid from.
     #[arg(long)]
@@ -139,6 +140,9 @@ pub struct BudgetSetArgs {
     /// The law that sets it, e.g. "DL 34/2020 art. 84".
     #[arg(long = "ref", value_name = "REFERENCE")]
     pub legal_ref: String,
+    /// Who sets it, for the history (e.g. the officer's user name); by default the account running the command.
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
     /// A scheme file to take the initial limits from instead of DL 18/2020 as shipped.
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
@@ -149,6 +153,20 @@ pub struct BudgetSetArgs {
 pub enum PinCommand {
     /// Issue new PINs for registry persons (replacing earlier ones) and write them to a file for hand-over.
     Issue(PinIssueArgs),
+    /// Record that an officer confirmed a person's identity (in person, by a document): every PIN of theirs counts
+    /// as confirmed, and their applications held for payment are released.
+    Confirm(PinConfirmArgs),
+}
+
+/// Arguments of `pin confirm`.
+#[derive(Debug, Args)]
+pub struct PinConfirmArgs {
+    /// The codice fiscale of the person identified.
+    #[arg(long, value_name = "CF")]
+    pub cf: String,
+    /// The officer who identified them, as the audit log names them.
+    #[arg(long, value_name = "OFFICER")]
+    pub by: String,
 }
 
 /// Arguments of `pin issue`.
@@ -182,10 +200,23 @@ pub struct ServeArgs {
 /// `sportello registry …`
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
-    /// Replace the registry with an extract (CSV, shared/specs/registry-extract.md), atomically.
+    /// Replace the registry with an extract (CSV, docs/specs/registry-extract.md), atomically.
     Import(ImportArgs),
-    /// Write a synthetic, deterministic extract.
+    /// Replace the personal records (names, residence, contacts) with a persons file (CSV,
+    /// docs/specs/registry-persons.md), atomically: payments by transfer take the holder's name from them.
+    Persons(PersonsArgs),
+    /// Write a synthetic, deterministic extract, and a persons file for the same people.
     Generate(GenerateArgs),
+}
+
+/// Arguments of `registry persons`.
+#[derive(Debug, Args)]
+pub struct PersonsArgs {
+    /// The persons file to import.
+    pub file: PathBuf,
+    /// Only read and validate the file, listing every error; the database is not touched.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `registry import`.
@@ -193,12 +224,20 @@ pub enum RegistryCommand {
 pub struct ImportArgs {
     /// The extract to import.
     pub file: PathBuf,
-    /// Import the valid rows and set the invalid ones aside instead of failing.
+    /// Import the valid rows and set the invalid ones aside instead of failing, unless more than --max-invalid of
+    /// the rows are invalid.
     #[arg(long, requires = "rejects")]
     pub skip_invalid: bool,
     /// With --skip-invalid: write the rejected rows and their reasons to this CSV file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
     pub rejects: Option<PathBuf>,
+    /// With --skip-invalid: the largest share of invalid rows, in percent, that still replaces the registry; past
+    /// it the import is refused (a wrong file, not a few bad rows) unless --force.
+    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = parse_percent, requires = "skip_invalid")]
+    pub max_invalid: f64,
+    /// With --skip-invalid: replace the registry whatever the share of invalid rows.
+    #[arg(long, requires = "skip_invalid")]
+    pub force: bool,
     /// Only read and validate the extract, listing every error; the database is not touched.
     #[arg(long)]
     pub dry_run: bool,
@@ -216,6 +255,17 @@ pub struct GenerateArgs {
     /// Where to write the extract.
     #[arg(long)]
     pub out: PathBuf,
+    /// Where to write the persons file (docs/specs/registry-persons.md) of the same people; by default beside the
+    /// extract, named after it with `-persons` (extract.csv: extract-persons.csv).
+    #[arg(long, value_name = "FILE")]
+    pub persons_out: Option<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// Where the persons file goes.
+    pub fn persons_path(&self) -> PathBuf {
+        self.persons_out.clone().unwrap_or_else(|| crate::synthetic::persons_path_beside(&self.out))
+    }
 }
 
 /// Arguments of `check`.
@@ -224,7 +274,7 @@ pub struct CheckArgs {
     /// The codice fiscale to decide for.
     #[arg(long)]
     pub cf: String,
-    /// A scheme file to decide by instead of DL 18/2020 as shipped (schemes/dl18-2020.toml).
+    /// A scheme file to decide by instead of DL 18/2020 as shipped (schemes/dl18-2020.toml in the sources).
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -276,6 +326,8 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`sportello check … | head`): what it did not read is nobody's loss, and no error.
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.chain().any(|c| c.downcast_ref::<InputError>().is_some()) {
@@ -285,6 +337,56 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Whether a failure is standard output's reader having gone away (EPIPE).
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Writes `text` to standard output, failing (rather than panicking as `print!` does) when its reader has gone away.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// A date as operators write it: 2020-04-15 (ISO 8601) or 15/04/2020 (as Italians do).
+pub fn parse_date(input: &str) -> Result<sportello_domain::Date, String> {
+    let input = input.trim();
+    sportello_domain::Date::parse_from_str(input, "%Y-%m-%d")
+        .or_else(|_| sportello_domain::Date::parse_from_str(input, "%d/%m/%Y"))
+        .map_err(|_| {
+            format!("'{input}' is not a date: write it as 2020-04-15 (year-month-day) or 15/04/2020 (day/month/year)")
+        })
+}
+
+/// A share in percent, 0 to 100, e.g. 1 or 0.5.
+fn parse_percent(input: &str) -> Result<f64, String> {
+    match input.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{input}' is not a percentage: write a number from 0 to 100, e.g. 1 or 0.5")),
+    }
+}
+
+/// The account running the command, for records that say who acted: `USER` (or `LOGNAME`), else, where the
+/// environment says nothing (cron, a container), the process's user as `/etc/passwd` names it, or its uid.
+fn os_user() -> Option<String> {
+    if let Some(user) =
+        ["USER", "LOGNAME", "USERNAME"].into_iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+    {
+        return Some(user);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named = passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.get(2) == Some(&uid.as_str())).then(|| fields[0].to_owned())
+    });
+    Some(named.unwrap_or_else(|| format!("uid {uid}")))
 }
 
 /// Logs go to standard error, filtered by `RUST_LOG` (default: `info` for the server, `warn` for one-off commands),
@@ -310,18 +412,38 @@ async fn open_store(url: &str) -> anyhow::Result<Box<dyn Store>> {
         .with_context(|| format!("cannot open the database {}", sportello_store::redact(url)))
 }
 
+/// Opens an existing, up-to-date database for a command that only reads: it creates, migrates and writes nothing.
+async fn open_for_reading(url: &str) -> anyhow::Result<Box<dyn Store>> {
+    match sportello_store::open_existing(url).await {
+        Ok(store) => Ok(store),
+        Err(e @ (StoreError::Missing(_) | StoreError::Outdated { .. })) => Err(InputError(e.to_string()).into()),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("cannot open the database {}", sportello_store::redact(url))))
+        }
+    }
+}
+
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Registry(RegistryCommand::Generate(args)) => {
-            let file =
-                std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-            let out = std::io::BufWriter::with_capacity(1 << 20, file);
-            let rows = tokio::task::spawn_blocking(move || synthetic::write_extract(out, args.persons, args.seed))
-                .await?
-                .with_context(|| format!("cannot write {}", args.out.display()))?;
-            eprintln!("wrote {} people in {rows} rows to {}", args.persons, args.out.display());
+            let persons_path = args.persons_path();
+            let (extract, persons_file) = (args.out.clone(), persons_path.clone());
+            let (rows, contacts) = tokio::task::spawn_blocking(move || {
+                synthetic::write_files(&extract, &persons_file, args.persons, args.seed)
+            })
+            .await??;
+            eprintln!(
+                "wrote {} people in {rows} rows to {}, and their personal records to {} ({contacts} with a contact on file)",
+                args.persons,
+                args.out.display(),
+                persons_path.display()
+            );
             Ok(())
+        }
+        Command::Registry(RegistryCommand::Persons(args)) => {
+            let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
+            crate::persons::import(store.as_deref(), &args.file, Box::new(std::io::stderr())).await
         }
         Command::Registry(RegistryCommand::Import(args)) => {
             let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
@@ -329,6 +451,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 path: args.file,
                 skip_invalid: args.skip_invalid,
                 rejects: args.rejects,
+                max_invalid: (!args.force).then_some(args.max_invalid),
                 progress: std::io::stderr().is_terminal(),
                 dry_run: args.dry_run,
             };
@@ -371,7 +494,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cf = CodiceFiscale::parse(&args.cf)
                 .map_err(|e| InputError(format!("'{}' is not a valid codice fiscale: {e}", args.cf)))?;
             let rulebook = load_rulebook(args.schemes.as_deref())?;
-            let store = open_store(&cli.database_url).await?;
+            let store = open_for_reading(&cli.database_url).await?;
             let positions = store.positions(&cf).await?;
             if positions.is_empty() {
                 let summary = store.registry_summary().await?;
@@ -383,9 +506,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(InputError(format!("{cf} is not in the registry{hint}")).into());
             }
             let decision = rulebook.decide(cf, &positions);
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &decision)?;
-            writeln!(out)?;
+            print(&format!("{}\n", serde_json::to_string_pretty(&decision)?))?;
             Ok(())
         }
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
@@ -403,6 +524,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cli.database_url).await?;
             let options = payments::RunOptions {
                 pay_date: args.date,
+                accepted_before: payments::cut_off(args.date),
                 debtor_name: args.debtor_name,
                 debtor_iban,
                 debtor_bic: args.debtor_bic,
@@ -410,21 +532,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: std::io::stderr().is_terminal(),
                 stop_after: args.stop_after,
             };
-            let summary = payments::run(store.as_ref(), &rulebook, &options, chrono::Utc::now()).await?;
-            payments::print_summary(&mut std::io::stdout().lock(), &summary, &options.out)?;
+            let summary = match payments::run(store.as_ref(), &rulebook, &options, chrono::Utc::now()).await {
+                Ok(summary) => summary,
+                Err(e)
+                    if e.downcast_ref::<StoreError>()
+                        .is_some_and(|e| matches!(e, StoreError::UnnamedTransfers { .. })) =>
+                {
+                    return Err(InputError(e.to_string()).into());
+                }
+                Err(e) => return Err(e),
+            };
+            let mut text = Vec::new();
+            payments::print_summary(&mut text, &summary, &options.out)?;
+            print(&String::from_utf8_lossy(&text))?;
             Ok(())
         }
         Command::Payments(PaymentsCommand::Reconcile(args)) => {
             let store = open_store(&cli.database_url).await?;
             let (counts, pending) = payments::reconcile(store.as_ref(), &args.file, chrono::Utc::now()).await?;
-            println!(
-                "{}: {} payments confirmed, {} returned, {} pending, {} not matched (unknown or already so)",
+            print(&format!(
+                "{}: {} payments confirmed, {} returned, {} pending, {} not matched (unknown or already so)\n",
                 args.file.display(),
                 counts.confirmed,
                 counts.returned,
                 pending,
                 counts.ignored
-            );
+            ))?;
             Ok(())
         }
         Command::Payments(PaymentsCommand::Synthetic(args)) => {
@@ -455,64 +588,110 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("issued {} PINs, written to {}", issued.len(), args.out.display());
             Ok(())
         }
+        Command::Pin(PinCommand::Confirm(args)) => {
+            let cf = CodiceFiscale::parse(&args.cf)
+                .map_err(|e| InputError(format!("'{}' is not a valid codice fiscale: {e}", args.cf)))?;
+            let by = args.by.trim();
+            if by.is_empty() {
+                return Err(InputError("--by must name the officer who identified the person".into()).into());
+            }
+            let store = open_store(&cli.database_url).await?;
+            let released = crate::pins::confirm(store.as_ref(), cf, by, chrono::Utc::now()).await?;
+            let mut text = format!("{cf}: identity confirmed by {by}; ");
+            if released.is_empty() {
+                text.push_str("no application was held for payment\n");
+            } else {
+                text.push_str(&format!("{} application(s) released for payment:\n", released.len()));
+                for application in &released {
+                    text.push_str(&format!("  {} ({})\n", application.protocol, application.scheme));
+                }
+            }
+            print(&text)?;
+            Ok(())
+        }
     }
 }
 
 async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()> {
-    let schemes = match &command {
-        BudgetCommand::Show(args) => args.schemes.as_deref(),
-        BudgetCommand::Set(args) => args.schemes.as_deref(),
-    };
-    let rulebook = load_rulebook(schemes)?;
-    let store = open_store(database_url).await?;
-    let now = chrono::Utc::now();
-    payments::load_budgets(store.as_ref(), &rulebook, now).await?;
-    let mut out = std::io::stdout().lock();
     match command {
         BudgetCommand::Set(args) => {
+            let rulebook = load_rulebook(args.schemes.as_deref())?;
             let limit =
                 sportello_domain::Cents::parse(&args.limit).map_err(|e| InputError(format!("the limit: {e}")))?;
             if args.legal_ref.trim().is_empty() {
                 return Err(InputError("--ref must name the law that sets the limit".into()).into());
             }
-            let change = match store.set_budget_limit(&args.scheme, limit, args.legal_ref.trim(), now).await {
+            let by = match args.by.as_deref().map(str::trim) {
+                Some("") => return Err(InputError("--by must name who sets the limit".into()).into()),
+                Some(by) => by.to_owned(),
+                None => os_user().ok_or_else(|| {
+                    InputError("cannot tell who runs this command (no USER): name who sets the limit with --by".into())
+                })?,
+            };
+            let schemes: Vec<&str> = rulebook.schemes().iter().map(|s| s.id()).collect();
+            if !schemes.contains(&args.scheme.as_str()) {
+                return Err(InputError(format!(
+                    "there is no scheme '{}': the schemes are {}",
+                    args.scheme,
+                    schemes.join(", ")
+                ))
+                .into());
+            }
+            let store = open_store(database_url).await?;
+            let now = chrono::Utc::now();
+            payments::load_budgets(store.as_ref(), &rulebook, now).await?;
+            let change = match store.set_budget_limit(&args.scheme, limit, args.legal_ref.trim(), &by, now).await {
                 Ok(change) => change,
                 Err(e @ (StoreError::UnknownBudget(_) | StoreError::BudgetBelowReserved { .. })) => {
                     return Err(InputError(e.to_string()).into());
                 }
                 Err(e) => return Err(e.into()),
             };
-            writeln!(
-                out,
-                "{}: limit {} EUR ({}); {} reserved; {} suspended applications accepted, {} still waiting",
+            print(&format!(
+                "{}: limit {} EUR ({}), set by {by}; {} reserved; {} suspended applications accepted, {} still waiting\n",
                 change.budget.scheme,
                 change.budget.limit,
                 change.budget.legal_ref,
                 change.budget.reserved,
                 change.released,
                 change.budget.suspended
-            )?;
+            ))?;
         }
-        BudgetCommand::Show(_) => {
-            for b in store.budgets().await? {
-                writeln!(
-                    out,
-                    "{}: limit {} EUR ({}), {} EUR each; reserved {} EUR; {} suspended",
+        BudgetCommand::Show(args) => {
+            // Only reads: a scheme whose limit this database has not recorded yet is shown from the scheme file.
+            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let store = open_for_reading(database_url).await?;
+            let budgets = store.budgets().await?;
+            let mut text = String::new();
+            for b in &budgets {
+                text.push_str(&format!(
+                    "{}: limit {} EUR ({}), {} EUR each; reserved {} EUR; {} suspended\n",
                     b.scheme, b.limit, b.legal_ref, b.amount, b.reserved, b.suspended
-                )?;
+                ));
             }
-            writeln!(out, "history:")?;
+            for scheme in rulebook.schemes().iter().filter(|s| !budgets.iter().any(|b| b.scheme == s.id())) {
+                text.push_str(&format!(
+                    "{}: limit {} EUR ({}), {} EUR each; not recorded in this database yet (from the scheme file)\n",
+                    scheme.id(),
+                    scheme.spending_limit(),
+                    scheme.spending_limit_ref(),
+                    scheme.amount()
+                ));
+            }
+            text.push_str("history:\n");
             for e in store.budget_history().await? {
-                writeln!(
-                    out,
-                    "  {} {}: {} EUR ({}), {} released",
-                    e.set_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                let by =
+                    e.set_by.as_deref().map_or_else(|| "set by (not recorded)".to_owned(), |by| format!("set by {by}"));
+                text.push_str(&format!(
+                    "  {} {}: {} EUR ({}), {by}, {} released\n",
+                    e.set_at.with_timezone(&chrono::Local).format("%d/%m/%Y %H:%M:%S %Z"),
                     e.scheme,
                     e.limit,
                     e.legal_ref,
                     e.released
-                )?;
+                ));
             }
+            print(&text)?;
         }
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! `sportello demo`: a registry of synthetic people in the embedded database, and their decisions on screen.
 //!
-//! Until the portal exists, this is what a newcomer runs first: it shows the whole foundation at work — a registry
-//! generated, imported by the same path as a real extract, and the law deciding for a few people of different kinds.
+//! This is what a newcomer runs first: it shows the whole foundation at work — a registry and its persons file
+//! generated, imported by the same paths as real ones, the law deciding for a few people of different kinds, and the
+//! portal open for them, with names and contacts on file for most (and none for some, whose PIN requests are held
+//! until they confirm).
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
@@ -30,12 +32,10 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let dir = PathBuf::from("sportello-data");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("demo-registry.csv");
-    let (persons, seed, out_path) = (args.persons, args.seed, path.clone());
-    let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
-        let file = std::fs::File::create(&out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
-        Ok(synthetic::write_extract(std::io::BufWriter::new(file), persons, seed)?)
-    })
-    .await??;
+    let persons_path = dir.join("demo-persons.csv");
+    let (persons, seed, out_path, persons_out) = (args.persons, args.seed, path.clone(), persons_path.clone());
+    let (rows, _) =
+        tokio::task::spawn_blocking(move || synthetic::write_files(&out_path, &persons_out, persons, seed)).await??;
 
     let store = sportello_store::open(database_url)
         .await
@@ -44,10 +44,12 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         path: path.clone(),
         skip_invalid: false,
         rejects: None,
+        max_invalid: None,
         progress: std::io::stderr().is_terminal(),
         dry_run: false,
     };
     let report = import(Some(store.as_ref()), &options, Box::new(std::io::stderr())).await?;
+    crate::persons::import(Some(store.as_ref()), &persons_path, Box::new(std::io::stderr())).await?;
 
     let rulebook = Rulebook::dl18_2020();
     let mut out = std::io::stdout().lock();
@@ -64,8 +66,19 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let mut shown = HashSet::new();
     let mut example = None;
     let mut people = Vec::new();
-    for _ in 0..persons {
+    let mut without_contact = None;
+    for index in 0..persons {
         let person = generator.person();
+        // The first entitled person with no contact on file, in case none of those shown lacks one.
+        if without_contact.is_none() && person.profile == Profile::Professionista && !synthetic::has_contact(index) {
+            without_contact = Some(person.codice_fiscale);
+        }
+        if shown.len() == SHOWN.len() {
+            if without_contact.is_some() {
+                break;
+            }
+            continue;
+        }
         if !SHOWN.contains(&person.profile) || !shown.insert(person.profile) {
             continue;
         }
@@ -75,9 +88,6 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         example.get_or_insert(person.codice_fiscale);
         let entitled: Vec<String> = decision.schemes.iter().filter(|s| s.eligible).map(|s| s.scheme.clone()).collect();
         people.push((person.codice_fiscale, entitled));
-        if shown.len() == SHOWN.len() {
-            break;
-        }
     }
     if let Some(cf) = example {
         writeln!(out, "The same decision as JSON, for programs:  sportello check --cf {cf}")?;
@@ -86,7 +96,19 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    // The portal, with PINs for the people above; PINs asked for on the portal land in the mailbox file.
+    // The portal, with PINs for the people above; PINs asked for on the portal land in the mailbox file. Someone with
+    // no contact on file shows the held path: a PIN asked for on the portal goes to the contact typed, and what it
+    // submits is held for payment until the full PIN, or an officer (`sportello pin confirm`), confirms the person.
+    let mut lacking = Vec::new();
+    for (cf, _) in &people {
+        lacking.push(store.person(cf).await?.is_none_or(|p| !p.has_contact()));
+    }
+    if !lacking.contains(&true)
+        && let Some(cf) = without_contact
+    {
+        people.push((cf, vec!["art27".to_owned()]));
+        lacking.push(true);
+    }
     let cfs: Vec<_> = people.iter().map(|(cf, _)| *cf).collect();
     let hasher = sportello_web::pin::PinHasher::new()?;
     let issued = pins::issue(store.as_ref(), &hasher, &cfs).await?;
@@ -101,12 +123,26 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         out,
         "Demo identities (log in at {url}accedi with the codice fiscale and the PIN, or its first 8 characters):"
     )?;
-    for ((cf, pin), (_, entitled)) in issued.iter().zip(&people) {
+    for (((cf, pin), (_, entitled)), lacks) in issued.iter().zip(&people).zip(&lacking) {
         let entitled = if entitled.is_empty() { "none".to_owned() } else { entitled.join(", ") };
-        writeln!(out, "  {cf}  PIN {}  (simplified {})  entitled: {entitled}", pin.expose(), pin.first_half())?;
+        let name = store.person(cf).await?.map_or_else(|| "no personal record".to_owned(), |p| p.full_name());
+        let contact = if *lacks { "no contact on file" } else { "contact on file" };
+        writeln!(
+            out,
+            "  {cf}  PIN {}  (simplified {})  {name}, {contact}; entitled: {entitled}",
+            pin.expose(),
+            pin.first_half()
+        )?;
     }
+
     writeln!(out, "PINs requested on the portal are delivered to {}", dir.join("mailbox.jsonl").display())?;
     writeln!(out, "and letters to post (second halves of PINs) are written to {}", dir.join("letters").display())?;
+    writeln!(
+        out,
+        "Someone with no contact on file who asks for a new one there gets its first half at the contact given, and \
+         what it submits is held for payment until they confirm (or an officer does: sportello pin confirm --cf CF \
+         --by NAME)."
+    )?;
     out.flush()?;
     drop(out);
     crate::cli::run_portal(listener, store.into(), rulebook, config).await

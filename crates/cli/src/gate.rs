@@ -117,9 +117,10 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
             let app = connect(&args).await?;
             let mut rooms = Vec::new();
             for room in &app.gate.config().rooms {
-                rooms.push(app.gate.status(room.id).await?);
+                let status = app.gate.status(room.id).await?;
+                rooms.push(with_local_times(serde_json::to_value(&status)?, &status, room.schedule.tz));
             }
-            println!("{}", serde_json::to_string_pretty(&rooms)?);
+            crate::cli::print(&format!("{}\n", serde_json::to_string_pretty(&rooms)?))?;
         }
         GateCommand::Set(args) => {
             let app = connect(&args.gate).await?;
@@ -164,6 +165,34 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A room's status as JSON with its instants also written in the room's time zone, for people: `window` stays the
+/// opening's epoch second and `opens_at`/`closes_at` stay UTC (programs read them), and beside them come
+/// `window_opens_at_local`, `opens_at_local` and `closes_at_local`, e.g. "01/04/2020 16:00:00 CEST", and
+/// `timezone`.
+fn with_local_times(
+    mut json: serde_json::Value,
+    status: &sportello_gate::RoomView,
+    tz: chrono_tz::Tz,
+) -> serde_json::Value {
+    use sportello_gate::RoomStatus;
+    let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S %Z").to_string();
+    let Some(room) = json.as_object_mut() else { return json };
+    room.insert("timezone".to_owned(), tz.name().into());
+    if let Some(window) = status.window {
+        room.insert("window_opens_at_local".to_owned(), local(window.opens_at()).into());
+    }
+    let (key, at) = match &status.status {
+        RoomStatus::Closed { opens_at, .. } => ("opens_at_local", *opens_at),
+        RoomStatus::Open { closes_at } => ("closes_at_local", *closes_at),
+        RoomStatus::Maintenance { .. } => return json,
+    };
+    // The status is tagged by its `state`, with its instant beside it.
+    if let (Some(at), Some(inner)) = (at, room.get_mut("status").and_then(serde_json::Value::as_object_mut)) {
+        inner.insert(key.to_owned(), local(at).into());
+    }
+    json
 }
 
 fn unknown_room(key: &str) -> InputError {

@@ -26,6 +26,9 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Where to write rejected rows with their reasons (with `skip_invalid`).
     pub rejects: Option<PathBuf>,
+    /// With `skip_invalid`: the largest share of invalid rows, in percent, that still replaces the registry;
+    /// `None` replaces it whatever the share (forced).
+    pub max_invalid: Option<f64>,
     /// Draw a progress bar (only when standard error is a terminal).
     pub progress: bool,
     /// Only read and validate the file; the database is not touched.
@@ -72,6 +75,24 @@ pub enum ImportError {
         /// How many rows were invalid.
         count: u64,
     },
+    /// More rows are invalid than the share allowed: more likely a wrong file than a few bad rows. Nothing was
+    /// written; the rejects file lists them.
+    #[error(
+        "{count} of the {rows} rows of {path} are invalid ({share:.1}%), more than the {max}% allowed (--max-invalid): \
+         nothing was imported and the registry is unchanged; fix the file, or raise --max-invalid, or --force"
+    )]
+    TooManyInvalid {
+        /// The file.
+        path: PathBuf,
+        /// Invalid rows.
+        count: u64,
+        /// Data rows.
+        rows: u64,
+        /// Their share, percent.
+        share: f64,
+        /// The share allowed, percent.
+        max: f64,
+    },
     /// No valid row: replacing the registry with an empty one is never what an operator wants.
     #[error("{0} has no valid row; the registry is unchanged")]
     Empty(PathBuf),
@@ -83,7 +104,7 @@ pub enum ImportError {
 impl ImportError {
     /// Whether the input is at fault (as opposed to the system).
     pub fn is_input_error(&self) -> bool {
-        matches!(self, Self::InvalidRows { .. } | Self::Empty(_) | Self::Read { .. })
+        matches!(self, Self::InvalidRows { .. } | Self::TooManyInvalid { .. } | Self::Empty(_) | Self::Read { .. })
     }
 }
 
@@ -139,6 +160,13 @@ pub async fn import(
             Some(ImportError::InvalidRows { path: options.path.clone(), count: o.rows_rejected })
         }
         (None, Ok(ref o)) if o.rows_read == o.rows_rejected => Some(ImportError::Empty(options.path.clone())),
+        (None, Ok(ref o)) if too_many(o, options.max_invalid) => Some(ImportError::TooManyInvalid {
+            path: options.path.clone(),
+            count: o.rows_rejected,
+            rows: o.rows_read,
+            share: share(o),
+            max: options.max_invalid.unwrap_or(100.0),
+        }),
         (None, Ok(o)) => {
             let summary = match writer {
                 Some(w) => w.commit().await?,
@@ -156,6 +184,16 @@ pub async fn import(
         w.abort().await?;
     }
     Err(failure.unwrap_or_else(|| ImportError::Empty(options.path.clone())))
+}
+
+/// The share of invalid rows, percent.
+fn share(outcome: &ParseOutcome) -> f64 {
+    outcome.rows_rejected as f64 * 100.0 / outcome.rows_read.max(1) as f64
+}
+
+/// Whether more rows are invalid than `max` percent allows.
+fn too_many(outcome: &ParseOutcome, max: Option<f64>) -> bool {
+    max.is_some_and(|max| share(outcome) > max)
 }
 
 fn progress_bar(enabled: bool, size: u64) -> ProgressBar {
@@ -249,9 +287,51 @@ fn parse(
     Ok(outcome)
 }
 
+/// A CSV file of the institute's, as [`ExtractReader`] reads it: its header and how a data row becomes a record.
+pub trait Format {
+    /// A valid data row.
+    type Row;
+    /// The specification's columns.
+    const COLUMNS: usize;
+    /// Checks the header row; the error names the first column that differs.
+    fn check_header(cells: &[&str]) -> Result<(), CellError>;
+    /// Validates one data row, returning every problem found.
+    fn parse_row(cells: &[&str]) -> Result<Self::Row, Vec<CellError>>;
+}
+
+/// The registry extract (`docs/specs/registry-extract.md`).
+#[derive(Debug)]
+pub struct Extract;
+
+impl Format for Extract {
+    type Row = RegistryRow;
+    const COLUMNS: usize = HEADER.len();
+    fn check_header(cells: &[&str]) -> Result<(), CellError> {
+        registry::check_header(cells.iter().copied())
+    }
+    fn parse_row(cells: &[&str]) -> Result<RegistryRow, Vec<CellError>> {
+        registry::parse_row(cells.iter().copied())
+    }
+}
+
+/// The persons file (`docs/specs/registry-persons.md`).
+#[derive(Debug)]
+pub struct PersonsFile;
+
+impl Format for PersonsFile {
+    type Row = sportello_domain::persons::PersonRecord;
+    const COLUMNS: usize = sportello_domain::persons::HEADER.len();
+    fn check_header(cells: &[&str]) -> Result<(), CellError> {
+        sportello_domain::persons::check_header(cells.iter().copied())
+    }
+    fn parse_row(cells: &[&str]) -> Result<Self::Row, Vec<CellError>> {
+        sportello_domain::persons::parse_row(cells.iter().copied())
+    }
+}
+
 /// One data row of an extract as read: where it starts, its cells, and the valid row or what is wrong with it.
 #[derive(Debug)]
-pub struct ExtractRow<'a> {
+pub struct ExtractRow<'a, T = RegistryRow> {
     /// The 1-based line the row starts on.
     pub line: u64,
     /// The byte offset the row starts at.
@@ -259,7 +339,7 @@ pub struct ExtractRow<'a> {
     /// The row's cells; none when the row could not be read as CSV or as UTF-8.
     pub cells: Vec<&'a str>,
     /// The valid row, or every problem found in it, each with its column.
-    pub row: Result<RegistryRow, Vec<CellError>>,
+    pub row: Result<T, Vec<CellError>>,
 }
 
 /// Why an extract cannot be read at all.
@@ -278,18 +358,27 @@ pub enum ExtractError {
     },
 }
 
-/// Reads a registry extract (`shared/specs/registry-extract.md`) row by row: the header when it is created, then
+/// Reads a registry extract (`docs/specs/registry-extract.md`) row by row: the header when it is created, then
 /// each data row, validated, with its line. `registry import` (with or without `--dry-run`) reads files with it;
-/// it needs no database, so it also serves tests and the fuzzer on bytes in memory.
-pub struct ExtractReader<R> {
+/// it needs no database, so it also serves tests and the fuzzer on bytes in memory. `registry persons` reads persons
+/// files with it too ([`PersonsFile`]).
+pub struct ExtractReader<R, F = Extract> {
     reader: csv::Reader<Lines<R>>,
     record: csv::ByteRecord,
     last_line: u64,
+    format: std::marker::PhantomData<F>,
 }
 
-impl<R: Read> ExtractReader<R> {
-    /// Reads and checks the header.
+impl<R: Read> ExtractReader<R, Extract> {
+    /// Reads and checks the header of a registry extract.
     pub fn new(input: R) -> Result<Self, ExtractError> {
+        Self::of_format(input)
+    }
+}
+
+impl<R: Read, F: Format> ExtractReader<R, F> {
+    /// Reads and checks the header of a file of format `F`.
+    pub fn of_format(input: R) -> Result<Self, ExtractError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -310,16 +399,16 @@ impl<R: Read> ExtractReader<R> {
         }
         let end = reader.position().byte();
         let line = reader.get_mut().row_start(end, &record);
-        match utf8_cells(&record) {
-            Ok(cells) => registry::check_header(cells).map_err(|error| ExtractError::Header { line, error })?,
+        match utf8_cells(&record, F::COLUMNS) {
+            Ok(cells) => F::check_header(&cells).map_err(|error| ExtractError::Header { line, error })?,
             Err(column) => return Err(header(line, column, "the cell is not valid UTF-8".to_owned())),
         }
-        Ok(Self { reader, record, last_line: line })
+        Ok(Self { reader, record, last_line: line, format: std::marker::PhantomData })
     }
 
     /// The next data row, or `None` at the end of the extract. Only a failure to read is an error: a row that is
     /// not valid CSV, UTF-8 or registry data comes back with its problems.
-    pub fn next_row(&mut self) -> Result<Option<ExtractRow<'_>>, csv::Error> {
+    pub fn next_row(&mut self) -> Result<Option<ExtractRow<'_, F::Row>>, csv::Error> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => return Ok(None),
             Ok(true) => {}
@@ -336,9 +425,9 @@ impl<R: Read> ExtractReader<R> {
         let end = self.reader.position().byte();
         let line = self.reader.get_mut().row_start(end, &self.record);
         self.last_line = line;
-        Ok(Some(match utf8_cells(&self.record) {
+        Ok(Some(match utf8_cells(&self.record, F::COLUMNS) {
             Ok(cells) => {
-                let row = registry::parse_row(cells.iter().copied());
+                let row = F::parse_row(&cells);
                 ExtractRow { line, byte, cells, row }
             }
             Err(column) => {
@@ -420,13 +509,13 @@ fn line_endings(cell: &[u8]) -> usize {
 /// The cells of a record as text, or the column of the first cell that is not UTF-8. Only the specification's
 /// columns and the one after them are checked: a longer record is refused at that first extra column for its length,
 /// whatever the cells past it hold (they only count, and are never stored or written back).
-fn utf8_cells(record: &csv::ByteRecord) -> Result<Vec<&str>, usize> {
+fn utf8_cells(record: &csv::ByteRecord, columns: usize) -> Result<Vec<&str>, usize> {
     record
         .iter()
         .enumerate()
         .map(|(i, cell)| match std::str::from_utf8(cell) {
             Ok(text) => Ok(text),
-            Err(_) if i > HEADER.len() => Ok(""),
+            Err(_) if i > columns => Ok(""),
             Err(_) => Err(i + 1),
         })
         .collect()
@@ -442,7 +531,9 @@ fn csv_error_column(e: &csv::Error) -> usize {
 
 fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {
     let to_error = |source| ImportError::Rejects { path: path.to_owned(), source };
-    let mut w = csv::Writer::from_path(path).map_err(to_error)?;
+    // The rows carry codici fiscali: personal data, readable by the operator alone.
+    let file = crate::pins::open_private(path).map_err(|e| to_error(csv::Error::from(e)))?;
+    let mut w = csv::Writer::from_writer(file);
     let mut header = vec!["line", "errors"];
     header.extend(HEADER);
     w.write_record(&header).map_err(to_error)?;

@@ -12,5 +12,6 @@ pub mod fuzzing;
 pub mod gate;
 pub mod import;
 pub mod payments;
+pub mod persons;
 pub mod pins;
 pub mod synthetic;

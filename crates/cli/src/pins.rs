@@ -73,12 +73,22 @@ async fn issue_one(
 
 /// Creates (or empties) `out` for secrets, readable and writable by its owner only, and buffers writes to it.
 pub fn create_private(out: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    let file = open_private(out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+/// Creates (or empties) the file at `path`, readable and writable by its owner only: PINs, payment files and
+/// anything else that carries personal data. A file that existed keeps no wider permissions than that.
+pub fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(out).with_context(|| format!("cannot create {}", out.display()))?;
-    Ok(std::io::BufWriter::new(file))
+    let file = options.open(path)?;
+    // The mode applies only to a file created now.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// Writes issued PINs as CSV (`codice_fiscale,pin,simplified_pin`) to `out`, readable by the owner only.
@@ -90,4 +100,46 @@ pub fn write_csv(out: &Path, issued: &[(CodiceFiscale, Pin)]) -> anyhow::Result<
     }
     writer.flush()?;
     Ok(())
+}
+
+/// `sportello pin confirm`: officer `by` confirmed the person's identity (in person, by a document). Every PIN of
+/// theirs counts as confirmed, their applications held for payment are released, and the audit log records who
+/// did it. Returns the applications released.
+pub async fn confirm(
+    store: &dyn Store,
+    codice_fiscale: CodiceFiscale,
+    by: &str,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Vec<sportello_store::Application>> {
+    if store.pins_of(&codice_fiscale).await?.is_empty() {
+        return Err(InputError(format!(
+            "{codice_fiscale} holds no PIN: there is nothing to confirm (check the codice fiscale)"
+        ))
+        .into());
+    }
+    let held: Vec<String> = store
+        .applications_of(&codice_fiscale)
+        .await?
+        .into_iter()
+        .filter(|a| a.hold.is_some())
+        .map(|a| a.protocol)
+        .collect();
+    store.confirm_person(&codice_fiscale, now).await?;
+    store
+        .audit(sportello_store::AuditEntry {
+            actor: by.to_owned(),
+            action: "confirm_identity".to_owned(),
+            subject: codice_fiscale,
+            object: None,
+            at: now,
+            from: None,
+        })
+        .await?;
+    // What was held before and is not now: released by this confirmation.
+    Ok(store
+        .applications_of(&codice_fiscale)
+        .await?
+        .into_iter()
+        .filter(|a| a.hold.is_none() && held.contains(&a.protocol))
+        .collect())
 }

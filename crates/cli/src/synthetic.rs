@@ -1,8 +1,14 @@
 //! A synthetic registry extract for the demo, the tests and the benchmarks: deterministic for a seed, valid by the
 //! specification, with a realistic mix of the five categories, every kind of exclusion and people with several
-//! positions.
+//! positions; and the persons file of the same people (names, residence, contacts, a third of them with no contact
+//! on file).
+//!
+//! Birthplaces are real: Belfiore (cadastral) codes of Italian municipalities and of foreign countries, so that a
+//! generated codice fiscale decodes with the usual tools to a date, a sex and a place. The name letters of a code
+//! are not derived from the generated names (they number the people, which keeps codes unique).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rand::{RngExt, SeedableRng};
@@ -148,14 +154,13 @@ impl Generator {
         let year = self.rng.random_range(40..100u32);
         let month = MONTHS[self.rng.random_range(0..12usize)];
         let day = self.rng.random_range(1..=28u32) + if self.rng.random_bool(0.5) { 40 } else { 0 };
-        // Municipalities' cadastral codes start with A–M; Z marks a birth abroad.
-        let place = b"ABCDEFGHILMZ"[self.rng.random_range(0..12usize)];
-        let town = self.rng.random_range(1..1000u32);
+        // Two draws, as before real places were used, so that a seed still gives the same people and positions.
+        let region = self.rng.random_range(0..12usize) as u64;
+        let place = birthplace(region * 999 + u64::from(self.rng.random_range(1..1000u32)));
         let mut code = format!(
-            "{}{year:02}{}{day:02}{}{town:03}",
+            "{}{year:02}{}{day:02}{place}",
             std::str::from_utf8(&letters).unwrap_or("XXXXXX"),
             char::from(month),
-            char::from(place)
         )
         .into_bytes();
         if self.rng.random_bool(0.02) {
@@ -278,6 +283,63 @@ impl Generator {
     }
 }
 
+/// Italian municipalities: Belfiore code, name, province, a postal code of theirs.
+pub const MUNICIPALITIES: [(&str, &str, &str, &str); 28] = [
+    ("H501", "Roma", "RM", "00185"),
+    ("F205", "Milano", "MI", "20121"),
+    ("F839", "Napoli", "NA", "80121"),
+    ("L219", "Torino", "TO", "10121"),
+    ("G273", "Palermo", "PA", "90121"),
+    ("D969", "Genova", "GE", "16121"),
+    ("A944", "Bologna", "BO", "40121"),
+    ("D612", "Firenze", "FI", "50121"),
+    ("A662", "Bari", "BA", "70121"),
+    ("C351", "Catania", "CT", "95121"),
+    ("L736", "Venezia", "VE", "30121"),
+    ("L781", "Verona", "VR", "37121"),
+    ("F158", "Messina", "ME", "98121"),
+    ("G224", "Padova", "PD", "35121"),
+    ("L424", "Trieste", "TS", "34121"),
+    ("B157", "Brescia", "BS", "25121"),
+    ("G337", "Parma", "PR", "43121"),
+    ("F257", "Modena", "MO", "41121"),
+    ("G478", "Perugia", "PG", "06121"),
+    ("A271", "Ancona", "AN", "60121"),
+    ("L049", "Taranto", "TA", "74121"),
+    ("B354", "Cagliari", "CA", "09121"),
+    ("E506", "Lecce", "LE", "73100"),
+    ("G482", "Pescara", "PE", "65121"),
+    ("L378", "Trento", "TN", "38121"),
+    ("A794", "Bergamo", "BG", "24121"),
+    ("G702", "Pisa", "PI", "56121"),
+    ("E625", "Livorno", "LI", "57121"),
+];
+
+/// Foreign countries: Belfiore code and name.
+pub const COUNTRIES: [(&str, &str); 12] = [
+    ("Z404", "Stati Uniti d'America"),
+    ("Z112", "Germania"),
+    ("Z110", "Francia"),
+    ("Z131", "Spagna"),
+    ("Z114", "Regno Unito"),
+    ("Z129", "Romania"),
+    ("Z100", "Albania"),
+    ("Z330", "Marocco"),
+    ("Z600", "Argentina"),
+    ("Z602", "Brasile"),
+    ("Z210", "Cina"),
+    ("Z133", "Svizzera"),
+];
+
+/// The birthplace code for a draw: one in eight born abroad, the others in an Italian municipality.
+fn birthplace(draw: u64) -> &'static str {
+    if draw % 8 == 7 {
+        COUNTRIES[(draw / 8) as usize % COUNTRIES.len()].0
+    } else {
+        MUNICIPALITIES[draw as usize % MUNICIPALITIES.len()].0
+    }
+}
+
 /// Writes a registry extract of `persons` people for `seed`; returns the number of rows written.
 /// Each person's rows are adjacent except that their history row, when any, comes at the end of the file's next
 /// block of people, so readers cannot rely on adjacency, as the specification warns.
@@ -359,10 +421,168 @@ mod tests {
         assert!(rows > 5_000, "some people hold several positions");
     }
 
+    /// Every birthplace is a real code: a municipality's or a country's, with its digits where omocodia left them.
+    #[test]
+    fn birthplaces_are_real_belfiore_codes() {
+        let known: HashSet<&str> = MUNICIPALITIES.iter().map(|m| m.0).chain(COUNTRIES.iter().map(|c| c.0)).collect();
+        let mut generator = Generator::new(5);
+        let mut abroad = 0;
+        for _ in 0..2_000 {
+            let cf = generator.person().codice_fiscale.base_form();
+            let place = &cf.as_str()[11..15];
+            assert!(known.contains(place), "{cf}: {place} is no known place");
+            abroad += usize::from(place.starts_with('Z'));
+        }
+        assert!((100..500).contains(&abroad), "some born abroad, most in Italy ({abroad} of 2000)");
+    }
+
+    #[test]
+    fn the_persons_file_is_valid_and_agrees_with_the_extract() {
+        let mut extract = Vec::new();
+        write_extract(&mut extract, 600, 9).unwrap();
+        let in_extract: HashSet<String> =
+            csv::Reader::from_reader(extract.as_slice()).records().map(|r| r.unwrap()[0].to_owned()).collect();
+        let mut out = Vec::new();
+        let with_contact = write_persons(&mut out, 600, 9).unwrap();
+        assert_eq!(with_contact, 400, "all but every third");
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        assert!(sportello_domain::persons::check_header(reader.headers().unwrap().iter()).is_ok());
+        let mut seen = HashSet::new();
+        let (mut residences, mut contacts) = (0, 0);
+        for record in reader.records() {
+            let record = record.unwrap();
+            let person =
+                sportello_domain::persons::parse_row(record.iter()).unwrap_or_else(|e| panic!("{record:?}: {e:?}"));
+            assert!(in_extract.contains(person.codice_fiscale.as_str()));
+            assert!(seen.insert(person.codice_fiscale), "one record per person");
+            residences += usize::from(person.residence.is_some());
+            contacts += usize::from(person.has_contact());
+        }
+        assert_eq!((seen.len(), contacts), (600, 400));
+        assert!((480..600).contains(&residences), "most have a residence ({residences})");
+        let mut again = Vec::new();
+        write_persons(&mut again, 600, 9).unwrap();
+        assert_eq!(out, again, "the same seed gives the same file");
+    }
+
     #[test]
     fn the_mix_has_every_profile() {
         let mut generator = Generator::new(3);
         let seen: HashSet<Profile> = (0..5_000).map(|_| generator.person().profile).collect();
         assert_eq!(seen.len(), Profile::MIX.len());
     }
+}
+
+/// Where `registry generate` writes the persons file by default: beside the extract, named after it with `-persons`.
+pub fn persons_path_beside(extract: &Path) -> PathBuf {
+    let stem = extract.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".to_owned());
+    extract.with_file_name(format!("{stem}-persons.csv"))
+}
+
+/// Whether person `index` of a generated file has a contact on file: all but every third, so that the demo and the
+/// tests meet people whose PIN requests are held until they confirm.
+pub fn has_contact(index: u64) -> bool {
+    index % 3 != 2
+}
+
+const MEN: [&str; 12] = [
+    "Mario",
+    "Giuseppe",
+    "Luca",
+    "Marco",
+    "Francesco",
+    "Antonio",
+    "Giovanni",
+    "Paolo",
+    "Andrea",
+    "Stefano",
+    "Nicolò",
+    "Salvatore",
+];
+const WOMEN: [&str; 12] =
+    ["Maria", "Anna", "Giulia", "Francesca", "Chiara", "Sara", "Laura", "Elena", "Lucia", "Rosa", "Giovanna", "Paola"];
+const SURNAMES: [&str; 16] = [
+    "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno",
+    "Gallo", "Conti", "De Luca", "D'Angelo", "Lombardi",
+];
+const STREETS: [&str; 8] = [
+    "Via Roma",
+    "Via Garibaldi",
+    "Corso Italia",
+    "Via Mazzini",
+    "Piazza Cavour",
+    "Via Verdi",
+    "Viale della Repubblica",
+    "Via Dante Alighieri",
+];
+
+/// Writes the persons file (`docs/specs/registry-persons.md`) of the people [`write_extract`] writes for `seed`:
+/// names by the sex the code gives, the birth date it gives, a residence for nine in ten, and an e-mail address or
+/// a mobile number (or both) for all but every third ([`has_contact`]). Returns how many have a contact.
+pub fn write_persons<W: Write>(out: W, persons: u64, seed: u64) -> Result<u64, csv::Error> {
+    use sportello_domain::persons::HEADER;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(HEADER)?;
+    let mut generator = Generator::new(seed);
+    // A stream of its own: the registry's people stay the same whatever is drawn here.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7065_7273_6f6e_6531);
+    let mut with_contact = 0;
+    for index in 0..persons {
+        let cf = generator.person().codice_fiscale;
+        let (year, month, day, female) = cf.birth();
+        let born = date(1900 + i32::from(year), u32::from(month), u32::from(day));
+        let nome = if female { WOMEN[rng.random_range(0..WOMEN.len())] } else { MEN[rng.random_range(0..MEN.len())] };
+        let cognome = SURNAMES[rng.random_range(0..SURNAMES.len())];
+        let (indirizzo, cap, comune, provincia) = if rng.random_bool(0.9) {
+            let (_, comune, provincia, cap) = MUNICIPALITIES[rng.random_range(0..MUNICIPALITIES.len())];
+            let street = STREETS[rng.random_range(0..STREETS.len())];
+            (format!("{street} {}", rng.random_range(1..200u32)), cap, comune, provincia)
+        } else {
+            (String::new(), "", "", "")
+        };
+        let (email, mobile) = if has_contact(index) {
+            with_contact += 1;
+            let local: String =
+                format!("{nome}.{cognome}").to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+            let email = format!("{local}.{index}@example.it");
+            let mobile = format!("+393{:02}{:07}", rng.random_range(20..100u32), rng.random_range(0..10_000_000u32));
+            match rng.random_range(0..3u8) {
+                0 => (email, String::new()),
+                1 => (String::new(), mobile),
+                _ => (email, mobile),
+            }
+        } else {
+            (String::new(), String::new())
+        };
+        writer.write_record([
+            cf.as_str(),
+            cognome,
+            nome,
+            &born.format("%Y-%m-%d").to_string(),
+            &indirizzo,
+            cap,
+            comune,
+            provincia,
+            &email,
+            &mobile,
+        ])?;
+    }
+    writer.flush()?;
+    Ok(with_contact)
+}
+
+/// Writes the extract and the persons file of `persons` people for `seed`; returns the extract's rows and how many
+/// people have a contact on file.
+pub fn write_files(extract: &Path, persons_file: &Path, persons: u64, seed: u64) -> anyhow::Result<(u64, u64)> {
+    use anyhow::Context as _;
+    let create = |path: &Path| {
+        std::fs::File::create(path)
+            .map(|f| std::io::BufWriter::with_capacity(1 << 20, f))
+            .with_context(|| format!("cannot create {}", path.display()))
+    };
+    let rows = write_extract(create(extract)?, persons, seed)
+        .with_context(|| format!("cannot write {}", extract.display()))?;
+    let contacts = write_persons(create(persons_file)?, persons, seed)
+        .with_context(|| format!("cannot write {}", persons_file.display()))?;
+    Ok((rows, contacts))
 }

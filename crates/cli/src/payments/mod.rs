@@ -39,6 +39,8 @@ pub async fn load_budgets(store: &dyn Store, rulebook: &Rulebook, at: DateTime<U
 pub struct RunOptions {
     /// The payment date.
     pub pay_date: Date,
+    /// The run pays only what was payable before then ([`cut_off`] of the payment date).
+    pub accepted_before: DateTime<Utc>,
     /// The ordering party.
     pub debtor_name: String,
     /// The account paid from.
@@ -105,6 +107,17 @@ pub fn check_bic(bic: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("'{bic}' is not a BIC: 8 or 11 capital letters and digits, e.g. BITAITRRXXX")) }
 }
 
+/// The cut-off of a run dated `pay_date`: the start of that day in Italy, where the institute works. What is accepted
+/// from then on waits for a later run.
+pub fn cut_off(pay_date: Date) -> DateTime<Utc> {
+    let midnight = pay_date.and_time(chrono::NaiveTime::MIN);
+    // Italy moves its clocks at 02:00 or 03:00, never at midnight: the start of a day is always one instant.
+    midnight
+        .and_local_timezone(chrono_tz::Europe::Rome)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
+}
+
 /// File names of a run's outputs.
 fn names(pay_date: Date) -> [String; 3] {
     let day = pay_date.format("%Y-%m-%d");
@@ -119,15 +132,21 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> anyhow::Result<RunSummary> {
     load_budgets(store, rulebook, now).await?;
-    let (run, new_run) = store
-        .start_payment_run(&NewPaymentRun {
-            pay_date: options.pay_date,
-            debtor_name: options.debtor_name.clone(),
-            debtor_iban: options.debtor_iban.electronic().to_owned(),
-            debtor_bic: options.debtor_bic.clone(),
-            at: now,
-        })
-        .await?;
+    let new = NewPaymentRun {
+        pay_date: options.pay_date,
+        debtor_name: options.debtor_name.clone(),
+        debtor_iban: options.debtor_iban.electronic().to_owned(),
+        debtor_bic: options.debtor_bic.clone(),
+        at: now,
+        accepted_before: options.accepted_before,
+    };
+    // A payment order names its holder: a run with a transfer to nobody named is refused whole, before anything is
+    // assigned or written.
+    let count = store.unnamed_transfers(&new).await?;
+    if count > 0 {
+        return Err(sportello_store::StoreError::UnnamedTransfers { pay_date: options.pay_date, count }.into());
+    }
+    let (run, new_run) = store.start_payment_run(&new).await?;
     if !new_run && (run.debtor_iban != options.debtor_iban.electronic() || run.debtor_bic != options.debtor_bic) {
         tracing::warn!(run = run.id, "the run exists with another debtor account; its files keep the one recorded");
     }
@@ -300,7 +319,8 @@ fn write_atomically(
 ) -> anyhow::Result<()> {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let partial = target.with_file_name(format!(".{name}.partial"));
-    let file = File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    // Names, accounts and codici fiscali: readable by the operator alone, as the PIN files are.
+    let file = crate::pins::open_private(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     match write(&mut out) {
         Ok(()) => {}
@@ -373,11 +393,15 @@ pub async fn reconcile(store: &dyn Store, path: &Path, now: DateTime<Utc>) -> an
 /// cash) through the store's ordinary submission, with limits large enough for all of them recorded first (and
 /// marked as such), so that a payment run has `count` payments to make. Returns how many were stored.
 pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, count: u64) -> anyhow::Result<u64> {
-    use sportello_domain::CodiceFiscale;
     use sportello_store::{ApplicationStatus, BudgetSeed, NewApplication, Submission};
 
     let schemes: Vec<String> = rulebook.schemes().iter().map(|s| s.id().to_owned()).collect();
     let now = Utc::now();
+    // Submitted on the first click day, so that a run dated after it pays them all.
+    let submitted_at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2020, 4, 1, 8, 0, 0)
+        .single()
+        .context("the first click day is a valid instant")?;
+    synthetic_persons(store.as_ref(), count).await?;
     for scheme in rulebook.schemes() {
         let limit = scheme
             .amount()
@@ -401,15 +425,7 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, co
             let mut stored = 0u64;
             for n in (worker..count).step_by(WORKERS as usize) {
                 // Six letters from n: 26^6 distinct people, each with a valid check character.
-                let mut letters = [b'A'; 6];
-                let mut rest = n;
-                for slot in letters.iter_mut().rev() {
-                    *slot = b'A' + (rest % 26) as u8;
-                    rest /= 26;
-                }
-                let letters = String::from_utf8_lossy(&letters).into_owned();
-                let codice_fiscale = CodiceFiscale::with_check_character(&format!("{letters}80A01H501"))
-                    .map_err(|e| anyhow::anyhow!("synthetic codice fiscale: {e}"))?;
+                let codice_fiscale = synthetic_person(n)?;
                 let payment = if n % 7 == 6 {
                     serde_json::json!({ "method": "domiciliato" })
                 } else {
@@ -424,7 +440,7 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, co
                         status: ApplicationStatus::Accepted,
                         reasons: serde_json::json!([]),
                         details: serde_json::json!({ "payment": payment, "contact": {} }),
-                        submitted_at: Utc::now(),
+                        submitted_at,
                         hold: None,
                     })
                     .await?;
@@ -438,4 +454,45 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, co
         stored += done??;
     }
     Ok(stored)
+}
+
+/// Synthetic person `n` of `payments synthetic`: six letters from `n` (26^6 distinct people), born 01/01/1980 in
+/// Rome, with a valid check character.
+fn synthetic_person(n: u64) -> anyhow::Result<sportello_domain::CodiceFiscale> {
+    let mut letters = [b'A'; 6];
+    let mut rest = n;
+    for slot in letters.iter_mut().rev() {
+        *slot = b'A' + (rest % 26) as u8;
+        rest /= 26;
+    }
+    let letters = String::from_utf8_lossy(&letters).into_owned();
+    sportello_domain::CodiceFiscale::with_check_character(&format!("{letters}80A01H501"))
+        .map_err(|e| anyhow::anyhow!("synthetic codice fiscale: {e}"))
+}
+
+/// Replaces the personal records with those of the `count` synthetic people, so that their transfers name them.
+async fn synthetic_persons(store: &dyn Store, count: u64) -> anyhow::Result<()> {
+    use sportello_domain::persons::PersonRecord;
+    let born = Date::from_ymd_opt(1980, 1, 1).context("a valid date")?;
+    let mut import = store.begin_persons_import().await?;
+    let mut batch = Vec::with_capacity(4_096);
+    for n in 0..count {
+        let codice_fiscale = synthetic_person(n)?;
+        let letters = &codice_fiscale.as_str()[..6];
+        batch.push(PersonRecord {
+            codice_fiscale,
+            cognome: format!("Sintetico {letters}"),
+            nome: "Persona".to_owned(),
+            data_nascita: born,
+            residence: None,
+            email: None,
+            cellulare: None,
+        });
+        if batch.len() == batch.capacity() || n + 1 == count {
+            import.write(&batch).await?;
+            batch.clear();
+        }
+    }
+    import.commit().await?;
+    Ok(())
 }

@@ -82,12 +82,26 @@ impl<W: Write> CreditTransfers<W> {
         Ok(this)
     }
 
-    /// Writes one transfer: end-to-end id the protocol number, the beneficiary named by codice fiscale (the portal
-    /// stores no names), and `remittance` as the unstructured remittance text (cut to its 140 characters).
+    /// Writes one transfer: end-to-end id the protocol number, the beneficiary named as the personal records name
+    /// them (cut to the 70 characters of `Nm`) and identified by codice fiscale, and `remittance` as the unstructured
+    /// remittance text (cut to its 140 characters). A payment without the holder's name is refused: a bank checks the
+    /// name against the account's holder, and a codice fiscale is not one.
     pub fn transfer(&mut self, payment: &PaymentRow, remittance: &str) -> std::io::Result<()> {
         let iban = payment.iban.as_deref().ok_or_else(|| {
             std::io::Error::other(format!("payment {} has no IBAN: it belongs in the cash list", payment.protocol))
         })?;
+        let name: String = payment
+            .holder
+            .as_deref()
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "payment {} has no holder's name: {} has no personal record (import the persons file)",
+                    payment.protocol, payment.codice_fiscale
+                ))
+            })?
+            .chars()
+            .take(70)
+            .collect();
         self.open("CdtTrfTxInf")?;
         self.open("PmtId")?;
         self.leaf("EndToEndId", &payment.protocol)?;
@@ -101,7 +115,7 @@ impl<W: Write> CreditTransfers<W> {
         self.close("Amt")?;
         let cf = payment.codice_fiscale.as_str();
         self.open("Cdtr")?;
-        self.leaf("Nm", cf)?;
+        self.leaf("Nm", &name)?;
         self.open("Id")?;
         self.open("PrvtId")?;
         self.open("Othr")?;

@@ -104,3 +104,22 @@ async fn capacity_and_maintenance_set_by_the_operator_reach_the_shared_state() {
     let elsewhere = sandbox.run(&["gate", "maintenance", "--config", file, "--room", "altrove", "--off"]);
     assert_eq!(elsewhere.status.code(), Some(2), "{}", stderr(&elsewhere));
 }
+
+/// `gate status` writes its instants in the room's time zone for people, beside the epoch and UTC values programs
+/// already read (which stay).
+#[tokio::test]
+async fn status_shows_local_times_beside_the_values_programs_read() {
+    let Some(redis) = TestRedis::create().await else { return };
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("sportello.toml", &config(Some(&redis)));
+    let status = sandbox.run(&["gate", "status", "--config", file.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let rooms: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    let room = &rooms[0];
+    // The window opened at 16:00 in Rome on 1 April 2020 (summer time): 14:00 UTC.
+    assert_eq!(room["window"], 1_585_749_600, "the epoch second stays for programs");
+    assert_eq!(room["timezone"], "Europe/Rome");
+    assert_eq!(room["window_opens_at_local"], "01/04/2020 16:00:00 CEST");
+    assert_eq!(room["status"]["state"], "open");
+    assert!(room["capacity"]["admit_per_sec"].is_number(), "the rest is unchanged");
+}

@@ -70,6 +70,8 @@ fn skip_invalid_imports_the_rest_and_writes_the_rejects_with_reasons() {
         "--skip-invalid",
         "--rejects",
         rejects.to_str().unwrap(),
+        "--max-invalid",
+        "50",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("imported 4 rows (2 people)"), "{}", stderr(&out));

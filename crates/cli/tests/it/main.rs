@@ -9,6 +9,7 @@ mod gate;
 mod import;
 mod leak;
 mod nodes;
+mod operations;
 mod payments;
 mod pins;
 mod schema;

@@ -20,7 +20,7 @@ const NEW_IBAN: &str = "IT61X0306909606100000063270";
 const DEBTOR: [&str; 4] = ["--debtor-iban", "IT60X0542811101000000123456", "--debtor-bic", "BPPIITRRXXX"];
 
 /// The `n`-th test person (six letters from `n`, born 01/01/1980 in Rome).
-fn person(mut n: u32) -> CodiceFiscale {
+pub fn person(mut n: u32) -> CodiceFiscale {
     let mut letters = [b'A'; 6];
     for slot in letters.iter_mut().rev() {
         *slot = b'A' + (n % 26) as u8;
@@ -30,9 +30,34 @@ fn person(mut n: u32) -> CodiceFiscale {
     CodiceFiscale::with_check_character(&format!("{letters}80A01H501")).unwrap()
 }
 
+/// 1 April 2020, 10:00 in Rome: when the test applications are submitted, before every run's date.
+pub fn click_day() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2020-04-01T10:00:00+02:00").unwrap().to_utc()
+}
+
+/// Replaces the personal records with records for persons `ns` (named "Mario Rossi N…", with the letters of `n`).
+pub async fn name(store: &dyn Store, ns: &[u32]) {
+    let records: Vec<_> = ns
+        .iter()
+        .map(|&n| sportello_domain::persons::PersonRecord {
+            codice_fiscale: person(n),
+            cognome: format!("Rossi {}", &person(n).as_str()[..6]),
+            nome: "Mario".to_owned(),
+            data_nascita: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            residence: None,
+            email: None,
+            cellulare: None,
+        })
+        .collect();
+    let mut import = store.begin_persons_import().await.unwrap();
+    import.write(&records).await.unwrap();
+    import.commit().await.unwrap();
+}
+
 /// Records accepted applications straight in the sandbox's database: person `n` for the scheme `schemes[n]`, paid
-/// in cash when `cash(n)`. Returns the store and the protocol numbers, in order.
-async fn applications(
+/// in cash when `cash(n)`, submitted on the click day, each with a personal record. Returns the store and the
+/// protocol numbers, in order.
+pub async fn applications(
     sandbox: &Sandbox,
     schemes: &[&str],
     cash: impl Fn(u32) -> bool,
@@ -53,7 +78,7 @@ async fn applications(
                 status: ApplicationStatus::Accepted,
                 reasons: serde_json::json!([]),
                 details: serde_json::json!({ "payment": payment, "contact": { "email": "a@example.it" } }),
-                submitted_at: chrono::Utc::now(),
+                submitted_at: click_day(),
                 hold: None,
             })
             .await
@@ -63,10 +88,12 @@ async fn applications(
             other => panic!("{other:?}"),
         }
     }
+    let everyone: Vec<u32> = (0..).take(schemes.len()).collect();
+    name(store.as_ref(), &everyone).await;
     (store, protocols)
 }
 
-fn pay(sandbox: &Sandbox, date: &str, out: &Path, extra: &[&str]) -> Output {
+pub fn pay(sandbox: &Sandbox, date: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["payments", "run", "--date", date, "--out", out.to_str().unwrap()];
     args.extend(DEBTOR);
     args.extend(extra);
@@ -74,7 +101,7 @@ fn pay(sandbox: &Sandbox, date: &str, out: &Path, extra: &[&str]) -> Output {
 }
 
 /// The end-to-end ids of a pain.001 file, in order.
-fn end_to_end_ids(xml: &str) -> Vec<String> {
+pub fn end_to_end_ids(xml: &str) -> Vec<String> {
     xml.split("<EndToEndId>").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect()
 }
 
@@ -214,12 +241,13 @@ async fn the_same_date_again_pays_nobody_new_and_writes_the_same_files() {
             status: ApplicationStatus::Accepted,
             reasons: serde_json::json!([]),
             details: serde_json::json!({ "payment": { "method": "iban", "iban": IBAN } }),
-            submitted_at: chrono::Utc::now(),
+            submitted_at: click_day() + chrono::Duration::days(10),
             hold: None,
         })
         .await
         .unwrap();
     let Submission::Created(late) = late else { panic!("{late:?}") };
+    name(store.as_ref(), &[0, 1, 2, 3, 99]).await;
     let second = sandbox.path("second");
     let out = pay(&sandbox, "2020-04-15", &second, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -348,7 +376,8 @@ async fn a_returned_payment_is_paid_again_once_after_a_new_iban() {
     assert!(!waiting.join("pain001-2020-04-20.xml").exists());
 
     let new_iban = Iban::parse(NEW_IBAN).unwrap();
-    assert!(store.replace_returned_iban(&person(1), &protocols[1], &new_iban, chrono::Utc::now()).await.unwrap());
+    let given = click_day() + chrono::Duration::days(20);
+    assert!(store.replace_returned_iban(&person(1), &protocols[1], &new_iban, given).await.unwrap());
     let second = sandbox.path("second");
     assert!(pay(&sandbox, "2020-04-30", &second, &[]).status.success());
     let xml = std::fs::read_to_string(second.join("pain001-2020-04-30.xml")).unwrap();
@@ -392,7 +421,7 @@ async fn raising_a_limit_releases_suspended_applications_in_order() {
     assert_eq!(statuses(store).await, [Accepted, Accepted, SuspendedBudget, SuspendedBudget, SuspendedBudget]);
     assert_eq!(protocols.len(), 5);
 
-    let out = sandbox.run(&["budget", "set", "art27", "2400.00", "--ref", "DL 34/2020 art. 84"]);
+    let out = sandbox.run(&["budget", "set", "art27", "2400.00", "--ref", "DL 34/2020 art. 84", "--by", "m.bianchi"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("2 suspended applications accepted, 1 still waiting"), "{}", stdout(&out));
     let store = sportello_store::open(&sandbox.database_url).await.unwrap();
@@ -407,8 +436,8 @@ async fn raising_a_limit_releases_suspended_applications_in_order() {
         ),
         "{text}"
     );
-    assert!(text.contains("art27: 1200.00 EUR (art. 27 c. 2), 0 released"), "{text}");
-    assert!(text.contains("art27: 2400.00 EUR (DL 34/2020 art. 84), 2 released"), "{text}");
+    assert!(text.contains("art27: 1200.00 EUR (art. 27 c. 2), set by (not recorded), 0 released"), "{text}");
+    assert!(text.contains("art27: 2400.00 EUR (DL 34/2020 art. 84), set by m.bianchi, 2 released"), "{text}");
     // The other schemes carry the decree's limits.
     assert!(text.contains("art28: limit 2160000000.00 EUR (art. 28 c. 2)"), "{text}");
 

@@ -35,10 +35,16 @@ impl Sandbox {
 }
 
 pub fn run_in(cwd: &Path, database_url: &str, args: &[&str]) -> Output {
+    run_in_env(cwd, database_url, args, &[])
+}
+
+/// Like [`run_in`], with extra environment variables.
+pub fn run_in_env(cwd: &Path, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sportello"))
         .args(args)
         .current_dir(cwd)
         .env("SPORTELLO_DATABASE_URL", database_url)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
