@@ -382,97 +382,6 @@ fn write_row<W: Write>(writer: &mut csv::Writer<W>, cf: &CodiceFiscale, position
     writer.write_record(std::iter::once(cf.as_str()).chain(cells.iter().map(String::as_str)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sportello_domain::registry::parse_row;
-    use std::collections::HashSet;
-
-    #[test]
-    fn same_seed_same_file_other_seed_other_file() {
-        let make = |seed| {
-            let mut out = Vec::new();
-            write_extract(&mut out, 300, seed).unwrap();
-            out
-        };
-        assert_eq!(make(7), make(7));
-        assert_ne!(make(7), make(8));
-    }
-
-    #[test]
-    fn every_row_is_valid_and_codes_are_unique() {
-        let mut out = Vec::new();
-        let rows = write_extract(&mut out, 5_000, 1).unwrap();
-        let mut reader = csv::Reader::from_reader(out.as_slice());
-        let mut people = HashSet::new();
-        let mut omocodic = 0;
-        let mut count = 0;
-        for record in reader.records() {
-            let record = record.unwrap();
-            let row = parse_row(record.iter()).unwrap_or_else(|e| panic!("{record:?}: {e:?}"));
-            if people.insert(row.codice_fiscale) && row.codice_fiscale.omocodia_level() > 0 {
-                omocodic += 1;
-            }
-            count += 1;
-        }
-        assert_eq!(count, rows);
-        assert_eq!(people.len(), 5_000, "one distinct code per person");
-        assert!(omocodic > 20, "some codes are omocodic ({omocodic})");
-        assert!(rows > 5_000, "some people hold several positions");
-    }
-
-    /// Every birthplace is a real code: a municipality's or a country's, with its digits where omocodia left them.
-    #[test]
-    fn birthplaces_are_real_belfiore_codes() {
-        let known: HashSet<&str> = MUNICIPALITIES.iter().map(|m| m.0).chain(COUNTRIES.iter().map(|c| c.0)).collect();
-        let mut generator = Generator::new(5);
-        let mut abroad = 0;
-        for _ in 0..2_000 {
-            let cf = generator.person().codice_fiscale.base_form();
-            let place = &cf.as_str()[11..15];
-            assert!(known.contains(place), "{cf}: {place} is no known place");
-            abroad += usize::from(place.starts_with('Z'));
-        }
-        assert!((100..500).contains(&abroad), "some born abroad, most in Italy ({abroad} of 2000)");
-    }
-
-    #[test]
-    fn the_persons_file_is_valid_and_agrees_with_the_extract() {
-        let mut extract = Vec::new();
-        write_extract(&mut extract, 600, 9).unwrap();
-        let in_extract: HashSet<String> =
-            csv::Reader::from_reader(extract.as_slice()).records().map(|r| r.unwrap()[0].to_owned()).collect();
-        let mut out = Vec::new();
-        let with_contact = write_persons(&mut out, 600, 9).unwrap();
-        assert_eq!(with_contact, 400, "all but every third");
-        let mut reader = csv::Reader::from_reader(out.as_slice());
-        assert!(sportello_domain::persons::check_header(reader.headers().unwrap().iter()).is_ok());
-        let mut seen = HashSet::new();
-        let (mut residences, mut contacts) = (0, 0);
-        for record in reader.records() {
-            let record = record.unwrap();
-            let person =
-                sportello_domain::persons::parse_row(record.iter()).unwrap_or_else(|e| panic!("{record:?}: {e:?}"));
-            assert!(in_extract.contains(person.codice_fiscale.as_str()));
-            assert!(seen.insert(person.codice_fiscale), "one record per person");
-            residences += usize::from(person.residence.is_some());
-            contacts += usize::from(person.has_contact());
-        }
-        assert_eq!((seen.len(), contacts), (600, 400));
-        assert!((480..600).contains(&residences), "most have a residence ({residences})");
-        let mut again = Vec::new();
-        write_persons(&mut again, 600, 9).unwrap();
-        assert_eq!(out, again, "the same seed gives the same file");
-    }
-
-    #[test]
-    fn the_mix_has_every_profile() {
-        let mut generator = Generator::new(3);
-        let seen: HashSet<Profile> = (0..5_000).map(|_| generator.person().profile).collect();
-        assert_eq!(seen.len(), Profile::MIX.len());
-    }
-}
-
 /// Where `registry generate` writes the persons file by default: beside the extract, named after it with `-persons`.
 pub fn persons_path_beside(extract: &Path) -> PathBuf {
     let stem = extract.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".to_owned());
@@ -585,4 +494,95 @@ pub fn write_files(extract: &Path, persons_file: &Path, persons: u64, seed: u64)
     let contacts = write_persons(create(persons_file)?, persons, seed)
         .with_context(|| format!("cannot write {}", persons_file.display()))?;
     Ok((rows, contacts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sportello_domain::registry::parse_row;
+    use std::collections::HashSet;
+
+    #[test]
+    fn same_seed_same_file_other_seed_other_file() {
+        let make = |seed| {
+            let mut out = Vec::new();
+            write_extract(&mut out, 300, seed).unwrap();
+            out
+        };
+        assert_eq!(make(7), make(7));
+        assert_ne!(make(7), make(8));
+    }
+
+    #[test]
+    fn every_row_is_valid_and_codes_are_unique() {
+        let mut out = Vec::new();
+        let rows = write_extract(&mut out, 5_000, 1).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let mut people = HashSet::new();
+        let mut omocodic = 0;
+        let mut count = 0;
+        for record in reader.records() {
+            let record = record.unwrap();
+            let row = parse_row(record.iter()).unwrap_or_else(|e| panic!("{record:?}: {e:?}"));
+            if people.insert(row.codice_fiscale) && row.codice_fiscale.omocodia_level() > 0 {
+                omocodic += 1;
+            }
+            count += 1;
+        }
+        assert_eq!(count, rows);
+        assert_eq!(people.len(), 5_000, "one distinct code per person");
+        assert!(omocodic > 20, "some codes are omocodic ({omocodic})");
+        assert!(rows > 5_000, "some people hold several positions");
+    }
+
+    /// Every birthplace is a real code: a municipality's or a country's, with its digits where omocodia left them.
+    #[test]
+    fn birthplaces_are_real_belfiore_codes() {
+        let known: HashSet<&str> = MUNICIPALITIES.iter().map(|m| m.0).chain(COUNTRIES.iter().map(|c| c.0)).collect();
+        let mut generator = Generator::new(5);
+        let mut abroad = 0;
+        for _ in 0..2_000 {
+            let cf = generator.person().codice_fiscale.base_form();
+            let place = &cf.as_str()[11..15];
+            assert!(known.contains(place), "{cf}: {place} is no known place");
+            abroad += usize::from(place.starts_with('Z'));
+        }
+        assert!((100..500).contains(&abroad), "some born abroad, most in Italy ({abroad} of 2000)");
+    }
+
+    #[test]
+    fn the_persons_file_is_valid_and_agrees_with_the_extract() {
+        let mut extract = Vec::new();
+        write_extract(&mut extract, 600, 9).unwrap();
+        let in_extract: HashSet<String> =
+            csv::Reader::from_reader(extract.as_slice()).records().map(|r| r.unwrap()[0].to_owned()).collect();
+        let mut out = Vec::new();
+        let with_contact = write_persons(&mut out, 600, 9).unwrap();
+        assert_eq!(with_contact, 400, "all but every third");
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        assert!(sportello_domain::persons::check_header(reader.headers().unwrap().iter()).is_ok());
+        let mut seen = HashSet::new();
+        let (mut residences, mut contacts) = (0, 0);
+        for record in reader.records() {
+            let record = record.unwrap();
+            let person =
+                sportello_domain::persons::parse_row(record.iter()).unwrap_or_else(|e| panic!("{record:?}: {e:?}"));
+            assert!(in_extract.contains(person.codice_fiscale.as_str()));
+            assert!(seen.insert(person.codice_fiscale), "one record per person");
+            residences += usize::from(person.residence.is_some());
+            contacts += usize::from(person.has_contact());
+        }
+        assert_eq!((seen.len(), contacts), (600, 400));
+        assert!((480..600).contains(&residences), "most have a residence ({residences})");
+        let mut again = Vec::new();
+        write_persons(&mut again, 600, 9).unwrap();
+        assert_eq!(out, again, "the same seed gives the same file");
+    }
+
+    #[test]
+    fn the_mix_has_every_profile() {
+        let mut generator = Generator::new(3);
+        let seen: HashSet<Profile> = (0..5_000).map(|_| generator.person().profile).collect();
+        assert_eq!(seen.len(), Profile::MIX.len());
+    }
 }
