@@ -16,7 +16,9 @@ mod art38;
 mod art44;
 mod common;
 mod decision;
+mod declaration;
 mod rulebook;
 
 pub use decision::{Decision, Reason, SchemeDecision};
+pub use declaration::{Declaration, DeclarationKind};
 pub use rulebook::{Decree, OwnFund, Rulebook, RulebookError, Scheme};

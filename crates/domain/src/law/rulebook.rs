@@ -15,6 +15,7 @@ use super::art29::Art29;
 use super::art30::Art30;
 use super::art38::Art38;
 use super::common::{Conditions, Person};
+use super::declaration::{Declaration, DeclarationKind};
 use super::{Decision, art31, art44};
 use crate::registry::Position;
 use crate::{Cents, CodiceFiscale, Date};
@@ -114,6 +115,7 @@ pub struct Scheme {
     taxable: bool,
     spending_limit: Cited<Cents>,
     refs: BTreeMap<String, String>,
+    declarations: Vec<Declaration>,
     rule: Rule,
 }
 
@@ -278,6 +280,12 @@ impl Rulebook {
         self.schemes.iter().find(|s| s.id == id)
     }
 
+    /// Where the decree says that its indemnities cannot be combined (art. 31 c. 1 for DL 18/2020): every scheme of
+    /// a rulebook excludes every other, as the store enforces.
+    pub fn not_cumulable_ref(&self) -> &str {
+        &self.exclusions.not_cumulable_ref
+    }
+
     /// The fund people enrolled only in another compulsory scheme are pointed to.
     pub fn own_fund(&self) -> &OwnFund {
         &self.own_fund
@@ -382,6 +390,7 @@ impl Scheme {
             .into_iter()
             .map(|(k, v)| non_empty(&at(&format!("refs.{k}")), v).map(|v| (k, v)))
             .collect::<Result<_, _>>()?;
+        let declarations = load_declarations(&id, raw.declarations)?;
         let amount = to_money(&raw.amount.value, &at("amount.value"))?;
         if amount == Cents::ZERO {
             return Err(invalid(at("amount.value"), "the amount is zero; write the indemnity, e.g. \"600.00\""));
@@ -399,6 +408,7 @@ impl Scheme {
                 legal_ref: non_empty(&at("spending_limit.ref"), raw.spending_limit.legal_ref)?,
             },
             refs,
+            declarations,
             rule,
             id,
         })
@@ -462,6 +472,11 @@ impl Scheme {
     /// Where the spending limit is set.
     pub fn spending_limit_ref(&self) -> &str {
         &self.spending_limit.legal_ref
+    }
+
+    /// The declarations an application for it carries, in the file's order.
+    pub fn declarations(&self) -> &[Declaration] {
+        &self.declarations
     }
 
     /// The reference a reason cites for a condition without a figure: `[scheme.refs]` if set, else `legal_ref`.
@@ -544,6 +559,31 @@ impl Parameters {
             }),
         }
     }
+}
+
+/// A scheme's `[[scheme.declarations]]`: each a known kind, at most once, with its reference and words.
+fn load_declarations(scheme: &str, raw: Vec<RawDeclaration>) -> Result<Vec<Declaration>, RulebookError> {
+    let mut declarations: Vec<Declaration> = Vec::with_capacity(raw.len());
+    for (i, raw) in raw.into_iter().enumerate() {
+        let at = |key: &str| format!("scheme '{scheme}', declarations[{i}], key '{key}'");
+        let Some(kind) = DeclarationKind::parse(&raw.id) else {
+            let known: Vec<&str> = DeclarationKind::ALL.iter().map(|k| k.as_str()).collect();
+            return Err(invalid(
+                at("id"),
+                format!("'{}' is not a declaration; the declarations are {}", raw.id, list(&known)),
+            ));
+        };
+        if declarations.iter().any(|d| d.kind == kind) {
+            return Err(invalid(at("id"), format!("'{}' is declared twice; keep one", raw.id)));
+        }
+        declarations.push(Declaration {
+            kind,
+            legal_ref: non_empty(&at("ref"), raw.legal_ref)?,
+            text_it: non_empty(&at("it"), raw.it)?,
+            text_en: non_empty(&at("en"), raw.en)?,
+        });
+    }
+    Ok(declarations)
 }
 
 fn list(names: &[&str]) -> String {
@@ -657,6 +697,18 @@ struct RawScheme {
     parameters: BTreeMap<String, RawCited>,
     #[serde(default)]
     refs: BTreeMap<String, String>,
+    #[serde(default)]
+    declarations: Vec<RawDeclaration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeclaration {
+    id: String,
+    #[serde(rename = "ref")]
+    legal_ref: String,
+    it: String,
+    en: String,
 }
 
 #[derive(Deserialize)]
@@ -727,6 +779,42 @@ mod tests {
         let Rule::Art27(art27) = &book.scheme("art27").unwrap().rule else { panic!("art27 has rule art27") };
         assert_eq!(art27.reference_date.value, d(2020, 2, 23));
         assert_eq!(Rulebook::dl18_2020().schemes().len(), 5);
+    }
+
+    #[test]
+    fn each_scheme_asks_for_the_declarations_of_its_article() {
+        use DeclarationKind::{NoOtherCompulsoryScheme, NotEmployed, NotPensionHolder, NotRedditoDiCittadinanza};
+        let book = Rulebook::dl18_2020();
+        let asked = |id: &str| -> Vec<(DeclarationKind, &str)> {
+            book.scheme(id).unwrap().declarations().iter().map(|d| (d.kind(), d.legal_ref())).collect()
+        };
+        let rdc = (NotRedditoDiCittadinanza, "art. 31 c. 1");
+        let cases = [
+            ("art27", vec![(NotPensionHolder, "art. 27 c. 1"), (NoOtherCompulsoryScheme, "art. 27 c. 1"), rdc]),
+            ("art28", vec![(NotPensionHolder, "art. 28 c. 1"), (NoOtherCompulsoryScheme, "art. 28 c. 1"), rdc]),
+            ("art29", vec![(NotPensionHolder, "art. 29 c. 1"), (NotEmployed, "art. 29 c. 1"), rdc]),
+            ("art30", vec![(NotPensionHolder, "art. 30 c. 1"), rdc]),
+            ("art38", vec![(NotPensionHolder, "art. 38 c. 1"), (NotEmployed, "art. 38 c. 2"), rdc]),
+        ];
+        for (scheme, expected) in cases {
+            assert_eq!(asked(scheme), expected, "{scheme}");
+        }
+        for declaration in book.schemes().iter().flat_map(Scheme::declarations) {
+            let words = format!("{} {}", declaration.text_it(), declaration.text_en()).to_lowercase();
+            assert!(!words.contains("occasional"), "a compatibility rule is no condition: {words}");
+        }
+        assert_eq!(book.not_cumulable_ref(), "art. 31 c. 1");
+    }
+
+    #[test]
+    fn an_unknown_or_repeated_declaration_is_refused() {
+        let err = error(&edited("id = \"not_employed\"", "id = \"occasional_income_within_limit\""));
+        assert!(
+            err.starts_with("scheme 'art29', declarations[1], key 'id': 'occasional_income_within_limit' is not a declaration; the declarations are 'not_pension_holder'"),
+            "{err}"
+        );
+        let err = error(&edited("id = \"not_employed\"", "id = \"not_pension_holder\""));
+        assert_eq!(err, "scheme 'art29', declarations[1], key 'id': 'not_pension_holder' is declared twice; keep one");
     }
 
     #[test]
