@@ -48,7 +48,7 @@ function request()
   next_index = i + 1
   local body = '{"scheme":"' .. schemes[i] .. '","payment":{"method":"iban","iban":"IT60X0542811101000000123456"},'
     .. '"contact":{"email":"cittadino@example.it"},"declarations":{"not_pension_holder":true,'
-    .. '"not_reddito_di_cittadinanza":true,"occasional_income_within_limit":true}}'
+    .. '"no_other_compulsory_scheme":true,"not_employed":true,"not_reddito_di_cittadinanza":true}}'
   local headers = {
     ["Authorization"] = "Bearer " .. tokens[i],
     ["Idempotency-Key"] = "wrk-" .. id .. "-" .. i,

@@ -12,21 +12,27 @@ use axum::http::{Method, Request, header};
 use serde::de::DeserializeOwned;
 use sportello_domain::{CodiceFiscale, Iban};
 
-use crate::apply::form::{ApplicationForm, Details, Payment, is_idempotency_key};
+use sportello_domain::law::{DeclarationKind, Rulebook};
+
+use crate::apply::form::{ApplicationForm, Details, Payment, TICKED, is_idempotency_key};
 use crate::auth::handlers::{Contact, LoginForm};
 use crate::i18n::Lang;
 
 /// The fields of the application form that a message can be tied to.
-const APPLICATION_FIELDS: [&str; 8] = [
+const APPLICATION_FIELDS: [&str; 9] = [
     "idempotency_key",
     "payment",
     "iban",
     "email",
     "mobile",
     "not_pension_holder",
+    "no_other_compulsory_scheme",
+    "not_employed",
     "not_reddito_di_cittadinanza",
-    "occasional_income_within_limit",
 ];
+
+/// The decree's rulebook, read once rather than at every input.
+static RULEBOOK: std::sync::LazyLock<Rulebook> = std::sync::LazyLock::new(Rulebook::dl18_2020);
 
 /// A posted form body, decoded by axum's `Form` extractor exactly as the handlers receive it, then validated as
 /// the handlers validate it. The first byte picks the form (bit 0: login, otherwise the application) and the
@@ -71,10 +77,14 @@ fn run_ready<F: Future>(future: F) -> F::Output {
 }
 
 fn application(form: &ApplicationForm, lang: Lang) {
-    match form.validate(lang) {
+    // The declarations of the indemnity the form names, or of the first one when it names none that exists.
+    let rulebook = &*RULEBOOK;
+    let scheme = rulebook.scheme(&form.scheme).or_else(|| rulebook.schemes().first());
+    let asked = scheme.map_or(&[][..], |s| s.declarations());
+    match form.validate(lang, asked) {
         Ok(details) => {
             assert!(is_idempotency_key(&form.idempotency_key), "accepted without a drawn idempotency key");
-            assert_eq!(form.validate_details(lang).as_ref(), Ok(&details), "the API's check agrees");
+            assert_eq!(form.validate_details(lang, asked).as_ref(), Ok(&details), "the API's check agrees");
             match &details.payment {
                 Payment::Iban { iban } => {
                     assert_eq!(form.payment, "iban");
@@ -90,13 +100,13 @@ fn application(form: &ApplicationForm, lang: Lang) {
             if let Some(mobile) = &contact.mobile {
                 assert_eq!(Contact::parse(mobile), Some(Contact::Sms(mobile.clone())), "stored mobile reads back");
             }
-            let declarations = &details.declarations;
-            assert!(
-                declarations.not_pension_holder
-                    && declarations.not_reddito_di_cittadinanza
-                    && declarations.occasional_income_within_limit,
-                "accepted without every declaration"
-            );
+            for kind in DeclarationKind::ALL {
+                let asked_for = asked.iter().any(|d| d.kind() == kind);
+                assert_eq!(details.declarations.made(kind), asked_for, "{kind:?}: stored as made iff asked for");
+                if asked_for {
+                    assert_eq!(form.ticked(kind), TICKED, "{kind:?}: accepted without the declaration");
+                }
+            }
             let stored = serde_json::to_string(&details).unwrap_or_else(|e| panic!("details serialise: {e}"));
             let read: Details = serde_json::from_str(&stored).unwrap_or_else(|e| panic!("{stored} reads back: {e}"));
             assert_eq!(read, details, "the stored details read back as stored");
@@ -108,7 +118,7 @@ fn application(form: &ApplicationForm, lang: Lang) {
                 assert!(!message.is_empty(), "{field}: empty message");
             }
             let without_key: Vec<_> = errors.iter().filter(|(field, _)| *field != "idempotency_key").collect();
-            match form.validate_details(lang) {
+            match form.validate_details(lang, asked) {
                 Ok(_) => assert!(without_key.is_empty(), "the API's check accepts what the form refuses"),
                 Err(details_errors) => {
                     assert_eq!(details_errors.iter().collect::<Vec<_>>(), without_key, "the API's check differs")

@@ -19,6 +19,7 @@ pub mod security;
 pub mod serve;
 pub mod server;
 pub mod shed;
+pub mod situation;
 
 pub mod notify;
 pub mod outbox;

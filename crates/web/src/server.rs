@@ -63,6 +63,7 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
         .add(Audience::Operations, "/healthz", "GET", get(healthz))
         .add(Audience::Operations, "/readyz", "GET", get(readyz))
         .merge(crate::assets::routes())
+        .merge(crate::situation::routes(state.clone(), auth.clone()))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth));

@@ -384,7 +384,8 @@ impl Journey<'_> {
             "declarations": {
                 "not_pension_holder": true,
                 "not_reddito_di_cittadinanza": true,
-                "occasional_income_within_limit": true
+                "no_other_compulsory_scheme": true,
+                "not_employed": true
             }
         });
         // A submission lost to a timeout or a dropped connection is sent again with the same key, as the API asks:

@@ -74,7 +74,8 @@ async fn apply(base: &RwLock<String>, codice_fiscale: &str, pin: &str, retries: 
                 "declarations": {
                     "not_pension_holder": true,
                     "not_reddito_di_cittadinanza": true,
-                    "occasional_income_within_limit": true
+                    "no_other_compulsory_scheme": true,
+                    "not_employed": true
                 }
             });
             let submitted = http

@@ -323,7 +323,8 @@ impl Citizen {
                 "declarations": {
                     "not_pension_holder": true,
                     "not_reddito_di_cittadinanza": true,
-                    "occasional_income_within_limit": true
+                    "no_other_compulsory_scheme": true,
+                    "not_employed": true
                 }
             });
             let receipt = self.api(reqwest::Method::POST, "/api/v1/applications", &token, Some(application)).await?;

@@ -141,7 +141,8 @@ async fn apply_as_demo_identities(url: &str, identities: &[String]) -> Vec<Strin
             "declarations": {
                 "not_pension_holder": true,
                 "not_reddito_di_cittadinanza": true,
-                "occasional_income_within_limit": true
+                "no_other_compulsory_scheme": true,
+                "not_employed": true
             }
         });
         let answer = client

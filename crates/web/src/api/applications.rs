@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sportello_domain::Iban;
-use sportello_domain::law;
+use sportello_domain::law::{self, DeclarationKind};
 use sportello_store::{Application, ApplicationStatus, PaymentRecord, Submission};
 use utoipa::ToSchema;
 
@@ -17,7 +17,7 @@ use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, Pr
 use super::sessions::Bearer;
 use super::situation::Reason;
 use crate::apply::annul::annul_application;
-use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Details, Payment, TICKED};
+use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Details, Payment};
 use crate::apply::handlers::{
     already_applied, application_of, applications_of, details_of, find_scheme, legal_ref, reasons_of, replace_iban,
     scheme_title, standing, submit_application,
@@ -47,15 +47,15 @@ pub enum PaymentRequest {
     Domiciliato,
 }
 
-/// An application for one indemnity.
+/// An application for one indemnity. Its declarations are those `GET /api/v1/schemes` lists for the indemnity.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "scheme": "art27",
     "payment": {"method": "iban", "iban": "IT60X0542811101000000123456"},
     "contact": {"email": "mario.rossi@example.it"},
-    "declarations": {"not_pension_holder": true, "not_reddito_di_cittadinanza": true,
-                     "occasional_income_within_limit": true}
+    "declarations": {"not_pension_holder": true, "no_other_compulsory_scheme": true,
+                     "not_reddito_di_cittadinanza": true}
 }))]
 pub struct ApplicationRequest {
     /// The indemnity applied for, as `GET /api/v1/schemes` names it.
@@ -65,7 +65,7 @@ pub struct ApplicationRequest {
     /// Where the institute can write: at least one of the two.
     #[serde(default)]
     pub contact: ContactDetails,
-    /// The self-declarations (DPR 445/2000 arts. 46–47): each must be `true`.
+    /// The self-declarations (DPR 445/2000 arts. 46–47): each that the indemnity asks for must be `true`.
     #[serde(default)]
     pub declarations: Declarations,
 }
@@ -73,22 +73,22 @@ pub struct ApplicationRequest {
 impl ApplicationRequest {
     /// The request as the application form would have posted it, so that one validation serves both.
     fn as_form(&self) -> ApplicationForm {
-        let ticked = |declared: bool| if declared { TICKED.to_owned() } else { String::new() };
         let (payment, iban) = match &self.payment {
             PaymentRequest::Iban { iban } => ("iban", iban.clone()),
             PaymentRequest::Domiciliato => ("domiciliato", String::new()),
         };
-        ApplicationForm {
+        let mut form = ApplicationForm {
             scheme: self.scheme.clone(),
             payment: payment.to_owned(),
             iban,
             email: self.contact.email.clone().unwrap_or_default(),
             mobile: self.contact.mobile.clone().unwrap_or_default(),
-            not_pension_holder: ticked(self.declarations.not_pension_holder),
-            not_reddito_di_cittadinanza: ticked(self.declarations.not_reddito_di_cittadinanza),
-            occasional_income_within_limit: ticked(self.declarations.occasional_income_within_limit),
             ..ApplicationForm::default()
+        };
+        for kind in DeclarationKind::ALL {
+            form.tick(kind, self.declarations.made(kind));
         }
+        form
     }
 }
 
@@ -240,9 +240,7 @@ fn pointer(field: &str) -> String {
         "payment" => "/payment/method".to_owned(),
         "iban" => "/payment/iban".to_owned(),
         "email" | "mobile" => format!("/contact/{field}"),
-        "not_pension_holder" | "not_reddito_di_cittadinanza" | "occasional_income_within_limit" => {
-            format!("/declarations/{field}")
-        }
+        declaration if DeclarationKind::parse(declaration).is_some() => format!("/declarations/{declaration}"),
         other => format!("/{other}"),
     }
 }
@@ -254,7 +252,9 @@ fn validate<'a>(
     lang: Lang,
 ) -> Result<(&'a law::Scheme, Details), Problem> {
     let scheme = find_scheme(state, &request.scheme);
-    let details = request.as_form().validate_details(lang);
+    // An unknown indemnity asks for no declaration: its error is enough, with the other fields' own.
+    let asked = scheme.map_or(&[][..], |s| s.declarations());
+    let details = request.as_form().validate_details(lang, asked);
     let mut errors = Vec::new();
     if scheme.is_none() {
         let known: Vec<&str> = state.app.rulebook.schemes().iter().map(|s| s.id()).collect();
@@ -527,7 +527,7 @@ pub async fn new_iban(
         Err(_) => {
             // The form's own message for the field, so that both doors explain a bad IBAN the same way.
             let message = form
-                .validate_details(lang)
+                .validate_details(lang, &[])
                 .err()
                 .and_then(|errors| errors.get("iban").map(str::to_owned))
                 .unwrap_or_default();

@@ -9,14 +9,14 @@ use serde::Serialize;
 use sportello_domain::law;
 use utoipa::ToSchema;
 
-use super::problem::{ApiLang, Problem};
+use super::problem::{ApiLang, FirstApplication, Problem};
 use super::sessions::Bearer;
 use crate::apply::handlers::{legal_ref, scheme_title};
 use crate::auth::AuthState;
-use crate::auth::handlers::decision_of;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
 use crate::security;
+use crate::situation::situation_of;
 
 /// How long shared caches may keep the list of indemnities (seconds), as the public pages.
 const SCHEMES_MAX_AGE: u32 = 300;
@@ -47,6 +47,23 @@ pub struct Scheme {
     pub legal_ref: String,
     /// How much it pays.
     pub amount: Amount,
+    /// What an application for it declares (DPR 445/2000 arts. 46–47): each must be `true` in
+    /// `ApplicationRequest.declarations`.
+    pub declarations: Vec<DeclarationAsked>,
+}
+
+/// A declaration an indemnity asks for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeclarationAsked {
+    /// Its name in `ApplicationRequest.declarations`.
+    #[schema(example = "not_pension_holder")]
+    pub id: &'static str,
+    /// The article that makes it a condition.
+    #[schema(example = "art. 27 c. 1")]
+    pub legal_ref: String,
+    /// What the applicant declares, in the client's language (in Italian after "Dichiaro:", in English after
+    /// "I declare:").
+    pub text: String,
 }
 
 /// The indemnities, in the decree's order.
@@ -80,6 +97,15 @@ pub async fn schemes(ApiLang(lang): ApiLang, State(state): State<AuthState>) -> 
             who: lang.pick(s.who_it(), s.who_en()).to_owned(),
             legal_ref: s.legal_ref().to_owned(),
             amount: Amount { cents: s.amount().get(), currency: "EUR" },
+            declarations: s
+                .declarations()
+                .iter()
+                .map(|d| DeclarationAsked {
+                    id: d.kind().as_str(),
+                    legal_ref: d.legal_ref().to_owned(),
+                    text: lang.pick(d.text_it(), d.text_en()).to_owned(),
+                })
+                .collect(),
         })
         .collect();
     let mut response = security::public(SCHEMES_MAX_AGE, Json(Schemes { schemes }));
@@ -120,6 +146,8 @@ pub struct SchemeDecision {
     pub legal_ref: String,
     /// Whether the citizen is entitled to it.
     pub eligible: bool,
+    /// Whether the citizen may apply for it now: entitled, and holding no indemnity yet (art. 31).
+    pub may_apply: bool,
     /// Why: the conditions met (when entitled) or failed (when not), each citing its article.
     pub reasons: Vec<Reason>,
 }
@@ -134,6 +162,10 @@ pub struct Situation {
     pub in_registry: bool,
     /// One decision per indemnity, in the decree's order.
     pub schemes: Vec<SchemeDecision>,
+    /// The application that already holds the citizen's one indemnity (art. 31 DL 18/2020): while there is one,
+    /// another application is refused with 409.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding: Option<FirstApplication>,
 }
 
 /// `GET /api/v1/situation`: the API twin of `GET /situazione`, audited the same way (`view_decision`).
@@ -144,7 +176,8 @@ pub struct Situation {
     operation_id = "read_situation",
     summary = "The decision for the logged-in citizen",
     description = "What the registry entitles the logged-in citizen to, indemnity by indemnity, with the reasons and \
-        the articles they rest on. Each reading is recorded in the audit log.",
+        the articles they rest on, and whether they may apply for each now (not once an application holds their \
+        one indemnity, art. 31). Each reading is recorded in the audit log.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The decision, indemnity by indemnity, with reasons and articles.",
@@ -158,23 +191,32 @@ pub async fn situation(
     from: ClientAddr,
     Bearer(citizen): Bearer,
 ) -> Response {
-    let (in_registry, decision) = match decision_of(&state, &citizen, &from).await {
-        Ok(decided) => decided,
+    let situation = match situation_of(&state, &citizen, &from).await {
+        Ok(situation) => situation,
         Err(e) => {
             tracing::error!(error = %e, "could not decide");
             return Problem::unavailable(lang).into_response();
         }
     };
-    let schemes = decision
+    let schemes = situation
+        .decision
         .schemes
-        .into_iter()
+        .iter()
         .map(|d| SchemeDecision {
             title: scheme_title(&state, &d.scheme, lang),
             legal_ref: legal_ref(&state, &d.scheme),
             eligible: d.eligible,
-            reasons: d.reasons.into_iter().map(|r| Reason::new(r, lang)).collect(),
-            scheme: d.scheme,
+            may_apply: situation.may_apply(&d.scheme),
+            reasons: d.reasons.iter().cloned().map(|r| Reason::new(r, lang)).collect(),
+            scheme: d.scheme.clone(),
         })
         .collect();
-    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes }).into_response()
+    let holding = situation.holding.map(|a| FirstApplication {
+        title: scheme_title(&state, &a.scheme, lang),
+        protocol: a.protocol,
+        scheme: a.scheme,
+    });
+    let in_registry = situation.in_registry;
+    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes, holding })
+        .into_response()
 }

@@ -4,6 +4,7 @@
 //! [`Details`] or into messages tied to its fields, in the citizen's language.
 
 use serde::{Deserialize, Serialize};
+use sportello_domain::law::{Declaration, DeclarationKind};
 use sportello_domain::{Iban, IbanError};
 use utoipa::ToSchema;
 
@@ -34,10 +35,12 @@ pub struct ApplicationForm {
     pub mobile: String,
     /// Ticked: not a holder of a pension.
     pub not_pension_holder: String,
+    /// Ticked: not enrolled in another compulsory pension scheme.
+    pub no_other_compulsory_scheme: String,
+    /// Ticked: not employed on the day the decree took force.
+    pub not_employed: String,
     /// Ticked: not a recipient of reddito di cittadinanza.
     pub not_reddito_di_cittadinanza: String,
-    /// Ticked: occasional work income within 5,000 euros a year.
-    pub occasional_income_within_limit: String,
     /// Non-empty when the review page's "Modifica" button sent the form back for editing.
     pub edit: String,
 }
@@ -66,17 +69,60 @@ pub struct ContactDetails {
     pub mobile: Option<String>,
 }
 
-/// The self-declarations (DPR 445/2000 arts. 46–47) the application requires: each must be true for it to be
-/// recorded, and is true in stored details. A declaration left out reads as not made.
+/// The self-declarations (DPR 445/2000 arts. 46–47): each scheme requires its own (`GET /api/v1/schemes` lists
+/// them with their articles), and each of those must be true for the application to be recorded. Stored details
+/// have exactly the scheme's declarations true. A declaration left out reads as not made; one the scheme does not
+/// ask for is not recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct Declarations {
-    /// Not a holder of a pension (arts. 27–30 and 38).
+    /// Not a holder of a pension (arts. 27, 28, 29, 30 and 38 c. 1).
     pub not_pension_holder: bool,
-    /// Not a recipient of reddito di cittadinanza (art. 31).
+    /// Not enrolled in another compulsory pension scheme (arts. 27 and 28 c. 1).
+    pub no_other_compulsory_scheme: bool,
+    /// Not employed on 17 March 2020, the day the decree took force (art. 29 c. 1, art. 38 c. 2).
+    pub not_employed: bool,
+    /// Not a recipient of reddito di cittadinanza (art. 31 c. 1).
     pub not_reddito_di_cittadinanza: bool,
-    /// Occasional work income within 5,000 euros a year.
-    pub occasional_income_within_limit: bool,
+}
+
+impl Declarations {
+    /// Whether the declaration of `kind` was made.
+    pub fn made(&self, kind: DeclarationKind) -> bool {
+        *self.slot(kind)
+    }
+
+    /// Records the declaration of `kind` as made, or not.
+    pub fn set(&mut self, kind: DeclarationKind, made: bool) {
+        *self.slot_mut(kind) = made;
+    }
+
+    fn slot(&self, kind: DeclarationKind) -> &bool {
+        match kind {
+            DeclarationKind::NotPensionHolder => &self.not_pension_holder,
+            DeclarationKind::NoOtherCompulsoryScheme => &self.no_other_compulsory_scheme,
+            DeclarationKind::NotEmployed => &self.not_employed,
+            DeclarationKind::NotRedditoDiCittadinanza => &self.not_reddito_di_cittadinanza,
+        }
+    }
+
+    fn slot_mut(&mut self, kind: DeclarationKind) -> &mut bool {
+        match kind {
+            DeclarationKind::NotPensionHolder => &mut self.not_pension_holder,
+            DeclarationKind::NoOtherCompulsoryScheme => &mut self.no_other_compulsory_scheme,
+            DeclarationKind::NotEmployed => &mut self.not_employed,
+            DeclarationKind::NotRedditoDiCittadinanza => &mut self.not_reddito_di_cittadinanza,
+        }
+    }
+
+    /// Exactly the declarations `asked` (a scheme's), as made.
+    pub fn of(asked: &[Declaration]) -> Self {
+        let mut declarations = Declarations::default();
+        for declaration in asked {
+            declarations.set(declaration.kind(), true);
+        }
+        declarations
+    }
 }
 
 /// What is stored with an application as its details.
@@ -163,9 +209,39 @@ pub fn mobile_message(lang: Lang) -> &'static str {
     )
 }
 
+/// The message for a declaration `scheme` asks for and the citizen did not make, naming it and its article.
+fn declaration_message(text_it: &str, text_en: &str, legal_ref: &str, lang: Lang) -> String {
+    match lang {
+        Lang::It => format!("Per presentare la domanda deve dichiarare {text_it} ({legal_ref})."),
+        Lang::En => format!("To apply, tick the declaration “{text_en}” ({legal_ref})."),
+    }
+}
+
 impl ApplicationForm {
-    /// Checks the whole form: the details to store, or a message for every field that needs one.
-    pub fn validate(&self, lang: Lang) -> Result<Details, FieldErrors> {
+    /// The box of the declaration of `kind` as posted (`si` when ticked).
+    pub fn ticked(&self, kind: DeclarationKind) -> &str {
+        match kind {
+            DeclarationKind::NotPensionHolder => &self.not_pension_holder,
+            DeclarationKind::NoOtherCompulsoryScheme => &self.no_other_compulsory_scheme,
+            DeclarationKind::NotEmployed => &self.not_employed,
+            DeclarationKind::NotRedditoDiCittadinanza => &self.not_reddito_di_cittadinanza,
+        }
+    }
+
+    /// Ticks (or clears) the box of the declaration of `kind`.
+    pub fn tick(&mut self, kind: DeclarationKind, ticked: bool) {
+        let value = if ticked { TICKED.to_owned() } else { String::new() };
+        match kind {
+            DeclarationKind::NotPensionHolder => self.not_pension_holder = value,
+            DeclarationKind::NoOtherCompulsoryScheme => self.no_other_compulsory_scheme = value,
+            DeclarationKind::NotEmployed => self.not_employed = value,
+            DeclarationKind::NotRedditoDiCittadinanza => self.not_reddito_di_cittadinanza = value,
+        }
+    }
+
+    /// Checks the whole form, with the declarations `asked` (those of the scheme applied for): the details to
+    /// store, or a message for every field that needs one.
+    pub fn validate(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
         let mut errors = FieldErrors::default();
         if !is_idempotency_key(&self.idempotency_key) {
             errors.push(
@@ -177,17 +253,22 @@ impl ApplicationForm {
                 .to_owned(),
             );
         }
-        self.check_details(lang, errors)
+        self.check_details(lang, asked, errors)
     }
 
     /// Checks every field but the idempotency key, which the API carries in a header of its own: the details to
     /// store, or a message for every field that needs one.
-    pub fn validate_details(&self, lang: Lang) -> Result<Details, FieldErrors> {
-        self.check_details(lang, FieldErrors::default())
+    pub fn validate_details(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
+        self.check_details(lang, asked, FieldErrors::default())
     }
 
     /// The details, or `errors` with a message added for every field that needs one.
-    fn check_details(&self, lang: Lang, mut errors: FieldErrors) -> Result<Details, FieldErrors> {
+    fn check_details(
+        &self,
+        lang: Lang,
+        asked: &[Declaration],
+        mut errors: FieldErrors,
+    ) -> Result<Details, FieldErrors> {
         let payment = match self.payment.as_str() {
             "iban" if self.iban.trim().is_empty() => {
                 errors.push(
@@ -251,47 +332,18 @@ impl ApplicationForm {
                 .to_owned(),
             );
         }
-        let declarations = [
-            (
-                "not_pension_holder",
-                &self.not_pension_holder,
-                lang.pick(
-                    "Per presentare la domanda deve dichiarare di non essere titolare di pensione.",
-                    "To apply you must declare that you do not hold a pension.",
-                ),
-            ),
-            (
-                "not_reddito_di_cittadinanza",
-                &self.not_reddito_di_cittadinanza,
-                lang.pick(
-                    "Per presentare la domanda deve dichiarare di non percepire il reddito di cittadinanza.",
-                    "To apply you must declare that you do not receive the reddito di cittadinanza.",
-                ),
-            ),
-            (
-                "occasional_income_within_limit",
-                &self.occasional_income_within_limit,
-                lang.pick(
-                    "Per presentare la domanda deve dichiarare che i redditi da lavoro occasionale non superano \
-                     5.000 euro l'anno.",
-                    "To apply you must declare that your income from occasional work is within 5,000 euros a year.",
-                ),
-            ),
-        ];
-        for (id, value, message) in declarations {
-            if value.as_str() != TICKED {
-                errors.push(id, message.to_owned());
+        for declaration in asked {
+            if self.ticked(declaration.kind()) != TICKED {
+                let message =
+                    declaration_message(declaration.text_it(), declaration.text_en(), declaration.legal_ref(), lang);
+                errors.push(declaration.kind().as_str(), message);
             }
         }
         match payment {
             Some(payment) if errors.is_empty() => Ok(Details {
                 payment,
                 contact: ContactDetails { email, mobile },
-                declarations: Declarations {
-                    not_pension_holder: true,
-                    not_reddito_di_cittadinanza: true,
-                    occasional_income_within_limit: true,
-                },
+                declarations: Declarations::of(asked),
             }),
             _ => Err(errors),
         }
@@ -300,6 +352,8 @@ impl ApplicationForm {
 
 #[cfg(test)]
 mod tests {
+    use sportello_domain::law::{Rulebook, Scheme};
+
     use super::*;
 
     fn complete() -> ApplicationForm {
@@ -310,20 +364,26 @@ mod tests {
             iban: "it60 x054 2811 1010 0000 0123 456".into(),
             email: "mario.rossi@example.it".into(),
             not_pension_holder: TICKED.into(),
+            no_other_compulsory_scheme: TICKED.into(),
             not_reddito_di_cittadinanza: TICKED.into(),
-            occasional_income_within_limit: TICKED.into(),
             ..ApplicationForm::default()
         }
     }
 
+    fn art27() -> Scheme {
+        Rulebook::dl18_2020().scheme("art27").unwrap().clone()
+    }
+
     #[test]
     fn a_complete_form_gives_the_details_to_store() {
-        let details = complete().validate(Lang::It).unwrap();
+        let details = complete().validate(Lang::It, art27().declarations()).unwrap();
         assert_eq!(details.payment, Payment::Iban { iban: Iban::parse("IT60X0542811101000000123456").unwrap() });
         assert_eq!(details.contact.email.as_deref(), Some("mario.rossi@example.it"));
         let json = serde_json::to_value(&details).unwrap();
         assert_eq!(json["payment"]["method"], "iban");
         assert_eq!(json["payment"]["iban"], "IT60X0542811101000000123456");
+        assert_eq!(json["declarations"]["no_other_compulsory_scheme"], true);
+        assert_eq!(json["declarations"]["not_employed"], false, "art. 27 does not ask for it");
         assert_eq!(serde_json::from_value::<Details>(json).unwrap(), details, "details read back as stored");
     }
 
@@ -332,7 +392,7 @@ mod tests {
 
     #[test]
     fn each_missing_or_wrong_field_gets_its_own_message() {
-        let cases: [(&str, Spoil, &str); 9] = [
+        let cases: [(&str, Spoil, &str); 10] = [
             ("no payment method", |f| f.payment.clear(), "payment"),
             ("no IBAN", |f| f.iban.clear(), "iban"),
             ("a mistyped IBAN", |f| f.iban = "IT60X0542811101000000123457".into(), "iban"),
@@ -340,20 +400,55 @@ mod tests {
             ("a malformed e-mail", |f| f.email = "mario@localhost".into(), "email"),
             ("a malformed mobile", |f| f.mobile = "12345".into(), "mobile"),
             ("pension not declared", |f| f.not_pension_holder.clear(), "not_pension_holder"),
+            ("other scheme not declared", |f| f.no_other_compulsory_scheme.clear(), "no_other_compulsory_scheme"),
             ("RdC not declared", |f| f.not_reddito_di_cittadinanza.clear(), "not_reddito_di_cittadinanza"),
             ("no idempotency key", |f| f.idempotency_key.clear(), "idempotency_key"),
         ];
         for (situation, spoil, field) in cases {
             let mut form = complete();
             spoil(&mut form);
-            let errors = form.validate(Lang::It).unwrap_err();
+            let errors = form.validate(Lang::It, art27().declarations()).unwrap_err();
             assert!(errors.has(field), "{situation}: {errors:?}");
             assert_eq!(errors.iter().count(), 1, "{situation}: only that field");
         }
         let mut post_office = complete();
         post_office.payment = "domiciliato".into();
         post_office.iban = "garbage".into();
-        assert_eq!(post_office.validate(Lang::En).unwrap().payment, Payment::Domiciliato, "the IBAN is not needed");
+        assert_eq!(
+            post_office.validate(Lang::En, art27().declarations()).unwrap().payment,
+            Payment::Domiciliato,
+            "the IBAN is not needed"
+        );
+    }
+
+    #[test]
+    fn each_scheme_asks_for_its_own_declarations_naming_the_article() {
+        let book = Rulebook::dl18_2020();
+        let mut form = complete();
+        form.no_other_compulsory_scheme.clear();
+        form.not_employed = TICKED.into();
+        form.scheme = "art38".into();
+        let art38 = book.scheme("art38").unwrap();
+        let details = form.validate(Lang::It, art38.declarations()).unwrap();
+        assert!(details.declarations.not_employed && !details.declarations.no_other_compulsory_scheme);
+        form.not_employed.clear();
+        let errors = form.validate(Lang::It, art38.declarations()).unwrap_err();
+        assert_eq!(
+            errors.get("not_employed"),
+            Some(
+                "Per presentare la domanda deve dichiarare di non essere titolare di rapporto di lavoro dipendente \
+                 alla data del 17/03/2020 (art. 38 c. 2)."
+            )
+        );
+        let errors = form.validate(Lang::En, art38.declarations()).unwrap_err();
+        assert_eq!(
+            errors.get("not_employed"),
+            Some("To apply, tick the declaration “I was not in employment on 17 March 2020” (art. 38 c. 2).")
+        );
+        // Ticking a declaration the scheme does not ask for records nothing more.
+        let mut extra = complete();
+        extra.not_employed = TICKED.into();
+        assert!(!extra.validate(Lang::It, art27().declarations()).unwrap().declarations.not_employed);
     }
 
     #[test]
@@ -361,7 +456,7 @@ mod tests {
         let mut form = complete();
         // CIN Y instead of X, with check digits recomputed (see sportello_domain::iban's tests).
         form.iban = "IT64Y0542811101000000123456".into();
-        let errors = form.validate(Lang::It).unwrap_err();
+        let errors = form.validate(Lang::It, art27().declarations()).unwrap_err();
         let message = errors.get("iban").unwrap_or_default();
         assert!(message.contains("(il CIN) è «Y»") && message.contains("richiedono «X»"), "{message}");
     }

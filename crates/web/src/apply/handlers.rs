@@ -11,6 +11,7 @@ use sportello_domain::law::{Reason, Scheme};
 use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission, SubmittedBy};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
+use super::held::refuse_second;
 use super::italian_time;
 use super::standing::Standing;
 use crate::auth::AuthState;
@@ -104,6 +105,34 @@ impl SchemeSummary {
     }
 }
 
+/// One declaration the indemnity asks for, as the form and the review show it.
+struct DeclarationView {
+    /// The checkbox's name and id.
+    id: &'static str,
+    /// What the citizen declares, after "Dichiaro:".
+    text: String,
+    /// The article that makes it a condition.
+    legal_ref: String,
+    /// Ticked in the form as posted.
+    checked: bool,
+}
+
+impl DeclarationView {
+    /// The declarations `scheme` asks for, ticked as in `form`.
+    fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
+        scheme
+            .declarations()
+            .iter()
+            .map(|d| DeclarationView {
+                id: d.kind().as_str(),
+                text: lang.pick(d.text_it(), d.text_en()).to_owned(),
+                legal_ref: d.legal_ref().to_owned(),
+                checked: form.ticked(d.kind()) == TICKED,
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "apply.html")]
 struct ApplyPage {
@@ -113,6 +142,7 @@ struct ApplyPage {
     csrf: String,
     codice_fiscale: String,
     scheme: SchemeSummary,
+    declarations: Vec<DeclarationView>,
     form: ApplicationForm,
     errors: FieldErrors,
 }
@@ -144,6 +174,7 @@ impl ApplyPage {
             csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
             codice_fiscale: citizen.codice_fiscale.to_string(),
             scheme: SchemeSummary::new(scheme, lang),
+            declarations: DeclarationView::of(scheme, &form, lang),
             form,
             errors,
         };
@@ -151,7 +182,8 @@ impl ApplyPage {
     }
 }
 
-/// `GET /domanda?scheme=art27`: the application form for one indemnity, with a fresh idempotency key.
+/// `GET /domanda?scheme=art27`: the application form for one indemnity, with a fresh idempotency key; a 409 page at
+/// once when the citizen already holds an indemnity (art. 31), rather than after the whole form and its review.
 pub async fn form(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
@@ -165,6 +197,9 @@ pub async fn form(
     let Some(scheme) = find_scheme(&state, &key) else {
         return unknown_scheme(lang);
     };
+    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await {
+        return refusal;
+    }
     let form = ApplicationForm { scheme: scheme.id().to_owned(), ..ApplicationForm::default() };
     ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default())
 }
@@ -187,6 +222,8 @@ struct ReviewPage {
     payment: &'static str,
     email: String,
     mobile: String,
+    /// The declarations made, carried to the submission as ticked.
+    declarations: Vec<DeclarationView>,
     ticked: &'static str,
     /// The registry's decision for this indemnity now: entitled or not.
     eligible: bool,
@@ -205,10 +242,13 @@ pub async fn review(
         Ok(scheme) => scheme,
         Err(refusal) => return refusal(lang),
     };
+    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await {
+        return refusal;
+    }
     if !form.edit.is_empty() {
         return ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default());
     }
-    let details = match form.validate(lang) {
+    let details = match form.validate(lang, scheme.declarations()) {
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
@@ -225,6 +265,7 @@ pub async fn review(
         Payment::Iban { iban } => (iban.to_string(), iban.electronic().to_owned(), "iban"),
         Payment::Domiciliato => (String::new(), String::new(), "domiciliato"),
     };
+    let declarations = DeclarationView::of(scheme, &form, lang);
     let page = ReviewPage {
         lang,
         lang_suffix: lang_suffix(lang),
@@ -238,6 +279,7 @@ pub async fn review(
         payment,
         email: details.contact.email.unwrap_or_default(),
         mobile: details.contact.mobile.unwrap_or_default(),
+        declarations,
         ticked: TICKED,
         eligible,
     };
@@ -259,7 +301,7 @@ pub async fn submit(
         Ok(scheme) => scheme,
         Err(refusal) => return refusal(lang),
     };
-    let details = match form.validate(lang) {
+    let details = match form.validate(lang, scheme.declarations()) {
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
@@ -267,10 +309,7 @@ pub async fn submit(
         Ok(Submission::Created(application) | Submission::Duplicate(application)) => {
             Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
         }
-        Ok(Submission::AlreadyHolds(first)) => {
-            let (title, message) = already_applied(&state, &first, lang);
-            problem(StatusCode::CONFLICT, lang, title, &message)
-        }
+        Ok(Submission::AlreadyHolds(first)) => super::held::page(&state, &first, scheme, lang),
         Err(e) => {
             tracing::error!(error = %e, "could not record an application");
             unavailable(lang)
@@ -326,24 +365,16 @@ pub async fn submit_application(
     Ok(outcome)
 }
 
-/// The title and message refusing a second indemnity (art. 31), naming the first application.
+/// The title and message refusing a second indemnity (art. 31), naming the application that holds the first: the
+/// words of the 409 page and of the API's problem.
 pub fn already_applied(state: &AuthState, first: &Application, lang: Lang) -> (&'static str, String) {
-    let title = scheme_title(state, &first.scheme, lang);
-    let message = match lang {
-        Lang::It => format!(
-            "Lei ha già presentato la domanda n. {} per l'indennità «{title}», che non è stata respinta. Le \
-             indennità del decreto-legge 18/2020 non sono cumulabili (art. 31): se ne può ricevere una sola, \
-             quindi questa nuova domanda non è stata registrata. La trova in «Le mie domande».",
-            first.protocol
-        ),
-        Lang::En => format!(
-            "You have already submitted application no. {} for the allowance “{title}”, which was not \
-             rejected. The allowances of decree-law 18/2020 cannot be combined (art. 31): only one can be \
-             received, so this new application was not recorded. You will find it in \"My applications\".",
-            first.protocol
-        ),
-    };
-    (lang.pick("Domanda già presentata", "Already applied"), message)
+    let (what, why) = crate::situation::holding_message(state, first, lang);
+    let recorded = lang.pick(
+        "Questa nuova domanda non è stata registrata; la domanda n. {} è in «Le mie domande».",
+        "This new application was not recorded; application no. {} is in \"My applications\".",
+    );
+    let recorded = recorded.replace("{}", &first.protocol);
+    (lang.pick("Domanda già presentata", "Already applied"), format!("{what} {why} {recorded}"))
 }
 
 /// One reason of a receipt: the article and the text.
@@ -602,7 +633,7 @@ pub async fn new_iban(
             // The application form's own words for a bad IBAN, in the citizen's language.
             let typed =
                 ApplicationForm { payment: "iban".to_owned(), iban: form.iban.clone(), ..ApplicationForm::default() };
-            let why = typed.validate_details(lang).err().and_then(|e| e.get("iban").map(str::to_owned));
+            let why = typed.validate_details(lang, &[]).err().and_then(|e| e.get("iban").map(str::to_owned));
             let message = format!(
                 "{} {}",
                 why.unwrap_or_default(),

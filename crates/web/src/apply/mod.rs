@@ -17,6 +17,7 @@ use crate::server::AppState;
 pub mod annul;
 pub mod form;
 pub mod handlers;
+pub mod held;
 pub mod italian_time;
 pub mod standing;
 

@@ -1,5 +1,4 @@
-//! The login pages: `GET/POST /pin` (ask for a PIN), `GET/POST /accedi` (log in), `POST /esci` (log out) and
-//! `GET /situazione` (the registry's decision for the logged-in citizen).
+//! The login pages: `GET/POST /pin` (ask for a PIN), `GET/POST /accedi` (log in) and `POST /esci` (log out).
 
 use askama::Template;
 use axum::Form;
@@ -8,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sportello_domain::law::Decision;
 use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
 use sportello_store::credentials::slot_for_request;
@@ -17,9 +15,7 @@ use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGE
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
 use super::device::{DEVICE_COOKIE, Device, MAX_VALUE_LEN, set_device_cookie};
-use super::session::{
-    Citizen, ClientAddr, SESSION_COOKIE, SessionId, cookie, cookie_at_most, hash_id, random_hex, set_cookie,
-};
+use super::session::{Citizen, SESSION_COOKIE, SessionId, cookie, cookie_at_most, hash_id, random_hex, set_cookie};
 use crate::apply::italian_time;
 use crate::i18n::{Lang, LangQuery};
 use crate::limits::{ClientIp, too_many};
@@ -884,82 +880,6 @@ pub async fn logout(
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
-}
-
-/// One indemnity of the decision as the page shows it.
-struct SchemeView {
-    id: String,
-    title: String,
-    legal_ref: String,
-    eligible: bool,
-    reasons: Vec<(String, String)>,
-}
-
-#[derive(Template)]
-#[template(path = "situation.html")]
-struct SituationPage {
-    lang: Lang,
-    lang_suffix: &'static str,
-    last_update: &'static str,
-    codice_fiscale: String,
-    in_registry: bool,
-    schemes: Vec<SchemeView>,
-    csrf: String,
-}
-
-/// `GET /situazione`: the registry's decision for the logged-in citizen, indemnity by indemnity, with reasons and
-/// articles. Audited; private (never cached by shared caches).
-pub async fn situation(
-    State(state): State<AuthState>,
-    Query(query): Query<LangQuery>,
-    from: ClientAddr,
-    citizen: Citizen,
-) -> Response {
-    let lang = query.lang();
-    let (in_registry, decision) = match decision_of(&state, &citizen, &from).await {
-        Ok(decided) => decided,
-        Err(e) => {
-            tracing::error!(error = %e, "could not decide");
-            return unavailable(lang);
-        }
-    };
-    let rulebook = &state.app.rulebook;
-    let schemes = decision
-        .schemes
-        .iter()
-        .map(|d| {
-            let scheme = rulebook.scheme(&d.scheme);
-            SchemeView {
-                id: d.scheme.clone(),
-                title: scheme.map_or_else(|| d.scheme.clone(), |s| lang.pick(s.title_it(), s.title_en()).to_owned()),
-                legal_ref: scheme.map(|s| s.legal_ref().to_owned()).unwrap_or_default(),
-                eligible: d.eligible,
-                reasons: d.reasons.iter().map(|r| (r.article.clone(), lang.pick(&r.it, &r.en).to_owned())).collect(),
-            }
-        })
-        .collect();
-    let page = SituationPage {
-        lang,
-        lang_suffix: lang_suffix(lang),
-        last_update: LAST_UPDATE,
-        codice_fiscale: citizen.codice_fiscale.to_string(),
-        in_registry,
-        schemes,
-        csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
-    };
-    render(StatusCode::OK, &page)
-}
-
-/// The registry's decision for the logged-in citizen, indemnity by indemnity, and whether the registry knows them at
-/// all. The access is audited (`view_decision`) before anything is read out: no audit row, no decision.
-pub async fn decision_of(
-    state: &AuthState,
-    citizen: &Citizen,
-    from: &ClientAddr,
-) -> Result<(bool, Decision), ServiceError> {
-    let positions = state.app.store.positions(&citizen.codice_fiscale).await?;
-    citizen.audit(state, "view_decision", None, from).await?;
-    Ok((!positions.is_empty(), state.app.rulebook.decide(citizen.codice_fiscale, &positions)))
 }
 
 #[cfg(test)]

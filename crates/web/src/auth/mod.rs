@@ -1,5 +1,5 @@
-//! Logging in with the INPS PIN: asking for a PIN, logging in and out, the session behind every personal page, the
-//! CSRF tokens on every form, and the citizen's first personal page, "la tua situazione".
+//! Logging in with the INPS PIN: asking for a PIN, logging in and out, the session behind every personal page and
+//! the CSRF tokens on every form.
 //!
 //! `docs/SECURITY.md` ("Sessions and CSRF") explains the choices.
 
@@ -106,7 +106,7 @@ pub struct AuthState {
     pub auth: Auth,
 }
 
-/// The login routes: `/pin`, `/accedi`, `/esci` and `/situazione`, ready to merge into the portal's router.
+/// The login routes: `/pin`, `/accedi` and `/esci`, ready to merge into the portal's router.
 ///
 /// The PIN and login forms are personal too: each carries a CSRF token of its own.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
@@ -120,6 +120,5 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         )
         .add(Audience::Personal, "/accedi", "GET POST", get(handlers::login_form).post(handlers::login).layer(guard))
         .add(Audience::Personal, "/esci", "POST", post(handlers::logout))
-        .add(Audience::Personal, "/situazione", "GET", get(handlers::situation))
         .with_state(AuthState { app, auth })
 }

@@ -139,7 +139,8 @@ fn application(scheme: &str) -> Value {
         "declarations": {
             "not_pension_holder": true,
             "not_reddito_di_cittadinanza": true,
-            "occasional_income_within_limit": true
+            "no_other_compulsory_scheme": true,
+            "not_employed": true
         }
     })
 }
@@ -408,14 +409,14 @@ async fn invalid_values_get_a_problem_pointing_at_each_field_in_the_clients_lang
             json!({"declarations": {}}),
             &[
                 "/declarations/not_pension_holder",
+                "/declarations/no_other_compulsory_scheme",
                 "/declarations/not_reddito_di_cittadinanza",
-                "/declarations/occasional_income_within_limit",
             ],
         ),
         (
             "one declaration refused",
             json!({"declarations": {"not_pension_holder": false,
-            "not_reddito_di_cittadinanza": true, "occasional_income_within_limit": true}}),
+            "not_reddito_di_cittadinanza": true, "no_other_compulsory_scheme": true}}),
             &["/declarations/not_pension_holder"],
         ),
         ("no contact", json!({"contact": {}}), &["/contact/email"]),

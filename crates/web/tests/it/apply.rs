@@ -98,7 +98,8 @@ async fn a_second_indemnity_is_refused_with_409_naming_the_first_application() {
         position: Position::period(PositionKind::Artigiano, day, None),
     }])
     .await;
-    let (second, _) = apply(&browser, "art28").await;
+    // The refusal comes on the form itself, before anything is filled in.
+    let second = browser.get("/domanda?scheme=art28").await;
     assert_eq!(second.status, 409, "{}", second.body);
     assert_private(&second);
     assert!(second.body.contains(&protocol) && second.body.contains("art. 31"), "{}", second.body);
@@ -145,7 +146,7 @@ async fn a_wrong_iban_or_missing_declarations_give_the_form_back_with_messages_a
     let browser = app.logged_in(&cf(PROFESSIONISTA)).await;
     let form = browser.get("/domanda?scheme=art27").await;
     let mut posted = filled(&form);
-    posted.retain(|(k, _)| k != "not_reddito_di_cittadinanza" && k != "occasional_income_within_limit");
+    posted.retain(|(k, _)| k != "not_reddito_di_cittadinanza" && k != "no_other_compulsory_scheme");
     for (k, v) in &mut posted {
         if k == "iban" {
             *v = "IT60 X054 2811 1010 0000 0123 457".to_owned();
@@ -159,7 +160,13 @@ async fn a_wrong_iban_or_missing_declarations_give_the_form_back_with_messages_a
     assert!(page.body.contains("value=\"mario.rossi@example.it\""), "the e-mail as typed");
     assert!(page.body.contains("id=\"iban-error\"") && page.body.contains("aria-invalid=\"true\""));
     assert!(page.body.contains("non percepire il reddito di cittadinanza"));
-    assert!(page.body.contains("id=\"occasional_income_within_limit-error\""));
+    assert!(page.body.contains("id=\"no_other_compulsory_scheme-error\""));
+    assert!(
+        page.body.contains(
+            "deve dichiarare di non essere iscritto ad altre forme previdenziali obbligatorie (art. 27 c. 1)"
+        ),
+        "the missing declaration is named with its article"
+    );
     assert!(!page.body.contains("id=\"not_pension_holder-error\""), "the ticked one is fine");
     assert_eq!(field(&page.body, "idempotency_key"), field(&form.body, "idempotency_key"), "the same key");
 

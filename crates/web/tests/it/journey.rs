@@ -81,8 +81,11 @@ async fn a_citizen_goes_from_pin_request_to_receipt_and_cannot_take_a_second_ind
     let again = browser.post("/domanda/invia", &pairs(&confirm)).await;
     assert_eq!((again.status, again.location.as_str()), (303, receipt_at.as_str()));
 
-    // Entitled to art. 30 too, but art. 31 forbids cumulating: refused, naming the first application.
-    let (refusal, _) = apply_with(&browser, "art30", at_the_post_office).await;
+    // Entitled to art. 30 too, but art. 31 forbids cumulating: no longer offered, and its form refused at once,
+    // naming the first application.
+    let after = browser.get("/situazione").await;
+    assert!(!after.body.contains("/domanda?scheme=art30"), "{}", after.body);
+    let refusal = browser.get("/domanda?scheme=art30").await;
     assert_eq!(refusal.status, 409, "{}", refusal.body);
     assert!(refusal.body.contains(&protocol) && refusal.body.contains("art. 31"), "{}", refusal.body);
 

@@ -237,7 +237,8 @@ async fn a_database_outage_gets_quick_503s_and_loses_nothing_acknowledged() {
                                 "declarations": {
                                     "not_pension_holder": true,
                                     "not_reddito_di_cittadinanza": true,
-                                    "occasional_income_within_limit": true
+                                    "no_other_compulsory_scheme": true,
+                                    "not_employed": true
                                 }
                             }));
                         match send(request).await {

@@ -414,7 +414,8 @@ pub fn field(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// A complete application form as a browser posts it, from the form page `form`.
+/// A complete application form as a browser posts it, from the form page `form`: every declaration ticked, those
+/// the indemnity does not ask for too (they are not recorded).
 pub fn filled(form: &Page) -> Vec<(String, String)> {
     let pairs = [
         ("csrf", csrf_of(&form.body)),
@@ -425,8 +426,9 @@ pub fn filled(form: &Page) -> Vec<(String, String)> {
         ("email", "mario.rossi@example.it".to_owned()),
         ("mobile", String::new()),
         ("not_pension_holder", "si".to_owned()),
+        ("no_other_compulsory_scheme", "si".to_owned()),
+        ("not_employed", "si".to_owned()),
         ("not_reddito_di_cittadinanza", "si".to_owned()),
-        ("occasional_income_within_limit", "si".to_owned()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -1,0 +1,62 @@
+//! The refusal of a second indemnity (art. 31 c. 1 DL 18/2020): a 409 page that names the application holding the
+//! citizen's one indemnity, says why no other can be added, and leads on to that application, to "Le mie domande"
+//! and to the situation page. It comes as soon as the citizen reaches the form (a typed address, an old tab), not
+//! after the whole form and its review; the store still refuses at submission whatever the pages said.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use sportello_domain::law::Scheme;
+use sportello_store::Application;
+
+use crate::auth::AuthState;
+use crate::auth::handlers::unavailable;
+use crate::auth::session::Citizen;
+use crate::i18n::Lang;
+use crate::pages::{LAST_UPDATE, lang_suffix, render_with as render};
+use crate::situation::{holding_message, holding_of};
+
+#[derive(Template)]
+#[template(path = "held.html")]
+struct HeldPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+    title: &'static str,
+    what: String,
+    why: String,
+    protocol: String,
+}
+
+/// The 409 page when the citizen already holds an indemnity and asks for one more: `None` when they hold none
+/// (a failing store is the 503 page).
+pub async fn refuse_second(state: &AuthState, citizen: &Citizen, asked: &Scheme, lang: Lang) -> Option<Response> {
+    match holding_of(state, &citizen.codice_fiscale).await {
+        Ok(None) => None,
+        Ok(Some(held)) => Some(page(state, &held, asked, lang)),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the applications");
+            Some(unavailable(lang))
+        }
+    }
+}
+
+/// The 409 page refusing `asked` to a citizen whose application `held` holds their one indemnity.
+pub fn page(state: &AuthState, held: &Application, asked: &Scheme, lang: Lang) -> Response {
+    let (what, why) = holding_message(state, held, lang);
+    let title = if held.scheme == asked.id() {
+        lang.pick("Domanda già presentata", "Already applied")
+    } else {
+        lang.pick("Indennità non cumulabile", "Allowances cannot be combined")
+    };
+    let page = HeldPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        title,
+        what,
+        why,
+        protocol: held.protocol.clone(),
+    };
+    render(StatusCode::CONFLICT, &page)
+}
