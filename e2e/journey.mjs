@@ -1,7 +1,8 @@
 // Sportello's browser journey (EUPL-1.2): one citizen, in headless Chromium, through a running portal that has a
 // waiting room in front of it — the waiting room (proof of work, then a place in the queue), the home page, asking
-// for a PIN (read back from the portal's mailbox file), logging in, "La tua situazione", the application form, the
-// review, the receipt and "Le mie domande"; the English pages; and the error states (a codice fiscale that does not
+// for a PIN (read back from the portal's mailbox file), logging in, "La Sua situazione", the application form with
+// the declarations of the law, the review, the receipt and "Le mie domande", the situation once an allowance is held
+// and the refusal of a second one (art. 31); the English pages; and the error states (a codice fiscale that does not
 // check out, a wrong PIN, an invalid IBAN), where accessibility most often breaks.
 //
 // On every page state axe-core checks WCAG 2.1 A and AA and the page is screenshotted. One line per page:
@@ -222,6 +223,59 @@ class Journey {
     return page;
   }
 
+  /// Issue 14 item 8: the form asks for the declarations of the allowance's article (DL 18/2020 art. 27 c. 1 for
+  /// this citizen's: no pension, no other compulsory scheme; art. 31 c. 1: no reddito di cittadinanza), each with
+  /// its article, and not for occasional-work income, which is no condition. Checks the English form too, then
+  /// comes back to the Italian one, which the journey goes on filling in.
+  async lawDeclarations(page, form) {
+    const expected = [
+      "di non essere titolare di pensione (art. 27 c. 1)",
+      "di non essere iscritto ad altre forme previdenziali obbligatorie (art. 27 c. 1)",
+      "di non percepire il reddito di cittadinanza (art. 31 c. 1)",
+    ];
+    const labels = async () => (await page.locator('input[type="checkbox"] + label').allTextContents())
+      .map((t) => t.replace(/\s+/g, " ").trim());
+    await this.step(page, "find the declarations of art. 27 on the form", async () => {
+      const shown = await labels();
+      await this.expect(page, JSON.stringify(shown) === JSON.stringify(expected),
+        `the declarations ${JSON.stringify(expected)}, not ${JSON.stringify(shown)}`);
+      await this.expect(page, !(await page.content()).includes("5.000"), "no declaration about occasional-work income");
+    });
+    await this.visit(page, "domanda-en", `${form.pathname}${form.search}&lang=en`);
+    await this.step(page, "find the declarations in English", async () => {
+      const shown = await labels();
+      await this.expect(page, shown.includes("I am not enrolled in any other compulsory pension scheme (art. 27 c. 1)"),
+        `the English declaration of art. 27 c. 1 among ${JSON.stringify(shown)}`);
+    });
+    await this.step(page, "back to the Italian form", async () => {
+      await page.goto(this.url(`${form.pathname}${form.search}`));
+      await page.getByRole("button", { name: "Prosegui e controlla i dati" }).waitFor();
+    });
+  }
+
+  /// Issue 14 item 7: with art. 27 accepted, the situation offers no other allowance (this citizen is entitled to
+  /// art. 30 as well) and says why, linking the application; the art. 30 form, reached anyway, is refused at once
+  /// with the way on.
+  async oneIndemnityOnly(page, receipt) {
+    await this.step(page, "see the situation once art. 27 is accepted", async () => {
+      await page.goto(this.url("/situazione"));
+      await page.locator("#held").waitFor();
+      const offered = await page.getByRole("link", { name: /^Presenta domanda/ }).count();
+      await this.expect(page, offered === 0, `no "Presenta domanda" once an allowance is held, not ${offered}`);
+      const held = (await page.locator("#held").textContent()).replace(/\s+/g, " ");
+      await this.expect(page, held.includes("non sono cumulabili (art. 31 c. 1)"), `the reason, with art. 31, in "${held}"`);
+      await this.expect(page, await page.locator(`#held a[href="${receipt}"]`).count() === 1, "a link to the application");
+    });
+    await this.check(page, "situazione-titolare");
+    await this.visit(page, "domanda-non-cumulabile", "/domanda?scheme=art30", 409);
+    await this.step(page, "find the way on from the refusal", async () => {
+      for (const href of [receipt, "/domande", "/situazione"]) {
+        await this.expect(page, await page.locator(`main a[href="${href}"], a.btn[href="${href}"]`).count() > 0,
+          `a link to ${href}`);
+      }
+    });
+  }
+
   async run() {
     const ahead = await this.aheadInQueue();
     const context = await this.context("the citizen");
@@ -316,6 +370,7 @@ class Journey {
     const form = new URL(page.url());
     await this.check(page, "domanda");
     await this.check(page, "domanda-mobile", { mobile: true });
+    await this.lawDeclarations(page, form);
     // bootstrap-italia draws radio buttons and check boxes on their labels: a citizen clicks the label.
     const tick = async (label) => {
       const box = page.getByLabel(label);
@@ -327,8 +382,8 @@ class Journey {
       await page.getByLabel("IBAN", { exact: true }).fill(iban);
       await page.getByLabel("E-mail").fill(CONTACT);
       await tick(/^di non essere titolare di pensione/);
+      await tick(/^di non essere iscritto ad altre forme previdenziali obbligatorie/);
       await tick(/^di non percepire il reddito di cittadinanza/);
-      await tick(/^che i miei redditi da lavoro occasionale/);
     };
     await this.step(page, "fill in the form with an IBAN whose check digits are wrong", async () => {
       await fill("IT61 X054 2811 1010 0000 0123 456");
@@ -355,13 +410,13 @@ class Journey {
       await page.getByRole("link", { name: receipt.split("/").pop() }).waitFor();
     });
     await this.check(page, "domande");
+    await this.oneIndemnityOnly(page, receipt);
 
     // The same pages in English, and the public pages beside the journey.
     await this.visit(page, "home-en", "/?lang=en");
     await this.visit(page, "pin-en", "/pin?lang=en");
     await this.visit(page, "accedi-en", "/accedi?lang=en");
     await this.visit(page, "situazione-en", "/situazione?lang=en");
-    await this.visit(page, "domanda-en", `${form.pathname}${form.search}&lang=en`);
     await this.visit(page, "ricevuta-en", `${receipt}?lang=en`);
     await this.visit(page, "domande-en", "/domande?lang=en");
     await this.visit(page, "stato", "/stato");

@@ -84,21 +84,18 @@ pub fn holding_message(state: &AuthState, held: &Application, lang: Lang) -> (St
     let title = scheme_title(state, &held.scheme, lang);
     let article = legal_ref(state, &held.scheme);
     let protocol = &held.protocol;
+    // Titles begin with "Indennità": "l'«Indennità …»", never "l'indennità «Indennità …»".
     let what = match (lang, held.status) {
         (Lang::It, ApplicationStatus::SuspendedBudget) => format!(
-            "Con la domanda n. {protocol} Lei ha diritto all'indennità «{title}» ({article}), che Le sarà pagata \
-             quando il limite di spesa sarà aumentato."
+            "Con la domanda n. {protocol} Lei ha diritto all'«{title}» ({article}), che Le sarà pagata quando il \
+             limite di spesa sarà aumentato."
         ),
-        (Lang::It, _) => {
-            format!("Con la domanda n. {protocol} Le è stata riconosciuta l'indennità «{title}» ({article}).")
-        }
+        (Lang::It, _) => format!("Con la domanda n. {protocol} Le è stata riconosciuta l'«{title}» ({article})."),
         (Lang::En, ApplicationStatus::SuspendedBudget) => format!(
-            "With application no. {protocol} you are entitled to the allowance “{title}” ({article}), to be paid \
-             once the spending limit is raised."
+            "With application no. {protocol} you are entitled to the “{title}” ({article}), to be paid once the \
+             spending limit is raised."
         ),
-        (Lang::En, _) => {
-            format!("With application no. {protocol} you were granted the allowance “{title}” ({article}).")
-        }
+        (Lang::En, _) => format!("With application no. {protocol} you were granted the “{title}” ({article})."),
     };
     let not_cumulable = state.app.rulebook.not_cumulable_ref();
     let why = match lang {

@@ -27,15 +27,17 @@ const PAGES: &[&str] = &[
     "situazione",
     "domanda",
     "domanda-mobile",
+    "domanda-en",
     "domanda-errore",
     "riepilogo",
     "ricevuta",
     "domande",
+    "situazione-titolare",
+    "domanda-non-cumulabile",
     "home-en",
     "pin-en",
     "accedi-en",
     "situazione-en",
-    "domanda-en",
     "ricevuta-en",
     "domande-en",
     "stato",
@@ -44,7 +46,8 @@ const PAGES: &[&str] = &[
     "privacy",
 ];
 
-/// A professional of the Gestione separata since 2015: entitled to the allowance of art. 27.
+/// A professional of the Gestione separata since 2015 who also worked 60 days on farms in 2019: entitled to the
+/// allowances of arts. 27 and 30, of which art. 31 lets them have one.
 const CITIZEN: &str = "RSSMRA80A01H501U";
 
 /// The repository's root.
@@ -113,8 +116,13 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
     let Some(chromium) = chromium() else { return };
     let e2e = e2e();
     let sandbox = Sandbox::new();
-    let extract =
-        sandbox.file("extract.csv", &format!("{HEADER}{CITIZEN},gestione_separata_professionista,2015-06-01,,,,,\n"));
+    let extract = sandbox.file(
+        "extract.csv",
+        &format!(
+            "{HEADER}{CITIZEN},gestione_separata_professionista,2015-06-01,,,,,\n\
+             {CITIZEN},operaio_agricolo_td,,,2019,60,,\n"
+        ),
+    );
     let out = sandbox.run(&["registry", "import", extract.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mailbox = sandbox.path("mailbox.jsonl");

@@ -23,6 +23,8 @@ struct HeldPage {
     lang_suffix: &'static str,
     last_update: &'static str,
     title: &'static str,
+    /// What was refused, when it is another indemnity than the one held.
+    refused: Option<String>,
     what: String,
     why: String,
     protocol: String,
@@ -44,16 +46,22 @@ pub async fn refuse_second(state: &AuthState, citizen: &Citizen, asked: &Scheme,
 /// The 409 page refusing `asked` to a citizen whose application `held` holds their one indemnity.
 pub fn page(state: &AuthState, held: &Application, asked: &Scheme, lang: Lang) -> Response {
     let (what, why) = holding_message(state, held, lang);
-    let title = if held.scheme == asked.id() {
-        lang.pick("Domanda già presentata", "Already applied")
+    let (title, refused) = if held.scheme == asked.id() {
+        (lang.pick("Domanda già presentata", "Already applied"), None)
     } else {
-        lang.pick("Indennità non cumulabile", "Allowances cannot be combined")
+        let (title, article) = (lang.pick(asked.title_it(), asked.title_en()), asked.legal_ref());
+        let refused = match lang {
+            Lang::It => format!("Non può presentare la domanda per l'«{title}» ({article})."),
+            Lang::En => format!("You cannot apply for the “{title}” ({article})."),
+        };
+        (lang.pick("Indennità non cumulabile", "Allowances cannot be combined"), Some(refused))
     };
     let page = HeldPage {
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
         title,
+        refused,
         what,
         why,
         protocol: held.protocol.clone(),

@@ -63,6 +63,14 @@ async fn after_an_accepted_art27_art30_is_not_offered_and_its_form_is_refused_at
         assert_eq!(form.status, 409, "{scheme}: {}", form.body);
         assert_private(&form);
         assert!(form.body.contains(title), "{scheme}");
+        assert_eq!(
+            form.body.contains(
+                "Non può presentare la domanda per l&#39;«Indennità lavoratori del settore agricolo» (art. 30 c. 1)."
+            ),
+            scheme == "art30",
+            "{scheme}: names what was refused: {}",
+            form.body
+        );
         assert!(!form.body.contains("name=\"iban\""), "{scheme}: no form to fill in");
         let way = links(&form.body);
         for expected in [receipt.as_str(), "/domande", "/situazione"] {
