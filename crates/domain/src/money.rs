@@ -71,16 +71,26 @@ impl Cents {
     /// Formats the amount the Italian way, `50.000,00 €`.
     pub fn to_italian(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let euros = (abs / 100).to_string();
+        format!("{sign}{},{:02} €", self.grouped_euros('.'), self.0.unsigned_abs() % 100)
+    }
+
+    /// Formats the amount the English way, `€50,000.00`.
+    pub fn to_english(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!("{sign}€{}.{:02}", self.grouped_euros(','), self.0.unsigned_abs() % 100)
+    }
+
+    /// The whole euros of the absolute amount, in groups of three digits joined by `separator`.
+    fn grouped_euros(self, separator: char) -> String {
+        let euros = (self.0.unsigned_abs() / 100).to_string();
         let mut grouped = String::with_capacity(euros.len() + euros.len() / 3);
         for (i, ch) in euros.chars().enumerate() {
             if i > 0 && (euros.len() - i).is_multiple_of(3) {
-                grouped.push('.');
+                grouped.push(separator);
             }
             grouped.push(ch);
         }
-        format!("{sign}{grouped},{:02} €", abs % 100)
+        grouped
     }
 }
 
@@ -148,6 +158,10 @@ mod tests {
         assert_eq!(Cents::new(5_000_001).to_italian(), "50.000,01 €");
         assert_eq!(Cents::from_euros(2_160_000_000).to_italian(), "2.160.000.000,00 €");
         assert_eq!(Cents::new(7).to_italian(), "0,07 €");
+        assert_eq!(Cents::from_euros(600).to_italian(), "600,00 €");
+        assert_eq!(Cents::from_euros(600).to_english(), "€600.00");
+        assert_eq!(Cents::new(5_000_001).to_english(), "€50,000.01");
+        assert_eq!(Cents::new(-7).to_english(), "-€0.07");
     }
 
     proptest! {

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::notify::NotifyConfig;
@@ -36,6 +37,41 @@ pub struct Config {
     /// The admission gate (waiting room); off when the section is absent.
     #[serde(default)]
     pub gate: Option<crate::gate::GateSection>,
+    /// The payment runs announced to citizens.
+    #[serde(default)]
+    pub payments: PaymentsConfig,
+}
+
+/// The payment runs announced to citizens (`[payments]`): receipts name the first run on or after the day an
+/// application was accepted, or say that the date will be communicated when none is configured.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// The dates of the payment runs, written `YYYY-MM-DD` (e.g. `["2020-04-15", "2020-04-30"]`), in any order.
+    pub run_dates: Vec<String>,
+}
+
+impl PaymentsConfig {
+    /// The run dates, earliest first, or the first that is not a date, named.
+    pub fn dates(&self) -> Result<Vec<NaiveDate>, String> {
+        let mut dates = self
+            .run_dates
+            .iter()
+            .map(|d| {
+                NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                    format!("payments.run_dates: '{d}' is not a date; write it as YYYY-MM-DD, e.g. \"2020-04-15\"")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        dates.sort_unstable();
+        dates.dedup();
+        Ok(dates)
+    }
+
+    /// The first run on or after `day`, if one is configured (dates that do not parse are refused at start-up).
+    pub fn next_run_on_or_after(&self, day: NaiveDate) -> Option<NaiveDate> {
+        self.dates().ok()?.into_iter().find(|run| *run >= day)
+    }
 }
 
 /// HTTP listener and request limits.
@@ -171,6 +207,7 @@ impl Config {
             .build()?;
         let config: Self = source.try_deserialize()?;
         config.shedding.validate().map_err(|e| config::ConfigError::Message(e.to_string()))?;
+        config.payments.dates().map_err(config::ConfigError::Message)?;
         Ok(config)
     }
 }
@@ -194,6 +231,24 @@ mod tests {
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
     }
 
+    #[test]
+    fn a_receipt_names_the_first_run_on_or_after_acceptance_and_a_date_that_is_not_one_is_refused() {
+        let payments = PaymentsConfig { run_dates: vec!["2020-04-30".into(), "2020-04-15".into()] };
+        let day = |d| NaiveDate::from_ymd_opt(2020, 4, d).unwrap();
+        let cases = [("before both", 1, Some(15)), ("on the run's day", 15, Some(15)), ("between", 16, Some(30))];
+        for (situation, accepted, run) in cases {
+            assert_eq!(payments.next_run_on_or_after(day(accepted)), run.map(day), "{situation}");
+        }
+        assert_eq!(payments.next_run_on_or_after(NaiveDate::from_ymd_opt(2020, 5, 1).unwrap()), None, "after both");
+        assert_eq!(PaymentsConfig::default().next_run_on_or_after(day(1)), None, "none configured");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sportello.toml");
+        std::fs::write(&file, "[payments]\nrun_dates = [\"15/04/2020\"]\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("'15/04/2020' is not a date") && err.contains("YYYY-MM-DD"), "{err}");
+    }
+
     #[tokio::test]
     async fn the_example_configuration_loads() {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sportello.example.toml");
@@ -207,6 +262,8 @@ mod tests {
         assert_eq!((gate.previous_keys.len(), gate.adaptive.map(|a| a.interval_secs)), (1, Some(5)));
         assert_eq!(config.shedding.max_in_flight, 512);
         assert_eq!(config.limits.tickets_per_address_burst, 20);
+        let day = |d| NaiveDate::from_ymd_opt(2020, 4, d).unwrap();
+        assert_eq!(config.payments.next_run_on_or_after(day(2)), Some(day(15)), "the example announces runs");
         gate.build().await.expect("the example's gate is valid");
     }
 }

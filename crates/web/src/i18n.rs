@@ -6,7 +6,9 @@
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use chrono::NaiveDate;
 use serde::Deserialize;
+use sportello_domain::Cents;
 
 tokio::task_local! {
     /// The query string of the request being answered, for the language switch.
@@ -70,6 +72,19 @@ impl Lang {
             Lang::It => it,
             Lang::En => en,
         }
+    }
+
+    /// An amount as this language writes it: `600,00 €` in Italian, `€600.00` in English.
+    pub fn money(self, amount: Cents) -> String {
+        match self {
+            Lang::It => amount.to_italian(),
+            Lang::En => amount.to_english(),
+        }
+    }
+
+    /// A calendar date as every page writes it, in either language: `22/11/2026`.
+    pub fn date(self, day: NaiveDate) -> String {
+        day.format("%d/%m/%Y").to_string()
     }
 }
 

@@ -323,7 +323,7 @@ pub async fn submit(
         Ok(checked) => checked,
         Err(problem) => return problem.into_response(),
     };
-    match submit_application(&state, &citizen, scheme, key, &details, &from).await {
+    match submit_application(&state, &citizen, scheme, key, &details, &from, lang).await {
         Ok(Submission::Created(application)) => {
             let location = HeaderValue::from_str(&format!("/api/v1/applications/{}", application.protocol)).ok();
             let mut response =

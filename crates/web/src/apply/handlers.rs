@@ -38,7 +38,7 @@ fn unknown_scheme(lang: Lang) -> Response {
 }
 
 /// The 404 page for a protocol number that is not one of the citizen's own applications.
-fn no_such_application(lang: Lang) -> Response {
+pub(crate) fn no_such_application(lang: Lang) -> Response {
     problem(
         StatusCode::NOT_FOUND,
         lang,
@@ -100,7 +100,7 @@ impl SchemeSummary {
             id: scheme.id().to_owned(),
             title: lang.pick(scheme.title_it(), scheme.title_en()).to_owned(),
             legal_ref: scheme.legal_ref().to_owned(),
-            amount: scheme.amount().to_italian(),
+            amount: lang.money(scheme.amount()),
         }
     }
 }
@@ -305,7 +305,7 @@ pub async fn submit(
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
-    match submit_application(&state, &citizen, scheme, form.idempotency_key, &details, &from).await {
+    match submit_application(&state, &citizen, scheme, form.idempotency_key, &details, &from, lang).await {
         Ok(Submission::Created(application) | Submission::Duplicate(application)) => {
             Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
         }
@@ -319,7 +319,8 @@ pub async fn submit(
 
 /// Decides eligibility for `scheme` now and records the application with `details` (accepted or rejected, with
 /// the reasons), counting it and auditing the attempt. The store answers whether it is new, the one recorded
-/// before under the same `idempotency_key`, or refused because the citizen already holds one (art. 31).
+/// before under the same `idempotency_key`, or refused because the citizen already holds one (art. 31). A new
+/// application's receipt is sent, in `lang`, to the contact given in it.
 pub async fn submit_application(
     state: &AuthState,
     citizen: &Citizen,
@@ -327,6 +328,7 @@ pub async fn submit_application(
     idempotency_key: String,
     details: &Details,
     from: &ClientAddr,
+    lang: Lang,
 ) -> Result<Submission, ServiceError> {
     let cf = citizen.codice_fiscale;
     let store = &state.app.store;
@@ -362,6 +364,9 @@ pub async fn submit_application(
     if let Some((scheme, status)) = counted {
         metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status).increment(1);
     }
+    if let Submission::Created(application) = &outcome {
+        super::receipt::send(state, application, lang).await;
+    }
     Ok(outcome)
 }
 
@@ -375,75 +380,6 @@ pub fn already_applied(state: &AuthState, first: &Application, lang: Lang) -> (&
     );
     let recorded = recorded.replace("{}", &first.protocol);
     (lang.pick("Domanda già presentata", "Already applied"), format!("{what} {why} {recorded}"))
-}
-
-/// One reason of a receipt: the article and the text.
-struct ReasonView {
-    article: String,
-    text: String,
-}
-
-#[derive(Template)]
-#[template(path = "receipt.html")]
-struct ReceiptPage {
-    lang: Lang,
-    lang_suffix: &'static str,
-    last_update: &'static str,
-    codice_fiscale: String,
-    protocol: String,
-    submitted_at: String,
-    title: String,
-    legal_ref: String,
-    accepted: bool,
-    /// Entitled, but waiting for a higher spending limit.
-    suspended: bool,
-    reasons: Vec<ReasonView>,
-    /// The last four characters of the IBAN, empty for payment at a post office.
-    iban_last4: String,
-    email: String,
-    mobile: String,
-    standing_label: &'static str,
-    standing_message: String,
-    /// The bank returned the payment: the page offers the form for a new IBAN.
-    needs_new_iban: bool,
-    /// Held for a credential other than the session's confirmed one: the page offers to annul it.
-    may_annul: bool,
-    csrf: String,
-}
-
-/// `GET /domande/{protocol}`: the receipt of one of the citizen's own applications; anyone else's protocol
-/// number is a 404, as if it did not exist.
-pub async fn receipt(
-    State(state): State<AuthState>,
-    Query(query): Query<LangQuery>,
-    Path(protocol): Path<String>,
-    from: ClientAddr,
-    citizen: Citizen,
-) -> Response {
-    let lang = query.lang();
-    let found = match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => state
-            .app
-            .store
-            .payments_of(&citizen.codice_fiscale)
-            .await
-            .map(|p| Some((application, p)))
-            .map_err(Into::into),
-        other => other.map(|_| None),
-    };
-    match found {
-        Ok(Some((application, payments))) => {
-            let standing = standing(&state, &application, &payments);
-            let csrf = state.auth.csrf.token(Binding::Session(&citizen.id_hash));
-            let may_annul = super::annul::may_annul(&citizen, &application);
-            render(StatusCode::OK, &receipt_page(&state, lang, application, &standing, csrf, may_annul))
-        }
-        Ok(None) => no_such_application(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read an application");
-            unavailable(lang)
-        }
-    }
 }
 
 /// The citizen's own application numbered `protocol`, the access audited (`view_application`); `None` for a number
@@ -484,48 +420,6 @@ pub fn standing(state: &AuthState, application: &Application, payments: &[Paymen
     let own: Vec<&PaymentRecord> = payments.iter().filter(|p| p.protocol == application.protocol).collect();
     let limit_ref = find_scheme(state, &application.scheme).map_or("", |s| s.spending_limit_ref());
     Standing::of(application, &own, limit_ref)
-}
-
-/// The receipt of `application` in `lang`.
-fn receipt_page(
-    state: &AuthState,
-    lang: Lang,
-    application: Application,
-    standing: &Standing,
-    csrf: String,
-    may_annul: bool,
-) -> ReceiptPage {
-    let reasons = reasons_of(&application)
-        .into_iter()
-        .map(|r| ReasonView { article: r.article, text: lang.pick(&r.it, &r.en).to_owned() })
-        .collect();
-    let details = details_of(&application);
-    let iban_last4 = match details.as_ref().map(|d| &d.payment) {
-        Some(Payment::Iban { iban }) => iban.last4().to_owned(),
-        _ => String::new(),
-    };
-    let (email, mobile) = details.map(|d| (d.contact.email, d.contact.mobile)).unwrap_or_default();
-    ReceiptPage {
-        lang,
-        lang_suffix: lang_suffix(lang),
-        last_update: LAST_UPDATE,
-        codice_fiscale: application.codice_fiscale.to_string(),
-        submitted_at: italian_time::format_seconds(application.submitted_at),
-        title: scheme_title(state, &application.scheme, lang),
-        legal_ref: legal_ref(state, &application.scheme),
-        accepted: application.status == ApplicationStatus::Accepted,
-        suspended: application.status == ApplicationStatus::SuspendedBudget,
-        reasons,
-        iban_last4,
-        standing_label: standing.label(lang),
-        standing_message: standing.message(lang),
-        needs_new_iban: standing.needs_new_iban(),
-        may_annul,
-        csrf,
-        email: email.unwrap_or_default(),
-        mobile: mobile.unwrap_or_default(),
-        protocol: application.protocol,
-    }
 }
 
 /// One line of "Le mie domande".

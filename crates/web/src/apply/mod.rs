@@ -19,6 +19,7 @@ pub mod form;
 pub mod handlers;
 pub mod held;
 pub mod italian_time;
+pub mod receipt;
 pub mod standing;
 
 /// The application routes, ready to merge into the portal's router.
@@ -27,7 +28,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/domanda", "GET POST", get(handlers::form).post(handlers::review))
         .add(Audience::Personal, "/domanda/invia", "POST", post(handlers::submit))
         .add(Audience::Personal, "/domande", "GET", get(handlers::applications))
-        .add(Audience::Personal, "/domande/{protocol}", "GET", get(handlers::receipt))
+        .add(Audience::Personal, "/domande/{protocol}", "GET", get(receipt::receipt))
         .add(Audience::Personal, "/domande/{protocol}/iban", "POST", post(handlers::new_iban))
         .add(Audience::Personal, "/domande/{protocol}/annulla", "POST", post(annul::annul))
         .with_state(AuthState { app, auth })
