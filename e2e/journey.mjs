@@ -318,7 +318,7 @@ class Journey {
 
     // Asking for a PIN: first with a codice fiscale whose check character is wrong, then as it should be.
     await this.step(page, "follow the link to ask for a PIN", async () => {
-      await page.getByRole("link", { name: "Non hai il PIN? Richiedilo" }).click();
+      await page.getByRole("link", { name: "Non ha il PIN? Lo richieda" }).click();
       await page.waitForURL((u) => u.pathname === "/pin");
     });
     await this.check(page, "pin");
@@ -424,11 +424,75 @@ class Journey {
     await this.visit(page, "accessibilita", "/accessibilita");
     await this.visit(page, "privacy", "/privacy");
 
-    await this.step(page, "log out", async () => {
-      await page.goto(this.url("/situazione"));
-      await this.submit(page, "Esci", 200);
-    });
+    // Issue 14, items 9 and 10: the receipt in full and on paper, "Le mie domande" on a phone, the header's logout.
+    await this.receiptInFull(page, receipt);
+    await this.applicationsOnAPhone(page);
+    await this.logOutFromTheHeader(page);
     await context.close();
+  }
+
+  /// The receipt shows the amount, the payment date and a print button that prints; on paper it keeps its content
+  /// and drops the navigation.
+  async receiptInFull(page, receipt) {
+    await this.step(page, "read the amount, the payment date and the declarations on the receipt", async () => {
+      await page.goto(this.url(receipt));
+      const amount = (await page.locator("#receipt-amount").textContent()).trim();
+      await this.expect(page, amount === "600,00 €", `the amount 600,00 €, not "${amount}"`);
+      const date = (await page.locator("#receipt-pay-date").textContent()).trim();
+      await this.expect(page, /^\d{2}\/\d{2}\/\d{4} \(prossima data di pagamento\)$/.test(date), `the next payment run, not "${date}"`);
+      await page.locator("#receipt-declarations li").first().waitFor();
+    });
+    await this.step(page, "print the receipt with its button", async () => {
+      // Headless Chromium has no print dialog: count the calls instead.
+      await page.evaluate(() => { window.printed = 0; window.print = () => { window.printed += 1; }; });
+      await page.getByRole("button", { name: "Stampa la ricevuta" }).click();
+      const printed = await page.evaluate(() => window.printed);
+      await this.expect(page, printed === 1, `the button to print once, not ${printed} times`);
+    });
+    await page.emulateMedia({ media: "print" });
+    await this.step(page, "see the receipt as printed", async () => {
+      await this.expect(page, !(await page.locator("#header-viewer").isVisible()), "no logout button on paper");
+      await this.expect(page, await page.locator("#receipt-amount").isVisible(), "the amount on paper");
+    });
+    await this.check(page, "ricevuta-stampa");
+    await page.emulateMedia({ media: "screen" });
+  }
+
+  /// "Le mie domande" at 390 px: each application's status visible and nothing wider than the screen.
+  async applicationsOnAPhone(page) {
+    await this.step(page, "open Le mie domande on a phone", async () => {
+      await page.goto(this.url("/domande"));
+      await page.setViewportSize(MOBILE);
+      const status = page.locator(".applications-list .status").first();
+      await status.waitFor();
+      const box = await status.boundingBox();
+      await this.expect(page, box && box.x >= 0 && box.x + box.width <= MOBILE.width, "the status inside the screen");
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      await this.expect(page, wide <= MOBILE.width, `a page no wider than the phone, not ${wide} px`);
+    });
+    await this.check(page, "domande-mobile", { mobile: true });
+  }
+
+  /// The header names who is logged in; its logout button ends the session and leads to a confirmation.
+  async logOutFromTheHeader(page) {
+    await this.step(page, "log out from the header", async () => {
+      await page.goto(this.url("/domande"));
+      const who = (await page.locator("#header-viewer").textContent()).replace(/\s+/g, " ");
+      await this.expect(page, who.includes(this.options.cf.toUpperCase()), `the header to name the citizen, not "${who}"`);
+      const [response] = await Promise.all([
+        page.waitForNavigation({ waitUntil: "load" }),
+        page.locator("#header-viewer").getByRole("button", { name: "Esci", exact: true }).click(),
+      ]);
+      await this.expect(page, response && response.status() === 200 && new URL(page.url()).pathname === "/uscita",
+        "to land on /uscita");
+      await page.getByRole("heading", { name: "Sessione chiusa" }).waitFor();
+    });
+    await this.check(page, "uscita");
+    await this.step(page, "find the session closed", async () => {
+      // The logout gave the waiting room's pass back too: the way in may pass through the queue again.
+      await page.goto(this.url("/domande"));
+      await page.waitForURL((u) => u.pathname === "/accedi", { timeout: 30000 });
+    });
   }
 }
 

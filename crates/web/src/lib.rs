@@ -20,6 +20,7 @@ pub mod serve;
 pub mod server;
 pub mod shed;
 pub mod situation;
+pub mod viewer;
 
 pub mod notify;
 pub mod outbox;

@@ -1,9 +1,10 @@
 //! The portal's public pages: the same for everyone, so cacheable by shared caches.
 
 use askama::Template;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -23,7 +24,7 @@ pub struct SchemeCard {
     pub title: String,
     /// Who may have it, in plain words.
     pub who: String,
-    /// The amount, written the Italian way.
+    /// The amount, written as the page's language writes it.
     pub amount: String,
     /// The article granting it.
     pub legal_ref: String,
@@ -88,7 +89,7 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<LangQuery>)
         .map(|s| SchemeCard {
             title: lang.pick(s.title_it(), s.title_en()).to_owned(),
             who: lang.pick(s.who_it(), s.who_en()).to_owned(),
-            amount: s.amount().to_italian(),
+            amount: lang.money(s.amount()),
             legal_ref: s.legal_ref().to_owned(),
         })
         .collect();
@@ -207,4 +208,46 @@ fn plain_error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static s
             ),
         ),
     }
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+struct LoggedOutPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+}
+
+/// `GET /uscita`: where logging out lands, saying the session is closed. The same for everyone (it names nobody),
+/// so the cookie that ended the session is dropped by the redirect that leads here, not by this page.
+pub async fn logged_out(Query(query): Query<LangQuery>) -> Response {
+    let lang = query.lang();
+    let page = LoggedOutPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE };
+    security::public(PUBLIC_MAX_AGE, render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "status_open.html")]
+struct OpenStatusPage {
+    lang: Lang,
+    lang_suffix: &'static str,
+    last_update: &'static str,
+}
+
+/// How long shared caches may keep the status of a portal without a waiting room (seconds), as with one.
+const STATUS_MAX_AGE: u32 = 5;
+
+/// `GET /stato` when no waiting room stands in front of the portal: open, no queue. Asking for JSON gives the
+/// waiting room's format with no room in it, so that tools read one format whether or not there is a gate.
+pub async fn open_status(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let lang = query.lang();
+    let response = if crate::gate::wants_json(&headers) {
+        Json(Vec::<()>::new()).into_response()
+    } else {
+        render(&OpenStatusPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })
+    };
+    // The page and the JSON share the URL: a shared cache must keep them apart.
+    let mut response = security::public(STATUS_MAX_AGE, response);
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("Accept"));
+    response
 }

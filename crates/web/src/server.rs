@@ -60,6 +60,7 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
         .add(Audience::Public, "/", "GET", get(pages::home))
         .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
         .add(Audience::Public, "/privacy", "GET", get(pages::privacy))
+        .add(Audience::Public, "/uscita", "GET", get(pages::logged_out))
         .add(Audience::Operations, "/healthz", "GET", get(healthz))
         .add(Audience::Operations, "/readyz", "GET", get(readyz))
         .merge(crate::assets::routes())
@@ -69,7 +70,11 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
         .merge(auth::routes(state.clone(), auth));
     // The waiting room sends visitors back only to pages this table serves.
     let gate = gate.map(|gate| gate.returning_to(portal.listed()));
-    let gate_routes = gate.clone().map_or_else(Routes::new, |gate| crate::gate::routes(gate, limits));
+    // `/stato` is always there: the waiting room's when there is one, otherwise a page saying the portal is open.
+    let gate_routes = gate.clone().map_or_else(
+        || Routes::new().add(Audience::Public, "/stato", "GET", get(pages::open_status)),
+        |gate| crate::gate::routes(gate, limits),
+    );
     portal
         .merge(gate_routes)
         .map_router(|router| {
@@ -90,6 +95,7 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
             // Outside the gate, so its bare 503s get a page too; inside the language switch the page shows.
             router
                 .layer(axum::middleware::from_fn(pages::plain_errors_as_pages))
+                .layer(axum::middleware::from_fn(crate::viewer::scope))
                 .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))

@@ -44,6 +44,9 @@ const PAGES: &[&str] = &[
     "stato-en",
     "accessibilita",
     "privacy",
+    "ricevuta-stampa",
+    "domande-mobile",
+    "uscita",
 ];
 
 /// A professional of the Gestione separata since 2015 who also worked 60 days on farms in 2019: entitled to the
@@ -98,10 +101,12 @@ fn screenshots(scratch: PathBuf) -> PathBuf {
 
 /// A gated portal: one room over everything, open since the first of April, with room for one person inside (so
 /// the journey's citizen waits behind a first visitor), easy proofs of work, refreshes every second; PINs go to the
-/// mailbox file.
+/// mailbox file; a payment run is announced.
 fn config(mailbox: &Path) -> String {
+    // A payment run a month ahead, which the receipt names.
+    let run = (chrono::Utc::now() + chrono::TimeDelta::days(30)).format("%Y-%m-%d");
     format!(
-        "[notify]\nmailbox = \"{}\"\n\n\
+        "[payments]\nrun_dates = [\"{run}\"]\n\n[notify]\nmailbox = \"{}\"\n\n\
          [gate]\nsigning_key = \"{}\"\ncontrol_cache_ms = 0\n\n[gate.pow]\nmin_bits = 4\nmax_bits = 6\n\n\
          [[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{{ from = \"2020-04-01T16:00\" }}]\n\
          capacity = {{ admit_per_sec = 10, burst = 10, max_active = 1, pass_ttl_secs = 600, claim_grace_secs = 60, \

@@ -134,19 +134,26 @@ pub(crate) fn no_other_scheme(
             format!("Il {it} non risultava alcuna Sua posizione in altre forme di previdenza obbligatoria."),
             format!("On {en} you had no position in another compulsory pension scheme."),
         )),
-        Some(p) => c.failed(reason(
-            rule,
-            "other_scheme",
-            article,
-            format!(
-                "Il {it} risultava anche una Sua posizione in un'altra forma di previdenza obbligatoria ({}), che esclude da questa indennità.",
-                kind_it(p.kind)
-            ),
-            format!(
-                "On {en} you also had a position in another compulsory pension scheme ({}), which rules out this allowance.",
-                kind_en(p.kind)
-            ),
-        )),
+        Some(p) => {
+            // The generic kind already says "another compulsory scheme": name it once, not twice.
+            let (which_it, which_en) = match p.kind {
+                PositionKind::AltraPrevidenzaObbligatoria => {
+                    (", ad esempio una cassa professionale,".to_owned(), ", such as a professional fund,".to_owned())
+                }
+                kind => (format!(" ({}),", kind_it(kind)), format!(" ({}),", kind_en(kind))),
+            };
+            c.failed(reason(
+                rule,
+                "other_scheme",
+                article,
+                format!(
+                    "Il {it} risultava anche una Sua posizione in un'altra forma di previdenza obbligatoria{which_it} che esclude da questa indennità."
+                ),
+                format!(
+                    "On {en} you also had a position in another compulsory pension scheme{which_en} which rules out this allowance."
+                ),
+            ))
+        }
     }
 }
 

@@ -860,7 +860,7 @@ pub struct LogoutForm {
     pub csrf: String,
 }
 
-/// `POST /esci`: ends the session and drops its cookie.
+/// `POST /esci`: ends the session, drops its cookie and leads to `/uscita`, which says so.
 pub async fn logout(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
@@ -875,7 +875,7 @@ pub async fn logout(
         tracing::error!(error = %e, "could not end a session");
         return unavailable(lang);
     }
-    let mut response = Redirect::to(&format!("/accedi{}", lang_suffix(lang))).into_response();
+    let mut response = Redirect::to(&format!("/uscita{}", lang_suffix(lang))).into_response();
     if let Some(clear) = super::session::clear_cookie(SESSION_COOKIE) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }

@@ -197,7 +197,10 @@ impl FromRequestParts<AuthState> for Citizen {
             return Err(to_login());
         };
         match resume(state, id).await {
-            Ok(Resumed::Live(citizen)) => Ok(citizen),
+            Ok(Resumed::Live(citizen)) => {
+                crate::viewer::set(viewer(state, &citizen).await);
+                Ok(citizen)
+            }
             Ok(Resumed::Expired) => {
                 // Tell the browser to drop the cookie of a session that has ended.
                 let mut response = to_login();
@@ -213,6 +216,21 @@ impl FromRequestParts<AuthState> for Citizen {
             }
         }
     }
+}
+
+/// The header's view of `citizen`: their name from the persons import, or their codice fiscale when it has none
+/// (or cannot be read now: the header is no reason to refuse the page).
+async fn viewer(state: &AuthState, citizen: &Citizen) -> crate::viewer::Viewer {
+    let name = match state.app.store.person(&citizen.codice_fiscale).await {
+        Ok(Some(person)) if !person.full_name().trim().is_empty() => person.full_name(),
+        Ok(_) => citizen.codice_fiscale.to_string(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a person's name for the header");
+            citizen.codice_fiscale.to_string()
+        }
+    };
+    let csrf = state.auth.csrf.token(super::csrf::Binding::Session(&citizen.id_hash));
+    crate::viewer::Viewer { name, csrf }
 }
 
 /// The client's address, when the server was started with connection info (as [`crate::server::launch`] does).

@@ -242,10 +242,11 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp, limits: Arc<crate:
         .with_state(app)
 }
 
-/// Whether `path` is never gated: the static files and the icon, the probes, the waiting room and the status page.
+/// Whether `path` is never gated: the static files and the icon, the probes, the waiting room, the status page, and the page
+/// confirming a logout (the logout gave the pass back; the confirmation must not send its reader to the queue).
 pub fn is_exempt(path: &str) -> bool {
     path.starts_with("/static/")
-        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/stato" | "/attesa")
+        || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/stato" | "/attesa" | "/uscita")
         || path.starts_with("/attesa/")
 }
 

@@ -20,8 +20,8 @@ const STATUS_MAX_AGE: u32 = 5;
 
 /// One room as the status page shows it.
 struct RoomLine {
-    key: String,
-    path: String,
+    /// What the room guards, in words: no configuration key.
+    name: String,
     status: String,
     message: Option<String>,
     waiting: u64,
@@ -69,9 +69,12 @@ fn line(app: &GateApp, lang: Lang, view: RoomView) -> RoomLine {
     };
     let rate_milli = eta::admission_rate_milli(&view.capacity, view.health_permille);
     let draw = view.draw.as_ref();
+    let name = match room.map(|r| r.path.as_str()) {
+        Some("/") | None => lang.pick("Il portale", "The portal").to_owned(),
+        Some(path) => format!("{} {path}", lang.pick("Le pagine", "The pages")),
+    };
     RoomLine {
-        key: view.room.clone(),
-        path: room.map(|r| r.path.clone()).unwrap_or_default(),
+        name,
         status,
         message,
         waiting: view.waiting,

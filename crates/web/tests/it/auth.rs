@@ -209,7 +209,7 @@ async fn logging_in_rotates_the_session_id_and_logging_out_ends_it() {
 
     let page = browser.get("/situazione").await;
     let logout = browser.post("/esci", &[("csrf", &csrf_of(&page.body))]).await;
-    assert_eq!((logout.status, logout.location.as_str()), (303, "/accedi"));
+    assert_eq!((logout.status, logout.location.as_str()), (303, "/uscita"));
     assert!(logout.set_cookies.iter().any(|c| c.starts_with(&format!("{SESSION}=;")) && c.contains("Max-Age=0")));
     let replay = Browser::new(&app);
     replay.set_cookie(SESSION, &second);

@@ -577,8 +577,8 @@ async fn the_status_page_is_public_and_publishes_the_draw_commitment_then_its_se
     assert_eq!(rooms[0]["draw"]["pre_queue_size"], 1);
     assert!(rooms[0]["planning_rate_milli"].as_u64().unwrap() > 0, "the throughput the estimates count on");
     let page = visitor.get("/stato?lang=en").await;
-    assert!(page.body.contains("Admissions per second the estimates count on"), "{}", page.body);
-    assert!(page.body.contains("Estimated wait for someone joining now"), "{}", page.body);
+    assert!(page.body.contains("which the wait is worked out from"), "{}", page.body);
+    assert!(page.body.contains("Estimated wait for someone arriving now"), "{}", page.body);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod lockout;
 mod logs;
 mod outage;
 mod public;
+mod receipts;
 mod shed;
 mod support;
 mod takeover;
