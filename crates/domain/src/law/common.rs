@@ -293,4 +293,23 @@ mod tests {
         assert_eq!(euros_en(Cents::new(5_000_001)), "€50,000.01");
         assert_eq!(euros_en(Cents::new(-70)), "-€0.70");
     }
+
+    #[test]
+    fn another_compulsory_scheme_is_named_once_in_the_reason() {
+        let since = Date::from_ymd_opt(2015, 3, 1).unwrap();
+        let positions = [
+            Position::period(PositionKind::GestioneSeparataProfessionista, since, None),
+            Position::period(PositionKind::AltraPrevidenzaObbligatoria, since, None),
+        ];
+        let cf = crate::CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+        let decision = crate::law::Rulebook::dl18_2020().decide(cf, &positions);
+        let reasons: Vec<_> =
+            decision.schemes.iter().flat_map(|d| &d.reasons).filter(|r| r.code.ends_with(".other_scheme")).collect();
+        assert!(!reasons.is_empty(), "the other scheme rules out art. 27");
+        for r in reasons {
+            assert!(r.it.contains("obbligatoria, ad esempio una cassa professionale, che esclude"), "{}", r.it);
+            assert_eq!(r.it.matches("altra forma").count(), 1, "{}", r.it);
+            assert_eq!(r.en.matches("another compulsory").count(), 1, "{}", r.en);
+        }
+    }
 }
