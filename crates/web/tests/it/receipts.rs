@@ -65,7 +65,8 @@ async fn an_accepted_receipt_shows_the_amount_the_declarations_and_the_next_paym
     assert!(!receipt.body.contains("riesame"), "an accepted application has nothing to review");
 
     let english = browser.get(&format!("{}?lang=en", submitted.location)).await;
-    for expected in ["€600.00", "I do not hold a pension (art. 27 c. 1)", &format!("{run_shown} (next payment date)")] {
+    for expected in ["€600.00", "I do not hold a pension (art. 27 c. 1)", &format!("{run_shown} (next payment date)")]
+    {
         assert!(english.body.contains(expected), "{expected} missing from the English receipt");
     }
     assert!(!english.body.contains("600,00"), "English pages write €600.00");
