@@ -5,14 +5,15 @@
 // and the refusal of a second one (art. 31); the English pages; and the error states (a codice fiscale that does not
 // check out, a wrong PIN, an invalid IBAN), where accessibility most often breaks.
 //
-// On every page state axe-core checks WCAG 2.1 A and AA and the page is screenshotted. One line per page:
+// On every page state axe-core checks WCAG 2.1 A and AA at 1280 and at 390 px (where the page must also fit the
+// screen) and the page is screenshotted. One line per page, counting the violations at both widths:
 //
 //   DRILL axe page=<name> url=<path> violations=<rules violated>
 //
 // followed by the details of each violation. Exit status 0 only if every step went through and no page has a
 // violation; 1 otherwise, naming the step and what the page showed; 2 for wrong arguments.
 //
-//   node journey.mjs BASE_URL --mailbox FILE --cf CODICE_FISCALE [--shots DIR]
+//   node journey.mjs BASE_URL --mailbox FILE --cf CODICE_FISCALE [--name "NOME COGNOME"] [--shots DIR]
 //
 // The portal must have one room guarding "/" with room for exactly one person inside (max_active = 1), so that the
 // journey's citizen really waits behind a first visitor, and a [notify] mailbox at FILE. Chromium is Debian's
@@ -44,7 +45,7 @@ function parseArgs(argv) {
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === "--mailbox" || flag === "--cf" || flag === "--shots") {
+    if (flag === "--mailbox" || flag === "--cf" || flag === "--name" || flag === "--shots") {
       if (i + 1 >= argv.length) { usage(`${flag} needs a value`); }
       options[flag.slice(2)] = argv[++i];
     } else if (flag.startsWith("--")) {
@@ -141,31 +142,46 @@ class Journey {
     if (!condition) { throw new StepFailure(`expected ${what}; ${await describe(page)}`); }
   }
 
-  /// Checks the page as it stands with axe-core and screenshots it as NN-name.png.
+  /// Checks the page as it stands with axe-core at both widths, 1280 and 390 px, and screenshots it as NN-name.png
+  /// at the width asked for (`mobile`: 390 px). At 390 px the page must also fit the screen: nothing wider than the
+  /// phone, which would hide what is on the right, the status of an application say.
   async check(page, name, { mobile = false } = {}) {
-    if (mobile) { await page.setViewportSize(MOBILE); }
     // axe-core goes in through the DevTools protocol (page.evaluate), not a <script> element: the portal's content
     // security policy allows only its own script files, and keeping that policy in force — rather than opening
     // the context with bypassCSP — means the pages are checked, and shown, exactly as a citizen's browser has them.
     const already = await page.evaluate(() => typeof window.axe !== "undefined");
     if (!already) { await page.evaluate(this.axeSource); }
-    const outcome = await page.evaluate(async (tags) => {
+    const axe = (width) => page.evaluate(async ([tags, width]) => {
       const results = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
       return results.violations.map((v) => ({
         id: v.id,
         impact: v.impact,
-        help: v.help,
+        help: `${v.help} (at ${width} px)`,
         nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: (n.failureSummary || "").replace(/\s+/g, " ") })),
       }));
-    }, TAGS);
+    }, [TAGS, width]);
+    const outcome = [];
     this.shot += 1;
     const file = path.join(this.options.shots, `${String(this.shot).padStart(2, "0")}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true, animations: "disabled", caret: "hide" });
+    for (const viewport of [DESKTOP, MOBILE]) {
+      await page.setViewportSize(viewport);
+      outcome.push(...await axe(viewport.width));
+      if (viewport === MOBILE) {
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (wide > MOBILE.width) { this.problems.push(`${name}: ${wide} px wide at ${MOBILE.width} px`); }
+      }
+      if ((viewport === MOBILE) === mobile) {
+        await page.screenshot({ path: file, fullPage: true, animations: "disabled", caret: "hide" });
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    // Dates are written as the institute writes them, 22/11/2026, never 2026-11-22.
+    const iso = (await page.evaluate(() => document.body.innerText)).match(/\b\d{4}-\d{2}-\d{2}\b/);
+    if (iso) { this.problems.push(`${name}: a date written ${iso[0]}`); }
     const size = (await stat(file)).size;
     if (size > MAX_SHOT_BYTES) {
       this.problems.push(`${file} is ${Math.round(size / 1024)} KB, more than ${MAX_SHOT_BYTES / 1024} KB`);
     }
-    if (mobile) { await page.setViewportSize(DESKTOP); }
     const where = new URL(page.url());
     const at = `${where.pathname}${where.search}`;
     this.results.push({ name, at, violations: outcome });
@@ -478,7 +494,9 @@ class Journey {
     await this.step(page, "log out from the header", async () => {
       await page.goto(this.url("/domande"));
       const who = (await page.locator("#header-viewer").textContent()).replace(/\s+/g, " ");
-      await this.expect(page, who.includes(this.options.cf.toUpperCase()), `the header to name the citizen, not "${who}"`);
+      // By the name on file when the registry has one (--name), by the codice fiscale otherwise.
+      const named = this.options.name || this.options.cf.toUpperCase();
+      await this.expect(page, who.includes(named), `the header to name the citizen as "${named}", not "${who}"`);
       const [response] = await Promise.all([
         page.waitForNavigation({ waitUntil: "load" }),
         page.locator("#header-viewer").getByRole("button", { name: "Esci", exact: true }).click(),

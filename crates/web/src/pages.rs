@@ -12,8 +12,8 @@ use crate::i18n::{Lang, LangQuery};
 use crate::security;
 use crate::server::AppState;
 
-/// When the pages' content last changed, shown in every footer.
-pub const LAST_UPDATE: &str = "2026-11-22";
+/// When the pages' content last changed, shown in every footer as the institute writes dates (dd/mm/yyyy).
+pub const LAST_UPDATE: &str = "05/12/2026";
 
 /// How long shared caches may keep a public page (seconds).
 const PUBLIC_MAX_AGE: u32 = 300;

@@ -130,6 +130,17 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
     );
     let out = sandbox.run(&["registry", "import", extract.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Her personal record, with the e-mail the journey asks the PIN at: the first half goes there, and her
+    // application is paid at the next run rather than held until she confirms.
+    let persons = sandbox.file(
+        "persons.csv",
+        &format!(
+            "codice_fiscale,cognome,nome,data_nascita,indirizzo,cap,comune,provincia,email,cellulare\n\
+             {CITIZEN},Rossi,Mario,1980-01-01,Via Appia Nuova 12,00183,Roma,RM,cittadina@example.it,\n"
+        ),
+    );
+    let out = sandbox.run(&["registry", "persons", persons.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let mailbox = sandbox.path("mailbox.jsonl");
     let file = sandbox.file("sportello.toml", &config(&mailbox));
     let portal = Server::start(sandbox.dir.path(), &sandbox.database_url, &["--config", file.to_str().unwrap()], &[]);
@@ -138,7 +149,8 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
     let out = Command::new("node")
         .arg(e2e.join("journey.mjs"))
         .arg(&portal.base)
-        .args(["--mailbox", mailbox.to_str().unwrap(), "--cf", CITIZEN, "--shots", shots.to_str().unwrap()])
+        .args(["--mailbox", mailbox.to_str().unwrap(), "--cf", CITIZEN, "--name", "Mario Rossi"])
+        .args(["--shots", shots.to_str().unwrap()])
         .env("CHROMIUM", &chromium)
         .current_dir(&e2e)
         .output()
