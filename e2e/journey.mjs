@@ -497,12 +497,13 @@ class Journey {
       // By the name on file when the registry has one (--name), by the codice fiscale otherwise.
       const named = this.options.name || this.options.cf.toUpperCase();
       await this.expect(page, who.includes(named), `the header to name the citizen as "${named}", not "${who}"`);
-      const [response] = await Promise.all([
-        page.waitForNavigation({ waitUntil: "load" }),
+      const [posted] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === "/esci"),
         page.locator("#header-viewer").getByRole("button", { name: "Esci", exact: true }).click(),
       ]);
-      await this.expect(page, response && response.status() === 200 && new URL(page.url()).pathname === "/uscita",
-        "to land on /uscita");
+      await this.expect(page, posted.status() === 303 && posted.headers().location === "/uscita",
+        `the logout to lead to /uscita, not ${posted.status()} ${posted.headers().location}`);
+      await page.waitForURL((u) => u.pathname === "/uscita");
       await page.getByRole("heading", { name: "Sessione chiusa" }).waitFor();
     });
     await this.check(page, "uscita");
