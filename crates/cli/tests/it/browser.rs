@@ -53,6 +53,13 @@ const PAGES: &[&str] = &[
 /// allowances of arts. 27 and 30, of which art. 31 lets them have one.
 const CITIZEN: &str = "RSSMRA80A01H501U";
 
+/// The citizen's name on file (the persons import), by which the header names whoever is logged in.
+const SURNAME: &str = "Rossi";
+const GIVEN_NAME: &str = "Mario";
+
+/// The e-mail the journey asks the PIN at (`CONTACT` in e2e/journey.mjs), here on file as hers.
+const CONTACT: &str = "cittadina@example.it";
+
 /// The repository's root.
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -136,7 +143,7 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
         "persons.csv",
         &format!(
             "codice_fiscale,cognome,nome,data_nascita,indirizzo,cap,comune,provincia,email,cellulare\n\
-             {CITIZEN},Rossi,Mario,1980-01-01,Via Appia Nuova 12,00183,Roma,RM,cittadina@example.it,\n"
+             {CITIZEN},{SURNAME},{GIVEN_NAME},1980-01-01,Via Appia Nuova 12,00183,Roma,RM,{CONTACT},\n"
         ),
     );
     let out = sandbox.run(&["registry", "persons", persons.to_str().unwrap()]);
@@ -149,7 +156,7 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
     let out = Command::new("node")
         .arg(e2e.join("journey.mjs"))
         .arg(&portal.base)
-        .args(["--mailbox", mailbox.to_str().unwrap(), "--cf", CITIZEN, "--name", "Mario Rossi"])
+        .args(["--mailbox", mailbox.to_str().unwrap(), "--cf", CITIZEN, "--name", &format!("{GIVEN_NAME} {SURNAME}")])
         .args(["--shots", shots.to_str().unwrap()])
         .env("CHROMIUM", &chromium)
         .current_dir(&e2e)
