@@ -1,17 +1,18 @@
 //! The decree's cases as a table (`decisions.toml`), run against the embedded DL 18/2020 rulebook, plus the
 //! invariants no table can enumerate (proptest) and the proof that the figures live in the scheme file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use serde::Deserialize;
-use sportello_domain::law::{Decision, Rulebook};
+use sportello_domain::law::{Decision, Decrees, Facts, Rulebook};
 use sportello_domain::registry::{self, Cessation, Position, PositionKind, Shape};
 use sportello_domain::{Cents, CodiceFiscale, Date};
 
 /// Every case's rows belong to this person.
 const CF: &str = "RSSMRA80A01H501U";
 const TABLE: &str = include_str!("decisions.toml");
+const TABLE_DL34: &str = include_str!("decisions-dl34.toml");
 const SCHEME_FILE: &str = include_str!("../../../schemes/dl18-2020.toml");
 
 #[derive(Deserialize)]
@@ -30,6 +31,27 @@ struct Case {
     reasons: Vec<Expected>,
     #[serde(default)]
     absent: Vec<Expected>,
+    /// Schemes the person holds an accepted application for.
+    #[serde(default)]
+    granted: Vec<String>,
+    /// Amounts declared in the application, in euros.
+    #[serde(default)]
+    figures: BTreeMap<String, String>,
+}
+
+impl Case {
+    fn facts(&self) -> Result<Facts, String> {
+        let mut facts = Facts::granted(self.granted.iter().cloned());
+        for (id, amount) in &self.figures {
+            let (negative, digits) = match amount.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, amount.as_str()),
+            };
+            let cents = Cents::parse(digits).map_err(|e| format!("figure {id} = {amount:?}: {e}"))?;
+            facts = facts.with_figure(id, if negative { Cents::new(-cents.get()) } else { cents });
+        }
+        Ok(facts)
+    }
 }
 
 /// A reason code expected (or forbidden) on any scheme, or on one scheme with, optionally, its article.
@@ -69,6 +91,10 @@ fn table() -> Table {
     toml::from_str(TABLE).unwrap_or_else(|e| panic!("decisions.toml: {e}"))
 }
 
+fn table_dl34() -> Table {
+    toml::from_str(TABLE_DL34).unwrap_or_else(|e| panic!("decisions-dl34.toml: {e}"))
+}
+
 fn positions(rows: &[String]) -> Result<Vec<Position>, String> {
     rows.iter()
         .map(|row| {
@@ -98,7 +124,21 @@ fn check_case(book: &Rulebook, case: &Case) -> Vec<String> {
         Ok(p) => p,
         Err(e) => return vec![e],
     };
-    let decision = book.decide(cf(), &positions);
+    check_decision(book.decide(cf(), &positions), case)
+}
+
+/// The same for a case decided by every decree in force, judged on the schemes of `decree` alone.
+fn check_case_in(decrees: &Decrees, decree: &str, case: &Case) -> Vec<String> {
+    let (positions, facts) = match (positions(&case.rows), case.facts()) {
+        (Ok(p), Ok(f)) => (p, f),
+        (Err(e), _) | (_, Err(e)) => return vec![e],
+    };
+    let mut decision = decrees.decide(cf(), &positions, &facts);
+    decision.schemes.retain(|s| decrees.scheme(&s.scheme).is_some_and(|scheme| scheme.decree_id() == decree));
+    check_decision(decision, case)
+}
+
+fn check_decision(decision: Decision, case: &Case) -> Vec<String> {
     let mut problems = Vec::new();
     let eligible: BTreeSet<&str> = decision.schemes.iter().filter(|s| s.eligible).map(|s| s.scheme.as_str()).collect();
     let expected: BTreeSet<&str> = case.eligible.iter().map(String::as_str).collect();
@@ -230,6 +270,11 @@ spending_limit = {{ value = "1000000.00", ref = "art. 84 c. 13" }}
 parameters.reference_date = {{ value = "2020-02-25", ref = "art. 84 c. 1" }}
 "#
     );
+    let renewal = renewal.replacen(
+        "schemes = [\"art27\", \"art28\", \"art29\", \"art30\", \"art38\"]",
+        "schemes = [\"renewal-april\"]",
+        1,
+    );
     let book = Rulebook::from_toml(&renewal).unwrap();
     let person = positions(&["gestione_separata_professionista,2020-02-24,,,,,".to_owned()]).unwrap();
     let decision = book.decide(cf(), &person);
@@ -240,6 +285,46 @@ parameters.reference_date = {{ value = "2020-02-25", ref = "art. 84 c. 1" }}
     assert_eq!(scheme.reasons[0].article, "art. 84 c. 1");
     assert!(scheme.reasons[0].it.contains("25/02/2020"));
     assert_eq!(book.scheme("renewal-april").unwrap().spending_limit(), Cents::from_euros(1_000_000));
+}
+
+#[test]
+fn every_case_of_the_dl34_table_gets_the_expected_decision() {
+    let decrees = Decrees::embedded();
+    let cases = table_dl34().case;
+    assert!(cases.len() >= 30, "art. 84 needs its cases: {} found", cases.len());
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let problems = check_case_in(&decrees, "dl34-2020", case);
+            (!problems.is_empty()).then(|| format!("case {:?}:\n  {}", case.name, problems.join("\n  ")))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_march_table_decides_the_same_with_every_decree_loaded() {
+    let decrees = Decrees::embedded();
+    let failures: Vec<String> = table()
+        .case
+        .iter()
+        .filter_map(|case| {
+            let problems = check_case_in(&decrees, "dl18-2020", case);
+            (!problems.is_empty()).then(|| format!("case {:?}:\n  {}", case.name, problems.join("\n  ")))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_case_name_of_the_dl34_table_names_the_paragraph_it_pins() {
+    for case in table_dl34().case {
+        assert!(
+            case.name.starts_with("art84 c.") || case.name.starts_with("art. 86") || case.name.starts_with("art84:"),
+            "{}",
+            case.name
+        );
+    }
 }
 
 // ---------------------------------------------------------------- invariants over arbitrary registries

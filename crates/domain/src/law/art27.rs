@@ -50,7 +50,7 @@ impl Art27 {
     }
 
     /// Checks every condition of c. 1.
-    pub(crate) fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+    fn check_conditions(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let Cited { value: day, legal_ref: article } = &self.reference_date;
         let (it, en) = (date_it(*day), date_en(*day));
@@ -83,5 +83,15 @@ impl Art27 {
         common::no_pension(&mut c, RULE, scheme, person);
         common::no_other_scheme(&mut c, RULE, scheme, person, other_scheme);
         c
+    }
+}
+
+impl super::rule::Rule for Art27 {
+    fn conditions(&self) -> &'static [&'static str] {
+        Self::CONDITIONS
+    }
+
+    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+        self.check_conditions(scheme, person)
     }
 }

@@ -42,7 +42,7 @@ impl Art28 {
     }
 
     /// Checks every condition of c. 1.
-    pub(crate) fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+    fn check_conditions(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let article = scheme.cite("position");
         let (it, en) = (date_it(person.day()), date_en(person.day()));
@@ -74,5 +74,15 @@ impl Art28 {
         common::no_pension(&mut c, RULE, scheme, person);
         common::no_other_scheme(&mut c, RULE, scheme, person, other_scheme);
         c
+    }
+}
+
+impl super::rule::Rule for Art28 {
+    fn conditions(&self) -> &'static [&'static str] {
+        Self::CONDITIONS
+    }
+
+    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+        self.check_conditions(scheme, person)
     }
 }

@@ -60,7 +60,7 @@ impl Art29 {
     }
 
     /// Checks every condition of c. 1.
-    pub(crate) fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+    fn check_conditions(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let article = &self.cessation_from.legal_ref;
         let (from_it, from_en) = (date_it(self.cessation_from.value), date_en(self.cessation_from.value));
@@ -119,5 +119,15 @@ impl Art29 {
         common::no_pension(&mut c, RULE, scheme, person);
         common::not_employed(&mut c, RULE, scheme, person, |p| p.kind.is_seasonal() && self.ended_in_window(p));
         c
+    }
+}
+
+impl super::rule::Rule for Art29 {
+    fn conditions(&self) -> &'static [&'static str] {
+        Self::CONDITIONS
+    }
+
+    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+        self.check_conditions(scheme, person)
     }
 }

@@ -39,7 +39,7 @@ impl Art30 {
     }
 
     /// Checks every condition of c. 1.
-    pub(crate) fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+    fn check_conditions(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let (year, min) = (self.year.value, self.min_days.value);
         let article = &self.min_days.legal_ref;
@@ -79,5 +79,15 @@ impl Art30 {
         }
         common::no_pension(&mut c, RULE, scheme, person);
         c
+    }
+}
+
+impl super::rule::Rule for Art30 {
+    fn conditions(&self) -> &'static [&'static str] {
+        Self::CONDITIONS
+    }
+
+    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+        self.check_conditions(scheme, person)
     }
 }

@@ -16,14 +16,12 @@ use super::common::{Conditions, Person, date_en, date_it, reason};
 use super::rulebook::{Exclusions, Scheme};
 use crate::registry::PositionKind;
 
-const RULE: &str = "art31";
-
 /// Fails the scheme for a recipient of reddito di cittadinanza on the exclusions date.
 pub(crate) fn exclude_reddito_di_cittadinanza(c: &mut Conditions, exclusions: &Exclusions, person: &Person<'_>) {
     if person.held_on_day(|p| p.kind == PositionKind::RedditoCittadinanza).is_some() {
         let (it, en) = (date_it(person.day()), date_en(person.day()));
         c.failed(reason(
-            RULE,
+            &exclusions.code,
             "reddito_di_cittadinanza",
             &exclusions.reddito_di_cittadinanza_ref,
             format!("Il {it} Lei percepiva il reddito di cittadinanza, che esclude da questa indennità."),
@@ -32,24 +30,27 @@ pub(crate) fn exclude_reddito_di_cittadinanza(c: &mut Conditions, exclusions: &E
     }
 }
 
-/// Adds to every eligible scheme, when more than one is, a reason naming the others: only one can be granted.
+/// Adds to every eligible scheme, when another of its cumulation group is eligible too, a reason naming the others:
+/// only one of the group can be granted.
 pub(crate) fn flag_not_cumulable(decisions: &mut [SchemeDecision], schemes: &[Scheme], exclusions: &Exclusions) {
     let eligible: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| d.eligible).map(|(i, _)| i).collect();
-    if eligible.len() < 2 {
-        return;
-    }
     for &i in &eligible {
-        let others = eligible.iter().filter(|&&j| j != i).filter_map(|&j| schemes.get(j));
+        let group = schemes[i].cumulation();
+        let others =
+            eligible.iter().filter(|&&j| j != i).filter_map(|&j| schemes.get(j)).filter(|s| s.cumulation() == group);
         let (mut others_it, mut others_en) = (Vec::new(), Vec::new());
         for other in others {
             others_it.push(format!("«{}» ({})", other.title_it(), other.legal_ref()));
             others_en.push(format!("“{}” ({})", other.title_en(), other.legal_ref()));
         }
+        if others_it.is_empty() {
+            continue;
+        }
         let (others_it, others_en) = (others_it.join(", "), others_en.join(", "));
         decisions[i].reasons.push(reason(
-            RULE,
+            &exclusions.code,
             "one_indemnity_only",
-            &exclusions.not_cumulable_ref,
+            group.legal_ref(),
             format!("Lei ha i requisiti anche per {others_it}, ma queste indennità non sono cumulabili: ne può essere concessa una sola."),
             format!("You also qualify for {others_en}, but these allowances cannot be combined: only one of them can be granted."),
         ));

@@ -50,7 +50,7 @@ impl Art38 {
     }
 
     /// Checks every condition of cc. 1 and 2.
-    pub(crate) fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+    fn check_conditions(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let year = self.year.value;
         let mut rows = person.of_kind(|k| k == PositionKind::SpettacoloFpls).peekable();
@@ -139,5 +139,15 @@ impl Art38 {
                 )
             },
         );
+    }
+}
+
+impl super::rule::Rule for Art38 {
+    fn conditions(&self) -> &'static [&'static str] {
+        Self::CONDITIONS
+    }
+
+    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions {
+        self.check_conditions(scheme, person)
     }
 }

@@ -11,7 +11,7 @@
 use chrono::Datelike;
 
 use super::rulebook::Scheme;
-use super::{Reason, SchemeDecision};
+use super::{Facts, Reason, SchemeDecision};
 use crate::registry::{Position, PositionKind};
 use crate::{Cents, Date};
 
@@ -19,12 +19,18 @@ use crate::{Cents, Date};
 pub(crate) struct Person<'a> {
     positions: &'a [Position],
     day: Date,
+    facts: &'a Facts,
 }
 
 impl<'a> Person<'a> {
-    /// The person holding `positions`, judged on `day` (the exclusions date).
-    pub(crate) fn new(positions: &'a [Position], day: Date) -> Self {
-        Self { positions, day }
+    /// The person holding `positions`, judged on `day` (the exclusions date), with what the registry does not hold.
+    pub(crate) fn new(positions: &'a [Position], day: Date, facts: &'a Facts) -> Self {
+        Self { positions, day, facts }
+    }
+
+    /// The indemnities held and the figures declared.
+    pub(crate) fn facts(&self) -> &'a Facts {
+        self.facts
     }
 
     /// Every position, in registry order.

@@ -82,6 +82,39 @@ impl Declaration {
     }
 }
 
+/// An amount the applicant declares because no registry holds it (DPR 445/2000 art. 46), e.g. the income of the
+/// second bimester of 2019 and of 2020 that art. 84 c. 2 DL 34/2020 compares: its id (the form's field and the
+/// key of [`super::Facts::figures`]), the article that asks for it, and its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    pub(crate) id: String,
+    pub(crate) legal_ref: String,
+    pub(crate) text_it: String,
+    pub(crate) text_en: String,
+}
+
+impl Figure {
+    /// The figure's id, e.g. `income_2019_bimester_2`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The article and paragraph that ask for it.
+    pub fn legal_ref(&self) -> &str {
+        &self.legal_ref
+    }
+
+    /// Its label in Italian, e.g. "Reddito del secondo bimestre 2019 (marzo e aprile)".
+    pub fn text_it(&self) -> &str {
+        &self.text_it
+    }
+
+    /// Its label in English.
+    pub fn text_en(&self) -> &str {
+        &self.text_en
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
-//! DL 17 March 2020 n. 18 ("Cura Italia") as code: the five indemnities of arts. 27, 28, 29, 30 and 38, the
-//! exclusions of art. 31 and the pointer of art. 44 for people enrolled only in other compulsory schemes.
+//! The decrees as code: DL 17 March 2020 n. 18 ("Cura Italia": the five March indemnities of arts. 27, 28, 29, 30
+//! and 38, the exclusions of art. 31, the pointer of art. 44) and DL 19 May 2020 n. 34 art. 84 (April and May).
 //!
-//! Parameters (amounts, dates, thresholds, spending limits) come from a scheme file (`schemes/*.toml`) through
-//! [`Rulebook`]; the modules here hold the rules and the article's wording beside them.
+//! Parameters (amounts, dates, thresholds, spending limits, which indemnities cannot be combined, the declarations a
+//! form asks for) come from one scheme file per decree (`schemes/*.toml`) through [`Rulebook`]; [`Decrees`] holds
+//! them all at once. Each article is a module implementing one trait, registered in one table (`rule.rs`), with the
+//! article's wording beside the code.
 //!
 //! Reason codes read `<rule>.<condition>`: the rule is the article module that states the condition (`art27`,
 //! `art31`, `art44`, …), the condition a snake-case fact (`pension_holder`, `not_active_on_reference_date`).
@@ -14,11 +16,18 @@ mod art30;
 mod art31;
 mod art38;
 mod art44;
+mod art84_april;
+mod art84_may;
 mod common;
 mod decision;
 mod declaration;
+mod decrees;
+mod facts;
+mod rule;
 mod rulebook;
 
 pub use decision::{Decision, Reason, SchemeDecision};
-pub use declaration::{Declaration, DeclarationKind};
-pub use rulebook::{Decree, OwnFund, Rulebook, RulebookError, Scheme};
+pub use declaration::{Declaration, DeclarationKind, Figure};
+pub use decrees::{Decrees, DecreesError};
+pub use facts::Facts;
+pub use rulebook::{Cumulation, Decree, OwnFund, Rulebook, RulebookError, Scheme};

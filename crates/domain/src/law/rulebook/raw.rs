@@ -1,0 +1,125 @@
+//! The shape of a scheme file as serde reads it: raw tables with unknown keys refused (with line and column), before
+//! any value is validated.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub(super) decree: RawDecree,
+    pub(super) exclusions: RawExclusions,
+    #[serde(default)]
+    pub(super) own_fund: Option<RawOwnFund>,
+    #[serde(default)]
+    pub(super) cumulation: Vec<RawCumulation>,
+    #[serde(default, rename = "scheme")]
+    pub(super) schemes: Vec<RawScheme>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDecree {
+    pub(super) id: String,
+    pub(super) short: String,
+    pub(super) protocol_prefix: String,
+    pub(super) name: String,
+    pub(super) title: String,
+    pub(super) date: toml::Value,
+    pub(super) gazette: String,
+    pub(super) entry_into_force: RawCited,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExclusions {
+    pub(super) code: String,
+    pub(super) reddito_di_cittadinanza_ref: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOwnFund {
+    pub(super) name_it: String,
+    pub(super) name_en: String,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+    pub(super) spending_limit: RawCited,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScheme {
+    pub(super) id: String,
+    pub(super) rule: String,
+    pub(super) title_it: String,
+    pub(super) title_en: String,
+    pub(super) who_it: String,
+    pub(super) who_en: String,
+    pub(super) legal_ref: String,
+    pub(super) amount: RawAmount,
+    pub(super) spending_limit: RawCited,
+    #[serde(default)]
+    pub(super) parameters: BTreeMap<String, RawCited>,
+    #[serde(default)]
+    pub(super) refs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) declarations: Vec<RawDeclaration>,
+    #[serde(default)]
+    pub(super) figures: Vec<RawFigure>,
+    #[serde(default = "on_application")]
+    pub(super) granted: String,
+}
+
+fn on_application() -> String {
+    "on_application".to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCumulation {
+    pub(super) id: String,
+    pub(super) period_it: String,
+    pub(super) period_en: String,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+    pub(super) schemes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFigure {
+    pub(super) id: String,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+    pub(super) it: String,
+    pub(super) en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeclaration {
+    pub(super) id: String,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+    pub(super) it: String,
+    pub(super) en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAmount {
+    pub(super) value: toml::Value,
+    pub(super) taxable: bool,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCited {
+    pub(super) value: toml::Value,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
+}
