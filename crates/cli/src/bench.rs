@@ -18,7 +18,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::{Decrees, Facts};
 use sportello_store::{Session, Store};
 use sportello_web::auth::session::SessionId;
 use sportello_web::pin::{Pin, PinHasher};
@@ -67,13 +67,13 @@ pub struct HashArgs {
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Sessions(args) => {
-            let rulebook = crate::cli::load_rulebook(args.schemes.as_deref())?;
+            let decrees = crate::cli::load_decrees(args.schemes.as_deref())?;
             let store: Arc<dyn Store> = sportello_store::open(database_url)
                 .await
                 .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?
                 .into();
             let started = Instant::now();
-            let chosen = eligible_without_application(&store, &rulebook, args.count).await?;
+            let chosen = eligible_without_application(&store, &decrees, args.count).await?;
             let tokens = open_sessions(store.as_ref(), &chosen, Duration::from_secs(args.lifetime)).await?;
             write_tokens(&args.out, &tokens)?;
             eprintln!(
@@ -110,7 +110,7 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
 /// each with the first scheme they are entitled to.
 async fn eligible_without_application(
     store: &Arc<dyn Store>,
-    rulebook: &Rulebook,
+    decrees: &Decrees,
     n: u32,
 ) -> anyhow::Result<Vec<(CodiceFiscale, String)>> {
     let wanted = n as usize;
@@ -140,7 +140,7 @@ async fn eligible_without_application(
         }
         parts.sort_by_key(|(index, _)| *index);
         for (cf, positions) in parts.into_iter().flat_map(|(_, found)| found) {
-            let decision = rulebook.decide(cf, &positions);
+            let decision = decrees.decide(cf, &positions, &Facts::none());
             if let Some(scheme) = decision.schemes.iter().find(|s| s.eligible) {
                 chosen.push((cf, scheme.scheme.clone()));
                 if chosen.len() == wanted {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::{Decrees, Facts, Rulebook};
 use sportello_store::{DEFAULT_DATABASE_URL, Store, StoreError};
 
 use crate::import::{ImportOptions, import};
@@ -98,7 +98,7 @@ pub struct PaymentsRunArgs {
     /// The folder to write the files to (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// A scheme file to take the amounts and limits from instead of DL 18/2020 as shipped.
+    /// A scheme file, or a folder of them, to take the amounts and limits from instead of the decrees as shipped.
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
     /// Testing aid: stop after writing N payments, as a crash would.
@@ -125,7 +125,7 @@ pub enum BudgetCommand {
 /// Arguments of `budget show`.
 #[derive(Debug, Args)]
 pub struct BudgetShowArgs {
-    /// A scheme file to take the initial limits from instead of DL 18/2020 as shipped.
+    /// A scheme file, or a folder of them, to take the initial limits from instead of the decrees as shipped.
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -143,7 +143,7 @@ pub struct BudgetSetArgs {
     /// Who sets it, for the history (e.g. the officer's user name); by default the account running the command.
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
-    /// A scheme file to take the initial limits from instead of DL 18/2020 as shipped.
+    /// A scheme file, or a folder of them, to take the initial limits from instead of the decrees as shipped.
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -192,7 +192,7 @@ pub struct ServeArgs {
     /// Where to listen, overriding the configuration (e.g. 0.0.0.0:8080).
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
-    /// A scheme file to decide by instead of DL 18/2020 as shipped.
+    /// A scheme file, or a folder of them, to decide by instead of the decrees as shipped.
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -274,7 +274,7 @@ pub struct CheckArgs {
     /// The codice fiscale to decide for.
     #[arg(long)]
     pub cf: String,
-    /// A scheme file to decide by instead of DL 18/2020 as shipped (schemes/dl18-2020.toml in the sources).
+    /// A scheme file, or a folder of them, to decide by instead of the decrees as shipped (schemes/ in the sources).
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -493,7 +493,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => {
             let cf = CodiceFiscale::parse(&args.cf)
                 .map_err(|e| InputError(format!("'{}' is not a valid codice fiscale: {e}", args.cf)))?;
-            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let decrees = load_decrees(args.schemes.as_deref())?;
             let store = open_for_reading(&cli.database_url).await?;
             let positions = store.positions(&cf).await?;
             if positions.is_empty() {
@@ -505,8 +505,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 return Err(InputError(format!("{cf} is not in the registry{hint}")).into());
             }
-            let decision = rulebook.decide(cf, &positions);
-            print(&format!("{}\n", serde_json::to_string_pretty(&decision)?))?;
+            // The indemnities already held decide April's (art. 84 c. 1 DL 34/2020), granted to March's beneficiaries.
+            let granted = store
+                .applications_of(&cf)
+                .await?
+                .into_iter()
+                .filter(|a| a.status == sportello_store::ApplicationStatus::Accepted)
+                .map(|a| a.scheme);
+            let decision = decrees.decide(cf, &positions, &Facts::granted(granted));
+            print(&format!("{}\n", serde_json::to_string_pretty(&check_json(&decrees, &decision)?)?))?;
             Ok(())
         }
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
@@ -520,7 +527,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if args.debtor_name.trim().is_empty() || args.debtor_name.chars().count() > 70 {
                 return Err(InputError("--debtor-name must have 1 to 70 characters".into()).into());
             }
-            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let decrees = load_decrees(args.schemes.as_deref())?;
             let store = open_store(&cli.database_url).await?;
             let options = payments::RunOptions {
                 pay_date: args.date,
@@ -532,7 +539,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: std::io::stderr().is_terminal(),
                 stop_after: args.stop_after,
             };
-            let summary = match payments::run(store.as_ref(), &rulebook, &options, chrono::Utc::now()).await {
+            let summary = match payments::run(store.as_ref(), &decrees, &options, chrono::Utc::now()).await {
                 Ok(summary) => summary,
                 Err(e)
                     if e.downcast_ref::<StoreError>()
@@ -563,7 +570,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Payments(PaymentsCommand::Synthetic(args)) => {
             let store: std::sync::Arc<dyn Store> = open_store(&cli.database_url).await?.into();
             let started = std::time::Instant::now();
-            let stored = payments::synthetic(store, &Rulebook::dl18_2020(), args.applications).await?;
+            let stored = payments::synthetic(store, &Decrees::single(Rulebook::dl18_2020()), args.applications).await?;
             eprintln!("recorded {stored} synthetic applications in {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
@@ -615,7 +622,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()> {
     match command {
         BudgetCommand::Set(args) => {
-            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let decrees = load_decrees(args.schemes.as_deref())?;
             let limit =
                 sportello_domain::Cents::parse(&args.limit).map_err(|e| InputError(format!("the limit: {e}")))?;
             if args.legal_ref.trim().is_empty() {
@@ -628,7 +635,7 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
                     InputError("cannot tell who runs this command (no USER): name who sets the limit with --by".into())
                 })?,
             };
-            let schemes: Vec<&str> = rulebook.schemes().iter().map(|s| s.id()).collect();
+            let schemes: Vec<&str> = decrees.schemes().map(|s| s.id()).collect();
             if !schemes.contains(&args.scheme.as_str()) {
                 return Err(InputError(format!(
                     "there is no scheme '{}': the schemes are {}",
@@ -639,7 +646,7 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
             }
             let store = open_store(database_url).await?;
             let now = chrono::Utc::now();
-            payments::load_budgets(store.as_ref(), &rulebook, now).await?;
+            payments::load_budgets(store.as_ref(), &decrees, now).await?;
             let change = match store.set_budget_limit(&args.scheme, limit, args.legal_ref.trim(), &by, now).await {
                 Ok(change) => change,
                 Err(e @ (StoreError::UnknownBudget(_) | StoreError::BudgetBelowReserved { .. })) => {
@@ -659,7 +666,7 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
         }
         BudgetCommand::Show(args) => {
             // Only reads: a scheme whose limit this database has not recorded yet is shown from the scheme file.
-            let rulebook = load_rulebook(args.schemes.as_deref())?;
+            let decrees = load_decrees(args.schemes.as_deref())?;
             let store = open_for_reading(database_url).await?;
             let budgets = store.budgets().await?;
             let mut text = String::new();
@@ -669,7 +676,7 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
                     b.scheme, b.limit, b.legal_ref, b.amount, b.reserved, b.suspended
                 ));
             }
-            for scheme in rulebook.schemes().iter().filter(|s| !budgets.iter().any(|b| b.scheme == s.id())) {
+            for scheme in decrees.schemes().filter(|s| !budgets.iter().any(|b| b.scheme == s.id())) {
                 text.push_str(&format!(
                     "{}: limit {} EUR ({}), {} EUR each; not recorded in this database yet (from the scheme file)\n",
                     scheme.id(),
@@ -703,11 +710,11 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.http.listen = listen;
     }
-    let rulebook = load_rulebook(args.schemes.as_deref())?;
+    let decrees = load_decrees(args.schemes.as_deref())?;
     let store = open_store(database_url).await?;
     let listener = bind(&config).await?;
     eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
-    run_portal(listener, store.into(), rulebook, config).await
+    run_portal(listener, store.into(), decrees, config).await
 }
 
 /// Binds the portal's listener.
@@ -721,12 +728,12 @@ pub async fn bind(config: &sportello_web::config::Config) -> anyhow::Result<toki
 pub async fn run_portal(
     listener: tokio::net::TcpListener,
     store: std::sync::Arc<dyn Store>,
-    rulebook: Rulebook,
+    decrees: Decrees,
     config: sportello_web::config::Config,
 ) -> anyhow::Result<()> {
     let state = sportello_web::server::AppState {
         store,
-        rulebook: std::sync::Arc::new(rulebook),
+        decrees: std::sync::Arc::new(decrees),
         config: std::sync::Arc::new(config),
     };
     sportello_web::server::launch(listener, state, shutdown_signal()).await?;
@@ -756,17 +763,48 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The rulebook from a scheme file, or DL 18/2020 as shipped.
-pub fn load_rulebook(path: Option<&std::path::Path>) -> anyhow::Result<Rulebook> {
-    match path {
-        None => Ok(Rulebook::dl18_2020()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| InputError(format!("cannot read the scheme file {}: {e}", path.display())))?;
-            Rulebook::from_toml(&text)
-                .map_err(|e| InputError(format!("the scheme file {} is invalid: {e}", path.display())).into())
+/// The decrees in force: those of `--schemes` (one scheme file, or a folder whose `*.toml` files are read in name
+/// order), or the ones shipped (DL 18/2020 and DL 34/2020 art. 84).
+pub fn load_decrees(path: Option<&std::path::Path>) -> anyhow::Result<Decrees> {
+    let Some(path) = path else { return Ok(Decrees::embedded()) };
+    let files: Vec<std::path::PathBuf> = if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| InputError(format!("cannot read the scheme folder {}: {e}", path.display())))?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut texts = Vec::with_capacity(files.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| InputError(format!("cannot read the scheme file {}: {e}", file.display())))?;
+        texts.push((file.display().to_string(), text));
+    }
+    Decrees::from_files(&texts).map_err(|e| InputError(format!("the scheme files are invalid: {e}")).into())
+}
+
+/// `sportello check`'s JSON: the decision (`codice_fiscale`, `schemes` of objects with `scheme`, `eligible` and
+/// `reasons`), each scheme also naming its `decree` and the `period` it is for.
+fn check_json(decrees: &Decrees, decision: &sportello_domain::law::Decision) -> anyhow::Result<serde_json::Value> {
+    let mut json = serde_json::to_value(decision)?;
+    if let Some(schemes) = json.get_mut("schemes").and_then(serde_json::Value::as_array_mut) {
+        for entry in schemes {
+            let id = entry.get("scheme").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+            if let (Some(object), Some(scheme), Some(book)) =
+                (entry.as_object_mut(), decrees.scheme(&id), decrees.rulebook_of(&id))
+            {
+                object.insert("decree".to_owned(), book.decree().short().into());
+                object.insert("period".to_owned(), scheme.cumulation().period_it().into());
+            }
         }
     }
+    Ok(json)
 }
 
 #[cfg(test)]

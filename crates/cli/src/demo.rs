@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sportello_domain::law::{Decision, Rulebook};
+use sportello_domain::law::{Decision, Decrees, Facts};
 
 use crate::cli::{DemoArgs, Lang};
 use crate::import::{ImportOptions, import};
@@ -51,7 +51,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let report = import(Some(store.as_ref()), &options, Box::new(std::io::stderr())).await?;
     crate::persons::import(Some(store.as_ref()), &persons_path, Box::new(std::io::stderr())).await?;
 
-    let rulebook = Rulebook::dl18_2020();
+    let decrees = Decrees::embedded();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -83,7 +83,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
             continue;
         }
         let positions = store.positions(&person.codice_fiscale).await?;
-        let decision = rulebook.decide(person.codice_fiscale, &positions);
+        let decision = decrees.decide(person.codice_fiscale, &positions, &Facts::none());
         print_decision(&mut out, &decision, &positions, args.lang)?;
         example.get_or_insert(person.codice_fiscale);
         let entitled: Vec<String> = decision.schemes.iter().filter(|s| s.eligible).map(|s| s.scheme.clone()).collect();
@@ -145,7 +145,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     )?;
     out.flush()?;
     drop(out);
-    crate::cli::run_portal(listener, store.into(), rulebook, config).await
+    crate::cli::run_portal(listener, store.into(), decrees, config).await
 }
 
 fn print_decision(

@@ -36,10 +36,10 @@ pub use persons::{Persons, PersonsImport, PersonsSummary};
 /// since by law is kept).
 pub async fn load_budgets(
     store: &dyn Store,
-    rulebook: &sportello_domain::law::Rulebook,
+    decrees: &sportello_domain::law::Decrees,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    for scheme in rulebook.schemes() {
+    for scheme in decrees.schemes() {
         let seed = BudgetSeed {
             scheme: scheme.id().to_owned(),
             amount: scheme.amount(),

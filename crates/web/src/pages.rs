@@ -28,6 +28,20 @@ pub struct SchemeCard {
     pub amount: String,
     /// The article granting it.
     pub legal_ref: String,
+    /// Paid by the institute without an application (art. 84 c. 1 DL 34/2020).
+    pub without_application: bool,
+}
+
+/// The indemnities of one decree for one period, as the home page shows them.
+pub struct PeriodSection {
+    /// "marzo 2020 · DL 18/2020".
+    pub heading: String,
+    /// The decree's full name.
+    pub decree: String,
+    /// "Le indennità di marzo 2020 non si sommano …", when the group has more than one.
+    pub not_cumulable: Option<String>,
+    /// Its indemnities.
+    pub schemes: Vec<SchemeCard>,
 }
 
 #[derive(Template)]
@@ -36,8 +50,7 @@ struct HomePage {
     lang: Lang,
     lang_suffix: &'static str,
     last_update: &'static str,
-    decree: String,
-    schemes: Vec<SchemeCard>,
+    sections: Vec<PeriodSection>,
 }
 
 /// Renders a template with status 200, or answers 500 without detail (the cause goes to the log).
@@ -74,32 +87,53 @@ struct ProblemPage<'a> {
     message: &'a str,
 }
 
+/// "marzo 2020" as a heading: "Marzo 2020".
+pub(crate) fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// A page explaining a problem (refused form, unknown page, art. 31 refusal…) with `status`.
 pub fn problem(status: StatusCode, lang: Lang, title: &str, message: &str) -> Response {
     render_with(status, &ProblemPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, title, message })
 }
 
-/// `GET /`: the five indemnities explained, who can apply, and the channels.
+/// `GET /`: the indemnities of every decree in force, period by period, who can have them, and the channels.
 pub async fn home(State(state): State<AppState>, Query(query): Query<LangQuery>) -> Response {
     let lang = query.lang();
-    let rulebook = &state.rulebook;
-    let schemes = rulebook
-        .schemes()
-        .iter()
-        .map(|s| SchemeCard {
-            title: lang.pick(s.title_it(), s.title_en()).to_owned(),
-            who: lang.pick(s.who_it(), s.who_en()).to_owned(),
-            amount: lang.money(s.amount()),
-            legal_ref: s.legal_ref().to_owned(),
-        })
-        .collect();
-    let page = HomePage {
-        lang,
-        lang_suffix: lang_suffix(lang),
-        last_update: LAST_UPDATE,
-        decree: rulebook.decree().name().to_owned(),
-        schemes,
-    };
+    let mut sections = Vec::new();
+    for book in state.decrees.rulebooks() {
+        for group in book.cumulations() {
+            let in_group: Vec<_> = book.schemes().iter().filter(|s| s.cumulation() == group).collect();
+            let period = lang.pick(group.period_it(), group.period_en());
+            let not_cumulable = (in_group.len() > 1).then(|| match lang {
+                Lang::It => format!(
+                    "Le indennità di {period} non si sommano: se ne può ricevere una sola ({}).",
+                    group.legal_ref()
+                ),
+                Lang::En => format!(
+                    "The allowances for {period} cannot be combined: only one can be received ({}).",
+                    group.legal_ref()
+                ),
+            });
+            sections.push(PeriodSection {
+                heading: format!("{} · {}", capitalised(period), book.decree().short()),
+                decree: book.decree().name().to_owned(),
+                not_cumulable,
+                schemes: in_group
+                    .into_iter()
+                    .map(|s| SchemeCard {
+                        title: lang.pick(s.title_it(), s.title_en()).to_owned(),
+                        who: lang.pick(s.who_it(), s.who_en()).to_owned(),
+                        amount: lang.money(s.amount()),
+                        legal_ref: s.legal_ref().to_owned(),
+                        without_application: !s.on_application(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let page = HomePage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, sections };
     security::public(PUBLIC_MAX_AGE, render(&page))
 }
 

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::Decrees;
 use sportello_store::Store;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -29,8 +29,8 @@ use crate::{apply, pages, security};
 pub struct AppState {
     /// The database.
     pub store: Arc<dyn Store>,
-    /// The law the portal decides by.
-    pub rulebook: Arc<Rulebook>,
+    /// The decrees in force, each from its scheme file, deciding side by side.
+    pub decrees: Arc<Decrees>,
     /// The configuration it was started with.
     pub config: Arc<Config>,
 }
@@ -143,7 +143,7 @@ pub async fn launch_gated(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Each scheme's spending limit comes from the scheme file, unless a law has raised it since.
-    sportello_store::load_budgets(state.store.as_ref(), &state.rulebook, auth.now())
+    sportello_store::load_budgets(state.store.as_ref(), &state.decrees, auth.now())
         .await
         .map_err(std::io::Error::other)?;
     let notify = &state.config.notify;

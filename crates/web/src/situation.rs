@@ -1,9 +1,11 @@
 //! "La Sua situazione" (`GET /situazione`): the registry's decision for the logged-in citizen, indemnity by
 //! indemnity, with reasons and articles, and what they may still apply for given what they already hold.
 //!
-//! The indemnities of DL 18/2020 cannot be combined (art. 31 c. 1): once an application holds one (accepted, held
-//! for payment or suspended for the spending limit; not a rejected or annulled one), no indemnity is offered with
-//! "Presenta domanda" any more, and the page says why and links the application. The JSON API's
+//! The page goes decree by decree and period by period (March 2020 under DL 18/2020, April and May under DL 34/2020).
+//! The indemnities of one period cannot be combined (art. 31 c. 1 DL 18/2020 for March): once an application holds
+//! one (accepted, held for payment or suspended for the spending limit; not a rejected or annulled one), no other of
+//! that period is offered with "Presenta domanda", and the page says why and links the application. An indemnity the
+//! institute pays without an application (April's, art. 84 c. 1 DL 34/2020) is never offered. The JSON API's
 //! `GET /api/v1/situation` reads the same [`situation_of`].
 
 use askama::Template;
@@ -12,10 +14,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Decision;
+use sportello_domain::law::{Decision, Decrees, Facts};
 use sportello_store::{Application, ApplicationStatus};
 
-use crate::apply::handlers::{legal_ref, scheme_title};
+use crate::apply::handlers::{citation, scheme_title};
 use crate::auth::csrf::Binding;
 use crate::auth::handlers::{ServiceError, unavailable};
 use crate::auth::session::{Citizen, ClientAddr};
@@ -30,30 +32,43 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
     Routes::new().add(Audience::Personal, "/situazione", "GET", get(situation)).with_state(AuthState { app, auth })
 }
 
-/// What the citizen may have: the registry's decision, and the application that already holds their one indemnity.
+/// What the citizen may have: the decision of every decree, and the applications that already hold an indemnity
+/// (at most one per period).
 #[derive(Debug, Clone)]
 pub struct Situation {
     /// Whether the registry knows the citizen at all.
     pub in_registry: bool,
-    /// The decision, indemnity by indemnity.
+    /// The decision, indemnity by indemnity, decree by decree.
     pub decision: Decision,
-    /// The application holding the citizen's one indemnity (art. 31), if any.
-    pub holding: Option<Application>,
+    /// The applications holding an indemnity, one per cumulation group at most.
+    pub holdings: Vec<Application>,
 }
 
 impl Situation {
-    /// Whether the citizen may apply for `scheme` now: entitled to it, and holding no indemnity yet.
-    pub fn may_apply(&self, scheme: &str) -> bool {
-        self.holding.is_none() && self.decision.schemes.iter().any(|d| d.scheme == scheme && d.eligible)
+    /// Whether the citizen may apply for `scheme` now: one applied for, entitled to it, and holding no indemnity of
+    /// its period yet.
+    pub fn may_apply(&self, decrees: &Decrees, scheme: &str) -> bool {
+        let Some(found) = decrees.scheme(scheme) else { return false };
+        found.on_application()
+            && self.holding_in(decrees, scheme).is_none()
+            && self.decision.schemes.iter().any(|d| d.scheme == scheme && d.eligible)
+    }
+
+    /// The application holding an indemnity of the same period as `scheme`, if any.
+    pub fn holding_in(&self, decrees: &Decrees, scheme: &str) -> Option<&Application> {
+        let group = decrees.scheme(scheme)?.cumulation();
+        self.holdings.iter().find(|a| decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group))
     }
 }
 
 /// The registry's decision for the logged-in citizen and the application holding their indemnity. The access is
 /// audited (`view_decision`) before anything is read out: no audit row, no decision.
 pub async fn situation_of(state: &AuthState, citizen: &Citizen, from: &ClientAddr) -> Result<Situation, ServiceError> {
-    let (in_registry, decision) = decision_of(state, citizen, from).await?;
-    let holding = holding_of(state, &citizen.codice_fiscale).await?;
-    Ok(Situation { in_registry, decision, holding })
+    let applications = state.app.store.applications_of(&citizen.codice_fiscale).await?;
+    let holdings: Vec<Application> = applications.into_iter().filter(|a| a.status.holds_indemnity()).collect();
+    let granted = holdings.iter().filter(|a| a.status == ApplicationStatus::Accepted).map(|a| a.scheme.clone());
+    let (in_registry, decision) = decision_of(state, citizen, from, &Facts::granted(granted)).await?;
+    Ok(Situation { in_registry, decision, holdings })
 }
 
 /// The registry's decision for the logged-in citizen, indemnity by indemnity, and whether the registry knows them at
@@ -62,27 +77,33 @@ pub async fn decision_of(
     state: &AuthState,
     citizen: &Citizen,
     from: &ClientAddr,
+    facts: &Facts,
 ) -> Result<(bool, Decision), ServiceError> {
     let positions = state.app.store.positions(&citizen.codice_fiscale).await?;
     citizen.audit(state, "view_decision", None, from).await?;
-    Ok((!positions.is_empty(), state.app.rulebook.decide(citizen.codice_fiscale, &positions)))
+    Ok((!positions.is_empty(), state.app.decrees.decide(citizen.codice_fiscale, &positions, facts)))
 }
 
-/// The application that holds the person's one indemnity (art. 31), if any: the same the store would name when
-/// refusing a second one.
+/// The application that holds an indemnity of the same period as `scheme`, if any: the same the store would name
+/// when refusing a second one.
 pub async fn holding_of(
     state: &AuthState,
     codice_fiscale: &CodiceFiscale,
+    scheme: &str,
 ) -> Result<Option<Application>, ServiceError> {
+    let decrees = &state.app.decrees;
+    let Some(group) = decrees.scheme(scheme).map(|s| s.cumulation()) else { return Ok(None) };
     let applications = state.app.store.applications_of(codice_fiscale).await?;
-    Ok(applications.into_iter().find(|a| a.status.holds_indemnity()))
+    Ok(applications
+        .into_iter()
+        .find(|a| a.status.holds_indemnity() && decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group)))
 }
 
 /// What the citizen already holds, in plain words: the first sentence names the application, the second says why
 /// no other indemnity can be added.
 pub fn holding_message(state: &AuthState, held: &Application, lang: Lang) -> (String, String) {
     let title = scheme_title(state, &held.scheme, lang);
-    let article = legal_ref(state, &held.scheme);
+    let article = citation(state, &held.scheme);
     let protocol = &held.protocol;
     // Titles begin with "Indennità": "l'«Indennità …»", never "l'indennità «Indennità …»".
     let what = match (lang, held.status) {
@@ -97,15 +118,25 @@ pub fn holding_message(state: &AuthState, held: &Application, lang: Lang) -> (St
         ),
         (Lang::En, _) => format!("With application no. {protocol} you were granted the “{title}” ({article})."),
     };
-    let not_cumulable = state.app.rulebook.not_cumulable_ref();
-    let why = match lang {
-        Lang::It => format!(
-            "Le indennità del decreto-legge 18/2020 non sono cumulabili ({not_cumulable}): non se ne può aggiungere \
-             un'altra."
-        ),
-        Lang::En => {
-            format!("The allowances of decree-law 18/2020 cannot be combined ({not_cumulable}): no other can be added.")
+    let why = match state.app.decrees.scheme(&held.scheme) {
+        Some(scheme) => {
+            let group = scheme.cumulation();
+            let decree = state.app.decrees.rulebook_of(scheme.id()).map(|b| b.decree().short()).unwrap_or_default();
+            match lang {
+                Lang::It => format!(
+                    "Le indennità di {} ({decree}) non sono cumulabili ({}): per quel mese non se ne può aggiungere \
+                     un'altra.",
+                    group.period_it(),
+                    group.legal_ref()
+                ),
+                Lang::En => format!(
+                    "The allowances for {} ({decree}) cannot be combined ({}): no other can be added for that month.",
+                    group.period_en(),
+                    group.legal_ref()
+                ),
+            }
         }
+        None => String::new(),
     };
     (what, why)
 }
@@ -117,18 +148,27 @@ struct SchemeView {
     legal_ref: String,
     eligible: bool,
     reasons: Vec<(String, String)>,
-    /// Entitled and holding nothing yet: the card offers "Presenta domanda".
+    /// Entitled and holding nothing of its period yet: the card offers "Presenta domanda".
     may_apply: bool,
-    /// The indemnity the citizen already holds.
+    /// Paid without an application: the card never offers one.
+    without_application: bool,
+    /// The indemnity the citizen already holds for its period.
     held: bool,
 }
 
-/// The application holding the citizen's indemnity, as the page shows it.
+/// The application holding the citizen's indemnity for a period, as the page shows it.
 struct HeldView {
     protocol: String,
     what: String,
     why: String,
     not_cumulable_ref: String,
+}
+
+/// One decree's indemnities for one period.
+struct PeriodView {
+    heading: String,
+    held: Option<HeldView>,
+    schemes: Vec<SchemeView>,
 }
 
 #[derive(Template)]
@@ -139,8 +179,7 @@ struct SituationPage {
     last_update: &'static str,
     codice_fiscale: String,
     in_registry: bool,
-    schemes: Vec<SchemeView>,
-    held: Option<HeldView>,
+    periods: Vec<PeriodView>,
     csrf: String,
 }
 
@@ -160,34 +199,53 @@ pub async fn situation(
             return unavailable(lang);
         }
     };
-    let held_scheme = situation.holding.as_ref().map(|a| a.scheme.as_str());
-    let schemes = situation
-        .decision
-        .schemes
-        .iter()
-        .map(|d| SchemeView {
-            id: d.scheme.clone(),
-            title: scheme_title(&state, &d.scheme, lang),
-            legal_ref: legal_ref(&state, &d.scheme),
-            eligible: d.eligible,
-            reasons: d.reasons.iter().map(|r| (r.article.clone(), lang.pick(&r.it, &r.en).to_owned())).collect(),
-            may_apply: situation.may_apply(&d.scheme),
-            held: held_scheme == Some(d.scheme.as_str()),
-        })
-        .collect();
-    let held = situation.holding.as_ref().map(|application| {
-        let (what, why) = holding_message(&state, application, lang);
-        let not_cumulable_ref = state.app.rulebook.not_cumulable_ref().to_owned();
-        HeldView { protocol: application.protocol.clone(), what, why, not_cumulable_ref }
-    });
+    let decrees = &state.app.decrees;
+    let mut periods = Vec::new();
+    for book in decrees.rulebooks() {
+        for group in book.cumulations() {
+            let holding =
+                situation.holdings.iter().find(|a| decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group));
+            let schemes = situation
+                .decision
+                .schemes
+                .iter()
+                .filter(|d| book.scheme(&d.scheme).is_some_and(|s| s.cumulation() == group))
+                .map(|d| SchemeView {
+                    id: d.scheme.clone(),
+                    title: scheme_title(&state, &d.scheme, lang),
+                    legal_ref: citation(&state, &d.scheme),
+                    eligible: d.eligible,
+                    reasons: d
+                        .reasons
+                        .iter()
+                        .map(|r| (r.article.clone(), lang.pick(&r.it, &r.en).to_owned()))
+                        .collect(),
+                    may_apply: situation.may_apply(decrees, &d.scheme),
+                    without_application: book.scheme(&d.scheme).is_some_and(|s| !s.on_application()),
+                    held: holding.is_some_and(|a| a.scheme == d.scheme),
+                })
+                .collect();
+            let held = holding.map(|application| {
+                let (what, why) = holding_message(&state, application, lang);
+                HeldView {
+                    protocol: application.protocol.clone(),
+                    what,
+                    why,
+                    not_cumulable_ref: group.legal_ref().to_owned(),
+                }
+            });
+            let period = lang.pick(group.period_it(), group.period_en());
+            let heading = format!("{} · {}", crate::pages::capitalised(period), book.decree().short());
+            periods.push(PeriodView { heading, held, schemes });
+        }
+    }
     let page = SituationPage {
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
         codice_fiscale: citizen.codice_fiscale.to_string(),
         in_registry: situation.in_registry,
-        schemes,
-        held,
+        periods,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
     };
     render(StatusCode::OK, &page)

@@ -19,7 +19,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::Decrees;
 use sportello_domain::{Cents, Date, Iban};
 use sportello_store::{NewPaymentRun, PaymentMethod, PaymentRow, PaymentRun, ReconcileCounts, RunTotal, Store};
 use tokio::sync::mpsc;
@@ -30,8 +30,8 @@ use self::pain001::{ControlSums, CreditTransfers};
 const PAGE: u32 = 10_000;
 
 /// Records each scheme's spending limit from the scheme file, where the database has none yet.
-pub async fn load_budgets(store: &dyn Store, rulebook: &Rulebook, at: DateTime<Utc>) -> anyhow::Result<()> {
-    sportello_store::load_budgets(store, rulebook, at).await.context("cannot record the spending limits")
+pub async fn load_budgets(store: &dyn Store, decrees: &Decrees, at: DateTime<Utc>) -> anyhow::Result<()> {
+    sportello_store::load_budgets(store, decrees, at).await.context("cannot record the spending limits")
 }
 
 /// What `payments run` is asked to do.
@@ -127,11 +127,11 @@ fn names(pay_date: Date) -> [String; 3] {
 /// Makes (or finishes, or writes again) the payment run of `options.pay_date`.
 pub async fn run(
     store: &dyn Store,
-    rulebook: &Rulebook,
+    decrees: &Decrees,
     options: &RunOptions,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RunSummary> {
-    load_budgets(store, rulebook, now).await?;
+    load_budgets(store, decrees, now).await?;
     let new = NewPaymentRun {
         pay_date: options.pay_date,
         debtor_name: options.debtor_name.clone(),
@@ -154,10 +154,11 @@ pub async fn run(
     let mut summary = summarise(&run, new_run, &totals);
     std::fs::create_dir_all(&options.out).with_context(|| format!("cannot create {}", options.out.display()))?;
     let [xml_name, csv_name, json_name] = names(run.pay_date);
-    let remittances: HashMap<String, String> = rulebook
-        .schemes()
+    let remittances: HashMap<String, String> = decrees
+        .rulebooks()
         .iter()
-        .map(|s| (s.id().to_owned(), format!("Indennita COVID-19 {} {}", s.legal_ref(), rulebook.decree().name())))
+        .flat_map(|book| book.schemes().iter().map(move |s| (s, book.decree().name())))
+        .map(|(s, decree)| (s.id().to_owned(), format!("Indennita COVID-19 {} {decree}", s.legal_ref())))
         .collect();
 
     let bar = progress_bar(options.progress, summary.transfers + summary.cash);
@@ -392,17 +393,17 @@ pub async fn reconcile(store: &dyn Store, path: &Path, now: DateTime<Utc>) -> an
 /// Benchmark aid: records `count` accepted applications of synthetic people (schemes in turn, one in seven paid in
 /// cash) through the store's ordinary submission, with limits large enough for all of them recorded first (and
 /// marked as such), so that a payment run has `count` payments to make. Returns how many were stored.
-pub async fn synthetic(store: std::sync::Arc<dyn Store>, rulebook: &Rulebook, count: u64) -> anyhow::Result<u64> {
+pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, count: u64) -> anyhow::Result<u64> {
     use sportello_store::{ApplicationStatus, BudgetSeed, NewApplication, Submission};
 
-    let schemes: Vec<String> = rulebook.schemes().iter().map(|s| s.id().to_owned()).collect();
+    let schemes: Vec<String> = decrees.schemes().map(|s| s.id().to_owned()).collect();
     let now = Utc::now();
     // Submitted on the first click day, so that a run dated after it pays them all.
     let submitted_at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2020, 4, 1, 8, 0, 0)
         .single()
         .context("the first click day is a valid instant")?;
     synthetic_persons(store.as_ref(), count).await?;
-    for scheme in rulebook.schemes() {
+    for scheme in decrees.schemes() {
         let limit = scheme
             .amount()
             .get()

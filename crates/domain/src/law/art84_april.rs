@@ -32,6 +32,10 @@ impl Art84April {
 }
 
 impl Rule for Art84April {
+    fn beneficiaries_of(&self) -> Option<&str> {
+        Some(&self.beneficiaries_of.value)
+    }
+
     fn check(&self, _scheme: &Scheme, person: &Person<'_>) -> Conditions {
         let mut c = Conditions::default();
         let Cited { value: march, legal_ref: article } = &self.beneficiaries_of;

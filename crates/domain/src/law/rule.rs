@@ -26,6 +26,12 @@ pub(crate) trait Rule: fmt::Debug + Send + Sync {
         &[]
     }
 
+    /// For a scheme granted without an application: the scheme whose beneficiaries it goes to (`art27` for April's
+    /// art. 84 c. 1 DL 34/2020), which the command that grants it walks through.
+    fn beneficiaries_of(&self) -> Option<&str> {
+        None
+    }
+
     /// Checks every condition for one person.
     fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions;
 }

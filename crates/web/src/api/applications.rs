@@ -68,6 +68,11 @@ pub struct ApplicationRequest {
     /// The self-declarations (DPR 445/2000 arts. 46–47): each that the indemnity asks for must be `true`.
     #[serde(default)]
     pub declarations: Declarations,
+    /// The amounts the indemnity asks to declare (`figures` in `GET /api/v1/schemes`), in euros as strings with a
+    /// dot before the cents and a minus sign for a loss, e.g. `{"income_2019_bimester_2": "4000.00"}`.
+    #[serde(default)]
+    #[schema(example = json!({}))]
+    pub figures: std::collections::BTreeMap<String, String>,
 }
 
 impl ApplicationRequest {
@@ -88,6 +93,8 @@ impl ApplicationRequest {
         for kind in DeclarationKind::ALL {
             form.tick(kind, self.declarations.made(kind));
         }
+        form.income_2019_bimester_2 = self.figures.get("income_2019_bimester_2").cloned().unwrap_or_default();
+        form.income_2020_bimester_2 = self.figures.get("income_2020_bimester_2").cloned().unwrap_or_default();
         form
     }
 }
@@ -241,6 +248,7 @@ fn pointer(field: &str) -> String {
         "iban" => "/payment/iban".to_owned(),
         "email" | "mobile" => format!("/contact/{field}"),
         declaration if DeclarationKind::parse(declaration).is_some() => format!("/declarations/{declaration}"),
+        figure @ ("income_2019_bimester_2" | "income_2020_bimester_2") => format!("/figures/{figure}"),
         other => format!("/{other}"),
     }
 }
@@ -251,13 +259,27 @@ fn validate<'a>(
     request: &ApplicationRequest,
     lang: Lang,
 ) -> Result<(&'a law::Scheme, Details), Problem> {
-    let scheme = find_scheme(state, &request.scheme);
+    let found = find_scheme(state, &request.scheme);
+    let scheme = found.filter(|s| s.on_application());
     // An unknown indemnity asks for no declaration: its error is enough, with the other fields' own.
-    let asked = scheme.map_or(&[][..], |s| s.declarations());
-    let details = request.as_form().validate_details(lang, asked);
+    let details = match scheme {
+        Some(s) => request.as_form().validate_details_for(lang, s),
+        None => request.as_form().validate_details(lang, &[]),
+    };
     let mut errors = Vec::new();
-    if scheme.is_none() {
-        let known: Vec<&str> = state.app.rulebook.schemes().iter().map(|s| s.id()).collect();
+    if found.is_some_and(|s| !s.on_application()) {
+        let message = match lang {
+            Lang::It => format!(
+                "L'indennità «{}» non si chiede: l'INPS la paga senza domanda a chi ne ha diritto.",
+                request.scheme
+            ),
+            Lang::En => {
+                format!("The allowance “{}” is not applied for: INPS pays it without an application.", request.scheme)
+            }
+        };
+        errors.push(FieldError { field: "/scheme".to_owned(), message });
+    } else if scheme.is_none() {
+        let known: Vec<&str> = state.app.decrees.schemes().filter(|s| s.on_application()).map(|s| s.id()).collect();
         let known = known.join(", ");
         let message = match lang {
             Lang::It => format!("Non esiste un'indennità «{}»: scelga una tra {known}.", request.scheme),

@@ -196,7 +196,7 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The application that already holds the citizen's one indemnity (art. 31 DL 18/2020).
+/// The application that already holds the citizen's indemnity for a month (art. 31 DL 18/2020 for March).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FirstApplication {
     /// Its protocol number.

@@ -50,6 +50,17 @@ pub struct Scheme {
     /// What an application for it declares (DPR 445/2000 arts. 46–47): each must be `true` in
     /// `ApplicationRequest.declarations`.
     pub declarations: Vec<DeclarationAsked>,
+    /// The decree granting it.
+    #[schema(example = "DL 18/2020")]
+    pub decree: String,
+    /// The month it is for, in the client's language.
+    #[schema(example = "marzo 2020")]
+    pub period: String,
+    /// Whether it is applied for; `false`: the institute pays it without an application (April 2020, art. 84 c. 1
+    /// DL 34/2020) and `POST /api/v1/applications` refuses it.
+    pub on_application: bool,
+    /// Amounts an application for it declares in `ApplicationRequest.figures`, in euros.
+    pub figures: Vec<FigureAsked>,
 }
 
 /// A declaration an indemnity asks for.
@@ -66,6 +77,19 @@ pub struct DeclarationAsked {
     pub text: String,
 }
 
+/// An amount the applicant declares for an indemnity, in euros (`figures` of an application).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FigureAsked {
+    /// Its key in an application's `figures`.
+    #[schema(example = "income_2019_bimester_2")]
+    pub id: String,
+    /// The article that asks for it.
+    #[schema(example = "art. 84 c. 2")]
+    pub legal_ref: String,
+    /// What to declare, in the client's language.
+    pub text: String,
+}
+
 /// The indemnities, in the decree's order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Schemes {
@@ -73,7 +97,7 @@ pub struct Schemes {
     pub schemes: Vec<Scheme>,
 }
 
-/// `GET /api/v1/schemes`: the five indemnities. The same for everyone, so shared caches may keep it; its language
+/// `GET /api/v1/schemes`: the indemnities of every decree in force. The same for everyone, so shared caches may keep it; its language
 /// follows `?lang=` or else `Accept-Language`, which the answer therefore varies on.
 #[utoipa::path(
     get,
@@ -81,17 +105,28 @@ pub struct Schemes {
     tag = "law",
     operation_id = "list_schemes",
     summary = "The indemnities",
-    description = "The five indemnities of DL 18/2020: who may have them, the article granting each, the amount. \
+    description = "The indemnities of every decree in force (DL 18/2020 for March, DL 34/2020 for April and May): who \
+        may have them, the article granting each, the amount, whether it is applied for. \
         The same for everyone: shared caches may keep it (it varies by language).",
     responses((status = 200, description = "The indemnities, cacheable by shared caches.", body = Schemes)),
 )]
 pub async fn schemes(ApiLang(lang): ApiLang, State(state): State<AuthState>) -> Response {
-    let schemes = state
-        .app
-        .rulebook
+    let decrees = &state.app.decrees;
+    let schemes = decrees
         .schemes()
-        .iter()
         .map(|s| Scheme {
+            decree: decrees.rulebook_of(s.id()).map(|b| b.decree().short().to_owned()).unwrap_or_default(),
+            period: lang.pick(s.cumulation().period_it(), s.cumulation().period_en()).to_owned(),
+            on_application: s.on_application(),
+            figures: s
+                .figures()
+                .iter()
+                .map(|f| FigureAsked {
+                    id: f.id().to_owned(),
+                    legal_ref: f.legal_ref().to_owned(),
+                    text: lang.pick(f.text_it(), f.text_en()).to_owned(),
+                })
+                .collect(),
             id: s.id().to_owned(),
             title: lang.pick(s.title_it(), s.title_en()).to_owned(),
             who: lang.pick(s.who_it(), s.who_en()).to_owned(),
@@ -146,8 +181,15 @@ pub struct SchemeDecision {
     pub legal_ref: String,
     /// Whether the citizen is entitled to it.
     pub eligible: bool,
-    /// Whether the citizen may apply for it now: entitled, and holding no indemnity yet (art. 31).
+    /// Whether the citizen may apply for it now: applied for (not paid without application), entitled, and holding
+    /// no indemnity of its month yet (art. 31 DL 18/2020 for March).
     pub may_apply: bool,
+    /// The decree granting it.
+    #[schema(example = "DL 18/2020")]
+    pub decree: String,
+    /// The month it is for, in the client's language.
+    #[schema(example = "marzo 2020")]
+    pub period: String,
     /// Why: the conditions met (when entitled) or failed (when not), each citing its article.
     pub reasons: Vec<Reason>,
 }
@@ -162,10 +204,13 @@ pub struct Situation {
     pub in_registry: bool,
     /// One decision per indemnity, in the decree's order.
     pub schemes: Vec<SchemeDecision>,
-    /// The application that already holds the citizen's one indemnity (art. 31 DL 18/2020): while there is one,
-    /// another application is refused with 409.
+    /// The first application that holds an indemnity (kept for clients of the March-only version; read
+    /// `holdings`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holding: Option<FirstApplication>,
+    /// Every application holding an indemnity, at most one per month: while one holds a month's indemnity, another
+    /// application for that month is refused with 409 (art. 31 DL 18/2020 for March).
+    pub holdings: Vec<FirstApplication>,
 }
 
 /// `GET /api/v1/situation`: the API twin of `GET /situazione`, audited the same way (`view_decision`).
@@ -198,25 +243,36 @@ pub async fn situation(
             return Problem::unavailable(lang).into_response();
         }
     };
+    let decrees = &state.app.decrees;
     let schemes = situation
         .decision
         .schemes
         .iter()
         .map(|d| SchemeDecision {
+            decree: decrees.rulebook_of(&d.scheme).map(|b| b.decree().short().to_owned()).unwrap_or_default(),
+            period: decrees
+                .scheme(&d.scheme)
+                .map(|s| lang.pick(s.cumulation().period_it(), s.cumulation().period_en()).to_owned())
+                .unwrap_or_default(),
             title: scheme_title(&state, &d.scheme, lang),
             legal_ref: legal_ref(&state, &d.scheme),
             eligible: d.eligible,
-            may_apply: situation.may_apply(&d.scheme),
+            may_apply: situation.may_apply(decrees, &d.scheme),
             reasons: d.reasons.iter().cloned().map(|r| Reason::new(r, lang)).collect(),
             scheme: d.scheme.clone(),
         })
         .collect();
-    let holding = situation.holding.map(|a| FirstApplication {
-        title: scheme_title(&state, &a.scheme, lang),
-        protocol: a.protocol,
-        scheme: a.scheme,
-    });
+    let holdings: Vec<FirstApplication> = situation
+        .holdings
+        .into_iter()
+        .map(|a| FirstApplication {
+            title: scheme_title(&state, &a.scheme, lang),
+            protocol: a.protocol,
+            scheme: a.scheme,
+        })
+        .collect();
+    let holding = holdings.first().cloned();
     let in_registry = situation.in_registry;
-    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes, holding })
+    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes, holding, holdings })
         .into_response()
 }

@@ -3,9 +3,11 @@
 //! A value is kept as typed until it is valid; [`ApplicationForm::validate`] turns the whole form into
 //! [`Details`] or into messages tied to its fields, in the citizen's language.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
-use sportello_domain::law::{Declaration, DeclarationKind};
-use sportello_domain::{Iban, IbanError};
+use sportello_domain::law::{Declaration, DeclarationKind, Figure, Scheme};
+use sportello_domain::{Cents, Iban, IbanError};
 use utoipa::ToSchema;
 
 use crate::auth::handlers::Contact;
@@ -41,6 +43,10 @@ pub struct ApplicationForm {
     pub not_employed: String,
     /// Ticked: not a recipient of reddito di cittadinanza.
     pub not_reddito_di_cittadinanza: String,
+    /// Declared: income of March–April 2019 in euros, as typed (art. 84 c. 2 DL 34/2020).
+    pub income_2019_bimester_2: String,
+    /// Declared: income of March–April 2020 in euros, as typed.
+    pub income_2020_bimester_2: String,
     /// Non-empty when the review page's "Modifica" button sent the form back for editing.
     pub edit: String,
 }
@@ -134,6 +140,63 @@ pub struct Details {
     pub contact: ContactDetails,
     /// What the citizen declared.
     pub declarations: Declarations,
+    /// The amounts the citizen declared, by figure id (only for schemes that ask for them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, Cents>,
+}
+
+fn incomplete_message(lang: Lang) -> &'static str {
+    lang.pick(
+        "Il modulo era incompleto: controlli i dati e lo invii di nuovo.",
+        "The form was incomplete: check what you entered and send it again.",
+    )
+}
+
+/// The form's field for a figure: its id, as a static name for [`FieldErrors`].
+fn figure_field(id: &str) -> &'static str {
+    match id {
+        "income_2019_bimester_2" => "income_2019_bimester_2",
+        "income_2020_bimester_2" => "income_2020_bimester_2",
+        _ => "figure",
+    }
+}
+
+/// Why a typed amount is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountProblem {
+    /// Nothing typed.
+    Missing,
+    /// Not digits with at most two decimals.
+    Malformed,
+}
+
+/// An amount in euros as a person types it: digits, an optional minus sign (a loss), and a comma or dot before at
+/// most two decimals; no thousands separators, which would make "1.500" ambiguous.
+pub fn parse_amount(typed: &str) -> Result<Cents, AmountProblem> {
+    let typed = typed.trim().trim_end_matches('€').trim();
+    if typed.is_empty() {
+        return Err(AmountProblem::Missing);
+    }
+    let (negative, digits) = match typed.strip_prefix('-') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, typed),
+    };
+    let cents = Cents::parse(&digits.replacen(',', ".", 1)).map_err(|_| AmountProblem::Malformed)?;
+    Ok(if negative { Cents::new(-cents.get()) } else { cents })
+}
+
+fn figure_message(figure: &Figure, problem: AmountProblem, lang: Lang) -> String {
+    let label = lang.pick(figure.text_it(), figure.text_en());
+    match (problem, lang) {
+        (AmountProblem::Missing, Lang::It) => format!("Indichi il «{label}» ({}).", figure.legal_ref()),
+        (AmountProblem::Missing, Lang::En) => format!("Enter the “{label}” ({}).", figure.legal_ref()),
+        (AmountProblem::Malformed, Lang::It) => format!(
+            "«{label}»: scriva l'importo in euro senza separatori delle migliaia, con la virgola prima dei centesimi e il segno meno se è una perdita, ad esempio 1500,50 o -200."
+        ),
+        (AmountProblem::Malformed, Lang::En) => format!(
+            "“{label}”: write the amount in euros without thousands separators, with a comma or dot before the cents and a minus sign for a loss, for example 1500.50 or -200."
+        ),
+    }
 }
 
 /// Messages tied to the form's fields, in the order the form shows them.
@@ -244,22 +307,38 @@ impl ApplicationForm {
     pub fn validate(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
         let mut errors = FieldErrors::default();
         if !is_idempotency_key(&self.idempotency_key) {
-            errors.push(
-                "idempotency_key",
-                lang.pick(
-                    "Il modulo era incompleto: controlli i dati e lo invii di nuovo.",
-                    "The form was incomplete: check what you entered and send it again.",
-                )
-                .to_owned(),
-            );
+            errors.push("idempotency_key", incomplete_message(lang).to_owned());
         }
-        self.check_details(lang, asked, errors)
+        self.check_details(lang, asked, &[], errors)
+    }
+
+    /// [`ApplicationForm::validate`] for `scheme`: its declarations and the figures it asks for.
+    pub fn validate_for(&self, lang: Lang, scheme: &Scheme) -> Result<Details, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if !is_idempotency_key(&self.idempotency_key) {
+            errors.push("idempotency_key", incomplete_message(lang).to_owned());
+        }
+        self.check_details(lang, scheme.declarations(), scheme.figures(), errors)
+    }
+
+    /// [`ApplicationForm::validate_details`] for `scheme`, figures included.
+    pub fn validate_details_for(&self, lang: Lang, scheme: &Scheme) -> Result<Details, FieldErrors> {
+        self.check_details(lang, scheme.declarations(), scheme.figures(), FieldErrors::default())
+    }
+
+    /// The figure `id` as typed.
+    pub fn figure(&self, id: &str) -> &str {
+        match id {
+            "income_2019_bimester_2" => &self.income_2019_bimester_2,
+            "income_2020_bimester_2" => &self.income_2020_bimester_2,
+            _ => "",
+        }
     }
 
     /// Checks every field but the idempotency key, which the API carries in a header of its own: the details to
     /// store, or a message for every field that needs one.
     pub fn validate_details(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
-        self.check_details(lang, asked, FieldErrors::default())
+        self.check_details(lang, asked, &[], FieldErrors::default())
     }
 
     /// The details, or `errors` with a message added for every field that needs one.
@@ -267,6 +346,7 @@ impl ApplicationForm {
         &self,
         lang: Lang,
         asked: &[Declaration],
+        figures: &[Figure],
         mut errors: FieldErrors,
     ) -> Result<Details, FieldErrors> {
         let payment = match self.payment.as_str() {
@@ -339,11 +419,21 @@ impl ApplicationForm {
                 errors.push(declaration.kind().as_str(), message);
             }
         }
+        let mut declared = BTreeMap::new();
+        for figure in figures {
+            match parse_amount(self.figure(figure.id())) {
+                Ok(amount) => {
+                    declared.insert(figure.id().to_owned(), amount);
+                }
+                Err(problem) => errors.push(figure_field(figure.id()), figure_message(figure, problem, lang)),
+            }
+        }
         match payment {
             Some(payment) if errors.is_empty() => Ok(Details {
                 payment,
                 contact: ContactDetails { email, mobile },
                 declarations: Declarations::of(asked),
+                figures: declared,
             }),
             _ => Err(errors),
         }

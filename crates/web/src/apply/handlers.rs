@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::Iban;
-use sportello_domain::law::{Reason, Scheme};
+use sportello_domain::law::{Facts, Reason, Scheme};
 use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission, SubmittedBy};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
@@ -37,6 +37,19 @@ fn unknown_scheme(lang: Lang) -> Response {
     )
 }
 
+/// The 404 page for an indemnity the institute pays without an application (art. 84 c. 1 DL 34/2020).
+fn without_application(lang: Lang) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        lang,
+        lang.pick("Non serve la domanda", "No application needed"),
+        lang.pick(
+            "Questa indennità non si chiede: l'INPS la paga a chi ne ha diritto senza domanda. Nella pagina «La Sua situazione» vede se Le spetta.",
+            "This allowance is not applied for: INPS pays it to those entitled without an application. The page \"Your situation\" shows whether it is yours.",
+        ),
+    )
+}
+
 /// The 404 page for a protocol number that is not one of the citizen's own applications.
 pub(crate) fn no_such_application(lang: Lang) -> Response {
     problem(
@@ -60,22 +73,46 @@ fn posted_scheme<'a>(
     if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
         return Err(forbidden);
     }
-    find_scheme(state, &form.scheme).ok_or(unknown_scheme)
+    let scheme = find_scheme(state, &form.scheme).ok_or(unknown_scheme as fn(Lang) -> Response)?;
+    if !scheme.on_application() {
+        return Err(without_application);
+    }
+    Ok(scheme)
 }
 
 /// The indemnity named `key` (its id in the scheme file, e.g. `art27`).
 pub fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
-    state.app.rulebook.scheme(key)
+    state.app.decrees.scheme(key)
 }
 
 /// The indemnity's title in `lang`, or its id if the rulebook no longer knows it.
 pub fn scheme_title(state: &AuthState, id: &str, lang: Lang) -> String {
-    state.app.rulebook.scheme(id).map_or_else(|| id.to_owned(), |s| lang.pick(s.title_it(), s.title_en()).to_owned())
+    state.app.decrees.scheme(id).map_or_else(|| id.to_owned(), |s| lang.pick(s.title_it(), s.title_en()).to_owned())
 }
 
-/// The article granting the indemnity `id`, or nothing if the rulebook no longer knows it.
+/// The article granting the indemnity `id` ("art. 27 c. 1"), or nothing if no decree in force knows it.
 pub fn legal_ref(state: &AuthState, id: &str) -> String {
-    state.app.rulebook.scheme(id).map(|s| s.legal_ref().to_owned()).unwrap_or_default()
+    state.app.decrees.scheme(id).map(|s| s.legal_ref().to_owned()).unwrap_or_default()
+}
+
+/// The article and decree granting the indemnity `id` ("art. 27 c. 1 DL 18/2020"), as pages and receipts cite it,
+/// or nothing if no decree in force knows it.
+pub fn citation(state: &AuthState, id: &str) -> String {
+    let decrees = &state.app.decrees;
+    match (decrees.scheme(id), decrees.rulebook_of(id)) {
+        (Some(scheme), Some(book)) => format!("{} {}", scheme.legal_ref(), book.decree().short()),
+        _ => String::new(),
+    }
+}
+
+/// The month the indemnity `id` is for, in `lang` ("marzo 2020"), or nothing if no decree in force knows it.
+pub fn period(state: &AuthState, id: &str, lang: Lang) -> String {
+    state
+        .app
+        .decrees
+        .scheme(id)
+        .map(|s| lang.pick(s.cumulation().period_it(), s.cumulation().period_en()).to_owned())
+        .unwrap_or_default()
 }
 
 /// The `?scheme=` query parameter of the form.
@@ -92,16 +129,52 @@ struct SchemeSummary {
     title: String,
     legal_ref: String,
     amount: String,
+    /// The decree granting it, e.g. "DL 18/2020".
+    decree: String,
+    /// The month it is for, e.g. "marzo 2020".
+    period: String,
 }
 
 impl SchemeSummary {
-    fn new(scheme: &Scheme, lang: Lang) -> Self {
+    fn new(state: &AuthState, scheme: &Scheme, lang: Lang) -> Self {
+        let decree = state.app.decrees.rulebook_of(scheme.id()).map(|b| b.decree().short().to_owned());
+        let group = scheme.cumulation();
         SchemeSummary {
             id: scheme.id().to_owned(),
             title: lang.pick(scheme.title_it(), scheme.title_en()).to_owned(),
             legal_ref: scheme.legal_ref().to_owned(),
             amount: lang.money(scheme.amount()),
+            decree: decree.unwrap_or_default(),
+            period: lang.pick(group.period_it(), group.period_en()).to_owned(),
         }
+    }
+}
+
+/// One amount the indemnity asks the applicant to declare, as the form and the review show it.
+struct FigureView {
+    /// The input's name and id.
+    id: String,
+    /// What to declare.
+    label: String,
+    /// The article that asks for it.
+    legal_ref: String,
+    /// As typed.
+    value: String,
+}
+
+impl FigureView {
+    /// The figures `scheme` asks for, filled as in `form`.
+    fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
+        scheme
+            .figures()
+            .iter()
+            .map(|f| FigureView {
+                id: f.id().to_owned(),
+                label: lang.pick(f.text_it(), f.text_en()).to_owned(),
+                legal_ref: f.legal_ref().to_owned(),
+                value: form.figure(f.id()).trim().to_owned(),
+            })
+            .collect()
     }
 }
 
@@ -143,6 +216,7 @@ struct ApplyPage {
     codice_fiscale: String,
     scheme: SchemeSummary,
     declarations: Vec<DeclarationView>,
+    figures: Vec<FigureView>,
     form: ApplicationForm,
     errors: FieldErrors,
 }
@@ -173,8 +247,9 @@ impl ApplyPage {
             last_update: LAST_UPDATE,
             csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
             codice_fiscale: citizen.codice_fiscale.to_string(),
-            scheme: SchemeSummary::new(scheme, lang),
+            scheme: SchemeSummary::new(state, scheme, lang),
             declarations: DeclarationView::of(scheme, &form, lang),
+            figures: FigureView::of(scheme, &form, lang),
             form,
             errors,
         };
@@ -197,6 +272,9 @@ pub async fn form(
     let Some(scheme) = find_scheme(&state, &key) else {
         return unknown_scheme(lang);
     };
+    if !scheme.on_application() {
+        return without_application(lang);
+    }
     if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await {
         return refusal;
     }
@@ -224,6 +302,8 @@ struct ReviewPage {
     mobile: String,
     /// The declarations made, carried to the submission as ticked.
     declarations: Vec<DeclarationView>,
+    /// The amounts declared, carried to the submission as typed.
+    figures: Vec<FigureView>,
     ticked: &'static str,
     /// The registry's decision for this indemnity now: entitled or not.
     eligible: bool,
@@ -248,7 +328,7 @@ pub async fn review(
     if !form.edit.is_empty() {
         return ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default());
     }
-    let details = match form.validate(lang, scheme.declarations()) {
+    let details = match form.validate_for(lang, scheme) {
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
@@ -259,20 +339,22 @@ pub async fn review(
             return unavailable(lang);
         }
     };
-    let decision = state.app.rulebook.decide(citizen.codice_fiscale, &positions);
+    let facts = Facts { figures: details.figures.clone(), ..Facts::none() };
+    let decision = state.app.decrees.decide(citizen.codice_fiscale, &positions, &facts);
     let eligible = decision.schemes.iter().any(|d| d.scheme == scheme.id() && d.eligible);
     let (iban, iban_electronic, payment) = match &details.payment {
         Payment::Iban { iban } => (iban.to_string(), iban.electronic().to_owned(), "iban"),
         Payment::Domiciliato => (String::new(), String::new(), "domiciliato"),
     };
     let declarations = DeclarationView::of(scheme, &form, lang);
+    let figures = FigureView::of(scheme, &form, lang);
     let page = ReviewPage {
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
         codice_fiscale: citizen.codice_fiscale.to_string(),
-        scheme: SchemeSummary::new(scheme, lang),
+        scheme: SchemeSummary::new(&state, scheme, lang),
         idempotency_key: form.idempotency_key,
         iban,
         iban_electronic,
@@ -280,6 +362,7 @@ pub async fn review(
         email: details.contact.email.unwrap_or_default(),
         mobile: details.contact.mobile.unwrap_or_default(),
         declarations,
+        figures,
         ticked: TICKED,
         eligible,
     };
@@ -301,7 +384,7 @@ pub async fn submit(
         Ok(scheme) => scheme,
         Err(refusal) => return refusal(lang),
     };
-    let details = match form.validate(lang, scheme.declarations()) {
+    let details = match form.validate_for(lang, scheme) {
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
@@ -333,7 +416,10 @@ pub async fn submit_application(
     let cf = citizen.codice_fiscale;
     let store = &state.app.store;
     let positions = store.positions(&cf).await?;
-    let decision = state.app.rulebook.decide(cf, &positions);
+    // What the registry does not hold: the figures declared. The indemnities already held matter only to schemes
+    // granted without an application (April's), which no form submits.
+    let facts = Facts { figures: details.figures.clone(), ..Facts::none() };
+    let decision = state.app.decrees.decide(cf, &positions, &facts);
     let decided = decision
         .schemes
         .into_iter()

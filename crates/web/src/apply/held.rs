@@ -1,5 +1,5 @@
-//! The refusal of a second indemnity (art. 31 c. 1 DL 18/2020): a 409 page that names the application holding the
-//! citizen's one indemnity, says why no other can be added, and leads on to that application, to "Le mie domande"
+//! The refusal of a second indemnity for the same period (art. 31 c. 1 DL 18/2020 for March): a 409 page that names
+//! the application holding the citizen's indemnity for that period, says why no other can be added, and leads on to that application, to "Le mie domande"
 //! and to the situation page. It comes as soon as the citizen reaches the form (a typed address, an old tab), not
 //! after the whole form and its review; the store still refuses at submission whatever the pages said.
 
@@ -33,7 +33,7 @@ struct HeldPage {
 /// The 409 page when the citizen already holds an indemnity and asks for one more: `None` when they hold none
 /// (a failing store is the 503 page).
 pub async fn refuse_second(state: &AuthState, citizen: &Citizen, asked: &Scheme, lang: Lang) -> Option<Response> {
-    match holding_of(state, &citizen.codice_fiscale).await {
+    match holding_of(state, &citizen.codice_fiscale, asked.id()).await {
         Ok(None) => None,
         Ok(Some(held)) => Some(page(state, &held, asked, lang)),
         Err(e) => {

@@ -13,7 +13,7 @@ use sportello_domain::law::Scheme;
 use sportello_store::{Application, ApplicationStatus, OutboxMessage};
 
 use super::form::Payment;
-use super::handlers::{application_of, details_of, find_scheme, legal_ref, reasons_of, scheme_title, standing};
+use super::handlers::{application_of, citation, details_of, find_scheme, period, reasons_of, scheme_title, standing};
 use super::italian_time;
 use super::standing::Standing;
 use crate::auth::AuthState;
@@ -58,6 +58,8 @@ pub struct ReceiptView {
     pub title: String,
     /// The article granting it.
     pub legal_ref: String,
+    /// The month it is for ("marzo 2020").
+    pub period: String,
     /// The indemnity's amount, written as the language writes it.
     pub amount: String,
     /// The outcome decided at submission, in words.
@@ -112,7 +114,8 @@ impl ReceiptView {
             submitted_at: italian_time::format_seconds(application.submitted_at),
             codice_fiscale: application.codice_fiscale.to_string(),
             title: scheme_title(state, &application.scheme, lang),
-            legal_ref: legal_ref(state, &application.scheme),
+            legal_ref: citation(state, &application.scheme),
+            period: period(state, &application.scheme, lang),
             amount,
             outcome: outcome(status, lang),
             accepted: status == ApplicationStatus::Accepted,
@@ -165,7 +168,7 @@ impl ReceiptView {
                 self.submitted_at,
                 lang.pick("ora italiana", "Italian time")
             ),
-            format!("{}: {} ({})", lang.pick("Indennità", "Allowance"), self.title, self.legal_ref),
+            format!("{}: {} ({}), {}", lang.pick("Indennità", "Allowance"), self.title, self.legal_ref, self.period),
             format!("{}: {}", lang.pick("Importo", "Amount"), self.amount),
             format!("{}: {}", lang.pick("Esito", "Outcome"), self.outcome),
             format!("{}: {}. {}", lang.pick("Stato", "Status"), self.standing_label, self.standing_message),

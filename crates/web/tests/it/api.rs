@@ -179,12 +179,15 @@ async fn a_citizen_goes_from_pin_to_receipt_through_the_api_and_cannot_take_a_se
     assert_eq!(situation.body["codice_fiscale"], me.as_str());
     assert_eq!(situation.body["in_registry"], true);
     let schemes = situation.body["schemes"].as_array().unwrap();
-    assert_eq!(schemes.len(), 5);
+    assert_eq!(schemes.len(), 7, "March's five (DL 18/2020), April's and May's (DL 34/2020)");
     let art27 = schemes.iter().find(|s| s["scheme"] == "art27").unwrap();
     assert_eq!(art27["eligible"], true);
     assert_eq!(art27["legal_ref"], "art. 27 c. 1");
     assert!(art27["reasons"].as_array().unwrap().iter().any(|r| r["article"] == "art. 27 c. 1" && r["code"] != ""));
-    assert!(schemes.iter().filter(|s| s["scheme"] != "art27").all(|s| s["eligible"] == false));
+    // Of March's, only art. 27; May's too (a month of its own), its income fall to be declared when applying.
+    let eligible: Vec<&str> =
+        schemes.iter().filter(|s| s["eligible"] == true).map(|s| s["scheme"].as_str().unwrap()).collect();
+    assert_eq!(eligible, ["art27", "art84c2"]);
 
     let submitted = client.apply("first-try", &application("art27")).await;
     assert_eq!(submitted.status, 201, "{}", submitted.body);
@@ -517,8 +520,19 @@ async fn the_indemnities_and_the_document_are_public_and_cacheable() {
     assert!(schemes.header("vary").contains("Accept-Language") && !schemes.header("vary").contains("Cookie"));
     let list = schemes.body["schemes"].as_array().unwrap();
     let ids: Vec<&str> = list.iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["art27", "art28", "art29", "art30", "art38"]);
-    assert!(list.iter().all(|s| s["amount"] == json!({"cents": 60000, "currency": "EUR"})), "{}", schemes.body);
+    assert_eq!(ids, ["art27", "art28", "art29", "art30", "art38", "art84c1", "art84c2"]);
+    for s in list {
+        let cents = if s["id"] == "art84c2" { 100_000 } else { 60_000 };
+        assert_eq!(s["amount"], json!({"cents": cents, "currency": "EUR"}), "{}", s["id"]);
+    }
+    let decrees: Vec<(&str, &str, bool)> = list
+        .iter()
+        .map(|s| (s["decree"].as_str().unwrap(), s["period"].as_str().unwrap(), s["on_application"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(decrees[0], ("DL 18/2020", "marzo 2020", true));
+    assert_eq!(decrees[5], ("DL 34/2020", "aprile 2020", false), "April is paid without an application");
+    assert_eq!(decrees[6], ("DL 34/2020", "maggio 2020", true));
+    assert_eq!(list[6]["figures"][0]["id"], "income_2019_bimester_2");
     assert_eq!(list[0]["legal_ref"], "art. 27 c. 1");
     let english = client.get("/api/v1/schemes?lang=en").await;
     assert_ne!(english.body["schemes"][0]["title"], list[0]["title"]);

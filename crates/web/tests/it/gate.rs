@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sha2::Digest;
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::Decrees;
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
 use sportello_gate::{Clock, MaintenanceMessage, ManualClock, PassId, pow, system_clock};
 use sportello_store::{NewPin, OutboxMessage, Store};
@@ -98,7 +98,7 @@ async fn spawn_gated(toml: &str, clock: Clock) -> Gated {
     import.commit().await.unwrap();
     let hasher = PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 4).unwrap();
     let auth = Auth::from_config(&config).unwrap().with_hasher(hasher.clone());
-    let state = AppState { store: store.clone(), rulebook: Arc::new(Rulebook::dl18_2020()), config: Arc::new(config) };
+    let state = AppState { store: store.clone(), decrees: Arc::new(Decrees::embedded()), config: Arc::new(config) };
     let routes = routes_with_gate(state.clone(), auth.clone(), Some(gate.clone())).listed().to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::Decrees;
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
 use sportello_store::Store;
 use sportello_store::testing::TestDatabase;
@@ -164,7 +164,7 @@ async fn a_database_outage_gets_quick_503s_and_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     config.notify.mailbox = Some(dir.path().join("mailbox.jsonl"));
     let auth = Auth::from_config(&config).unwrap().with_hasher(hasher);
-    let state = AppState { store: store.clone(), rulebook: Arc::new(Rulebook::dl18_2020()), config: Arc::new(config) };
+    let state = AppState { store: store.clone(), decrees: Arc::new(Decrees::embedded()), config: Arc::new(config) };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_stop, stopped) = oneshot::channel::<()>();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::Decrees;
 use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
 use sportello_gate::ManualClock;
@@ -235,7 +235,7 @@ async fn spawn(mut config: Config, gate: Option<(GateApp, ManualClock)>) -> Test
         let clock = clock.clone();
         move || clock.now()
     });
-    let state = AppState { store: store.clone(), rulebook: Arc::new(Rulebook::dl18_2020()), config: Arc::new(config) };
+    let state = AppState { store: store.clone(), decrees: Arc::new(Decrees::embedded()), config: Arc::new(config) };
     let gate_app = gate.as_ref().map(|(gate, _)| gate.clone());
     let routes =
         sportello_web::server::routes_with_gate(state.clone(), auth.clone(), gate_app.clone()).listed().to_vec();

@@ -437,6 +437,25 @@ impl Scheme {
                 ));
             }
         };
+        match (on_application, rule.beneficiaries_of()) {
+            (false, None) => {
+                return Err(invalid(
+                    at("granted"),
+                    format!(
+                        "rule '{rule_name}' names no scheme whose beneficiaries receive it, so nobody could grant it automatically; write granted = \"on_application\""
+                    ),
+                ));
+            }
+            (true, Some(_)) => {
+                return Err(invalid(
+                    at("granted"),
+                    format!(
+                        "rule '{rule_name}' grants to another scheme's beneficiaries without an application; write granted = \"automatically\""
+                    ),
+                ));
+            }
+            _ => {}
+        }
         let amount = to_money(&raw.amount.value, &at("amount.value"))?;
         if amount == Cents::ZERO {
             return Err(invalid(at("amount.value"), "the amount is zero; write the indemnity, e.g. \"600.00\""));
@@ -463,6 +482,12 @@ impl Scheme {
             rule,
             id,
         })
+    }
+
+    /// For a scheme granted without an application, the scheme whose beneficiaries receive it (`art27` for April's
+    /// art. 84 c. 1 DL 34/2020); `None` for one applied for.
+    pub fn beneficiaries_of(&self) -> Option<&str> {
+        if self.on_application { None } else { self.rule.beneficiaries_of() }
     }
 
     /// The id of the decree it belongs to, e.g. `dl18-2020`.

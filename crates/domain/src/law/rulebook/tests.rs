@@ -244,3 +244,20 @@ fn a_protocol_prefix_is_capitals_digits_and_dashes() {
     let err = error(&edited("protocol_prefix = \"INPS-COVID-\"", "protocol_prefix = \"inps covid\""));
     assert!(err.starts_with("key 'decree.protocol_prefix': 'inps covid' is not a protocol prefix"), "{err}");
 }
+
+#[test]
+fn a_scheme_granted_automatically_needs_a_rule_that_names_its_beneficiaries() {
+    let err = Rulebook::from_toml(&edited_dl34("\ngranted = \"automatically\"", "\ngranted = \"on_application\""))
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "scheme 'art84c1', key 'granted': rule 'art84_april' grants to another scheme's beneficiaries"
+        ),
+        "{err}"
+    );
+    let may = "id = \"art84c2\"\nrule = \"art84_may\"\n";
+    let err = Rulebook::from_toml(&edited_dl34(may, &format!("{may}granted = \"automatically\"\n"))).unwrap_err();
+    assert!(err.to_string().starts_with("scheme 'art84c2', key 'granted': rule 'art84_may' names no scheme"), "{err}");
+    assert_eq!(Rulebook::dl34_2020().scheme("art84c1").unwrap().beneficiaries_of(), Some("art27"));
+    assert_eq!(Rulebook::dl34_2020().scheme("art84c2").unwrap().beneficiaries_of(), None);
+}
