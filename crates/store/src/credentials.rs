@@ -160,7 +160,7 @@ pub trait Credentials: Send + Sync {
 
     /// The rightful person, logged in with a confirmed credential (`by`), annuls application `protocol` of theirs
     /// that is held for another credential: in one transaction it becomes `annulled` (so it no longer holds the
-    /// person's one indemnity, art. 31), its amount is given back to the scheme's spending limit, the credential it
+    /// indemnity of its cumulation group), its amount is given back to the scheme's spending limit, the credential it
     /// was held for is revoked and that credential's sessions end. `None` when `protocol` is not theirs or is not
     /// held for another credential.
     async fn annul_held(

@@ -199,8 +199,8 @@ async fn run(
 
 /// What each submission of a batch comes to, decided in arrival order against the applications already stored for
 /// the same persons and the submissions before it in the batch. These are the decisions the database's constraints
-/// make when the submissions run one after the other (UNIQUE (codice_fiscale, idempotency_key) first, then art. 31's
-/// one application per person that holds an indemnity), made in memory so that a batch costs a few statements instead of a
+/// make when the submissions run one after the other (UNIQUE (codice_fiscale, idempotency_key) first, then at most
+/// one application per person and cumulation group that holds an indemnity), made in memory so that a batch costs a few statements instead of a
 /// few per submission. The constraints still stand guard: should the plan be wrong (another process wrote in
 /// between), the batch's insert fails and the batch runs again one submission at a time.
 ///
@@ -246,7 +246,7 @@ enum Decision {
     Create(usize),
     /// A resubmission of that application.
     Duplicate(Found),
-    /// Art. 31: that application holds the person's one indemnity.
+    /// That application holds the person's indemnity of the same cumulation group.
     AlreadyHolds(Found),
 }
 
@@ -265,12 +265,13 @@ impl Plan {
         let mut reservations: HashMap<String, i64> = HashMap::new();
         let mut statuses = Vec::with_capacity(batch.len());
         let mut by_key: HashMap<(&str, &str), Found> = HashMap::with_capacity(stored.len() + batch.len());
-        let mut holders: HashMap<&str, Found> = HashMap::with_capacity(stored.len() + batch.len());
+        // Who holds an indemnity, by person and cumulation group.
+        let mut holders: HashMap<(&str, &str), Found> = HashMap::with_capacity(stored.len() + batch.len());
         for (i, application) in stored.iter().enumerate() {
             let person = application.codice_fiscale.as_str();
             by_key.insert((person, application.idempotency_key.as_str()), Found::Stored(i));
             if application.status.holds_indemnity() {
-                holders.insert(person, Found::Stored(i));
+                holders.insert((person, application.cumulation_group.as_str()), Found::Stored(i));
             }
         }
         let mut inserts = Vec::with_capacity(batch.len());
@@ -284,8 +285,9 @@ impl Plan {
                 if let Some(&found) = by_key.get(&key) {
                     return Decision::Duplicate(found);
                 }
+                let group = (person, application.cumulation_group.as_str());
                 let holds = application.status.holds_indemnity();
-                if holds && let Some(&holder) = holders.get(person) {
+                if holds && let Some(&holder) = holders.get(&group) {
                     return Decision::AlreadyHolds(holder);
                 }
                 let n = inserts.len();
@@ -303,7 +305,7 @@ impl Plan {
                 statuses.push(status);
                 by_key.insert(key, Found::New(n));
                 if holds {
-                    holders.insert(person, Found::New(n));
+                    holders.insert(group, Found::New(n));
                 }
                 Decision::Create(n)
             })

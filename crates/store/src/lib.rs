@@ -1,8 +1,9 @@
 //! Sportello's storage behind one [`Store`] trait, with a SQLite implementation (the embedded default) and a
 //! PostgreSQL one; [`open`] picks the backend from the database URL.
 //!
-//! Two things live here: the registry (replaced whole by each import, atomically) and the applications (one per
-//! person across the five indemnities, as art. 31 DL 18/2020 requires, enforced by the database itself). Beside
+//! Two things live here: the registry (replaced whole by each import, atomically) and the applications (at most one
+//! holding an indemnity per person and cumulation group, enforced by the database itself: art. 31 DL 18/2020 makes
+//! the five March indemnities one group, and DL 34/2020 art. 84 adds April and May as groups of their own). Beside
 //! them, the portal's own state: INPS PIN credentials with their lockout, login sessions, an outbox of messages to
 //! deliver, and the audit log of accesses to personal data.
 
@@ -186,15 +187,16 @@ pub trait Store: Persons + Credentials + Send + Sync {
     ) -> Result<Vec<CodiceFiscale>, StoreError>;
 
     /// Records an application durably and returns it with its protocol number, or returns the application that
-    /// already answers the same idempotency key, or the one that art. 31 says stands in the way.
-    /// Only a non-rejected application holds a person's one indemnity; rejected ones are kept too.
+    /// already answers the same idempotency key, or the one of the same cumulation group that stands in the way.
+    /// Only a non-rejected application holds an indemnity of its group; rejected ones are kept too.
     /// Timestamps are kept to the microsecond, as PostgreSQL does; the returned application is the stored one.
     async fn submit(&self, application: NewApplication) -> Result<Submission, StoreError>;
 
     /// Like [`Store::submit`], and records the attempt in the audit log in the same transaction, so that the
     /// application and its audit row become durable with one commit, or neither does. The row's action is
     /// `submit_application` on the application stored or found again under the same idempotency key, and
-    /// `submit_refused_art31` on the one that art. 31 says stands in the way; its object is that application's
+    /// `submit_refused_art31` on the one of the same cumulation group that stands in the way (art. 31 DL 18/2020
+    /// and its successors' rules against cumulation); its object is that application's
     /// protocol number, its time the submission's.
     async fn submit_audited(&self, application: NewApplication, by: SubmittedBy) -> Result<Submission, StoreError>;
 
@@ -450,6 +452,9 @@ pub struct NewApplication {
     pub codice_fiscale: CodiceFiscale,
     /// The indemnity applied for (`art27` …).
     pub scheme: String,
+    /// The cumulation group of the scheme, from the scheme file (`dl18-2020-marzo` …): at most one application per
+    /// person per group holds an indemnity.
+    pub cumulation_group: String,
     /// Chosen by the client per form; together with the codice fiscale it makes resubmission idempotent.
     pub idempotency_key: String,
     /// The decision at submission.
@@ -474,6 +479,9 @@ pub struct Application {
     pub codice_fiscale: CodiceFiscale,
     /// The indemnity applied for.
     pub scheme: String,
+    /// The cumulation group of the scheme, from the scheme file: at most one application per person per group holds
+    /// an indemnity.
+    pub cumulation_group: String,
     /// The idempotency key it was submitted with.
     pub idempotency_key: String,
     /// Where it stands.
@@ -494,13 +502,13 @@ pub struct Application {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {
-    /// Eligible at submission, its amount reserved against the scheme's spending limit: the person's one indemnity
-    /// (art. 31).
+    /// Eligible at submission, its amount reserved against the scheme's spending limit: the indemnity of its
+    /// cumulation group for this person.
     Accepted,
-    /// Not eligible at submission; kept with its reasons, and it does not hold the person's indemnity.
+    /// Not eligible at submission; kept with its reasons, and it holds no indemnity of its group.
     Rejected,
-    /// Eligible, but its amount would take the scheme past its spending limit: kept, holding the person's
-    /// indemnity (art. 31), and accepted in order of submission when a new law raises the limit.
+    /// Eligible, but its amount would take the scheme past its spending limit: kept, holding the indemnity of its
+    /// cumulation group, and accepted in order of submission when a new law raises the limit.
     SuspendedBudget,
     /// Made in the person's name with a PIN whose first half went to a contact not on file, and annulled by the
     /// rightful person: kept for the record, holding nothing.
@@ -508,7 +516,8 @@ pub enum ApplicationStatus {
 }
 
 impl ApplicationStatus {
-    /// Whether an application in this status holds the person's one indemnity (art. 31): accepted or suspended.
+    /// Whether an application in this status holds the indemnity of its cumulation group, so that no other
+    /// application of the same person in the same group may: accepted or suspended.
     pub const fn holds_indemnity(self) -> bool {
         matches!(self, Self::Accepted | Self::SuspendedBudget)
     }
@@ -542,7 +551,8 @@ pub enum Submission {
     Created(Application),
     /// The same codice fiscale and idempotency key were submitted before: that application, unchanged.
     Duplicate(Application),
-    /// The person already holds a non-rejected application (art. 31): that one; nothing was stored.
+    /// The person already holds an indemnity of the same cumulation group (a non-rejected application): that one;
+    /// nothing was stored.
     AlreadyHolds(Application),
 }
 

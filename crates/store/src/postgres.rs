@@ -94,8 +94,8 @@ const SWAP_STAGING: &str = "DROP TABLE registry_positions;
 ALTER TABLE registry_positions_staging RENAME TO registry_positions;
 ALTER INDEX registry_positions_staging_cf RENAME TO registry_positions_cf;";
 
-const APPLICATION_COLUMNS: &str =
-    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold";
+const APPLICATION_COLUMNS: &str = "protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at, \
+     updated_at, hold";
 
 const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
 
@@ -834,15 +834,19 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
         Some((amount, available)) if amount > available => ApplicationStatus::SuspendedBudget,
         _ => application.status,
     };
+    // Both UNIQUE(codice_fiscale, idempotency_key) and the partial index "one non-rejected application per
+    // person and cumulation group" make this a no-op when something stands in the way; then we look up what it is.
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO applications
-             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+             (codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at,
+              updated_at, hold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
          ON CONFLICT DO NOTHING
          RETURNING id",
     )
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
+    .bind(&application.cumulation_group)
     .bind(&application.idempotency_key)
     .bind(status.as_str())
     .bind(Json(&application.reasons))
@@ -871,15 +875,19 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
             Ok(Submission::Created(application_from_row(&row)?))
         }
         None => {
-            // Same key first: a resubmission answers with the original even if it was rejected.
+            // Same key first: a resubmission answers with the original even if it was rejected. Otherwise what
+            // stands in the way holds an indemnity of the same cumulation group.
             let row = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {APPLICATION_COLUMNS} FROM applications
-                 WHERE codice_fiscale = $1 AND (idempotency_key = $2 OR status NOT IN ('rejected', 'annulled'))
+                 WHERE codice_fiscale = $1
+                   AND (idempotency_key = $2
+                        OR (cumulation_group = $3 AND status NOT IN ('rejected', 'annulled')))
                  ORDER BY idempotency_key = $2 DESC
                  LIMIT 1"
             )))
             .bind(application.codice_fiscale.as_str())
             .bind(&application.idempotency_key)
+            .bind(&application.cumulation_group)
             .fetch_optional(&mut *conn)
             .await?;
             // Rows are never deleted, so what blocked the insert is still there.
@@ -1032,6 +1040,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.protocol.push(protocol_number(submitted_at, id));
         columns.codice_fiscale.push(application.codice_fiscale.as_str());
         columns.scheme.push(&application.scheme);
+        columns.cumulation_group.push(&application.cumulation_group);
         columns.idempotency_key.push(&application.idempotency_key);
         columns.status.push(status.as_str());
         columns.reasons.push(Json(&application.reasons));
@@ -1041,21 +1050,22 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
     }
     let rows = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO applications
-             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at,
-              hold)
+             (id, protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details,
+              submitted_at, updated_at, hold)
          OVERRIDING SYSTEM VALUE
-         SELECT id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at,
-                submitted_at, hold
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-                     $8::jsonb[], $9::timestamptz[], $10::text[])
-             AS new (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at,
-                     hold)
+         SELECT id, protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details,
+                submitted_at, submitted_at, hold
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::text[])
+             AS new (id, protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons,
+                     details, submitted_at, hold)
          RETURNING id, {APPLICATION_COLUMNS}"
     )))
     .bind(columns.id)
     .bind(columns.protocol)
     .bind(columns.codice_fiscale)
     .bind(columns.scheme)
+    .bind(columns.cumulation_group)
     .bind(columns.idempotency_key)
     .bind(columns.status)
     .bind(columns.reasons)
@@ -1087,6 +1097,7 @@ struct NewRows<'a> {
     protocol: Vec<String>,
     codice_fiscale: Vec<&'a str>,
     scheme: Vec<&'a str>,
+    cumulation_group: Vec<&'a str>,
     idempotency_key: Vec<&'a str>,
     status: Vec<&'static str>,
     reasons: Vec<Json<&'a serde_json::Value>>,
@@ -1249,6 +1260,7 @@ fn application_from_row(row: &PgRow) -> Result<Application, StoreError> {
         protocol: protocol.ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))?,
         codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
         scheme: get(row, "scheme")?,
+        cumulation_group: get(row, "cumulation_group")?,
         idempotency_key: get(row, "idempotency_key")?,
         status: ApplicationStatus::from_db(&get::<String>(row, "status")?)?,
         reasons,

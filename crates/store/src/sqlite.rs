@@ -92,8 +92,8 @@ const SWAP_STAGING: &str = "DROP TABLE registry_positions;
 ALTER TABLE registry_positions_staging RENAME TO registry_positions;
 CREATE INDEX registry_positions_cf ON registry_positions (codice_fiscale);";
 
-const APPLICATION_COLUMNS: &str =
-    "protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold";
+const APPLICATION_COLUMNS: &str = "protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at, \
+     updated_at, hold";
 
 const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
 
@@ -353,6 +353,7 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
                 protocol_number(submitted_at, id),
                 application.codice_fiscale.as_str(),
                 application.scheme,
+                application.cumulation_group,
                 application.idempotency_key,
                 status.as_str(),
                 application.reasons.to_string(),
@@ -365,10 +366,10 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
     // No ON CONFLICT: the plan says nothing stands in the way, and if something does, the batch must fail.
     let rows = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO applications
-             (id, protocol, codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at,
-              hold)
+             (id, protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details,
+              submitted_at, updated_at, hold)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-                value ->> 8, value ->> 8, value ->> 9
+                value ->> 8, value ->> 9, value ->> 9, value ->> 10
          FROM json_each(?1)
          RETURNING id, {APPLICATION_COLUMNS}"
     )))
@@ -1057,16 +1058,18 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
         _ => application.status,
     };
     // Both UNIQUE(codice_fiscale, idempotency_key) and the partial index "one non-rejected application per
-    // person" (art. 31) make this a no-op when something stands in the way; then we look up what it is.
+    // person and cumulation group" make this a no-op when something stands in the way; then we look up what it is.
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO applications
-             (codice_fiscale, scheme, idempotency_key, status, reasons, details, submitted_at, updated_at, hold)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+             (codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at,
+              updated_at, hold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
          ON CONFLICT DO NOTHING
          RETURNING id",
     )
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
+    .bind(&application.cumulation_group)
     .bind(&application.idempotency_key)
     .bind(status.as_str())
     .bind(application.reasons.to_string())
@@ -1095,15 +1098,19 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
             Ok(Submission::Created(application_from_row(&row)?))
         }
         None => {
-            // Same key first: a resubmission answers with the original even if it was rejected.
+            // Same key first: a resubmission answers with the original even if it was rejected. Otherwise what
+            // stands in the way holds an indemnity of the same cumulation group.
             let row = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {APPLICATION_COLUMNS} FROM applications
-                 WHERE codice_fiscale = ?1 AND (idempotency_key = ?2 OR status NOT IN ('rejected', 'annulled'))
+                 WHERE codice_fiscale = ?1
+                   AND (idempotency_key = ?2
+                        OR (cumulation_group = ?3 AND status NOT IN ('rejected', 'annulled')))
                  ORDER BY idempotency_key = ?2 DESC
                  LIMIT 1"
             )))
             .bind(application.codice_fiscale.as_str())
             .bind(&application.idempotency_key)
+            .bind(&application.cumulation_group)
             .fetch_optional(&mut *conn)
             .await?;
             // The write lock is ours since BEGIN IMMEDIATE: whatever blocked the insert is still there.
@@ -1359,6 +1366,7 @@ fn application_from_row(row: &SqliteRow) -> Result<Application, StoreError> {
         protocol: protocol.ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))?,
         codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
         scheme: get(row, "scheme")?,
+        cumulation_group: get(row, "cumulation_group")?,
         idempotency_key: get(row, "idempotency_key")?,
         status: ApplicationStatus::from_db(&get::<String>(row, "status")?)?,
         reasons: json("reasons")?,

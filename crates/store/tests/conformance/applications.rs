@@ -1,5 +1,5 @@
-//! Applications: idempotent resubmission, art. 31 (one indemnity per person) held by the database under
-//! concurrency, protocol numbers, and who may read what.
+//! Applications: idempotent resubmission, art. 31 (one indemnity per person among the March schemes) held by the
+//! database under concurrency, protocol numbers, and who may read what.
 
 use std::collections::{BTreeSet, HashMap};
 

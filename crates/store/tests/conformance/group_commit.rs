@@ -25,7 +25,7 @@ fn stored(submission: &Submission) -> &Application {
 
 /// Submits `batch` in this order while the writer is held up, so that the submissions queue up and are stored in
 /// at most two commits (the first the writer took before it had to wait, and all the rest).
-async fn submit_queued(backend: &Backend, batch: Vec<NewApplication>) -> Vec<Result<Submission, StoreError>> {
+pub async fn submit_queued(backend: &Backend, batch: Vec<NewApplication>) -> Vec<Result<Submission, StoreError>> {
     submit_queued_by(backend, batch.into_iter().map(|a| (a, None)).collect()).await
 }
 
@@ -55,7 +55,7 @@ async fn submit_queued_by(
 
 /// Makes the database refuse any application for the scheme `refused`: a constraint only the test's database has,
 /// standing for any submission the database refuses.
-async fn refuse_scheme(backend: &Backend) {
+pub async fn refuse_scheme(backend: &Backend) {
     match backend.kind {
         Kind::Sqlite => {
             backend

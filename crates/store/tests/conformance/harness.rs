@@ -185,11 +185,18 @@ pub fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2020, 4, 1, 8, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
 }
 
-/// An application of `codice_fiscale` for art. 27 with `key`, accepted unless said otherwise.
+/// The cumulation group of DL 18/2020's five March schemes (art. 31: one indemnity among them).
+pub const MARCH: &str = "dl18-2020-marzo";
+
+/// The cumulation group of DL 34/2020 art. 84's April indemnity, which a March beneficiary may also have.
+pub const APRIL: &str = "dl34-2020-aprile";
+
+/// An application of `codice_fiscale` for art. 27 (group [`MARCH`]) with `key`, accepted unless said otherwise.
 pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: ApplicationStatus) -> NewApplication {
     NewApplication {
         codice_fiscale,
         scheme: "art27".to_owned(),
+        cumulation_group: MARCH.to_owned(),
         idempotency_key: key.to_owned(),
         status,
         reasons: serde_json::json!([{ "article": "27", "met": status == ApplicationStatus::Accepted }]),

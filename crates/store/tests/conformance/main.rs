@@ -8,6 +8,7 @@
 mod applications;
 mod audit;
 mod budgets;
+mod cumulation;
 mod group_commit;
 mod harness;
 mod opening;
@@ -64,6 +65,10 @@ conformance! {
     applications::protocol_numbers_are_unique_and_formatted,
     applications::an_application_is_visible_only_to_its_owner,
     applications::applications_of_lists_oldest_first,
+    cumulation::a_march_beneficiary_also_gets_april_but_never_two_of_one_group,
+    cumulation::a_rejected_application_does_not_block_its_group,
+    cumulation::concurrent_submissions_in_two_groups_grant_one_indemnity_each,
+    cumulation::a_batch_in_two_groups_grants_one_indemnity_each_together_or_one_at_a_time,
     group_commit::a_batch_decides_as_one_submission_after_another,
     group_commit::one_failing_submission_fails_alone,
     group_commit::many_concurrent_submissions_get_their_own_outcome_in_few_commits,
