@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{AuditEntry, StoreError};
 
-/// The most entries one transaction carries: six parameters each stays far below both databases' limits.
+/// The most entries one transaction carries: eight parameters each stays far below both databases' limits.
 const MAX_GROUP: usize = 512;
 /// How many entries may wait for the writer before callers wait to be queued.
 const QUEUE: usize = 2 * MAX_GROUP;

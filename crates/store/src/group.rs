@@ -104,6 +104,8 @@ pub(crate) fn audit_rows<'a>(
                 object: Some(found.protocol.clone()),
                 at: application.submitted_at,
                 from: by.from.clone(),
+                login_method: by.login_method.clone(),
+                channel: by.channel.clone(),
             })
         })
         .collect()

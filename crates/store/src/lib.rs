@@ -336,13 +336,23 @@ pub trait Store: Persons + Credentials + Send + Sync {
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
-/// A login session, stored by the hash of its id so that a copy of the database opens no session.
+/// A login session, stored by the hash of its id so that a copy of the database opens no session. It records its
+/// principal: who acts ([`Session::actor`]), for whom ([`Session::codice_fiscale`]), how they logged in and by which
+/// door.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// Hex SHA-256 of the session id.
     pub id_hash: String,
-    /// Who is logged in.
+    /// A browser's cookie or an API's bearer token, never interchangeable: a door accepts only its own kind.
+    pub kind: SessionKind,
+    /// Who acts: `citizen:<codice fiscale>`, later `operator:<id>` and the like.
+    pub actor: String,
+    /// The subject: whose data the session acts on.
     pub codice_fiscale: CodiceFiscale,
+    /// How the actor logged in: `pin_simplified`, `pin_full`, `spid_l2`, `spid_l3`, `cie` or `cns`.
+    pub login_method: String,
+    /// The door the actor came by: `citizen`, later `intermediary`, `contact_center` or `back_office`.
+    pub channel: String,
     /// When the session began.
     pub created_at: DateTime<Utc>,
     /// Last activity.
@@ -354,6 +364,36 @@ pub struct Session {
     /// Whether that credential is confirmed ([`PinCredential::confirmed`]): what an unconfirmed session submits is
     /// held for payment.
     pub confirmed: bool,
+}
+
+/// What kind of session it is. The kinds are not interchangeable: a session read back for a cookie must be a
+/// cookie's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A browser's session, its id in a cookie.
+    Cookie,
+    /// An API client's session, its id a bearer token.
+    Bearer,
+}
+
+impl SessionKind {
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cookie => "cookie",
+            Self::Bearer => "bearer",
+        }
+    }
+
+    /// The kind from its stored name.
+    pub fn from_db(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "cookie" => Ok(Self::Cookie),
+            "bearer" => Ok(Self::Bearer),
+            other => Err(StoreError::Corrupt(format!("unknown session kind '{other}'"))),
+        }
+    }
 }
 
 /// A message to deliver. Its `Debug` leaves out the body and the recipient: a body may carry half a PIN, and
@@ -402,6 +442,10 @@ pub struct SubmittedBy {
     pub actor: String,
     /// The client address.
     pub from: Option<String>,
+    /// How the actor logged in ([`Session::login_method`]); `None` for the system's own actions.
+    pub login_method: Option<String>,
+    /// The door the actor came by ([`Session::channel`]).
+    pub channel: String,
 }
 
 /// One access to personal data: who, what, about whom, when, from where.
@@ -419,6 +463,10 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// The client address.
     pub from: Option<String>,
+    /// How the actor logged in ([`Session::login_method`]); `None` for the system's own actions.
+    pub login_method: Option<String>,
+    /// The door the actor came by ([`Session::channel`]): `citizen` unless said otherwise.
+    pub channel: String,
 }
 
 /// A registry replacement in progress.

@@ -42,9 +42,9 @@ use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
     NewPaymentRun, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun,
-    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, Store, StoreError, Submission,
-    SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db, later,
-    protocol_number,
+    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, SessionKind, Store, StoreError,
+    Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db,
+    later, protocol_number,
 };
 
 /// Pool size: enough for the portal's concurrent requests without crowding the server's `max_connections`.
@@ -97,7 +97,8 @@ ALTER INDEX registry_positions_staging_cf RENAME TO registry_positions_cf;";
 const APPLICATION_COLUMNS: &str = "protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at, \
      updated_at, hold";
 
-const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
+const SESSION_COLUMNS: &str = "id_hash, kind, actor, codice_fiscale, login_method, channel, created_at, last_seen_at, \
+     expires_at, credential, confirmed";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
 
@@ -659,11 +660,16 @@ impl Store for PgStore {
 
     async fn create_session(&self, session: Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id_hash, kind, actor, codice_fiscale, login_method, channel, created_at,
+                                   last_seen_at, expires_at, credential, confirmed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&session.id_hash)
+        .bind(session.kind.as_str())
+        .bind(&session.actor)
         .bind(session.codice_fiscale.as_str())
+        .bind(&session.login_method)
+        .bind(&session.channel)
         .bind(session.created_at.trunc_subsecs(6))
         .bind(session.last_seen_at.trunc_subsecs(6))
         .bind(session.expires_at.trunc_subsecs(6))
@@ -679,20 +685,29 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         for chunk in sessions.chunks(10_000) {
             let ids: Vec<&str> = chunk.iter().map(|s| s.id_hash.as_str()).collect();
+            let kinds: Vec<&str> = chunk.iter().map(|s| s.kind.as_str()).collect();
+            let actors: Vec<&str> = chunk.iter().map(|s| s.actor.as_str()).collect();
             let persons: Vec<&str> = chunk.iter().map(|s| s.codice_fiscale.as_str()).collect();
+            let methods: Vec<&str> = chunk.iter().map(|s| s.login_method.as_str()).collect();
+            let channels: Vec<&str> = chunk.iter().map(|s| s.channel.as_str()).collect();
             let created: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.created_at.trunc_subsecs(6)).collect();
             let seen: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.last_seen_at.trunc_subsecs(6)).collect();
             let expires: Vec<DateTime<Utc>> = chunk.iter().map(|s| s.expires_at.trunc_subsecs(6)).collect();
             let credentials: Vec<Option<&str>> = chunk.iter().map(|s| s.credential.as_deref()).collect();
             let confirmed: Vec<bool> = chunk.iter().map(|s| s.confirmed).collect();
             sqlx::query(
-                "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential,
-                                       confirmed)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],
-                                      $5::timestamptz[], $6::text[], $7::boolean[])",
+                "INSERT INTO sessions (id_hash, kind, actor, codice_fiscale, login_method, channel, created_at,
+                                       last_seen_at, expires_at, credential, confirmed)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[],
+                                      $11::boolean[])",
             )
             .bind(ids)
+            .bind(kinds)
+            .bind(actors)
             .bind(persons)
+            .bind(methods)
+            .bind(channels)
             .bind(created)
             .bind(seen)
             .bind(expires)
@@ -806,7 +821,7 @@ impl Store for PgStore {
 
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT actor, action, subject, object, at, from_addr FROM audit_log
+            "SELECT actor, action, subject, object, at, from_addr, login_method, channel FROM audit_log
              WHERE subject = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(codice_fiscale.as_str())
@@ -928,17 +943,20 @@ impl AuditSink for PgAudits {
 
 /// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
 async fn insert_audit_rows(conn: &mut PgConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    // Six parameters a row: 512 rows stay far below PostgreSQL's limit of 65,535 parameters a statement.
+    // Eight parameters a row: 512 rows stay far below PostgreSQL's limit of 65,535 parameters a statement.
     for chunk in entries.chunks(512) {
-        let mut insert =
-            QueryBuilder::<Postgres>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO audit_log (actor, action, subject, object, at, from_addr, login_method, channel) ",
+        );
         insert.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.actor.clone())
                 .push_bind(entry.action.clone())
                 .push_bind(entry.subject.as_str().to_owned())
                 .push_bind(entry.object.clone())
                 .push_bind(entry.at.trunc_subsecs(6))
-                .push_bind(entry.from.clone());
+                .push_bind(entry.from.clone())
+                .push_bind(entry.login_method.clone())
+                .push_bind(entry.channel.clone());
         });
         insert.build().execute(&mut *conn).await?;
     }
@@ -1297,7 +1315,11 @@ fn run_from_row(row: &PgRow) -> Result<PaymentRun, StoreError> {
 fn session_from_row(row: &PgRow) -> Result<Session, StoreError> {
     Ok(Session {
         id_hash: get(row, "id_hash")?,
+        kind: SessionKind::from_db(&get::<String>(row, "kind")?)?,
+        actor: get(row, "actor")?,
         codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        login_method: get(row, "login_method")?,
+        channel: get(row, "channel")?,
         created_at: get(row, "created_at")?,
         last_seen_at: get(row, "last_seen_at")?,
         expires_at: get(row, "expires_at")?,
@@ -1328,6 +1350,8 @@ fn audit_from_row(row: &PgRow) -> Result<AuditEntry, StoreError> {
         object: get(row, "object")?,
         at: get(row, "at")?,
         from: get(row, "from_addr")?,
+        login_method: get(row, "login_method")?,
+        channel: get(row, "channel")?,
     })
 }
 

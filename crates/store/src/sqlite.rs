@@ -45,9 +45,9 @@ use crate::payments;
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetChange, BudgetEvent, BudgetSeed, NewApplication,
     NewPaymentRun, OutboxEntry, OutboxMessage, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun,
-    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, Store, StoreError, Submission,
-    SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db, later,
-    protocol_number,
+    PaymentStatus, ReconcileCounts, RegistryImport, RegistrySummary, RunTotal, Session, SessionKind, Store, StoreError,
+    Submission, SubmittedBy, cessation_from_db, codice_fiscale_from_db, count_from_db, days_from_db, kind_from_db,
+    later, protocol_number,
 };
 
 /// How long a statement waits for another connection's write lock before failing. A registry import holds the lock
@@ -95,7 +95,8 @@ CREATE INDEX registry_positions_cf ON registry_positions (codice_fiscale);";
 const APPLICATION_COLUMNS: &str = "protocol, codice_fiscale, scheme, cumulation_group, idempotency_key, status, reasons, details, submitted_at, \
      updated_at, hold";
 
-const SESSION_COLUMNS: &str = "id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed";
+const SESSION_COLUMNS: &str = "id_hash, kind, actor, codice_fiscale, login_method, channel, created_at, last_seen_at, \
+     expires_at, credential, confirmed";
 
 const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, not_before, attempts";
 
@@ -218,11 +219,16 @@ impl AuditSink for SqliteAudits {
 /// Stores a new session, as a login does.
 async fn insert_session<'e>(executor: impl SqliteExecutor<'e>, session: &Session) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, codice_fiscale, created_at, last_seen_at, expires_at, credential, confirmed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sessions (id_hash, kind, actor, codice_fiscale, login_method, channel, created_at, last_seen_at,
+                               expires_at, credential, confirmed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .bind(&session.id_hash)
+    .bind(session.kind.as_str())
+    .bind(&session.actor)
     .bind(session.codice_fiscale.as_str())
+    .bind(&session.login_method)
+    .bind(&session.channel)
     .bind(timestamp_to_db(session.created_at.trunc_subsecs(6)))
     .bind(timestamp_to_db(session.last_seen_at.trunc_subsecs(6)))
     .bind(timestamp_to_db(session.expires_at.trunc_subsecs(6)))
@@ -235,17 +241,20 @@ async fn insert_session<'e>(executor: impl SqliteExecutor<'e>, session: &Session
 
 /// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
 async fn insert_audit_rows(conn: &mut SqliteConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    // Six parameters a row: 512 rows stay far below SQLite's limit of 32,766 parameters a statement.
+    // Eight parameters a row: 512 rows stay far below SQLite's limit of 32,766 parameters a statement.
     for chunk in entries.chunks(512) {
-        let mut insert =
-            QueryBuilder::<Sqlite>::new("INSERT INTO audit_log (actor, action, subject, object, at, from_addr) ");
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_log (actor, action, subject, object, at, from_addr, login_method, channel) ",
+        );
         insert.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.actor.clone())
                 .push_bind(entry.action.clone())
                 .push_bind(entry.subject.as_str().to_owned())
                 .push_bind(entry.object.clone())
                 .push_bind(timestamp_to_db(entry.at.trunc_subsecs(6)))
-                .push_bind(entry.from.clone());
+                .push_bind(entry.from.clone())
+                .push_bind(entry.login_method.clone())
+                .push_bind(entry.channel.clone());
         });
         insert.build().execute(&mut *conn).await?;
     }
@@ -1028,7 +1037,7 @@ impl Store for SqliteStore {
 
     async fn audit_of(&self, codice_fiscale: &CodiceFiscale, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT actor, action, subject, object, at, from_addr FROM audit_log
+            "SELECT actor, action, subject, object, at, from_addr, login_method, channel FROM audit_log
              WHERE subject = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
         )
         .bind(codice_fiscale.as_str())
@@ -1405,7 +1414,11 @@ fn run_from_row(row: &SqliteRow) -> Result<PaymentRun, StoreError> {
 fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     Ok(Session {
         id_hash: get(row, "id_hash")?,
+        kind: SessionKind::from_db(&get::<String>(row, "kind")?)?,
+        actor: get(row, "actor")?,
         codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
+        login_method: get(row, "login_method")?,
+        channel: get(row, "channel")?,
         created_at: timestamp_from_db(&get::<String>(row, "created_at")?)?,
         last_seen_at: timestamp_from_db(&get::<String>(row, "last_seen_at")?)?,
         expires_at: timestamp_from_db(&get::<String>(row, "expires_at")?)?,
@@ -1436,6 +1449,8 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
         object: get(row, "object")?,
         at: timestamp_from_db(&get::<String>(row, "at")?)?,
         from: get(row, "from_addr")?,
+        login_method: get(row, "login_method")?,
+        channel: get(row, "channel")?,
     })
 }
 

@@ -308,8 +308,15 @@ pub async fn a_nul_in_a_key_is_kept_or_refused_never_cut(backend: Backend) {
 /// or one at a time after a submission failed): one row per outcome, naming what the submission came to; none for
 /// a submission made without [`SubmittedBy`], and none for one that failed.
 pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend) {
-    let by = |actor: &str| Some(SubmittedBy { actor: actor.to_owned(), from: Some("203.0.113.7".to_owned()) });
-    let own = |n: u32| by(person(n).as_str());
+    let by = |actor: &str, login_method: &str, channel: &str| {
+        Some(SubmittedBy {
+            actor: actor.to_owned(),
+            from: Some("203.0.113.7".to_owned()),
+            login_method: Some(login_method.to_owned()),
+            channel: channel.to_owned(),
+        })
+    };
+    let own = |n: u32| by(person(n).as_str(), "pin_full", "citizen");
     // Stored together.
     let outcomes = submit_queued_by(
         &backend,
@@ -318,7 +325,7 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
             (new(1, "art27", "form-a", Accepted), own(1)),
             (new(1, "art28", "form-b", Accepted), own(1)),
             (new(2, "art27", "form-a", Accepted), None),
-            (new(4, "art27", "form-a", Accepted), by("intermediario-07")),
+            (new(4, "art27", "form-a", Accepted), by("intermediario-07", "spid_l2", "intermediary")),
         ],
     )
     .await;
@@ -344,8 +351,8 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
         vec![("intermediario-07".to_owned(), "submit_application".to_owned(), Some(protocol(4)))]
     );
     assert_eq!(
-        (rows[0].at, rows[0].from.as_deref()),
-        (stored(outcomes[4].as_ref().unwrap()).submitted_at, Some("203.0.113.7"))
+        (rows[0].at, rows[0].from.as_deref(), rows[0].login_method.as_deref(), rows[0].channel.as_str()),
+        (stored(outcomes[4].as_ref().unwrap()).submitted_at, Some("203.0.113.7"), Some("spid_l2"), "intermediary")
     );
 
     // Stored one at a time: a submission the database refuses fails alone and leaves no row.
@@ -357,8 +364,10 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
     .await;
     assert!(outcomes[0].is_err(), "{:?}", outcomes[0]);
     assert!(backend.store.audit_of(&person(5), 10).await.unwrap().is_empty(), "a failed submission has no row");
+    let rows = backend.store.audit_of(&person(6), 10).await.unwrap();
+    assert_eq!((rows[0].login_method.as_deref(), rows[0].channel.as_str()), (Some("pin_full"), "citizen"));
     assert_eq!(
-        actions(backend.store.audit_of(&person(6), 10).await.unwrap()),
+        actions(rows),
         vec![(person(6).as_str().to_owned(), "submit_application".to_owned(), Some(protocol_of(&outcomes[1])))]
     );
 }

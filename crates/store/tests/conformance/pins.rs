@@ -9,7 +9,7 @@ use chrono::SubsecRound;
 use sportello_domain::CodiceFiscale;
 use sportello_store::credentials::{slot_for_office, slot_for_request};
 use sportello_store::{
-    ApplicationStatus, FirstHalfTo, NewPaymentRun, NewPin, OutboxMessage, STRANGERS, Session, Submission,
+    ApplicationStatus, FirstHalfTo, NewPaymentRun, NewPin, OutboxMessage, STRANGERS, Session, SessionKind, Submission,
 };
 
 use crate::harness::{Backend, application, at, date, person};
@@ -184,7 +184,11 @@ pub async fn the_rightful_person_annuls_what_another_pin_made_and_applies_again(
     let stranger = store.pins_of(&person(1)).await.unwrap().remove(0);
     let session = Session {
         id_hash: "stranger-session".to_owned(),
+        kind: SessionKind::Cookie,
+        actor: format!("citizen:{}", person(1)),
         codice_fiscale: person(1),
+        login_method: "pin_simplified".to_owned(),
+        channel: "citizen".to_owned(),
         created_at: at(0),
         last_seen_at: at(0),
         expires_at: at(3600),
