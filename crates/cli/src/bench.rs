@@ -19,7 +19,8 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Decrees, Facts};
-use sportello_store::{Session, Store};
+use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_store::{Session, SessionKind, Store};
 use sportello_web::auth::session::SessionId;
 use sportello_web::pin::{Pin, PinHasher};
 
@@ -177,9 +178,15 @@ async fn open_sessions(
         let mut sessions = Vec::with_capacity(batch.len());
         for (codice_fiscale, scheme) in batch {
             let id = SessionId::generate()?;
+            // Bearer tokens for the API, opened as a citizen's full-PIN login would open them.
+            let principal = Principal::citizen(*codice_fiscale, LoginMethod::PinFull);
             sessions.push(Session {
                 id_hash: id.hash(),
+                kind: SessionKind::Bearer,
+                actor: principal.actor.stored(),
                 codice_fiscale: *codice_fiscale,
+                login_method: principal.method.as_str().to_owned(),
+                channel: principal.channel.as_str().to_owned(),
                 created_at: now,
                 last_seen_at: now,
                 expires_at,

@@ -133,6 +133,8 @@ pub async fn confirm(
             object: None,
             at: now,
             from: None,
+            login_method: None,
+            channel: sportello_domain::principal::Channel::BackOffice.as_str().to_owned(),
         })
         .await?;
     // What was held before and is not now: released by this confirmation.

@@ -9,6 +9,7 @@ pub mod iban;
 pub mod law;
 pub mod money;
 pub mod persons;
+pub mod principal;
 pub mod registry;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError};

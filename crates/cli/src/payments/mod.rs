@@ -396,7 +396,8 @@ pub async fn reconcile(store: &dyn Store, path: &Path, now: DateTime<Utc>) -> an
 pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, count: u64) -> anyhow::Result<u64> {
     use sportello_store::{ApplicationStatus, BudgetSeed, NewApplication, Submission};
 
-    let schemes: Vec<String> = decrees.schemes().map(|s| s.id().to_owned()).collect();
+    let schemes: Vec<(String, String)> =
+        decrees.schemes().map(|s| (s.id().to_owned(), s.cumulation().id().to_owned())).collect();
     let now = Utc::now();
     // Submitted on the first click day, so that a run dated after it pays them all.
     let submitted_at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2020, 4, 1, 8, 0, 0)
@@ -432,11 +433,12 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, coun
                 } else {
                     serde_json::json!({ "method": "iban", "iban": "IT60X0542811101000000123456" })
                 };
-                let scheme = &schemes[usize::try_from(n).unwrap_or_default() % schemes.len()];
+                let (scheme, group) = &schemes[usize::try_from(n).unwrap_or_default() % schemes.len()];
                 let outcome = store
                     .submit(NewApplication {
                         codice_fiscale,
                         scheme: scheme.clone(),
+                        cumulation_group: group.clone(),
                         idempotency_key: format!("synthetic-{n}"),
                         status: ApplicationStatus::Accepted,
                         reasons: serde_json::json!([]),

@@ -79,6 +79,7 @@ async fn a_run_pays_only_what_was_accepted_before_its_date() {
         .submit(NewApplication {
             codice_fiscale: person(2),
             scheme: "art27".to_owned(),
+            cumulation_group: "dl18-2020-marzo".to_owned(),
             idempotency_key: "today".to_owned(),
             status: ApplicationStatus::Accepted,
             reasons: serde_json::json!([]),
@@ -347,6 +348,7 @@ async fn an_officer_confirms_an_identity_and_releases_what_was_held() {
         .submit(NewApplication {
             codice_fiscale: cf,
             scheme: "art27".to_owned(),
+            cumulation_group: "dl18-2020-marzo".to_owned(),
             idempotency_key: "held".to_owned(),
             status: ApplicationStatus::Accepted,
             reasons: serde_json::json!([]),

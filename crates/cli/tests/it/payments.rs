@@ -74,6 +74,7 @@ pub async fn applications(
             .submit(NewApplication {
                 codice_fiscale: person(n),
                 scheme: (*scheme).to_owned(),
+                cumulation_group: "dl18-2020-marzo".to_owned(),
                 idempotency_key: format!("form-{n}"),
                 status: ApplicationStatus::Accepted,
                 reasons: serde_json::json!([]),
@@ -237,6 +238,7 @@ async fn the_same_date_again_pays_nobody_new_and_writes_the_same_files() {
         .submit(NewApplication {
             codice_fiscale: person(99),
             scheme: "art27".to_owned(),
+            cumulation_group: "dl18-2020-marzo".to_owned(),
             idempotency_key: "late".to_owned(),
             status: ApplicationStatus::Accepted,
             reasons: serde_json::json!([]),

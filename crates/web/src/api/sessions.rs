@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sportello_domain::CodiceFiscale;
+use sportello_store::SessionKind;
 use utoipa::ToSchema;
 
 use super::problem::{ApiJson, ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
@@ -53,7 +54,7 @@ impl FromRequestParts<AuthState> for Bearer {
         let Some(token) = token else {
             return Err(Problem::unauthorized(lang, true));
         };
-        match resume(state, token).await {
+        match resume(state, token, SessionKind::Bearer).await {
             Ok(Resumed::Live(citizen)) => Ok(Bearer(citizen)),
             Ok(Resumed::Expired | Resumed::Unknown) => Err(Problem::unauthorized(lang, true)),
             Err(e) => {
@@ -230,7 +231,14 @@ pub async fn create(
     let (Some(codice_fiscale), Some(pin)) = (codice_fiscale, pin) else {
         return Problem::validation(lang, errors).into_response();
     };
-    let attempt = Attempt { codice_fiscale, pin: &pin, device: body.device.as_deref(), client, replacing: None };
+    let attempt = Attempt {
+        codice_fiscale,
+        pin: &pin,
+        device: body.device.as_deref(),
+        client,
+        replacing: None,
+        kind: SessionKind::Bearer,
+    };
     match log_in(&state, attempt).await {
         Ok(LoginOutcome::Opened(logged_in)) => {
             let opened = logged_in.session;

@@ -428,6 +428,7 @@ pub async fn submit_application(
     let application = NewApplication {
         codice_fiscale: cf,
         scheme: scheme.id().to_owned(),
+        cumulation_group: scheme.cumulation().id().to_owned(),
         idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
         reasons: serde_json::to_value(&decided.reasons)?,
@@ -437,7 +438,13 @@ pub async fn submit_application(
         hold: (!citizen.confirmed).then(|| citizen.credential.clone().unwrap_or_else(|| "unconfirmed".to_owned())),
     };
     // The audit row is written by the application's own transaction: one commit makes both durable.
-    let by = SubmittedBy { actor: cf.to_string(), from: from.0.map(|addr| addr.ip().to_string()) };
+    let principal = &citizen.principal;
+    let by = SubmittedBy {
+        actor: principal.actor.stored(),
+        from: from.0.map(|addr| addr.ip().to_string()),
+        login_method: Some(principal.method.as_str().to_owned()),
+        channel: principal.channel.as_str().to_owned(),
+    };
     let outcome = store
         .submit_audited(application, by)
         .await

@@ -207,6 +207,7 @@ mod tests {
             protocol: "INPS-COVID-2020-000000001".to_owned(),
             codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
             scheme: "art27".to_owned(),
+            cumulation_group: "dl18-2020-marzo".to_owned(),
             idempotency_key: "k".to_owned(),
             status,
             reasons: serde_json::json!([]),

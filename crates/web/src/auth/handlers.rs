@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
+use sportello_domain::principal::{LoginMethod, Principal};
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
 use sportello_store::credentials::slot_for_request;
-use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGERS, Session};
+use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGERS, Session, SessionKind};
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
@@ -647,6 +648,7 @@ pub async fn login(
         device: cookie_at_most(&headers, DEVICE_COOKIE, MAX_VALUE_LEN),
         client,
         replacing: cookie(&headers, SESSION_COOKIE),
+        kind: SessionKind::Cookie,
     };
     match log_in(&state, attempt).await {
         Ok(LoginOutcome::Opened(opened)) => {
@@ -709,6 +711,8 @@ pub struct Attempt<'a> {
     pub client: ClientIp,
     /// A session id the client held before, ended so that the id rotates at login.
     pub replacing: Option<&'a str>,
+    /// The door's kind of session: a browser's cookie or an API's bearer token.
+    pub kind: SessionKind,
 }
 
 /// What a login came to.
@@ -734,7 +738,7 @@ pub enum LoginOutcome {
 /// write of the failure (so any codice fiscale locks alike after as many wrong PINs). A failure counts whichever
 /// door (page or API) it came through.
 pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutcome, ServiceError> {
-    let Attempt { codice_fiscale, pin, device, client, replacing } = attempt;
+    let Attempt { codice_fiscale, pin, device, client, replacing, kind } = attempt;
     let key = &state.auth.csrf;
     let device = device.and_then(Device::parse);
     let bucket = Device::bucket(device.as_ref(), key, &codice_fiscale).to_owned();
@@ -763,7 +767,9 @@ pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutc
     }
     // The full PIN confirms the credential: its second half travelled apart from the first.
     let confirmed = credential.confirmed() || full;
-    let session = open_session(state, codice_fiscale, Some(credential.reference()), confirmed, replacing).await?;
+    let method = if full { LoginMethod::PinFull } else { LoginMethod::PinSimplified };
+    let principal = Principal::citizen(codice_fiscale, method);
+    let session = open_session(state, principal, kind, Some(credential.reference()), confirmed, replacing).await?;
     let device = Device::remembering(device, key, &codice_fiscale)?;
     Ok(LoginOutcome::Opened(LoggedIn { session, device }))
 }
@@ -821,10 +827,11 @@ async fn check_pin(
     Ok(Err(lock))
 }
 
-/// Opens a session for `codice_fiscale` under a new id, ending the one the client held before (if any).
+/// Opens a session of `kind` for `principal` under a new id, ending the one the client held before (if any).
 pub async fn open_session(
     state: &AuthState,
-    codice_fiscale: CodiceFiscale,
+    principal: Principal,
+    kind: SessionKind,
     credential: Option<String>,
     confirmed: bool,
     replacing: Option<&str>,
@@ -841,7 +848,11 @@ pub async fn open_session(
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let session = Session {
         id_hash: id.hash(),
-        codice_fiscale,
+        kind,
+        actor: principal.actor.stored(),
+        codice_fiscale: principal.subject,
+        login_method: principal.method.as_str().to_owned(),
+        channel: principal.channel.as_str().to_owned(),
         created_at: now,
         last_seen_at: now,
         expires_at,

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use rand::TryRng as _;
 use sha2::Digest as _;
 use sportello_domain::CodiceFiscale;
-use sportello_store::{AuditEntry, Session, StoreError};
+use sportello_domain::principal::Principal;
+use sportello_store::{AuditEntry, Session, SessionKind, StoreError};
 
 use super::{AuthError, AuthState};
 use crate::i18n::LangQuery;
@@ -104,8 +105,10 @@ pub fn is_live(session: &Session, now: DateTime<Utc>, idle: std::time::Duration)
 /// Every read of personal data goes through it, so a page can show only the logged-in person's own data.
 #[derive(Debug, Clone)]
 pub struct Citizen {
-    /// Who is logged in.
+    /// Whose data the session acts on (the subject of [`Citizen::principal`]).
     pub codice_fiscale: CodiceFiscale,
+    /// Who acts, for whom, how they logged in and by which door.
+    pub principal: Principal,
     /// The hash of the session id, which logged-in CSRF tokens are bound to.
     pub id_hash: String,
     /// The credential that opened the session (`pin:<id>`), if the door has one.
@@ -125,13 +128,16 @@ impl Citizen {
         object: Option<&str>,
         from: &ClientAddr,
     ) -> Result<(), StoreError> {
+        let principal = &self.principal;
         let entry = AuditEntry {
-            actor: self.codice_fiscale.to_string(),
+            actor: principal.actor.stored(),
             action: action.to_owned(),
-            subject: self.codice_fiscale,
+            subject: principal.subject,
             object: object.map(str::to_owned),
             at: state.auth.now(),
             from: from.0.map(|addr| addr.ip().to_string()),
+            login_method: Some(principal.method.as_str().to_owned()),
+            channel: principal.channel.as_str().to_owned(),
         };
         state.app.store.audit(entry).await.inspect_err(|e| tracing::error!(error = %e, "could not write the audit log"))
     }
@@ -157,21 +163,27 @@ pub fn touch_every(idle: std::time::Duration) -> chrono::TimeDelta {
         .unwrap_or(chrono::TimeDelta::zero())
 }
 
-/// The session whose id a client presented, as the `__Host-sportello` cookie or as an API bearer token: both are
-/// the same sessions in the same store, so any node serves any request and a logout ends either. A live session's
-/// use is recorded (see [`touch_every`]); an expired one is forgotten now rather than at the next sweep.
-pub async fn resume(state: &AuthState, id: &str) -> Result<Resumed, StoreError> {
+/// The session of `kind` whose id a client presented, as the `__Host-sportello` cookie ([`SessionKind::Cookie`]) or
+/// as an API bearer token ([`SessionKind::Bearer`]): the sessions live in one store, so any node serves any request,
+/// but a door opens only its own kind, so a token copied into a cookie (or the reverse) opens nothing. A live
+/// session's use is recorded (see [`touch_every`]); an expired one is forgotten now rather than at the next sweep.
+pub async fn resume(state: &AuthState, id: &str, kind: SessionKind) -> Result<Resumed, StoreError> {
     let id_hash = hash_id(id);
     let now = state.auth.now();
     let store = &state.app.store;
     let idle = state.app.config.session.idle_timeout();
     match store.session(&id_hash).await? {
+        Some(session) if session.kind != kind => Ok(Resumed::Unknown),
         Some(session) if is_live(&session, now, idle) => {
+            let principal =
+                Principal::from_stored(&session.actor, session.codice_fiscale, &session.login_method, &session.channel)
+                    .map_err(|e| StoreError::Corrupt(format!("a session's principal: {e}")))?;
             if now - session.last_seen_at >= touch_every(idle) {
                 store.touch_session(&id_hash, now).await?;
             }
             Ok(Resumed::Live(Citizen {
                 codice_fiscale: session.codice_fiscale,
+                principal,
                 id_hash,
                 credential: session.credential,
                 confirmed: session.confirmed,
@@ -196,7 +208,7 @@ impl FromRequestParts<AuthState> for Citizen {
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        match resume(state, id).await {
+        match resume(state, id, SessionKind::Cookie).await {
             Ok(Resumed::Live(citizen)) => {
                 crate::viewer::set(viewer(state, &citizen).await);
                 Ok(citizen)
@@ -252,7 +264,11 @@ mod tests {
     fn session(last_seen_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> Session {
         Session {
             id_hash: hash_id("x"),
+            kind: SessionKind::Cookie,
+            actor: "citizen:RSSMRA80A01H501U".to_owned(),
             codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
+            login_method: "pin_simplified".to_owned(),
+            channel: "citizen".to_owned(),
             created_at: last_seen_at,
             last_seen_at,
             expires_at,

@@ -741,3 +741,44 @@ async fn only_a_confirmed_session_annuls_what_a_stranger_submitted_and_the_perso
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(again.body["standing"]["state"], "reserved", "{}", again.body);
 }
+
+#[tokio::test]
+async fn a_bearer_token_opens_no_page_and_a_session_cookie_opens_no_api_and_audits_name_the_principal() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA);
+    let client = logged_in(&app, &me).await;
+    let token = client.token.clone().unwrap();
+    let browser = app.logged_in(&me).await;
+    let cookie_id = browser.cookie(SESSION).unwrap();
+
+    // Each kind works at its own door.
+    assert_eq!(client.get("/api/v1/situation").await.status, 200);
+    assert_eq!(browser.get("/situazione").await.status, 200);
+
+    // A bearer token copied into the session cookie opens no page: the browser is sent to log in.
+    let stranger = Browser::new(&app);
+    stranger.set_cookie(SESSION, &token);
+    let page = stranger.get("/situazione").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(page.location.starts_with("/accedi"), "{}", page.location);
+
+    // A cookie's session id presented as a bearer token opens no API endpoint.
+    let answer = Client::with_token(&app, &cookie_id).get("/api/v1/situation").await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(answer.header("www-authenticate").contains("invalid_token"));
+
+    // Both kinds still work: refusing the other door ended neither.
+    assert_eq!(client.get("/api/v1/situation").await.status, 200);
+    assert_eq!(browser.get("/situazione").await.status, 200);
+
+    // Every audit row says who acted, for whom, how they logged in and by which door.
+    let audit = app.store.audit_of(&me, 50).await.unwrap();
+    let views: Vec<_> = audit.iter().filter(|a| a.action == "view_decision").collect();
+    assert_eq!(views.len(), 4, "two views through each door");
+    for row in views {
+        assert_eq!(row.actor, format!("citizen:{me}"));
+        assert_eq!(row.subject, me);
+        assert_eq!(row.login_method.as_deref(), Some("pin_simplified"), "logged in with the PIN's first half");
+        assert_eq!(row.channel, "citizen");
+    }
+}

@@ -57,7 +57,7 @@ async fn a_citizen_asks_for_a_pin_logs_in_with_its_first_half_and_sees_only_thei
     let audit = app.store.audit_of(&cf(PROFESSIONISTA), 10).await.unwrap();
     let views: Vec<_> = audit.iter().filter(|a| a.action == "view_decision").collect();
     assert_eq!(views.len(), 2, "each view is audited");
-    assert_eq!(views[0].actor, me);
+    assert_eq!(views[0].actor, format!("citizen:{me}"), "the actor is named as such, the subject apart");
     assert_eq!(views[0].from.as_deref(), Some("127.0.0.1"));
 }
 

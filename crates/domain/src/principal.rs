@@ -1,0 +1,201 @@
+//! Who acts, for whom, and how they came in: the principal every request that touches personal data carries.
+//!
+//! Today one actor exists, the citizen acting for themself after logging in with an INPS PIN. An intermediary's
+//! operator under a mandate, a Contact Center operator on a call and an institute officer are further [`Actor`]
+//! variants, each with the checks of its own door; a login by SPID, CIE or CNS is a further [`LoginMethod`]. Their
+//! stored names are part of the database's CHECK lists (`crates/store/migrations/*/…_principals.sql`).
+
+use std::fmt;
+
+use crate::CodiceFiscale;
+
+/// Who acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A citizen acting for themself.
+    Citizen(CodiceFiscale),
+}
+
+/// How the actor logged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginMethod {
+    /// The first half of the INPS PIN (enough to apply; payment waits on a confirmed credential where it must).
+    PinSimplified,
+    /// The whole INPS PIN.
+    PinFull,
+    /// SPID, level 2.
+    SpidL2,
+    /// SPID, level 3.
+    SpidL3,
+    /// The electronic identity card.
+    Cie,
+    /// The national services card (a certificate).
+    Cns,
+}
+
+/// The door a request came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// The citizen online, for themself.
+    Citizen,
+    /// A patronato or other intermediary, under a mandate.
+    Intermediary,
+    /// The Contact Center, on a call.
+    ContactCenter,
+    /// The institute's own officers.
+    BackOffice,
+}
+
+/// Who acts, for whom, how they logged in and by which door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Principal {
+    /// Who acts.
+    pub actor: Actor,
+    /// Whose data the actor acts on.
+    pub subject: CodiceFiscale,
+    /// How the actor logged in.
+    pub method: LoginMethod,
+    /// The door they came by.
+    pub channel: Channel,
+}
+
+/// A stored name that is not one of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{value}' is not a known {what}")]
+pub struct UnknownName {
+    /// What was being read: `actor`, `login method` or `channel`.
+    pub what: &'static str,
+    /// The name found.
+    pub value: String,
+}
+
+impl Principal {
+    /// A citizen acting for themself, logged in with `method`, online.
+    pub fn citizen(codice_fiscale: CodiceFiscale, method: LoginMethod) -> Self {
+        Self { actor: Actor::Citizen(codice_fiscale), subject: codice_fiscale, method, channel: Channel::Citizen }
+    }
+
+    /// Reads a principal back from its stored names.
+    pub fn from_stored(actor: &str, subject: CodiceFiscale, method: &str, channel: &str) -> Result<Self, UnknownName> {
+        Ok(Self {
+            actor: Actor::parse(actor)?,
+            subject,
+            method: LoginMethod::parse(method)?,
+            channel: Channel::parse(channel)?,
+        })
+    }
+
+    /// Whether the actor acts for themself.
+    pub fn acts_for_self(&self) -> bool {
+        match self.actor {
+            Actor::Citizen(cf) => cf == self.subject,
+        }
+    }
+}
+
+impl Actor {
+    /// The stored form, `citizen:<codice fiscale>`.
+    pub fn stored(&self) -> String {
+        self.to_string()
+    }
+
+    /// The actor from its stored form.
+    pub fn parse(stored: &str) -> Result<Self, UnknownName> {
+        let unknown = || UnknownName { what: "actor", value: stored.to_owned() };
+        match stored.split_once(':') {
+            Some(("citizen", cf)) => CodiceFiscale::parse(cf).map(Self::Citizen).map_err(|_| unknown()),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Citizen(cf) => write!(f, "citizen:{cf}"),
+        }
+    }
+}
+
+impl LoginMethod {
+    /// Every method, as stored.
+    pub const ALL: [Self; 6] = [Self::PinSimplified, Self::PinFull, Self::SpidL2, Self::SpidL3, Self::Cie, Self::Cns];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PinSimplified => "pin_simplified",
+            Self::PinFull => "pin_full",
+            Self::SpidL2 => "spid_l2",
+            Self::SpidL3 => "spid_l3",
+            Self::Cie => "cie",
+            Self::Cns => "cns",
+        }
+    }
+
+    /// The method from its stored name.
+    pub fn parse(stored: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == stored)
+            .ok_or_else(|| UnknownName { what: "login method", value: stored.to_owned() })
+    }
+}
+
+impl Channel {
+    /// Every channel, as stored.
+    pub const ALL: [Self; 4] = [Self::Citizen, Self::Intermediary, Self::ContactCenter, Self::BackOffice];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Citizen => "citizen",
+            Self::Intermediary => "intermediary",
+            Self::ContactCenter => "contact_center",
+            Self::BackOffice => "back_office",
+        }
+    }
+
+    /// The channel from its stored name.
+    pub fn parse(stored: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == stored)
+            .ok_or_else(|| UnknownName { what: "channel", value: stored.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_principal_reads_back_from_its_stored_names() {
+        let cf = CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+        let principal = Principal::citizen(cf, LoginMethod::PinSimplified);
+        let back = Principal::from_stored(
+            &principal.actor.stored(),
+            cf,
+            principal.method.as_str(),
+            principal.channel.as_str(),
+        )
+        .unwrap();
+        assert_eq!(back, principal);
+        assert!(back.acts_for_self());
+        assert_eq!(principal.actor.stored(), "citizen:RSSMRA80A01H501U");
+        for method in LoginMethod::ALL {
+            assert_eq!(LoginMethod::parse(method.as_str()), Ok(method));
+        }
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()), Ok(channel));
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_what_they_are() {
+        assert_eq!(Actor::parse("operator:42").unwrap_err().to_string(), "'operator:42' is not a known actor");
+        assert_eq!(Actor::parse("citizen:NOTACF").unwrap_err().what, "actor");
+        assert_eq!(LoginMethod::parse("password").unwrap_err().to_string(), "'password' is not a known login method");
+        assert_eq!(Channel::parse("fax").unwrap_err().what, "channel");
+    }
+}
