@@ -1,4 +1,4 @@
-//! Group commit for [`Store::submit`](crate::Store::submit): many submissions made durable by one commit, so that
+//! Group commit for [`ApplicationStore::submit`](crate::ApplicationStore::submit): many submissions made durable by one commit, so that
 //! they share one fsync instead of paying one each.
 //!
 //! Each store that batches spawns one writer task and keeps a [`Submitter`]. `submit` sends its application and a

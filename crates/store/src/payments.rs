@@ -1,66 +1,61 @@
-//! What the store keeps about spending limits and payments: the budgets each accepted application reserves against,
-//! the payment runs, and each payment's state as the bank reports it.
+//! Payments: the payment runs, each assigning the accepted applications payable at its cut-off, and each payment's
+//! state as the bank reports it.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sportello_domain::{Cents, CodiceFiscale, Date};
+use sportello_domain::{Cents, CodiceFiscale, Date, Iban};
 
 use crate::StoreError;
 
-/// A scheme's spending limit as its scheme file gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BudgetSeed {
-    /// The scheme (`art27` …).
-    pub scheme: String,
-    /// What one accepted application reserves: the indemnity.
-    pub amount: Cents,
-    /// The limit.
-    pub limit: Cents,
-    /// The article and paragraph that set it.
-    pub legal_ref: String,
-}
+/// The payments.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Starts the payment run for `run.pay_date`: in one transaction, records the run and assigns to it every
+    /// accepted application not yet paid (nor being paid), without a hold, payable before `run.accepted_before`.
+    /// If a run for that date exists, returns it and assigns nothing (`false`): its files can be written again, the
+    /// same. Concurrent calls never assign an application twice. Runs are numbered 1, 2, 3… without gaps: a run that
+    /// is not recorded takes no number.
+    async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError>;
 
-/// A scheme's spending limit as it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Budget {
-    /// The scheme.
-    pub scheme: String,
-    /// What one accepted application reserves.
-    pub amount: Cents,
-    /// The limit in force.
-    pub limit: Cents,
-    /// The law that set the limit in force.
-    pub legal_ref: String,
-    /// What accepted applications reserve.
-    pub reserved: Cents,
-    /// Applications waiting for a higher limit.
-    pub suspended: u64,
-}
+    /// How many transfers the run of `run.pay_date` holds, or would hold if it were started now (as
+    /// [`PaymentStore::start_payment_run`] would assign them), whose beneficiary has no personal record, hence no name for
+    /// the payment order.
+    async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError>;
 
-/// What a change of limit did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BudgetChange {
-    /// The budget after the change.
-    pub budget: Budget,
-    /// Suspended applications accepted by it.
-    pub released: u64,
-}
+    /// Counts and totals of a run's payments by scheme and method, by scheme then method.
+    async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError>;
 
-/// One limit set on a scheme.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BudgetEvent {
-    /// The scheme.
-    pub scheme: String,
-    /// The limit set.
-    pub limit: Cents,
-    /// The law that set it.
-    pub legal_ref: String,
-    /// When it was recorded.
-    pub set_at: DateTime<Utc>,
-    /// Suspended applications it accepted.
-    pub released: u64,
-    /// Who set it (an operator); `None` for a limit taken from the scheme file, or recorded before this was kept.
-    pub set_by: Option<String>,
+    /// Up to `limit` payments of a run made by `method`, in id order, after id `after`: a page of a stream. Each
+    /// carries its holder's name as the personal records give it now.
+    async fn run_payments(
+        &self,
+        run_id: i64,
+        method: PaymentMethod,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRow>, StoreError>;
+
+    /// Records that a run's files are written.
+    async fn complete_payment_run(&self, run_id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Applies a bank's status report: each payment named by its protocol number is confirmed or returned (with
+    /// the reason code). A payment already in that state, or unknown, is counted and left alone.
+    async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError>;
+
+    /// Gives a new account for a returned payment of one's own application: the application's payment details
+    /// become a transfer to `iban`, and the returned payment is superseded, so the next run pays it again.
+    /// `false` when `codice_fiscale` has no application `protocol` with a returned payment.
+    async fn replace_returned_iban(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+        iban: &Iban,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The payments of one person's applications, oldest first (superseded ones included).
+    async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError>;
 }
 
 /// A payment run to start.
@@ -218,6 +213,17 @@ pub struct ReconcileCounts {
     pub returned: u64,
     /// Reports about no payment in a state to take them (unknown, superseded, or already so).
     pub ignored: u64,
+}
+
+impl ReconcileCounts {
+    /// Counts one report, given how many payments it `changed` and whether it said `returned`.
+    pub(crate) fn record(&mut self, changed: u64, returned: bool) {
+        match (changed, returned) {
+            (0, _) => self.ignored += 1,
+            (_, false) => self.confirmed += 1,
+            (_, true) => self.returned += 1,
+        }
+    }
 }
 
 /// A payment as its citizen sees it.

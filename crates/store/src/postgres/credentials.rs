@@ -7,49 +7,24 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
 use sqlx::AssertSqlSafe;
-use sqlx::postgres::PgRow;
 
-use super::{APPLICATION_COLUMNS, PgStore, application_from_row, enqueue_on, get};
-use crate::credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock};
-use crate::{Application, ApplicationStatus, OutboxMessage, StoreError, codice_fiscale_from_db, count_from_db, later};
-
-const COLUMNS: &str =
-    "id, codice_fiscale, slot, full_hash, simplified_hash, issued_at, first_half_to, confirmed_at, last_used_at";
-
-fn credential_from_row(row: &PgRow) -> Result<PinCredential, StoreError> {
-    let slot: Option<i16> = get(row, "slot")?;
-    Ok(PinCredential {
-        id: get(row, "id")?,
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        slot: slot
-            .map(|s| u8::try_from(s).map_err(|_| StoreError::Corrupt(format!("PIN slot {s} out of range"))))
-            .transpose()?,
-        full_hash: get(row, "full_hash")?,
-        simplified_hash: get(row, "simplified_hash")?,
-        issued_at: get(row, "issued_at")?,
-        first_half_to: FirstHalfTo::from_db(&get::<String>(row, "first_half_to")?)?,
-        confirmed_at: get(row, "confirmed_at")?,
-        last_used_at: get(row, "last_used_at")?,
-    })
-}
-
-fn lock_from_row(row: &PgRow) -> Result<PinLock, StoreError> {
-    Ok(PinLock {
-        failures: count_from_db(get::<i32>(row, "failures")?.into(), "failures")?,
-        locked_until: get(row, "locked_until")?,
-    })
-}
+use super::PgStore;
+use super::outbox::enqueue_on;
+use crate::credentials::{Credentials, NewPin, PinCredential, PinLock};
+use crate::rows;
+use crate::sql::{APPLICATION_COLUMNS, PIN_COLUMNS};
+use crate::{Application, ApplicationStatus, OutboxMessage, StoreError, later};
 
 #[async_trait]
 impl Credentials for PgStore {
     async fn pins_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PinCredential>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM pin_credentials WHERE codice_fiscale = $1 ORDER BY slot NULLS LAST"
+            "SELECT {PIN_COLUMNS} FROM pin_credentials WHERE codice_fiscale = $1 ORDER BY slot NULLS LAST"
         )))
         .bind(codice_fiscale.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(credential_from_row).collect()
+        rows.iter().map(rows::pin_credential).collect()
     }
 
     async fn put_pin(&self, pin: NewPin, messages: &[OutboxMessage]) -> Result<bool, StoreError> {
@@ -95,14 +70,14 @@ impl Credentials for PgStore {
 
     async fn pins_for_slot(&self, codice_fiscale: &CodiceFiscale, slot: u8) -> Result<Vec<PinCredential>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM pin_credentials WHERE codice_fiscale = $1 AND (slot = $2 OR slot IS NULL)
+            "SELECT {PIN_COLUMNS} FROM pin_credentials WHERE codice_fiscale = $1 AND (slot = $2 OR slot IS NULL)
              ORDER BY slot NULLS LAST"
         )))
         .bind(codice_fiscale.as_str())
         .bind(i16::from(slot))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(credential_from_row).collect()
+        rows.iter().map(rows::pin_credential).collect()
     }
 
     async fn pin_used(&self, id: i64, full: bool, now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -138,7 +113,7 @@ impl Credentials for PgStore {
             .bind(bucket)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map_or(Ok(PinLock::default()), lock_from_row)
+        row.as_ref().map_or(Ok(PinLock::default()), rows::pin_lock)
     }
 
     async fn record_login_failure(
@@ -169,7 +144,7 @@ impl Credentials for PgStore {
         .bind(later(now, lock_for).trunc_subsecs(6))
         .fetch_one(&self.pool)
         .await?;
-        lock_from_row(&row)
+        rows::pin_lock(&row)
     }
 
     async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale, bucket: &str) -> Result<(), StoreError> {
@@ -251,6 +226,6 @@ impl Credentials for PgStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        application_from_row(&row).map(Some)
+        rows::application(&row).map(Some)
     }
 }

@@ -4,13 +4,15 @@
 use async_trait::async_trait;
 use chrono::{SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::persons::{PersonRecord, Residence};
-use sqlx::postgres::{PgConnection, PgRow};
+use sportello_domain::persons::PersonRecord;
+use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
 
-use super::{PgStore, get};
+use super::PgStore;
+use crate::StoreError;
 use crate::persons::{Persons, PersonsImport, PersonsSummary};
-use crate::{StoreError, codice_fiscale_from_db};
+use crate::rows::{self, StoredRow};
+use crate::sql::PERSON_COLUMNS;
 
 /// Records per insert.
 const RECORDS_PER_INSERT: usize = 10_000;
@@ -29,41 +31,20 @@ impl Persons for PgStore {
     }
 
     async fn person(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PersonRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT codice_fiscale, cognome, nome, data_nascita, indirizzo, cap, comune, provincia, email, cellulare
-             FROM persons WHERE codice_fiscale = $1",
-        )
-        .bind(codice_fiscale.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(record_from_row).transpose()
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE codice_fiscale = $1");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(codice_fiscale.as_str()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::person).transpose()
     }
 
     async fn persons_summary(&self) -> Result<PersonsSummary, StoreError> {
         let row =
             sqlx::query("SELECT persons, imported_at FROM persons_meta WHERE id = 1").fetch_one(&self.pool).await?;
-        let persons: i64 = get(&row, "persons")?;
-        Ok(PersonsSummary { persons: persons.unsigned_abs(), imported_at: get(&row, "imported_at")? })
+        Ok(PersonsSummary {
+            persons: row.int("persons")?.unsigned_abs(),
+            imported_at: row.opt_timestamp("imported_at")?,
+        })
     }
-}
-
-fn record_from_row(row: &PgRow) -> Result<PersonRecord, StoreError> {
-    let text = |column: &str| get::<Option<String>>(row, column);
-    let residence = match (text("indirizzo")?, text("cap")?, text("comune")?, text("provincia")?) {
-        (Some(indirizzo), Some(cap), Some(comune), Some(provincia)) => {
-            Some(Residence { indirizzo, cap, comune, provincia })
-        }
-        _ => None,
-    };
-    Ok(PersonRecord {
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        cognome: get(row, "cognome")?,
-        nome: get(row, "nome")?,
-        data_nascita: get(row, "data_nascita")?,
-        residence,
-        email: text("email")?,
-        cellulare: text("cellulare")?,
-    })
 }
 
 /// A persons import on PostgreSQL; dropping it closes the connection and the server rolls back.

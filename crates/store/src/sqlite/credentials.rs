@@ -7,59 +7,24 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
 use sqlx::AssertSqlSafe;
-use sqlx::sqlite::SqliteRow;
 
-use super::{
-    APPLICATION_COLUMNS, SqliteStore, application_from_row, enqueue_on, get, timestamp_from_db, timestamp_to_db,
-};
-use crate::credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock};
-use crate::{Application, ApplicationStatus, OutboxMessage, StoreError, codice_fiscale_from_db, count_from_db, later};
-
-const COLUMNS: &str =
-    "id, codice_fiscale, slot, full_hash, simplified_hash, issued_at, first_half_to, confirmed_at, last_used_at";
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    timestamp_to_db(at.trunc_subsecs(6))
-}
-
-fn optional_timestamp(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    get::<Option<String>>(row, column)?.as_deref().map(timestamp_from_db).transpose()
-}
-
-fn credential_from_row(row: &SqliteRow) -> Result<PinCredential, StoreError> {
-    let slot: Option<i64> = get(row, "slot")?;
-    Ok(PinCredential {
-        id: get(row, "id")?,
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        slot: slot
-            .map(|s| u8::try_from(s).map_err(|_| StoreError::Corrupt(format!("PIN slot {s} out of range"))))
-            .transpose()?,
-        full_hash: get(row, "full_hash")?,
-        simplified_hash: get(row, "simplified_hash")?,
-        issued_at: timestamp_from_db(&get::<String>(row, "issued_at")?)?,
-        first_half_to: FirstHalfTo::from_db(&get::<String>(row, "first_half_to")?)?,
-        confirmed_at: optional_timestamp(row, "confirmed_at")?,
-        last_used_at: optional_timestamp(row, "last_used_at")?,
-    })
-}
-
-fn lock_from_row(row: &SqliteRow) -> Result<PinLock, StoreError> {
-    Ok(PinLock {
-        failures: count_from_db(get(row, "failures")?, "failures")?,
-        locked_until: optional_timestamp(row, "locked_until")?,
-    })
-}
+use super::outbox::enqueue_on;
+use super::{SqliteStore, timestamp, timestamp_to_db};
+use crate::credentials::{Credentials, NewPin, PinCredential, PinLock};
+use crate::rows;
+use crate::sql::{APPLICATION_COLUMNS, PIN_COLUMNS};
+use crate::{Application, ApplicationStatus, OutboxMessage, StoreError, later};
 
 #[async_trait]
 impl Credentials for SqliteStore {
     async fn pins_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PinCredential>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM pin_credentials WHERE codice_fiscale = ?1 ORDER BY slot IS NULL, slot"
+            "SELECT {PIN_COLUMNS} FROM pin_credentials WHERE codice_fiscale = ?1 ORDER BY slot IS NULL, slot"
         )))
         .bind(codice_fiscale.as_str())
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(credential_from_row).collect()
+        rows.iter().map(rows::pin_credential).collect()
     }
 
     async fn put_pin(&self, pin: NewPin, messages: &[OutboxMessage]) -> Result<bool, StoreError> {
@@ -100,14 +65,14 @@ impl Credentials for SqliteStore {
 
     async fn pins_for_slot(&self, codice_fiscale: &CodiceFiscale, slot: u8) -> Result<Vec<PinCredential>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM pin_credentials WHERE codice_fiscale = ?1 AND (slot = ?2 OR slot IS NULL)
+            "SELECT {PIN_COLUMNS} FROM pin_credentials WHERE codice_fiscale = ?1 AND (slot = ?2 OR slot IS NULL)
              ORDER BY slot IS NULL"
         )))
         .bind(codice_fiscale.as_str())
         .bind(i64::from(slot))
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(credential_from_row).collect()
+        rows.iter().map(rows::pin_credential).collect()
     }
 
     async fn pin_used(&self, id: i64, full: bool, now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -142,7 +107,7 @@ impl Credentials for SqliteStore {
             .bind(bucket)
             .fetch_optional(&self.readers)
             .await?;
-        row.as_ref().map_or(Ok(PinLock::default()), lock_from_row)
+        row.as_ref().map_or(Ok(PinLock::default()), rows::pin_lock)
     }
 
     async fn record_login_failure(
@@ -170,10 +135,10 @@ impl Credentials for SqliteStore {
         .bind(bucket)
         .bind(timestamp_to_db(now))
         .bind(i64::from(max_failures.max(1)))
-        .bind(timestamp_to_db(later(now, lock_for).trunc_subsecs(6)))
+        .bind(timestamp(later(now, lock_for)))
         .fetch_one(&self.writer)
         .await?;
-        lock_from_row(&row)
+        rows::pin_lock(&row)
     }
 
     async fn clear_login_failures(&self, codice_fiscale: &CodiceFiscale, bucket: &str) -> Result<(), StoreError> {
@@ -252,6 +217,6 @@ impl Credentials for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        application_from_row(&row).map(Some)
+        rows::application(&row).map(Some)
     }
 }

@@ -4,19 +4,18 @@
 use async_trait::async_trait;
 use chrono::{SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::persons::{PersonRecord, Residence};
-use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
+use sportello_domain::persons::PersonRecord;
+use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{Arguments as _, ConnectOptions, Connection};
 
-use super::{SqliteStore, date_from_db, get, iso_date, timestamp_from_db, timestamp_to_db};
+use super::{SqliteStore, iso_date, timestamp_to_db};
+use crate::StoreError;
 use crate::persons::{Persons, PersonsImport, PersonsSummary};
-use crate::{StoreError, codice_fiscale_from_db};
+use crate::rows::{self, StoredRow};
+use crate::sql::PERSON_COLUMNS;
 
 /// Records per multi-row insert: 10 columns each, within SQLite's 32766 bind parameters.
 const RECORDS_PER_INSERT: usize = 3_000;
-
-const COLUMNS: &str =
-    "codice_fiscale, cognome, nome, data_nascita, indirizzo, cap, comune, provincia, email, cellulare";
 
 #[async_trait]
 impl Persons for SqliteStore {
@@ -27,42 +26,20 @@ impl Persons for SqliteStore {
     }
 
     async fn person(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<PersonRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM persons WHERE codice_fiscale = ?1");
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE codice_fiscale = ?1");
         let row =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(codice_fiscale.as_str()).fetch_optional(&self.readers).await?;
-        row.as_ref().map(record_from_row).transpose()
+        row.as_ref().map(rows::person).transpose()
     }
 
     async fn persons_summary(&self) -> Result<PersonsSummary, StoreError> {
         let row =
             sqlx::query("SELECT persons, imported_at FROM persons_meta WHERE id = 1").fetch_one(&self.readers).await?;
-        let persons: i64 = get(&row, "persons")?;
-        let imported_at: Option<String> = get(&row, "imported_at")?;
         Ok(PersonsSummary {
-            persons: persons.unsigned_abs(),
-            imported_at: imported_at.as_deref().map(timestamp_from_db).transpose()?,
+            persons: row.int("persons")?.unsigned_abs(),
+            imported_at: row.opt_timestamp("imported_at")?,
         })
     }
-}
-
-fn record_from_row(row: &SqliteRow) -> Result<PersonRecord, StoreError> {
-    let text = |column: &str| get::<Option<String>>(row, column);
-    let residence = match (text("indirizzo")?, text("cap")?, text("comune")?, text("provincia")?) {
-        (Some(indirizzo), Some(cap), Some(comune), Some(provincia)) => {
-            Some(Residence { indirizzo, cap, comune, provincia })
-        }
-        _ => None,
-    };
-    Ok(PersonRecord {
-        codice_fiscale: codice_fiscale_from_db(&get::<String>(row, "codice_fiscale")?)?,
-        cognome: get(row, "cognome")?,
-        nome: get(row, "nome")?,
-        data_nascita: date_from_db(Some(get(row, "data_nascita")?), "data_nascita")?
-            .ok_or_else(|| StoreError::Corrupt("a person without a birth date".into()))?,
-        residence,
-        email: text("email")?,
-        cellulare: text("cellulare")?,
-    })
 }
 
 /// A persons import on SQLite; dropping it closes the connection and SQLite rolls back.
@@ -112,7 +89,7 @@ impl PersonsImport for SqliteImport {
 
 async fn insert(conn: &mut SqliteConnection, records: &[PersonRecord]) -> Result<(), StoreError> {
     let mut arguments = SqliteArguments::default();
-    let mut sql = format!("INSERT INTO persons ({COLUMNS}) VALUES ");
+    let mut sql = format!("INSERT INTO persons ({PERSON_COLUMNS}) VALUES ");
     for (i, record) in records.iter().enumerate() {
         sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?)" });
         let residence = record.residence.as_ref();

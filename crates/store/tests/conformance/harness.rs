@@ -9,6 +9,7 @@ use futures::FutureExt;
 use sportello_domain::registry::{Position, RegistryRow};
 use sportello_domain::{CodiceFiscale, Date};
 use sportello_store::postgres::PgStore;
+use sportello_store::prelude::*;
 use sportello_store::sqlite::SqliteStore;
 use sportello_store::testing::TestDatabase;
 use sportello_store::{ApplicationStatus, CommitCount, NewApplication, RegistrySummary, Store};

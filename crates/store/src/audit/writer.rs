@@ -3,7 +3,7 @@
 //! per page; here, as with [`crate::group`] for submissions, the entries that arrive while a commit is being flushed
 //! share the next one.
 //!
-//! [`Store::audit`](crate::Store::audit) sends its entry over a bounded queue (callers wait when it is full) and
+//! [`AuditStore::audit`](crate::AuditStore::audit) sends its entry over a bounded queue (callers wait when it is full) and
 //! returns only once the transaction holding it has committed: "no row, no data" holds as with a write of its own.
 //! When a transaction fails every caller of its group gets the error, and nothing of the group is stored.
 

@@ -1,0 +1,216 @@
+//! Payment runs and the bank's reports on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sportello_domain::{CodiceFiscale, Iban};
+use sqlx::AssertSqlSafe;
+
+use super::PgStore;
+use crate::rows;
+use crate::sql::{RUN_COLUMNS, payable};
+use crate::{
+    NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStore, ReconcileCounts,
+    RunTotal, StoreError, payments,
+};
+
+/// Key of the advisory lock that serialises the start of payment runs ("SPORPAY1").
+const PAYMENTS_LOCK: i64 = 0x5350_4f52_5041_5931;
+
+#[async_trait]
+impl PaymentStore for PgStore {
+    async fn start_payment_run(&self, run: &NewPaymentRun) -> Result<(PaymentRun, bool), StoreError> {
+        let at = run.at.trunc_subsecs(6);
+        let pay_date = run.pay_date;
+        // One run at a time: a second one waits for the first to commit, then finds what it assigned. The unique
+        // index on payments would stop a second payment anyway; the lock spares the work of finding out.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PAYMENTS_LOCK).execute(&mut *tx).await?;
+        // The next number after the last run's, under the lock: a sequence would give a number to a run refused or
+        // rolled back, and to every rerun (ON CONFLICT takes a value before it finds the conflict).
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO payment_runs (id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at)
+             OVERRIDING SYSTEM VALUE
+             SELECT coalesce(max(id), 0) + 1, $1, $2, $3, $4, $5 FROM payment_runs
+             ON CONFLICT (pay_date) DO NOTHING
+             RETURNING id",
+        )
+        .bind(pay_date)
+        .bind(&run.debtor_name)
+        .bind(&run.debtor_iban)
+        .bind(&run.debtor_bic)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = created {
+            // Every accepted application with no payment that stands (one superseded by a new account does not).
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO payments
+                     (run_id, application_id, protocol, codice_fiscale, scheme, method, iban, amount_cents, status,
+                      updated_at)
+                 SELECT $1, a.id, a.protocol, a.codice_fiscale, a.scheme, a.details -> 'payment' ->> 'method',
+                        a.details -> 'payment' ->> 'iban', b.amount_cents, 'scheduled', $2
+                 FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE {}
+                 ORDER BY a.id
+                 ON CONFLICT (application_id) WHERE status <> 'superseded' DO NOTHING",
+                payable("$3")
+            )))
+            .bind(id)
+            .bind(at)
+            .bind(run.accepted_before.trunc_subsecs(6))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM payment_runs WHERE pay_date = $1")))
+            .bind(pay_date)
+            .fetch_one(&mut *tx)
+            .await?;
+        let found = rows::run(&row)?;
+        tx.commit().await?;
+        Ok((found, created.is_some()))
+    }
+
+    async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT count(*) FROM (
+                 SELECT p.codice_fiscale FROM payments p JOIN payment_runs r ON r.id = p.run_id
+                 WHERE r.pay_date = $1 AND p.method = 'iban'
+                 UNION ALL
+                 SELECT a.codice_fiscale FROM applications a JOIN budgets b ON b.scheme = a.scheme
+                 WHERE NOT EXISTS (SELECT 1 FROM payment_runs WHERE pay_date = $1)
+                   AND a.details -> 'payment' ->> 'method' = 'iban' AND {}
+             ) t
+             WHERE NOT EXISTS (SELECT 1 FROM persons pe WHERE pe.codice_fiscale = t.codice_fiscale)",
+            payable("$2")
+        )))
+        .bind(run.pay_date)
+        .bind(run.accepted_before.trunc_subsecs(6))
+        .fetch_one(&self.pool)
+        .await?;
+        payments::count(n, "unnamed transfers")
+    }
+
+    async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scheme, method, count(*) AS n, sum(amount_cents)::bigint AS total FROM payments WHERE run_id = $1
+             GROUP BY scheme, method ORDER BY scheme, method",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::run_total).collect()
+    }
+
+    async fn run_payments(
+        &self,
+        run_id: i64,
+        method: PaymentMethod,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.protocol, p.codice_fiscale, p.scheme, p.iban, p.amount_cents,
+                    pe.nome || ' ' || pe.cognome AS holder
+             FROM payments p LEFT JOIN persons pe ON pe.codice_fiscale = p.codice_fiscale
+             WHERE p.run_id = $1 AND p.method = $2 AND p.id > $3 ORDER BY p.id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(method.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::payment_row).collect()
+    }
+
+    async fn complete_payment_run(&self, run_id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_runs SET completed_at = coalesce(completed_at, $2) WHERE id = $1")
+            .bind(run_id)
+            .bind(at.trunc_subsecs(6))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError> {
+        let at = at.trunc_subsecs(6);
+        let mut counts = ReconcileCounts::default();
+        let mut tx = self.pool.begin().await?;
+        for outcome in outcomes {
+            let changed = match &outcome.returned {
+                None => sqlx::query(
+                    "UPDATE payments SET status = 'confirmed', updated_at = $2
+                     WHERE protocol = $1 AND status = 'scheduled'",
+                )
+                .bind(&outcome.protocol)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Some(reason) => sqlx::query(
+                    "UPDATE payments SET status = 'returned', reason = $3, updated_at = $2
+                     WHERE protocol = $1 AND status IN ('scheduled', 'confirmed')",
+                )
+                .bind(&outcome.protocol)
+                .bind(at)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            counts.record(changed, outcome.returned.is_some());
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn replace_returned_iban(
+        &self,
+        codice_fiscale: &CodiceFiscale,
+        protocol: &str,
+        iban: &Iban,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let at = at.trunc_subsecs(6);
+        let mut tx = self.pool.begin().await?;
+        let superseded = sqlx::query(
+            "UPDATE payments SET status = 'superseded', updated_at = $3
+             WHERE protocol = $1 AND codice_fiscale = $2 AND status = 'returned'",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if superseded == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE applications
+             SET details = jsonb_set(details, '{payment}', jsonb_build_object('method', 'iban', 'iban', $3::text)),
+                 updated_at = $4
+             WHERE protocol = $1 AND codice_fiscale = $2",
+        )
+        .bind(protocol)
+        .bind(codice_fiscale.as_str())
+        .bind(iban.electronic())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn payments_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.protocol, r.pay_date, p.method, p.iban, p.amount_cents, p.status, p.reason
+             FROM payments p JOIN payment_runs r ON r.id = p.run_id
+             WHERE p.codice_fiscale = $1 ORDER BY p.id",
+        )
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::payment_record).collect()
+    }
+}

@@ -1,0 +1,138 @@
+//! Spending limits on SQLite: every change takes the write lock (`BEGIN IMMEDIATE`), as the submissions do, so no
+//! reservation happens between a read and the write that depends on it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sportello_domain::Cents;
+use sqlx::AssertSqlSafe;
+
+use super::{SqliteStore, timestamp};
+use crate::budgets::{fit_under, reserved_at_start};
+use crate::rows;
+use crate::sql::BUDGET_SELECT;
+use crate::{Budget, BudgetChange, BudgetEvent, BudgetSeed, BudgetStore, StoreError};
+
+#[async_trait]
+impl BudgetStore for SqliteStore {
+    async fn ensure_budget(&self, seed: &BudgetSeed, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // Every start after the first finds the limit recorded: one indexed read, no lock, no count.
+        let known = |conn| {
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM budgets WHERE scheme = ?1")
+                .bind(&seed.scheme)
+                .fetch_optional(conn)
+        };
+        if known(&self.readers).await?.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // What is already accepted counts as reserved.
+        let accepted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM applications WHERE scheme = ?1 AND status = 'accepted'")
+                .bind(&seed.scheme)
+                .fetch_one(&mut *tx)
+                .await?;
+        let reserved = reserved_at_start(seed, accepted)?;
+        // A concurrent start may have recorded it meanwhile: then this one records nothing.
+        let inserted = sqlx::query(
+            "INSERT INTO budgets (scheme, amount_cents, limit_cents, legal_ref, reserved_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (scheme) DO NOTHING",
+        )
+        .bind(&seed.scheme)
+        .bind(seed.amount.get())
+        .bind(seed.limit.get())
+        .bind(&seed.legal_ref)
+        .bind(reserved)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() > 0 {
+            sqlx::query(
+                "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released) VALUES (?1, ?2, ?3, ?4, 0)",
+            )
+            .bind(&seed.scheme)
+            .bind(seed.limit.get())
+            .bind(&seed.legal_ref)
+            .bind(timestamp(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_budget_limit(
+        &self,
+        scheme: &str,
+        limit: Cents,
+        legal_ref: &str,
+        set_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<BudgetChange, StoreError> {
+        let at = timestamp(at);
+        // The write lock, as the submissions take it: no reservation happens between the read and the release.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let (amount, reserved): (i64, i64) =
+            sqlx::query_as("SELECT amount_cents, reserved_cents FROM budgets WHERE scheme = ?1")
+                .bind(scheme)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::UnknownBudget(scheme.to_owned()))?;
+        let fit = fit_under(scheme, limit, amount, reserved)?;
+        let released = sqlx::query(
+            "UPDATE applications SET status = 'accepted', updated_at = ?3
+             WHERE id IN (SELECT id FROM applications WHERE scheme = ?1 AND status = 'suspended_budget'
+                          ORDER BY submitted_at, id LIMIT ?2)",
+        )
+        .bind(scheme)
+        .bind(fit)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let released_cents =
+            i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
+        sqlx::query(
+            "UPDATE budgets SET limit_cents = ?2, legal_ref = ?3, reserved_cents = reserved_cents + ?4 WHERE scheme = ?1",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(released_cents)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO budget_history (scheme, limit_cents, legal_ref, set_at, released, set_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(scheme)
+        .bind(limit.get())
+        .bind(legal_ref)
+        .bind(&at)
+        .bind(released_cents / amount)
+        .bind(set_by)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} WHERE b.scheme = ?1")))
+            .bind(scheme)
+            .fetch_one(&mut *tx)
+            .await?;
+        let budget = rows::budget(&row)?;
+        tx.commit().await?;
+        Ok(BudgetChange { budget, released })
+    }
+
+    async fn budgets(&self) -> Result<Vec<Budget>, StoreError> {
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{BUDGET_SELECT} ORDER BY b.scheme"))).fetch_all(&self.readers).await?;
+        rows.iter().map(rows::budget).collect()
+    }
+
+    async fn budget_history(&self) -> Result<Vec<BudgetEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scheme, limit_cents, legal_ref, set_at, released, set_by FROM budget_history ORDER BY id",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(rows::budget_event).collect()
+    }
+}
