@@ -30,7 +30,8 @@ const AXE_PATH = require.resolve("axe-core/axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 const DESKTOP = { width: 1280, height: 900 };
 const MOBILE = { width: 390, height: 844 };
-const MAX_SHOT_BYTES = 300 * 1024;
+// The home and situation pages list every decree in force, period by period: longer pages, larger shots.
+const MAX_SHOT_BYTES = 450 * 1024;
 const PIN_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
 const CONTACT = "cittadina@example.it";
 
@@ -275,12 +276,14 @@ class Journey {
   async oneIndemnityOnly(page, receipt) {
     await this.step(page, "see the situation once art. 27 is accepted", async () => {
       await page.goto(this.url("/situazione"));
-      await page.locator("#held").waitFor();
-      const offered = await page.getByRole("link", { name: /^Presenta domanda/ }).count();
-      await this.expect(page, offered === 0, `no "Presenta domanda" once an allowance is held, not ${offered}`);
-      const held = (await page.locator("#held").textContent()).replace(/\s+/g, " ");
+      // March 2020 is the page's first period: once it holds an allowance, none of March's is offered.
+      await page.locator("#held-1").waitFor();
+      const march = page.locator('section[aria-labelledby="period-1"]');
+      const offered = await march.getByRole("link", { name: /^Presenta domanda/ }).count();
+      await this.expect(page, offered === 0, `no "Presenta domanda" for March once one is held, not ${offered}`);
+      const held = (await page.locator("#held-1").textContent()).replace(/\s+/g, " ");
       await this.expect(page, held.includes("non sono cumulabili (art. 31 c. 1)"), `the reason, with art. 31, in "${held}"`);
-      await this.expect(page, await page.locator(`#held a[href="${receipt}"]`).count() === 1, "a link to the application");
+      await this.expect(page, await page.locator(`#held-1 a[href="${receipt}"]`).count() === 1, "a link to the application");
     });
     await this.check(page, "situazione-titolare");
     await this.visit(page, "domanda-non-cumulabile", "/domanda?scheme=art30", 409);

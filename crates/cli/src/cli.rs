@@ -53,6 +53,9 @@ pub enum Command {
     /// Show or raise the schemes' spending limits.
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// Grant the indemnities the institute pays without an application (April 2020, art. 84 c. 1 DL 34/2020).
+    #[command(subcommand)]
+    Indemnities(IndemnitiesCommand),
     /// Benchmark aids: sessions opened in bulk, the raw PIN hash rate (see bench/parts).
     #[command(subcommand, hide = true)]
     Bench(crate::bench::BenchCommand),
@@ -111,6 +114,28 @@ pub struct PaymentsRunArgs {
 pub struct ReconcileArgs {
     /// The status report.
     pub file: PathBuf,
+}
+
+/// `sportello indemnities …`
+#[derive(Debug, Subcommand)]
+pub enum IndemnitiesCommand {
+    /// Record, once per beneficiary, the application of a scheme granted without one, with its protocol number
+    /// and receipt, decided by the law; running it again records nothing new.
+    Grant(GrantArgs),
+}
+
+/// Arguments of `indemnities grant`.
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The scheme to grant, e.g. art84c1 (its scheme file says granted = "automatically").
+    #[arg(long)]
+    pub scheme: String,
+    /// Who grants it, for the audit log (default: the operating system user).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// A scheme file, or a folder of them, to decide by instead of the decrees as shipped.
+    #[arg(long, value_name = "PATH")]
+    pub schemes: Option<PathBuf>,
 }
 
 /// `sportello budget …`
@@ -274,7 +299,7 @@ pub struct CheckArgs {
     /// The codice fiscale to decide for.
     #[arg(long)]
     pub cf: String,
-    /// A scheme file, or a folder of them, to decide by instead of the decrees as shipped (schemes/ in the sources).
+    /// A scheme file, or a folder of them, to decide by instead of the decrees as shipped (schemes/dl18-2020.toml and schemes/dl34-2020.toml in the sources).
     #[arg(long, value_name = "FILE")]
     pub schemes: Option<PathBuf>,
 }
@@ -575,6 +600,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Budget(command) => budget(&cli.database_url, command).await,
+        Command::Indemnities(IndemnitiesCommand::Grant(args)) => {
+            let decrees = load_decrees(args.schemes.as_deref())?;
+            let by = match args.by.as_deref().map(str::trim) {
+                Some("") => return Err(InputError("--by must name who grants".into()).into()),
+                Some(by) => by.to_owned(),
+                None => os_user().ok_or_else(|| {
+                    InputError("cannot tell who runs this command (no USER): name who grants with --by".into())
+                })?,
+            };
+            let store = open_store(&cli.database_url).await?;
+            let done = match crate::grant::grant(store.as_ref(), &decrees, &args.scheme, &by, chrono::Utc::now()).await
+            {
+                Ok(done) => done,
+                Err(e) if e.downcast_ref::<crate::grant::GrantError>().is_some() => {
+                    return Err(InputError(e.to_string()).into());
+                }
+                Err(e) => return Err(e),
+            };
+            print(&format!(
+                "{}: {} beneficiaries; {} granted now, {} refused by the law (with reasons), {} granted before\n",
+                args.scheme, done.beneficiaries, done.accepted, done.rejected, done.already
+            ))?;
+            Ok(())
+        }
         Command::Bench(command) => crate::bench::run(&cli.database_url, command).await,
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;

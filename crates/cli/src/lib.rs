@@ -10,6 +10,7 @@ pub mod drill;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
+pub mod grant;
 pub mod import;
 pub mod payments;
 pub mod persons;

@@ -34,6 +34,16 @@ pub trait ApplicationStore: Send + Sync {
 
     /// Every application of one person, oldest first.
     async fn applications_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<Application>, StoreError>;
+
+    /// Up to `limit` applications for `scheme` in `status`, in protocol order, after protocol `after`: a page of the
+    /// beneficiaries a later indemnity is granted to (`sportello indemnities grant`).
+    async fn applications_of_scheme(
+        &self,
+        scheme: &str,
+        status: ApplicationStatus,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>, StoreError>;
 }
 
 /// The status `application` is stored with, given the room under its scheme's spending limit (what one application

@@ -118,25 +118,38 @@ pub fn holding_message(state: &AuthState, held: &Application, lang: Lang) -> (St
         ),
         (Lang::En, _) => format!("With application no. {protocol} you were granted the “{title}” ({article})."),
     };
-    let why = match state.app.decrees.scheme(&held.scheme) {
-        Some(scheme) => {
+    let decrees = &state.app.decrees;
+    let why = match (decrees.scheme(&held.scheme), decrees.rulebook_of(&held.scheme)) {
+        (Some(scheme), Some(book)) => {
             let group = scheme.cumulation();
-            let decree = state.app.decrees.rulebook_of(scheme.id()).map(|b| b.decree().short()).unwrap_or_default();
-            match lang {
-                Lang::It => format!(
+            let decree = book.decree().short();
+            let alone = book.schemes().iter().filter(|s| s.cumulation() == group).count() == 1;
+            match (lang, alone) {
+                // A month with one indemnity: the decree grants it once.
+                (Lang::It, true) => format!(
+                    "L'indennità di {} spetta una sola volta ({} {decree}): non si può chiederla di nuovo.",
+                    group.period_it(),
+                    scheme.legal_ref()
+                ),
+                (Lang::En, true) => format!(
+                    "The allowance for {} is granted once ({} {decree}): it cannot be asked for again.",
+                    group.period_en(),
+                    scheme.legal_ref()
+                ),
+                (Lang::It, false) => format!(
                     "Le indennità di {} ({decree}) non sono cumulabili ({}): per quel mese non se ne può aggiungere \
                      un'altra.",
                     group.period_it(),
                     group.legal_ref()
                 ),
-                Lang::En => format!(
+                (Lang::En, false) => format!(
                     "The allowances for {} ({decree}) cannot be combined ({}): no other can be added for that month.",
                     group.period_en(),
                     group.legal_ref()
                 ),
             }
         }
-        None => String::new(),
+        _ => String::new(),
     };
     (what, why)
 }

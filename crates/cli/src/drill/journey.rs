@@ -348,7 +348,7 @@ impl Journey<'_> {
         }
         let eligible = situation["schemes"]
             .as_array()
-            .and_then(|schemes| schemes.iter().find(|s| s["eligible"] == true))
+            .and_then(|schemes| schemes.iter().find(|s| s["may_apply"] == true))
             .and_then(|s| s["scheme"].as_str())
             .map(str::to_owned);
         let Some(scheme) = eligible else {
@@ -386,7 +386,10 @@ impl Journey<'_> {
                 "not_reddito_di_cittadinanza": true,
                 "no_other_compulsory_scheme": true,
                 "not_employed": true
-            }
+            },
+            // May 2020's indemnity (art. 84 c. 2 DL 34/2020) asks for the income of March–April 2019 and 2020; the
+            // others ignore them.
+            "figures": {"income_2019_bimester_2": "4000.00", "income_2020_bimester_2": "1000.00"}
         });
         // A submission lost to a timeout or a dropped connection is sent again with the same key, as the API asks:
         // the answer must be the same receipt, never a second application.

@@ -21,9 +21,11 @@ fn prints_one_entry_per_scheme_with_reasons() {
     assert_eq!(json["codice_fiscale"], "RSSMRA80A01H501U");
     let schemes = json["schemes"].as_array().unwrap();
     let ids: Vec<&str> = schemes.iter().map(|s| s["scheme"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["art27", "art28", "art29", "art30", "art38"]);
+    assert_eq!(ids, ["art27", "art28", "art29", "art30", "art38", "art84c1", "art84c2"], "every decree in force");
     for scheme in schemes {
-        assert_eq!(scheme.as_object().unwrap().len(), 3, "{scheme}");
+        let mut keys: Vec<&String> = scheme.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["decree", "eligible", "period", "reasons", "scheme"], "{scheme}");
         let reasons = scheme["reasons"].as_array().unwrap();
         assert!(!reasons.is_empty(), "{scheme}");
         for reason in reasons {
@@ -33,8 +35,17 @@ fn prints_one_entry_per_scheme_with_reasons() {
             assert!(reason["article"].as_str().unwrap().starts_with("art. "), "{reason}");
         }
     }
-    assert_eq!(schemes[0]["eligible"], true);
-    assert!(schemes[1..].iter().all(|s| s["eligible"] == false));
+    let eligible: Vec<&str> =
+        schemes.iter().filter(|s| s["eligible"] == true).map(|s| s["scheme"].as_str().unwrap()).collect();
+    assert_eq!(eligible, ["art27", "art84c2"], "March's art. 27, and May's to be declared; April's follows a grant");
+    assert_eq!(
+        (&schemes[0]["decree"], &schemes[0]["period"]),
+        (&serde_json::json!("DL 18/2020"), &serde_json::json!("marzo 2020"))
+    );
+    assert_eq!(
+        (&schemes[6]["decree"], &schemes[6]["period"]),
+        (&serde_json::json!("DL 34/2020"), &serde_json::json!("maggio 2020"))
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `sportello drill` against a real `sportello serve` process: a small click day played to its end, every receipt
 //! found in the store, and the verification failing loudly when the store loses or doubles an application.
 
-use sportello_domain::law::Rulebook;
+use sportello_domain::law::{Decrees, Facts};
 
 use crate::support::{Sandbox, Server, stderr, stdout};
 
@@ -60,11 +60,16 @@ async fn a_drill_of_two_hundred_citizens_applies_once_for_each_entitled_one_and_
     let store = sportello_store::open(&sandbox.database_url).await.unwrap();
     let drilled = store.registry_persons(None, 200).await.unwrap();
     assert_eq!(drilled.len(), 200);
-    let rulebook = Rulebook::dl18_2020();
+    // Entitled: to an indemnity one applies for, under any decree in force (April's is granted, not applied for).
+    let decrees = Decrees::embedded();
     let mut entitled = 0;
     for cf in &drilled {
         let positions = store.positions(cf).await.unwrap();
-        let eligible = rulebook.decide(*cf, &positions).schemes.iter().any(|s| s.eligible);
+        let decision = decrees.decide(*cf, &positions, &Facts::none());
+        let eligible = decision
+            .schemes
+            .iter()
+            .any(|s| s.eligible && decrees.scheme(&s.scheme).is_some_and(|scheme| scheme.on_application()));
         let applications = store.applications_of(cf).await.unwrap();
         assert_eq!(applications.len(), usize::from(eligible), "{cf}: one application if entitled, none otherwise");
         entitled += u64::from(eligible);

@@ -314,7 +314,7 @@ impl Citizen {
         };
         let situation = self.api(reqwest::Method::GET, "/api/v1/situation", &token, None).await?;
         let schemes = situation["schemes"].as_array().cloned().unwrap_or_default();
-        if let Some(scheme) = schemes.iter().find(|s| s["eligible"] == true).and_then(|s| s["scheme"].as_str()) {
+        if let Some(scheme) = schemes.iter().find(|s| s["may_apply"] == true).and_then(|s| s["scheme"].as_str()) {
             self.page(&format!("/domanda?scheme={scheme}"), true, 200).await?;
             let application = serde_json::json!({
                 "scheme": scheme,
@@ -325,7 +325,8 @@ impl Citizen {
                     "not_reddito_di_cittadinanza": true,
                     "no_other_compulsory_scheme": true,
                     "not_employed": true
-                }
+                },
+                "figures": { "income_2019_bimester_2": "4000.00", "income_2020_bimester_2": "1000.00" }
             });
             let receipt = self.api(reqwest::Method::POST, "/api/v1/applications", &token, Some(application)).await?;
             let protocol = receipt["protocol"].as_str().ok_or("a receipt without a protocol")?.to_owned();

@@ -3,6 +3,7 @@
 mod browser;
 mod check;
 mod crash;
+mod decrees;
 mod drill;
 mod fuzz_corpus;
 mod gate;

@@ -53,6 +53,27 @@ impl ApplicationStore for SqliteStore {
         .await?;
         rows.iter().map(rows::application).collect()
     }
+
+    async fn applications_of_scheme(
+        &self,
+        scheme: &str,
+        status: ApplicationStatus,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Application>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications
+             WHERE scheme = ?1 AND status = ?2 AND protocol > ?3
+             ORDER BY protocol LIMIT ?4"
+        )))
+        .bind(scheme)
+        .bind(status.as_str())
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(rows::application).collect()
+    }
 }
 
 /// Stores batches of submissions on the writer connection, one transaction per batch.

@@ -782,3 +782,61 @@ async fn a_bearer_token_opens_no_page_and_a_session_cookie_opens_no_api_and_audi
         assert_eq!(row.channel, "citizen");
     }
 }
+
+#[tokio::test]
+async fn a_march_beneficiary_applies_for_may_once_and_a_second_may_is_refused_citing_art_84() {
+    let app = spawn_app().await;
+    let me = cf(PROFESSIONISTA);
+    let client = logged_in(&app, &me).await;
+    let march = client.apply("march", &application("art27")).await;
+    assert_eq!((march.status, &march.body["status"]), (201, &json!("accepted")), "{}", march.body);
+
+    // April's is paid without an application: the API refuses to take one, naming the field.
+    let april = client.apply("april", &application("art84c1")).await;
+    assert_eq!(april.status, 422, "{}", april.body);
+    assert_eq!(april.body["errors"][0]["field"], "/scheme");
+    assert!(april.body["errors"][0]["message"].as_str().unwrap().contains("non si chiede"), "{}", april.body);
+
+    // May's asks for the two incomes art. 84 c. 2 compares; without them the problem points at each.
+    let bare = client.apply("may-bare", &application("art84c2")).await;
+    assert_eq!(bare.status, 422, "{}", bare.body);
+    let fields: Vec<&str> =
+        bare.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["/figures/income_2019_bimester_2", "/figures/income_2020_bimester_2"]);
+
+    // Eight tabs send May's application at once, each with its own key: one is recorded, the others refused.
+    let mut may = application("art84c2");
+    may["figures"] = json!({"income_2019_bimester_2": "4000.00", "income_2020_bimester_2": "1200,50"});
+    let answers = futures::future::join_all((0..8).map(|n| {
+        let (client, may) = (&client, may.clone());
+        async move { client.apply(&format!("may-{n}"), &may).await }
+    }))
+    .await;
+    let created: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
+    assert_eq!(created.len(), 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    let accepted = &created[0].body;
+    assert_eq!(accepted["status"], "accepted", "a fall from 4,000 to 1,200.50 euros is more than 33%");
+    assert!(accepted["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "art84_may.income_drop"));
+    for refused in answers.iter().filter(|a| a.status != 201) {
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert_eq!(refused.problem(), "urn:sportello:problem:already-applied");
+        assert_eq!(refused.body["first_application"]["protocol"], accepted["protocol"]);
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains("art. 84 c. 2") && !detail.contains("art. 31"), "cites art. 84, not art. 31: {detail}");
+    }
+    let stored = app.store.applications_of(&me).await.unwrap();
+    let schemes: Vec<&str> = stored.iter().map(|a| a.scheme.as_str()).collect();
+    assert_eq!(schemes, ["art27", "art84c2"], "March's and May's, nothing else");
+    assert_eq!(stored[1].cumulation_group, "dl34-2020-maggio");
+
+    // The situation offers nothing more and names both holdings.
+    let situation = client.get("/api/v1/situation").await;
+    assert!(
+        situation.body["schemes"].as_array().unwrap().iter().all(|s| s["may_apply"] == false),
+        "{}",
+        situation.body
+    );
+    let held: Vec<&str> =
+        situation.body["holdings"].as_array().unwrap().iter().map(|h| h["scheme"].as_str().unwrap()).collect();
+    assert_eq!(held, ["art27", "art84c2"]);
+}

@@ -1,0 +1,135 @@
+//! `sportello indemnities grant`: an indemnity the institute pays without an application (April 2020's, art. 84
+//! c. 1 DL 34/2020, for those granted art. 27 DL 18/2020 in March) becomes, for each beneficiary, an application
+//! recorded by the institute, with its protocol number and receipt, decided by the law like any other.
+//!
+//! Once per person, however often it runs: each grant carries the idempotency key `grant:<scheme>`, so a second run
+//! finds the first one's application (and the store keeps one per person per cumulation group in any case). The
+//! beneficiaries are read page by page in protocol order; an interrupted run is simply run again.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sportello_domain::law::{Decrees, Facts};
+use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
+
+/// Beneficiaries read per query.
+const PAGE: u32 = 1_000;
+
+/// What a grant run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Granted {
+    /// Beneficiaries of the earlier scheme looked at.
+    pub beneficiaries: u64,
+    /// Applications recorded now as accepted (or suspended, past the spending limit).
+    pub accepted: u64,
+    /// Recorded now as rejected, with the law's reasons (e.g. reddito di cittadinanza on the decree's day).
+    pub rejected: u64,
+    /// Granted by an earlier run: nothing new recorded.
+    pub already: u64,
+}
+
+/// Why a scheme cannot be granted by this command.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// No decree in force has it.
+    #[error("there is no scheme '{0}' in the decrees in force")]
+    Unknown(String),
+    /// People apply for it.
+    #[error("scheme '{0}' is applied for, not granted: only a scheme with granted = \"automatically\" can be granted")]
+    OnApplication(String),
+}
+
+/// The idempotency key of the grant of `scheme`: one per person and scheme.
+pub fn grant_key(scheme: &str) -> String {
+    format!("grant:{scheme}")
+}
+
+/// Grants `scheme` to every beneficiary of the scheme it names, at `now`, on behalf of `by` (who runs the command).
+pub async fn grant(
+    store: &dyn Store,
+    decrees: &Decrees,
+    scheme_id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Granted> {
+    let scheme = decrees.scheme(scheme_id).ok_or_else(|| GrantError::Unknown(scheme_id.to_owned()))?;
+    let Some(earlier) = scheme.beneficiaries_of() else {
+        return Err(GrantError::OnApplication(scheme_id.to_owned()).into());
+    };
+    crate::payments::load_budgets(store, decrees, now).await?;
+    let mut done = Granted::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .applications_of_scheme(earlier, ApplicationStatus::Accepted, after.as_deref(), PAGE)
+            .await
+            .with_context(|| format!("cannot read the beneficiaries of {earlier}"))?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.protocol.clone());
+        for beneficiary in page {
+            done.beneficiaries += 1;
+            let cf = beneficiary.codice_fiscale;
+            let positions = store.positions(&cf).await?;
+            let decision = decrees.decide(cf, &positions, &Facts::granted([earlier]));
+            let decided = decision
+                .schemes
+                .into_iter()
+                .find(|d| d.scheme == scheme.id())
+                .with_context(|| format!("the decrees did not decide their own scheme {}", scheme.id()))?;
+            let application = NewApplication {
+                codice_fiscale: cf,
+                scheme: scheme.id().to_owned(),
+                cumulation_group: scheme.cumulation().id().to_owned(),
+                idempotency_key: grant_key(scheme.id()),
+                status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
+                reasons: serde_json::to_value(&decided.reasons)?,
+                // Paid as the earlier indemnity was: the same account or post office, the same contacts; nothing
+                // was declared for it.
+                details: without_declarations(&beneficiary.details),
+                submitted_at: now,
+                hold: beneficiary.hold.clone(),
+            };
+            let audit = SubmittedBy {
+                actor: format!("officer:{by}"),
+                from: None,
+                login_method: None,
+                channel: "back_office".to_owned(),
+            };
+            match store.submit_audited(application, audit).await? {
+                Submission::Created(a) if a.status == ApplicationStatus::Rejected => done.rejected += 1,
+                Submission::Created(_) => done.accepted += 1,
+                Submission::Duplicate(_) | Submission::AlreadyHolds(_) => done.already += 1,
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The earlier application's payment and contact details, with no declaration made (the grant asks for none).
+fn without_declarations(details: &serde_json::Value) -> serde_json::Value {
+    let mut copied = details.clone();
+    if let Some(object) = copied.as_object_mut() {
+        object.remove("declarations");
+        object.remove("figures");
+        object.insert("declarations".to_owned(), serde_json::json!({}));
+    }
+    copied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_copies_how_to_pay_and_whom_to_tell_but_no_declaration() {
+        let march = serde_json::json!({
+            "payment": {"method": "iban", "iban": "IT60X0542811101000000123456"},
+            "contact": {"email": "a@example.it", "mobile": null},
+            "declarations": {"not_pension_holder": true},
+        });
+        let april = without_declarations(&march);
+        assert_eq!(april["payment"], march["payment"]);
+        assert_eq!(april["contact"], march["contact"]);
+        assert_eq!(april["declarations"], serde_json::json!({}));
+        assert_eq!(grant_key("art84c1"), "grant:art84c1");
+    }
+}
