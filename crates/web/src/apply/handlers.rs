@@ -13,7 +13,9 @@ use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRec
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::held::refuse_second;
 use super::italian_time;
+pub use super::schemes::{citation, find_scheme, legal_ref, period, scheme_title};
 use super::standing::Standing;
+use super::views::{DeclarationView, FigureView, SchemeSummary};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::handlers::{ServiceError, forbidden, unavailable};
@@ -80,130 +82,12 @@ fn posted_scheme<'a>(
     Ok(scheme)
 }
 
-/// The indemnity named `key` (its id in the scheme file, e.g. `art27`).
-pub fn find_scheme<'a>(state: &'a AuthState, key: &str) -> Option<&'a Scheme> {
-    state.app.decrees.scheme(key)
-}
-
-/// The indemnity's title in `lang`, or its id if the rulebook no longer knows it.
-pub fn scheme_title(state: &AuthState, id: &str, lang: Lang) -> String {
-    state.app.decrees.scheme(id).map_or_else(|| id.to_owned(), |s| lang.pick(s.title_it(), s.title_en()).to_owned())
-}
-
-/// The article granting the indemnity `id` ("art. 27 c. 1"), or nothing if no decree in force knows it.
-pub fn legal_ref(state: &AuthState, id: &str) -> String {
-    state.app.decrees.scheme(id).map(|s| s.legal_ref().to_owned()).unwrap_or_default()
-}
-
-/// The article and decree granting the indemnity `id` ("art. 27 c. 1 DL 18/2020"), as pages and receipts cite it,
-/// or nothing if no decree in force knows it.
-pub fn citation(state: &AuthState, id: &str) -> String {
-    let decrees = &state.app.decrees;
-    match (decrees.scheme(id), decrees.rulebook_of(id)) {
-        (Some(scheme), Some(book)) => format!("{} {}", scheme.legal_ref(), book.decree().short()),
-        _ => String::new(),
-    }
-}
-
-/// The month the indemnity `id` is for, in `lang` ("marzo 2020"), or nothing if no decree in force knows it.
-pub fn period(state: &AuthState, id: &str, lang: Lang) -> String {
-    state
-        .app
-        .decrees
-        .scheme(id)
-        .map(|s| lang.pick(s.cumulation().period_it(), s.cumulation().period_en()).to_owned())
-        .unwrap_or_default()
-}
-
 /// The `?scheme=` query parameter of the form.
 #[derive(Debug, Default, Deserialize)]
 pub struct SchemeQuery {
     /// The indemnity chosen.
     #[serde(default)]
     pub scheme: Option<String>,
-}
-
-/// What the pages show of the indemnity applied for.
-struct SchemeSummary {
-    id: String,
-    title: String,
-    legal_ref: String,
-    amount: String,
-    /// The decree granting it, e.g. "DL 18/2020".
-    decree: String,
-    /// The month it is for, e.g. "marzo 2020".
-    period: String,
-}
-
-impl SchemeSummary {
-    fn new(state: &AuthState, scheme: &Scheme, lang: Lang) -> Self {
-        let decree = state.app.decrees.rulebook_of(scheme.id()).map(|b| b.decree().short().to_owned());
-        let group = scheme.cumulation();
-        SchemeSummary {
-            id: scheme.id().to_owned(),
-            title: lang.pick(scheme.title_it(), scheme.title_en()).to_owned(),
-            legal_ref: scheme.legal_ref().to_owned(),
-            amount: lang.money(scheme.amount()),
-            decree: decree.unwrap_or_default(),
-            period: lang.pick(group.period_it(), group.period_en()).to_owned(),
-        }
-    }
-}
-
-/// One amount the indemnity asks the applicant to declare, as the form and the review show it.
-struct FigureView {
-    /// The input's name and id.
-    id: String,
-    /// What to declare.
-    label: String,
-    /// The article that asks for it.
-    legal_ref: String,
-    /// As typed.
-    value: String,
-}
-
-impl FigureView {
-    /// The figures `scheme` asks for, filled as in `form`.
-    fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
-        scheme
-            .figures()
-            .iter()
-            .map(|f| FigureView {
-                id: f.id().to_owned(),
-                label: lang.pick(f.text_it(), f.text_en()).to_owned(),
-                legal_ref: f.legal_ref().to_owned(),
-                value: form.figure(f.id()).trim().to_owned(),
-            })
-            .collect()
-    }
-}
-
-/// One declaration the indemnity asks for, as the form and the review show it.
-struct DeclarationView {
-    /// The checkbox's name and id.
-    id: &'static str,
-    /// What the citizen declares, after "Dichiaro:".
-    text: String,
-    /// The article that makes it a condition.
-    legal_ref: String,
-    /// Ticked in the form as posted.
-    checked: bool,
-}
-
-impl DeclarationView {
-    /// The declarations `scheme` asks for, ticked as in `form`.
-    fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
-        scheme
-            .declarations()
-            .iter()
-            .map(|d| DeclarationView {
-                id: d.kind().as_str(),
-                text: lang.pick(d.text_it(), d.text_en()).to_owned(),
-                legal_ref: d.legal_ref().to_owned(),
-                checked: form.ticked(d.kind()) == TICKED,
-            })
-            .collect()
-    }
 }
 
 #[derive(Template)]

@@ -20,7 +20,9 @@ pub mod handlers;
 pub mod held;
 pub mod italian_time;
 pub mod receipt;
+pub mod schemes;
 pub mod standing;
+mod views;
 
 /// The application routes, ready to merge into the portal's router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
