@@ -14,6 +14,7 @@ use crate::routes::{Audience, Routes};
 use crate::server::AppState;
 
 pub mod applications;
+pub mod bodies;
 pub mod doc;
 pub mod problem;
 pub mod sessions;
