@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod drill;
+pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
