@@ -23,7 +23,7 @@ use sportello_store::{Session, Store};
 use sportello_web::auth::session::SessionId;
 use sportello_web::pin::{Pin, PinHasher};
 
-use crate::cli::InputError;
+use crate::error::InputError;
 
 /// `sportello bench …`
 #[derive(Debug, Subcommand)]
@@ -67,7 +67,7 @@ pub struct HashArgs {
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Sessions(args) => {
-            let rulebook = crate::cli::load_rulebook(args.schemes.as_deref())?;
+            let rulebook = crate::rulebook::load_rulebook(args.schemes.as_deref())?;
             let store: Arc<dyn Store> = sportello_store::open(database_url)
                 .await
                 .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?

@@ -14,7 +14,7 @@ use sportello_domain::registry::CellError;
 use sportello_store::Store;
 use tokio::sync::mpsc;
 
-use crate::cli::InputError;
+use crate::error::InputError;
 use crate::extract::{ExtractError, ExtractReader, PersonsFile};
 
 /// Records handed to the store at once.

@@ -21,7 +21,7 @@ use reqwest::Url;
 use sportello_domain::CodiceFiscale;
 use tokio::sync::Semaphore;
 
-use crate::cli::InputError;
+use crate::error::InputError;
 pub use journey::Citizen;
 pub use report::Report;
 pub use verify::{Findings, verify_store};
