@@ -19,7 +19,7 @@ pub async fn run_portal(
     rulebook: Rulebook,
     config: sportello_web::config::Config,
 ) -> anyhow::Result<()> {
-    let state = sportello_web::server::AppState {
+    let state = sportello_web::state::AppState {
         store,
         rulebook: std::sync::Arc::new(rulebook),
         config: std::sync::Arc::new(config),

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub mod annul;
 pub mod form;
@@ -21,6 +21,7 @@ pub mod held;
 pub mod italian_time;
 pub mod receipt;
 pub mod standing;
+pub mod stored;
 
 /// The application routes, ready to merge into the portal's router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {

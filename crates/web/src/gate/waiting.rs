@@ -7,10 +7,10 @@
 //! refreshes itself at the interval the gate asks for, and a plain form does the same by hand.
 //!
 //! Here are the four handlers; the query and the URLs built from it are in `query`, the pages, the JSON body and
-//! the 503s in `render`.
+//! the 503s in `reply`.
 
 mod query;
-mod render;
+mod reply;
 
 use axum::Json;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -19,13 +19,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_gate::{ChallengeOffer, GateError, LostReason, Offer, PassCheck, Proof, RoomId, Visit};
 
-use super::layer::wants_json;
 use super::{CHALLENGE_COOKIE, GateApp, PASS_COOKIE, PASS_HEADER, TICKET_COOKIE, TICKET_HEADER, cookies};
-use crate::pages::render_with;
-use render::{Shown, StateBody, gate_failed, refused, unavailable, unknown_room, view};
+use crate::render::{render_with, wants_json};
+use reply::{Shown, StateBody, gate_failed, refused, unavailable, unknown_room, view};
 
 pub use query::{WaitQuery, waiting_room_url};
-pub use render::{RETRY_AFTER_SECS, maintenance, queue_required};
+pub use reply::{RETRY_AFTER_SECS, maintenance, queue_required};
 
 impl GateApp {
     /// Whether the request holds a valid pass for `room`.
@@ -243,7 +242,7 @@ pub async fn leave(State(app): State<GateApp>, Query(q): Query<WaitQuery>, heade
     let mut response = if wants_json(&headers) {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        crate::pages::problem(
+        crate::render::problem(
             StatusCode::OK,
             lang,
             lang.pick("Grazie", "Thank you"),

@@ -13,7 +13,7 @@ use sportello_gate::{ChallengeOffer, GateError, MaintenanceMessage, QueueView, R
 use super::query::{WaitQuery, encode};
 use crate::gate::{CHALLENGE_COOKIE, GATE_JS, GateApp, PASS_COOKIE, TICKET_COOKIE, cookies};
 use crate::i18n::Lang;
-use crate::pages::{LAST_UPDATE, lang_suffix, render_with};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with};
 
 /// What `Retry-After` says when the gate is paused or its state unreachable, seconds.
 pub const RETRY_AFTER_SECS: u32 = 30;
@@ -140,7 +140,7 @@ pub(super) fn gate_failed(lang: Lang, json: bool, e: &GateError) -> Response {
     let response = if json {
         (StatusCode::SERVICE_UNAVAILABLE, Json(StateBody::of(view("unavailable")))).into_response()
     } else {
-        crate::pages::problem(
+        crate::render::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             lang,
             lang.pick("Servizio momentaneamente non disponibile", "Service temporarily unavailable"),
@@ -334,7 +334,7 @@ impl GateApp {
 }
 
 pub(super) fn unknown_room(lang: Lang) -> Response {
-    crate::pages::problem(
+    crate::render::problem(
         StatusCode::NOT_FOUND,
         lang,
         lang.pick("Sala d'attesa sconosciuta", "Unknown waiting room"),
