@@ -24,7 +24,7 @@ use sportello_store::{Session, SessionKind, Store};
 use sportello_web::auth::session::SessionId;
 use sportello_web::pin::{Pin, PinHasher};
 
-use crate::cli::InputError;
+use crate::error::InputError;
 
 /// `sportello bench …`
 #[derive(Debug, Subcommand)]
@@ -68,7 +68,7 @@ pub struct HashArgs {
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Sessions(args) => {
-            let decrees = crate::cli::load_decrees(args.schemes.as_deref())?;
+            let decrees = crate::rulebook::load_decrees(args.schemes.as_deref())?;
             let store: Arc<dyn Store> = sportello_store::open(database_url)
                 .await
                 .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?

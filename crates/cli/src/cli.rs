@@ -10,8 +10,13 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Decrees, Facts, Rulebook};
 use sportello_store::{DEFAULT_DATABASE_URL, Store, StoreError};
 
+use crate::demo::{self, DemoArgs};
+use crate::error::InputError;
 use crate::import::{ImportOptions, import};
-use crate::{demo, payments, synthetic};
+use crate::output::{closed_pipe, print};
+use crate::portal::{bind, run_portal};
+use crate::rulebook::load_decrees;
+use crate::{payments, synthetic};
 
 /// Sportello: apply for an emergency benefit, fairly, under any surge.
 #[derive(Debug, Parser)]
@@ -304,40 +309,6 @@ pub struct CheckArgs {
     pub schemes: Option<PathBuf>,
 }
 
-/// Arguments of `demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// How many people the demo registry holds.
-    #[arg(long, default_value_t = 5_000)]
-    pub persons: u64,
-    /// The seed of the demo registry.
-    #[arg(long, default_value_t = 2020)]
-    pub seed: u64,
-    /// The language of the reasons shown.
-    #[arg(long, value_enum, default_value_t = Lang::It)]
-    pub lang: Lang,
-    /// Where the demo portal listens.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
-    /// Only import and show decisions; do not issue PINs or start the portal.
-    #[arg(long)]
-    pub no_serve: bool,
-}
-
-/// A language the reasons of a decision are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Lang {
-    /// Italiano.
-    It,
-    /// English.
-    En,
-}
-
-/// An error the user can fix (bad input): exit status 2. Everything else exits with 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InputError(pub String);
-
 /// Parses the arguments, runs the command and maps failures to exit statuses.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -362,20 +333,6 @@ pub fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// Whether a failure is standard output's reader having gone away (EPIPE).
-fn closed_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
-}
-
-/// Writes `text` to standard output, failing (rather than panicking as `print!` does) when its reader has gone away.
-pub fn print(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }
 
 /// A date as operators write it: 2020-04-15 (ISO 8601) or 15/04/2020 (as Italians do).
@@ -764,78 +721,6 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let listener = bind(&config).await?;
     eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
     run_portal(listener, store.into(), decrees, config).await
-}
-
-/// Binds the portal's listener.
-pub async fn bind(config: &sportello_web::config::Config) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.http.listen))
-}
-
-/// Serves the portal on `listener` until Ctrl-C or SIGTERM.
-pub async fn run_portal(
-    listener: tokio::net::TcpListener,
-    store: std::sync::Arc<dyn Store>,
-    decrees: Decrees,
-    config: sportello_web::config::Config,
-) -> anyhow::Result<()> {
-    let state = sportello_web::server::AppState {
-        store,
-        decrees: std::sync::Arc::new(decrees),
-        config: std::sync::Arc::new(config),
-    };
-    sportello_web::server::launch(listener, state, shutdown_signal()).await?;
-    eprintln!("Sportello stopped");
-    Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM, so that requests in flight finish before the process ends.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
-/// The decrees in force: those of `--schemes` (one scheme file, or a folder whose `*.toml` files are read in name
-/// order), or the ones shipped (DL 18/2020 and DL 34/2020 art. 84).
-pub fn load_decrees(path: Option<&std::path::Path>) -> anyhow::Result<Decrees> {
-    let Some(path) = path else { return Ok(Decrees::embedded()) };
-    let files: Vec<std::path::PathBuf> = if path.is_dir() {
-        let entries = std::fs::read_dir(path)
-            .map_err(|e| InputError(format!("cannot read the scheme folder {}: {e}", path.display())))?;
-        let mut files: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_owned()]
-    };
-    let mut texts = Vec::with_capacity(files.len());
-    for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| InputError(format!("cannot read the scheme file {}: {e}", file.display())))?;
-        texts.push((file.display().to_string(), text));
-    }
-    Decrees::from_files(&texts).map_err(|e| InputError(format!("the scheme files are invalid: {e}")).into())
 }
 
 /// `sportello check`'s JSON: the decision (`codice_fiscale`, `schemes` of objects with `scheme`, `eligible` and

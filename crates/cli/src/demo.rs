@@ -10,12 +10,41 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::Args;
 use sportello_domain::law::{Decision, Decrees, Facts};
 
-use crate::cli::{DemoArgs, Lang};
 use crate::import::{ImportOptions, import};
 use crate::pins;
 use crate::synthetic::{self, Generator, Profile};
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many people the demo registry holds.
+    #[arg(long, default_value_t = 5_000)]
+    pub persons: u64,
+    /// The seed of the demo registry.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// The language of the reasons shown.
+    #[arg(long, value_enum, default_value_t = Lang::It)]
+    pub lang: Lang,
+    /// Where the demo portal listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Only import and show decisions; do not issue PINs or start the portal.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// A language the reasons of a decision are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Italiano.
+    It,
+    /// English.
+    En,
+}
 
 /// The kinds of people the demo shows, in this order.
 const SHOWN: [Profile; 6] = [
@@ -116,7 +145,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     config.http.listen = args.listen;
     config.notify.mailbox = Some(dir.join("mailbox.jsonl"));
     config.notify.letters_dir = Some(dir.join("letters"));
-    let listener = crate::cli::bind(&config).await?;
+    let listener = crate::portal::bind(&config).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     writeln!(out, "\nThe portal is open at {url}  (Ctrl-C stops it)")?;
     writeln!(
@@ -145,7 +174,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     )?;
     out.flush()?;
     drop(out);
-    crate::cli::run_portal(listener, store.into(), decrees, config).await
+    crate::portal::run_portal(listener, store.into(), decrees, config).await
 }
 
 fn print_decision(

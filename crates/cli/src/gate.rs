@@ -10,7 +10,7 @@ use sportello_gate::{Capacity, MaintenanceMessage, PassId};
 use sportello_web::config::Config;
 use sportello_web::gate::GateApp;
 
-use crate::cli::InputError;
+use crate::error::InputError;
 
 /// `sportello gate …`
 #[derive(Debug, Subcommand)]
@@ -120,7 +120,7 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
                 let status = app.gate.status(room.id).await?;
                 rooms.push(with_local_times(serde_json::to_value(&status)?, &status, room.schedule.tz));
             }
-            crate::cli::print(&format!("{}\n", serde_json::to_string_pretty(&rooms)?))?;
+            crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&rooms)?))?;
         }
         GateCommand::Set(args) => {
             let app = connect(&args.gate).await?;

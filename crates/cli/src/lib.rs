@@ -7,12 +7,17 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod drill;
+pub mod error;
+pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
 pub mod grant;
 pub mod import;
+pub mod output;
 pub mod payments;
 pub mod persons;
 pub mod pins;
+pub mod portal;
+pub mod rulebook;
 pub mod synthetic;

@@ -14,8 +14,8 @@ use sportello_domain::registry::CellError;
 use sportello_store::Store;
 use tokio::sync::mpsc;
 
-use crate::cli::InputError;
-use crate::import::{ExtractError, ExtractReader, PersonsFile};
+use crate::error::InputError;
+use crate::extract::{ExtractError, ExtractReader, PersonsFile};
 
 /// Records handed to the store at once.
 const BATCH: usize = 4_096;

@@ -11,7 +11,7 @@ use sportello_store::credentials::slot_for_office;
 use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, Store};
 use sportello_web::pin::{Pin, PinHasher};
 
-use crate::cli::InputError;
+use crate::error::InputError;
 
 /// Issues a new PIN for each person, handed over by the office (it takes a free slot, or the slot of the person's PIN
 /// used least recently when all four are taken), and returns them with their codice fiscale, in the

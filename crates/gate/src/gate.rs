@@ -3,13 +3,13 @@
 //!
 //! A visit goes: [`Gate::challenge`] (a proof-of-work puzzle, or a wait without JavaScript) → [`Gate::enter`]
 //! (a ticket) → [`Gate::refresh`] every `refresh_interval_secs` (position, estimated wait, a re-signed ticket) →
-//! admission: a [`Pass`] checked on every request with [`Gate::check_pass`].
+//! admission: a [`Pass`] checked on every request with [`Gate::check_pass`]. What these calls hand back is in
+//! [`crate::visit`]; the operator's controls and the status page are in the `operator` submodule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
 
 use crate::capacity::Capacity;
 use crate::clock::Clock;
@@ -17,11 +17,16 @@ use crate::config::{GateConfig, Invalid, Room};
 use crate::draw::{self, Seed};
 use crate::eta;
 use crate::pow;
-use crate::schedule::{MaintenanceMessage, Phase, RoomStatus};
+use crate::schedule::{Phase, RoomStatus};
 use crate::state::{
     Admission, ClaimOutcome, Control, GateState, IssueOutcome, IssueRequest, QueueSnapshot, StateError,
 };
-use crate::token::{Challenge, Pass, PassId, RoomId, Signer, Ticket, TokenError, WindowId, random_bytes};
+use crate::token::{Challenge, Pass, RoomId, Signer, Ticket, TokenError, WindowId, random_bytes};
+use crate::visit::{Admitted, ChallengeOffer, LostReason, Offer, PassCheck, Proof, Visit, Waiting};
+
+mod operator;
+
+pub use operator::{DrawView, RoomView};
 
 /// The admission gate.
 pub struct Gate {
@@ -75,213 +80,6 @@ pub enum GateError {
     /// The system random source failed.
     #[error("random source failed: {0}")]
     Rng(String),
-}
-
-/// How a visitor proves the work before a ticket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proof {
-    /// The nonce found by the page's script or a JSON client.
-    Nonce(u64),
-    /// Nothing but the wait (no-JavaScript challenges).
-    Waited,
-}
-
-/// A challenge to solve before entering.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ChallengeOffer {
-    /// The signed challenge; the proof hashes exactly this string.
-    pub token: String,
-    /// Leading zero bits needed; 0 on the no-JavaScript path.
-    pub difficulty: u8,
-    /// Redeemable from then (the no-JavaScript wait).
-    pub not_before: DateTime<Utc>,
-    /// Redeemable until then.
-    pub expires_at: DateTime<Utc>,
-    /// Issued for the no-JavaScript path.
-    pub no_js: bool,
-}
-
-/// The answer to a request for a challenge.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Offer {
-    /// Solve this, then [`Gate::enter`].
-    Challenge(ChallengeOffer),
-    /// Nothing to join now: closed (pre-queue not open) or in maintenance.
-    Unavailable(RoomStatus),
-}
-
-/// A waiting visitor's state after a refresh.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Waiting {
-    /// The room.
-    pub room: RoomId,
-    /// The re-signed ticket to keep (cookie or JSON).
-    pub ticket: String,
-    /// Place in the queue, 1 = next; `None` in the pre-queue, before the draw.
-    pub position: Option<u64>,
-    /// Seconds until the promised admission, never more than last shown; `None` in the pre-queue.
-    pub eta_secs: Option<u64>,
-    /// Refresh after this many seconds.
-    pub refresh_secs: u32,
-    /// In the pre-queue, waiting for the opening and its draw.
-    pub pre_queue: bool,
-    /// The opening, while in the pre-queue.
-    pub opens_at: Option<DateTime<Utc>>,
-}
-
-/// An admitted visitor's pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Admitted {
-    /// The room.
-    pub room: RoomId,
-    /// The signed pass to keep.
-    pub pass: String,
-    /// Its id (for logs and revocation).
-    pub pass_id: PassId,
-    /// Until then.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Why a visitor no longer has a place; they may ask for a new challenge and join at the back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LostReason {
-    /// Not refreshed within `ticket_ttl_secs`.
-    NotRefreshed,
-    /// Admitted, but not back to claim the pass within `claim_grace_secs`.
-    ClaimLapsed,
-    /// The window the ticket was for has closed.
-    WindowEnded,
-    /// The pass for this place was revoked.
-    Revoked,
-}
-
-/// The outcome of entering or refreshing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Visit {
-    /// Still waiting.
-    Waiting(Waiting),
-    /// Admitted: here is the pass.
-    Admitted(Admitted),
-    /// The room is closed or in maintenance; `ticket`, when present, keeps the place (re-signed).
-    Unavailable {
-        /// What to show.
-        status: RoomStatus,
-        /// The ticket to keep, if the visitor still holds a place.
-        ticket: Option<String>,
-    },
-    /// The place is gone.
-    PlaceLost(LostReason),
-}
-
-/// What a JSON client (or the page's script) gets: position, wait, refresh interval, admitted or not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct QueueView {
-    /// `waiting`, `pre_queue`, `admitted`, `closed`, `maintenance` or `place_lost`.
-    pub state: &'static str,
-    /// Admitted.
-    pub admitted: bool,
-    /// Place in the queue, 1 = next.
-    pub position: Option<u64>,
-    /// Estimated seconds to admission; never goes up.
-    pub eta_seconds: Option<u64>,
-    /// When to ask again.
-    pub refresh_seconds: Option<u32>,
-    /// The next opening, when closed or in the pre-queue.
-    pub opens_at: Option<DateTime<Utc>>,
-    /// The operator's message, in maintenance.
-    pub message: Option<MaintenanceMessage>,
-    /// Why the place was lost.
-    pub lost: Option<LostReason>,
-}
-
-impl Visit {
-    /// The JSON view of this outcome.
-    pub fn view(&self) -> QueueView {
-        let blank = QueueView {
-            state: "waiting",
-            admitted: false,
-            position: None,
-            eta_seconds: None,
-            refresh_seconds: None,
-            opens_at: None,
-            message: None,
-            lost: None,
-        };
-        match self {
-            Visit::Waiting(w) => QueueView {
-                state: if w.pre_queue { "pre_queue" } else { "waiting" },
-                position: w.position,
-                eta_seconds: w.eta_secs,
-                refresh_seconds: Some(w.refresh_secs),
-                opens_at: w.opens_at,
-                ..blank
-            },
-            Visit::Admitted(_) => QueueView { state: "admitted", admitted: true, ..blank },
-            Visit::Unavailable { status: RoomStatus::Maintenance { message }, .. } => {
-                QueueView { state: "maintenance", message: Some(message.clone()), ..blank }
-            }
-            Visit::Unavailable { status: RoomStatus::Closed { opens_at, .. }, .. } => {
-                QueueView { state: "closed", opens_at: *opens_at, ..blank }
-            }
-            Visit::Unavailable { status: RoomStatus::Open { .. }, .. } => QueueView { state: "waiting", ..blank },
-            Visit::PlaceLost(reason) => QueueView { state: "place_lost", lost: Some(*reason), ..blank },
-        }
-    }
-}
-
-/// A pass checked on a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PassCheck {
-    /// Let it through.
-    Valid(Pass),
-    /// Past its lifetime: back to the queue.
-    Expired,
-    /// Revoked by the operator or released by its holder.
-    Revoked,
-    /// The room is in maintenance.
-    Maintenance(MaintenanceMessage),
-}
-
-/// The public state of a room, for the status page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RoomView {
-    /// The room's key.
-    pub room: String,
-    /// Open, closed or in maintenance.
-    pub status: RoomStatus,
-    /// The current or next window, when open or in the pre-queue.
-    pub window: Option<WindowId>,
-    /// The draw for that window, once its seed is committed.
-    pub draw: Option<DrawView>,
-    /// Places handed out and not yet admitted.
-    pub waiting: u64,
-    /// Places admitted so far in this window.
-    pub admitted: u64,
-    /// Passes active now.
-    pub active: u64,
-    /// The capacity in force.
-    pub capacity: Capacity,
-    /// The backend's health, per mille.
-    pub health_permille: u32,
-    /// Admissions per second, in thousandths, that estimates count on now (measured, within what capacity
-    /// guarantees and allows).
-    pub planning_rate_milli: u64,
-    /// The proof of work's difficulty for the next arrival, bits.
-    pub pow_difficulty: u8,
-    /// The estimated wait of the last in line, seconds (0 with nobody waiting).
-    pub eta_last_secs: u64,
-}
-
-/// The pre-queue draw as published: the commitment before the opening, the seed and size after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DrawView {
-    /// SHA-256 of the seed, hex.
-    pub commitment: String,
-    /// The seed, hex, once the window has opened.
-    pub seed: Option<String>,
-    /// The pre-queue size, once frozen.
-    pub pre_queue_size: Option<u64>,
 }
 
 fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -632,103 +430,5 @@ impl Gate {
         let room = self.room(pass.room)?;
         self.state.revoke(&room.key, pass.pass_id, ms(self.now()), ms(pass.expires_at)).await?;
         Ok(())
-    }
-
-    /// The operator revokes a pass by id; returns whether it was active. Its slot is freed at once.
-    pub async fn revoke(&self, room_key: &str, pass_id: PassId) -> Result<bool, GateError> {
-        let room = self.room_by_key(room_key)?;
-        let now = self.now();
-        let control = self.control(room, now).await?;
-        // Unknown to the state (never claimed, or state lost): refuse it for as long as any pass could live.
-        let longest = control.capacity.unwrap_or(room.capacity).pass_ttl_secs.max(room.capacity.pass_ttl_secs);
-        Ok(self.state.revoke(&room.key, pass_id, ms(now), ms(now + secs(longest))).await?)
-    }
-
-    /// Sets the room's capacity live on every node (within the control cache's lifetime).
-    pub async fn set_capacity(&self, room_key: &str, capacity: Capacity) -> Result<(), GateError> {
-        let room = self.room_by_key(room_key)?;
-        capacity.validate().map_err(GateError::InvalidCapacity)?;
-        self.state.set_capacity(&room.key, Some(capacity)).await?;
-        self.forget_control(room);
-        Ok(())
-    }
-
-    /// Goes back to the configured capacity.
-    pub async fn reset_capacity(&self, room_key: &str) -> Result<(), GateError> {
-        let room = self.room_by_key(room_key)?;
-        self.state.set_capacity(&room.key, None).await?;
-        self.forget_control(room);
-        Ok(())
-    }
-
-    /// Switches maintenance mode on (with the message) or off.
-    pub async fn set_maintenance(&self, room_key: &str, message: Option<MaintenanceMessage>) -> Result<(), GateError> {
-        let room = self.room_by_key(room_key)?;
-        self.state.set_maintenance(&room.key, message).await?;
-        self.forget_control(room);
-        Ok(())
-    }
-
-    /// Reports the backend's health (per mille, see [`crate::health::HealthController`]); the admission rate is
-    /// scaled by it, never above the set maximum.
-    pub async fn report_health(&self, room_key: &str, permille: u32) -> Result<(), GateError> {
-        let room = self.room_by_key(room_key)?;
-        self.state.set_health(&room.key, permille).await?;
-        self.forget_control(room);
-        Ok(())
-    }
-
-    /// The room's public state: status, queue counters, and the draw (commitment; seed once open).
-    pub async fn status(&self, room: RoomId) -> Result<RoomView, GateError> {
-        let room = self.room(room)?;
-        let now = whole_seconds(self.now());
-        let control = self.control(room, now).await?;
-        let phase = room.schedule.phase(now);
-        let capacity = control.capacity.unwrap_or(room.capacity);
-        let (window, snapshot, draw) = match phase {
-            Phase::PreQueue { window, .. } => {
-                let seed = self.state.ensure_seed(&room.key, window, random_bytes().map_err(GateError::Rng)?).await?;
-                let snapshot = self.advance(room, window, now, false, &control).await?;
-                let draw =
-                    DrawView { commitment: hex::encode(draw::commitment(&seed)), seed: None, pre_queue_size: None };
-                (Some(window), snapshot, Some(draw))
-            }
-            Phase::Open { window, .. } => {
-                let snapshot = self.advance(room, window, now, true, &control).await?;
-                let stored = self.state.draw(&room.key, window).await?;
-                let draw = stored.seed.map(|seed| DrawView {
-                    commitment: hex::encode(draw::commitment(&seed)),
-                    seed: stored.pre_queue_size.map(|_| hex::encode(seed)),
-                    pre_queue_size: stored.pre_queue_size,
-                });
-                (Some(window), snapshot, draw)
-            }
-            Phase::Closed { .. } => (None, QueueSnapshot::default(), None),
-        };
-        Ok(RoomView {
-            room: room.key.clone(),
-            status: RoomStatus::of(phase, control.maintenance.as_ref()),
-            window,
-            draw,
-            waiting: snapshot.waiting(),
-            admitted: snapshot.admitted_upto,
-            active: snapshot.active,
-            capacity,
-            health_permille: control.health_permille,
-            planning_rate_milli: eta::planning_rate_milli(
-                &capacity,
-                control.health_permille,
-                snapshot.measured_rate_milli,
-            ),
-            pow_difficulty: self.config.pow.difficulty(snapshot.waiting()),
-            eta_last_secs: match snapshot.waiting() {
-                0 => 0,
-                waiting => eta::estimate_secs(
-                    waiting,
-                    eta::planning_rate_milli(&capacity, control.health_permille, snapshot.measured_rate_milli),
-                    capacity.refresh_interval_secs,
-                ),
-            },
-        })
     }
 }

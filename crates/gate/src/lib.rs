@@ -20,16 +20,15 @@ pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;
+pub mod visit;
 
 pub use capacity::Capacity;
 pub use clock::{Clock, ManualClock, system_clock};
 pub use config::{ConfigError, GateConfig, GateSettings, Invalid, Room, RoomSettings, WindowSettings};
-pub use gate::{
-    Admitted, ChallengeOffer, DrawView, Gate, GateError, LostReason, Offer, PassCheck, Proof, QueueView, RoomView,
-    Visit, Waiting,
-};
+pub use gate::{DrawView, Gate, GateError, RoomView};
 pub use health::HealthController;
 pub use pow::PowConfig;
 pub use schedule::{MaintenanceMessage, Phase, RoomStatus, Schedule, WindowSpec};
 pub use state::{GateState, MemoryState, RedisState, StateError};
 pub use token::{Challenge, Pass, PassId, RoomId, Signer, Ticket, TokenError, WindowId};
+pub use visit::{Admitted, ChallengeOffer, LostReason, Offer, PassCheck, Proof, QueueView, Visit, Waiting};

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::notify::NotifyConfig;
+use crate::secret::SecretHex;
 
 /// Everything `sportello serve` needs to know. Unknown top-level keys are ignored because the environment carries
 /// other `SPORTELLO_*` variables (test and bench settings); the sections refuse unknown keys, catching typos.
@@ -146,17 +147,6 @@ impl SessionConfig {
     /// The absolute timeout as a duration.
     pub fn absolute_timeout(&self) -> Duration {
         Duration::from_secs(self.absolute_timeout_secs)
-    }
-}
-
-/// A secret written in hex in the configuration; its `Debug` is redacted so that it never reaches a log.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct SecretHex(pub String);
-
-impl std::fmt::Debug for SecretHex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretHex(<redacted>)")
     }
 }
 

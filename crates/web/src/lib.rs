@@ -7,6 +7,7 @@ pub mod apply;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
@@ -14,12 +15,16 @@ pub mod i18n;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod render;
 pub mod routes;
+pub mod schemes;
+pub mod secret;
 pub mod security;
 pub mod serve;
 pub mod server;
 pub mod shed;
 pub mod situation;
+pub mod state;
 pub mod viewer;
 
 pub mod notify;

@@ -257,7 +257,7 @@ pub async fn guard(State(limits): State<Arc<RateLimits>>, request: Request, next
     } else {
         Door::Login
     };
-    let api = path.starts_with("/api/") || (door == Door::Ticket && crate::gate::wants_json(request.headers()));
+    let api = path.starts_with("/api/") || (door == Door::Ticket && crate::render::wants_json(request.headers()));
     let lang = if request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "lang=en")) {
         Lang::En
     } else {
@@ -307,7 +307,7 @@ pub fn too_many(api: bool, lang: Lang, wait: Duration) -> Response {
         StatusCode::TOO_MANY_REQUESTS.into_response()
     } else {
         let minutes = seconds.div_ceil(60);
-        crate::pages::problem(
+        crate::render::problem(
             StatusCode::TOO_MANY_REQUESTS,
             lang,
             lang.pick("Troppe richieste", "Too many requests"),

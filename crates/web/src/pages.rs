@@ -6,14 +6,12 @@ use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use crate::i18n::{Lang, LangQuery};
+use crate::render::{LAST_UPDATE, lang_suffix, problem, render_with};
 use crate::security;
-use crate::server::AppState;
-
-/// When the pages' content last changed, shown in every footer as the institute writes dates (dd/mm/yyyy).
-pub const LAST_UPDATE: &str = "05/12/2026";
+use crate::state::AppState;
 
 /// How long shared caches may keep a public page (seconds).
 const PUBLIC_MAX_AGE: u32 = 300;
@@ -58,44 +56,10 @@ fn render(template: &impl Template) -> Response {
     render_with(StatusCode::OK, template)
 }
 
-/// Renders a template with `status`, or answers 500 without detail (the cause goes to the log).
-pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a template failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-/// The query suffix that keeps the chosen language on links and form actions.
-pub fn lang_suffix(lang: Lang) -> &'static str {
-    match lang {
-        Lang::It => "",
-        Lang::En => "?lang=en",
-    }
-}
-
-#[derive(Template)]
-#[template(path = "problem.html")]
-struct ProblemPage<'a> {
-    lang: Lang,
-    lang_suffix: &'static str,
-    last_update: &'static str,
-    title: &'a str,
-    message: &'a str,
-}
-
 /// "marzo 2020" as a heading: "Marzo 2020".
 pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// A page explaining a problem (refused form, unknown page, art. 31 refusal…) with `status`.
-pub fn problem(status: StatusCode, lang: Lang, title: &str, message: &str) -> Response {
-    render_with(status, &ProblemPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, title, message })
 }
 
 /// `GET /`: the indemnities of every decree in force, period by period, who can have them, and the channels.
@@ -275,7 +239,7 @@ const STATUS_MAX_AGE: u32 = 5;
 /// waiting room's format with no room in it, so that tools read one format whether or not there is a gate.
 pub async fn open_status(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
     let lang = query.lang();
-    let response = if crate::gate::wants_json(&headers) {
+    let response = if crate::render::wants_json(&headers) {
         Json(Vec::<()>::new()).into_response()
     } else {
         render(&OpenStatusPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })

@@ -8,8 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sportello_domain::law::Decrees;
-use sportello_store::Store;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -24,16 +22,7 @@ use crate::serve::ConnectionLimits;
 use crate::shed::Shedder;
 use crate::{apply, pages, security};
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub store: Arc<dyn Store>,
-    /// The decrees in force, each from its scheme file, deciding side by side.
-    pub decrees: Arc<Decrees>,
-    /// The configuration it was started with.
-    pub config: Arc<Config>,
-}
+pub use crate::state::AppState;
 
 /// The portal's routes with their middleware; `auth` serves the login pages.
 pub fn router(state: AppState, auth: Auth) -> Router {

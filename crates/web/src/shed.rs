@@ -252,7 +252,7 @@ fn overloaded(lang: Lang, api: bool, retry_after: HeaderValue) -> Response {
     let mut response = if api {
         StatusCode::SERVICE_UNAVAILABLE.into_response()
     } else {
-        crate::pages::problem(
+        crate::render::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             lang,
             lang.pick("Servizio momentaneamente sovraccarico", "Service briefly overloaded"),

@@ -17,15 +17,15 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Decision, Decrees, Facts};
 use sportello_store::{Application, ApplicationStatus};
 
-use crate::apply::handlers::{citation, scheme_title};
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::{ServiceError, unavailable};
 use crate::auth::session::{Citizen, ClientAddr};
 use crate::auth::{Auth, AuthState};
+use crate::error::ServiceError;
 use crate::i18n::{Lang, LangQuery};
-use crate::pages::{LAST_UPDATE, lang_suffix, render_with as render};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with as render, unavailable};
 use crate::routes::{Audience, Routes};
-use crate::server::AppState;
+use crate::schemes::{citation, scheme_title};
+use crate::state::AppState;
 
 /// The situation route, ready to merge into the portal's router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {

@@ -1,10 +1,8 @@
 //! One simulated citizen's click day, through the JSON API: waiting room, login, decision, application, receipt,
 //! list, logout. Every answer's latency is recorded per step, and every body is scanned for other people's data.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
@@ -13,7 +11,8 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use sportello_domain::{CodiceFiscale, Iban};
 
-use super::report::Stats;
+use super::record::{Outcome, Record, STEPS};
+use super::report::Shared;
 use super::verify::{Receipt, Sighting, scan_body};
 
 /// A citizen the drill plays: a codice fiscale and the full INPS PIN handed over by the operator.
@@ -34,94 +33,6 @@ pub struct GivenSession {
     pub token: String,
     /// The scheme to apply for.
     pub scheme: String,
-}
-
-/// The steps of a journey, in order; each has its own latency histogram.
-pub const STEPS: [&str; 7] = ["room", "login", "situation", "submit", "receipt", "list", "logout"];
-
-/// How a journey ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Applied and got a receipt.
-    Submitted,
-    /// The decision entitles the citizen to nothing: the journey ends there, as it does for a real person.
-    NotEligible,
-    /// Something went wrong; the kind names the step and what happened.
-    Failed(String),
-}
-
-/// What one journey leaves behind.
-#[derive(Debug)]
-pub struct Record {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Seconds from the drill's start at which it ended.
-    pub ended_at: f64,
-    /// Journey duration.
-    pub took: Duration,
-    /// Time spent in the waiting room, if there was one.
-    pub queue_wait: Option<Duration>,
-    /// Each request: step index, latency, seconds from the drill's start when it was answered.
-    pub requests: Vec<(usize, Duration, f64)>,
-    /// Errors besides the one that ended the journey (e.g. a retried submission), by kind.
-    pub soft_errors: Vec<String>,
-    /// The receipt received, if any.
-    pub receipt: Option<Receipt>,
-    /// What the bodies the citizen saw named.
-    pub sighting: Sighting,
-}
-
-/// What every journey shares: the target, whether it has a waiting room, and the running statistics.
-pub struct Shared {
-    pub base: String,
-    pub gated: bool,
-    pub started: Instant,
-    /// Citizens in the waiting room right now.
-    pub waiting: AtomicUsize,
-    /// Journeys under way right now.
-    pub in_flight: AtomicUsize,
-    pub stats: Mutex<Stats>,
-    receipts: Mutex<Vec<Receipt>>,
-    sightings: Mutex<Vec<Sighting>>,
-}
-
-impl Shared {
-    pub fn new(base: String, gated: bool, started: Instant) -> Self {
-        Shared {
-            base,
-            gated,
-            started,
-            waiting: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            stats: Mutex::new(Stats::default()),
-            receipts: Mutex::new(Vec::new()),
-            sightings: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Adds a finished journey to the statistics.
-    pub fn record(&self, record: Record) {
-        if let Some(receipt) = record.receipt.clone() {
-            lock(&self.receipts).push(receipt);
-        }
-        lock(&self.stats).add(&record);
-        lock(&self.sightings).push(record.sighting);
-    }
-
-    /// Every receipt the drill got back.
-    pub fn receipts(&self) -> Vec<Receipt> {
-        lock(&self.receipts).clone()
-    }
-
-    /// What each citizen saw.
-    pub fn sightings(&self) -> Vec<Sighting> {
-        std::mem::take(&mut *lock(&self.sightings))
-    }
-}
-
-/// A lock that survives a panicked holder: the statistics stay readable.
-pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An HTTP client whose connections come from `local` (when given); redirects are not followed, as a JSON client
@@ -503,9 +414,6 @@ pub async fn run(shared: &Shared, client: &Client, citizen: Citizen, key: String
         sighting: journey.sighting,
     }
 }
-
-/// Counts by kind, sorted for a stable report.
-pub type Counts = BTreeMap<String, u64>;
 
 #[cfg(test)]
 mod tests {

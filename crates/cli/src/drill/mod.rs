@@ -7,6 +7,7 @@
 
 mod journey;
 mod plot;
+mod record;
 mod report;
 mod verify;
 
@@ -21,7 +22,7 @@ use reqwest::Url;
 use sportello_domain::CodiceFiscale;
 use tokio::sync::Semaphore;
 
-use crate::cli::InputError;
+use crate::error::InputError;
 pub use journey::Citizen;
 pub use report::Report;
 pub use verify::{Findings, verify_store};
@@ -351,7 +352,7 @@ pub async fn run(database_url: &str, args: DrillArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
 
     let started = Instant::now();
-    let shared = Arc::new(journey::Shared::new(base, gated, started));
+    let shared = Arc::new(report::Shared::new(base, gated, started));
     let progress = indicatif::ProgressBar::new(total as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} journeys  {msg}")

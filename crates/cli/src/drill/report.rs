@@ -1,16 +1,74 @@
 //! The drill's numbers: latency histograms per step (HDR, microseconds), the queue wait, outcomes, errors by kind,
-//! and a per-second timeline; printed for people and written as JSON for programs.
+//! and a per-second timeline, kept as the journeys end in the tally they share ([`Shared`]); printed for people and
+//! written as JSON for programs.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::journey::{Counts, Outcome, Record, STEPS, Shared, lock};
-use super::verify::Findings;
+use super::record::{Outcome, Record, STEPS};
+use super::verify::{Findings, Receipt, Sighting};
+
+/// Counts by kind, sorted for a stable report.
+pub type Counts = BTreeMap<String, u64>;
+
+/// What every journey shares: the target, whether it has a waiting room, and the running statistics.
+pub struct Shared {
+    pub base: String,
+    pub gated: bool,
+    pub started: Instant,
+    /// Citizens in the waiting room right now.
+    pub waiting: AtomicUsize,
+    /// Journeys under way right now.
+    pub in_flight: AtomicUsize,
+    pub stats: Mutex<Stats>,
+    receipts: Mutex<Vec<Receipt>>,
+    sightings: Mutex<Vec<Sighting>>,
+}
+
+impl Shared {
+    pub fn new(base: String, gated: bool, started: Instant) -> Self {
+        Shared {
+            base,
+            gated,
+            started,
+            waiting: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            stats: Mutex::new(Stats::default()),
+            receipts: Mutex::new(Vec::new()),
+            sightings: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds a finished journey to the statistics.
+    pub fn record(&self, record: Record) {
+        if let Some(receipt) = record.receipt.clone() {
+            lock(&self.receipts).push(receipt);
+        }
+        lock(&self.stats).add(&record);
+        lock(&self.sightings).push(record.sighting);
+    }
+
+    /// Every receipt the drill got back.
+    pub fn receipts(&self) -> Vec<Receipt> {
+        lock(&self.receipts).clone()
+    }
+
+    /// What each citizen saw.
+    pub fn sightings(&self) -> Vec<Sighting> {
+        std::mem::take(&mut *lock(&self.sightings))
+    }
+}
+
+/// A lock that survives a panicked holder: the statistics stay readable.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Latencies up to an hour, three significant digits (longer ones count as an hour).
 fn histogram() -> Histogram<u64> {

@@ -385,7 +385,7 @@ pub async fn reconcile(store: &dyn Store, path: &Path, now: DateTime<Utc>) -> an
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let report = tokio::task::spawn_blocking(move || pain002::read(std::io::BufReader::new(file)))
         .await?
-        .map_err(|e| crate::cli::InputError(format!("{}: {e}", path.display())))?;
+        .map_err(|e| crate::error::InputError(format!("{}: {e}", path.display())))?;
     let counts = store.reconcile(&report.outcomes, now).await?;
     Ok((counts, report.pending))
 }

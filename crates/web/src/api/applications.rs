@@ -17,13 +17,12 @@ use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, Pr
 use super::sessions::Bearer;
 use crate::apply::annul::annul_application;
 use crate::apply::form::{ApplicationForm, Details};
-use crate::apply::handlers::{
-    already_applied, application_of, applications_of, details_of, find_scheme, replace_iban, scheme_title, standing,
-    submit_application,
-};
+use crate::apply::handlers::{already_applied, applications_of, replace_iban, submit_application};
+use crate::apply::stored::{application_of, details_of, standing};
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
+use crate::schemes::{find_scheme, scheme_title};
 
 /// The header carrying the client's key for one application.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -131,12 +130,12 @@ fn validate<'a>(
             headers(("Location" = String, description = "The receipt: `/api/v1/applications/{protocol}`."))),
         (status = 200, description = "Recorded before under the same idempotency key: the same receipt.",
             body = Receipt),
-        (status = 400, response = super::doc::Malformed),
-        (status = 401, response = super::doc::Unauthorized),
-        (status = 409, response = super::doc::AlreadyApplied),
-        (status = 413, response = super::doc::TooLarge),
-        (status = 415, response = super::doc::UnsupportedMediaType),
-        (status = 422, response = super::doc::Invalid),
+        (status = 400, response = super::responses::Malformed),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 409, response = super::responses::AlreadyApplied),
+        (status = 413, response = super::responses::TooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Invalid),
     )
 )]
 pub async fn submit(
@@ -204,7 +203,7 @@ pub async fn submit(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The citizen's applications, oldest first.", body = Applications),
-        (status = 401, response = super::doc::Unauthorized),
+        (status = 401, response = super::responses::Unauthorized),
     )
 )]
 pub async fn list(
@@ -238,7 +237,7 @@ pub async fn list(
                 .collect();
             Json(Applications { applications }).into_response()
         }
-        Err::<_, crate::auth::handlers::ServiceError>(e) => {
+        Err::<_, crate::error::ServiceError>(e) => {
             tracing::error!(error = %e, "could not read applications");
             Problem::unavailable(lang).into_response()
         }
@@ -260,8 +259,8 @@ pub async fn list(
         example = "INPS-COVID-2020-000000001")),
     responses(
         (status = 200, description = "The receipt.", body = Receipt),
-        (status = 401, response = super::doc::Unauthorized),
-        (status = 404, response = super::doc::NotFound),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 404, response = super::responses::NotFound),
     )
 )]
 pub async fn receipt(
@@ -324,13 +323,13 @@ async fn receipt_with_payments(
     request_body = NewIbanRequest,
     responses(
         (status = 200, description = "Recorded: the receipt, standing `reserved` until the next run.", body = Receipt),
-        (status = 400, response = super::doc::Malformed),
-        (status = 401, response = super::doc::Unauthorized),
-        (status = 404, response = super::doc::NotFound),
-        (status = 409, response = super::doc::NoReturnedPayment),
-        (status = 413, response = super::doc::TooLarge),
-        (status = 415, response = super::doc::UnsupportedMediaType),
-        (status = 422, response = super::doc::Invalid),
+        (status = 400, response = super::responses::Malformed),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::NoReturnedPayment),
+        (status = 413, response = super::responses::TooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Invalid),
     )
 )]
 pub async fn new_iban(
@@ -403,10 +402,10 @@ pub async fn new_iban(
         example = "INPS-COVID-2020-000000001")),
     responses(
         (status = 200, description = "Annulled: the receipt, standing `annulled`.", body = Receipt),
-        (status = 401, response = super::doc::Unauthorized),
-        (status = 403, response = super::doc::NotConfirmed),
-        (status = 404, response = super::doc::NotFound),
-        (status = 409, response = super::doc::NothingToAnnul),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::NotConfirmed),
+        (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::NothingToAnnul),
     )
 )]
 pub async fn annul(

@@ -9,10 +9,11 @@ use utoipa::ToSchema;
 
 use super::situation::Reason;
 use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Payment};
-use crate::apply::handlers::{details_of, legal_ref, reasons_of, scheme_title, standing};
 use crate::apply::standing::Standing;
+use crate::apply::stored::{details_of, reasons_of, standing};
 use crate::auth::AuthState;
 use crate::i18n::Lang;
+use crate::schemes::{legal_ref, scheme_title};
 
 /// How the indemnity is to be paid.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -1,22 +1,24 @@
 //! The JSON API under `/api/v1`: the citizen's journey (PIN, session, situation, applications) for apps and the
 //! Contact Center, described by the OpenAPI document at `/api/openapi.json`.
 //!
-//! Handlers stay thin and call the same core as the pages (`auth::handlers::{issue_pin, log_in}`, `situation::situation_of`,
-//! `apply::handlers::{submit_application, application_of, applications_of}`), so the lockout, the art. 31 rule, the
-//! audit rows and the metrics are the same whichever door a citizen comes through. Clients authenticate with
-//! `Authorization: Bearer` only and the API never reads the session cookie: see [`sessions::Bearer`] for why that
-//! makes CSRF tokens unnecessary here. Errors are RFC 9457 problems ([`problem`]).
+//! Handlers stay thin and call the same core as the pages (`auth::handlers::{issue_pin, log_in}`,
+//! `situation::situation_of`, `apply::handlers::{submit_application, applications_of}`,
+//! `apply::stored::application_of`), so the lockout, the art. 31 rule, the audit rows and the metrics are the same
+//! whichever door a citizen comes through. Clients authenticate with `Authorization: Bearer` only and the API never
+//! reads the session cookie: see [`sessions::Bearer`] for why that makes CSRF tokens unnecessary here. Errors are
+//! RFC 9457 problems ([`problem`]).
 
 use axum::routing::{delete, get, post, put};
 
 use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub mod applications;
 pub mod bodies;
 pub mod doc;
 pub mod problem;
+pub mod responses;
 pub mod sessions;
 pub mod situation;
 

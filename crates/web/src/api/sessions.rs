@@ -105,11 +105,11 @@ pub struct PinRequested {
         (status = 202, description = "Accepted. If the codice fiscale is in the registry, the first half of a new PIN \
             is sent at once to the contact given and the second half later; the answer is the same either way.",
             body = PinRequested),
-        (status = 400, response = super::doc::Malformed),
-        (status = 413, response = super::doc::TooLarge),
-        (status = 415, response = super::doc::UnsupportedMediaType),
-        (status = 422, response = super::doc::Invalid),
-        (status = 429, response = super::doc::TooManyRequests),
+        (status = 400, response = super::responses::Malformed),
+        (status = 413, response = super::responses::TooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Invalid),
+        (status = 429, response = super::responses::TooManyRequests),
     )
 )]
 pub async fn request_pin(
@@ -208,12 +208,12 @@ pub struct SessionCreated {
     responses(
         (status = 201, description = "Logged in: the session's bearer token.", body = SessionCreated,
             headers(("Location" = String, description = "The session: `/api/v1/sessions/current`."))),
-        (status = 400, response = super::doc::Malformed),
-        (status = 401, response = super::doc::LoginRefused),
-        (status = 413, response = super::doc::TooLarge),
-        (status = 415, response = super::doc::UnsupportedMediaType),
-        (status = 422, response = super::doc::Invalid),
-        (status = 429, response = super::doc::TooManyRequests),
+        (status = 400, response = super::responses::Malformed),
+        (status = 401, response = super::responses::LoginRefused),
+        (status = 413, response = super::responses::TooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Invalid),
+        (status = 429, response = super::responses::TooManyRequests),
     )
 )]
 pub async fn create(
@@ -283,7 +283,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out: the token opens nothing any more."),
-        (status = 401, response = super::doc::Unauthorized),
+        (status = 401, response = super::responses::Unauthorized),
     )
 )]
 pub async fn delete_current(

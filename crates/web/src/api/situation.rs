@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use super::problem::{ApiLang, FirstApplication, Problem};
 use super::sessions::Bearer;
-use crate::apply::handlers::{legal_ref, scheme_title};
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
+use crate::schemes::{legal_ref, scheme_title};
 use crate::security;
 use crate::situation::situation_of;
 
@@ -227,7 +227,7 @@ pub struct Situation {
     responses(
         (status = 200, description = "The decision, indemnity by indemnity, with reasons and articles.",
             body = Situation),
-        (status = 401, response = super::doc::Unauthorized),
+        (status = 401, response = super::responses::Unauthorized),
     )
 )]
 pub async fn situation(

@@ -16,10 +16,10 @@ use sportello_store::Application;
 
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::{ServiceError, forbidden, unavailable};
 use crate::auth::session::{Citizen, ClientAddr};
+use crate::error::ServiceError;
 use crate::i18n::{Lang, LangQuery};
-use crate::pages::{lang_suffix, problem};
+use crate::render::{forbidden, lang_suffix, problem, unavailable};
 
 /// The annulment form as posted.
 #[derive(Debug, Default, Deserialize)]
@@ -72,7 +72,7 @@ pub async fn annul_application(
     let (true, Some(credential)) = (citizen.confirmed, citizen.credential.as_deref()) else {
         return Ok(None);
     };
-    if protocol.len() > super::handlers::MAX_PROTOCOL {
+    if protocol.len() > super::stored::MAX_PROTOCOL {
         return Ok(None);
     }
     let annulled = state.app.store.annul_held(&citizen.codice_fiscale, protocol, credential, state.auth.now()).await?;

@@ -7,24 +7,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::Iban;
-use sportello_domain::law::{Facts, Reason, Scheme};
-use sportello_store::{Application, ApplicationStatus, NewApplication, PaymentRecord, Submission, SubmittedBy};
+use sportello_domain::law::{Facts, Scheme};
+use sportello_store::{Application, ApplicationStatus, NewApplication, Submission, SubmittedBy};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::held::refuse_second;
 use super::italian_time;
-pub use super::schemes::{citation, find_scheme, legal_ref, period, scheme_title};
-use super::standing::Standing;
+use super::stored::{MAX_PROTOCOL, standing};
 use super::views::{DeclarationView, FigureView, SchemeSummary};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::{ServiceError, forbidden, unavailable};
 use crate::auth::session::{Citizen, ClientAddr, random_hex};
+use crate::error::ServiceError;
 use crate::i18n::{Lang, LangQuery};
-use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
-
-/// Longest protocol number looked up; ours are 26 characters.
-pub(crate) const MAX_PROTOCOL: usize = 64;
+use crate::render::{LAST_UPDATE, forbidden, lang_suffix, problem, render_with as render, unavailable};
+pub use crate::schemes::{citation, find_scheme, legal_ref, period, scheme_title};
 
 /// The 404 page for an indemnity that the rulebook does not know.
 fn unknown_scheme(lang: Lang) -> Response {
@@ -48,19 +45,6 @@ fn without_application(lang: Lang) -> Response {
         lang.pick(
             "Questa indennità non si chiede: l'INPS la paga a chi ne ha diritto senza domanda. Nella pagina «La Sua situazione» vede se Le spetta.",
             "This allowance is not applied for: INPS pays it to those entitled without an application. The page \"Your situation\" shows whether it is yours.",
-        ),
-    )
-}
-
-/// The 404 page for a protocol number that is not one of the citizen's own applications.
-pub(crate) fn no_such_application(lang: Lang) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        lang,
-        lang.pick("Domanda non trovata", "Application not found"),
-        lang.pick(
-            "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in «Le mie domande».",
-            "None of your applications has this protocol number. You will find them all in \"My applications\".",
         ),
     )
 }
@@ -357,46 +341,6 @@ pub fn already_applied(state: &AuthState, first: &Application, lang: Lang) -> (&
     );
     let recorded = recorded.replace("{}", &first.protocol);
     (lang.pick("Domanda già presentata", "Already applied"), format!("{what} {why} {recorded}"))
-}
-
-/// The citizen's own application numbered `protocol`, the access audited (`view_application`); `None` for a number
-/// that is not one of theirs, exactly as for one that does not exist.
-pub async fn application_of(
-    state: &AuthState,
-    citizen: &Citizen,
-    protocol: &str,
-    from: &ClientAddr,
-) -> Result<Option<Application>, ServiceError> {
-    if protocol.len() > MAX_PROTOCOL {
-        return Ok(None);
-    }
-    let Some(application) = state.app.store.application(&citizen.codice_fiscale, protocol).await? else {
-        return Ok(None);
-    };
-    citizen.audit(state, "view_application", Some(&application.protocol), from).await?;
-    Ok(Some(application))
-}
-
-/// The reasons stored with `application` (none if they cannot be read back, which is logged).
-pub fn reasons_of(application: &Application) -> Vec<Reason> {
-    serde_json::from_value::<Vec<Reason>>(application.reasons.clone())
-        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable reasons"))
-        .unwrap_or_default()
-}
-
-/// The details stored with `application` (`None` if they cannot be read back, which is logged).
-pub fn details_of(application: &Application) -> Option<Details> {
-    serde_json::from_value::<Details>(application.details.clone())
-        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable details"))
-        .ok()
-}
-
-/// Where `application` stands, given its citizen's `payments` (the store's [`PaymentRecord`]s, of any of their
-/// applications).
-pub fn standing(state: &AuthState, application: &Application, payments: &[PaymentRecord]) -> Standing {
-    let own: Vec<&PaymentRecord> = payments.iter().filter(|p| p.protocol == application.protocol).collect();
-    let limit_ref = find_scheme(state, &application.scheme).map_or("", |s| s.spending_limit_ref());
-    Standing::of(application, &own, limit_ref)
 }
 
 /// One line of "Le mie domande".

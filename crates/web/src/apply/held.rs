@@ -10,10 +10,9 @@ use sportello_domain::law::Scheme;
 use sportello_store::Application;
 
 use crate::auth::AuthState;
-use crate::auth::handlers::unavailable;
 use crate::auth::session::Citizen;
 use crate::i18n::Lang;
-use crate::pages::{LAST_UPDATE, lang_suffix, render_with as render};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with as render, unavailable};
 use crate::situation::{holding_message, holding_of};
 
 #[derive(Template)]

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub mod annul;
 pub mod form;
@@ -20,8 +20,8 @@ pub mod handlers;
 pub mod held;
 pub mod italian_time;
 pub mod receipt;
-pub mod schemes;
 pub mod standing;
+pub mod stored;
 mod views;
 
 /// The application routes, ready to merge into the portal's router.

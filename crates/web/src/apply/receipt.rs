@@ -13,16 +13,16 @@ use sportello_domain::law::Scheme;
 use sportello_store::{Application, ApplicationStatus, OutboxMessage};
 
 use super::form::Payment;
-use super::handlers::{application_of, citation, details_of, find_scheme, period, reasons_of, scheme_title, standing};
 use super::italian_time;
 use super::standing::Standing;
+use super::stored::{application_of, details_of, reasons_of, standing};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
-use crate::auth::handlers::unavailable;
 use crate::auth::session::{Citizen, ClientAddr};
 use crate::i18n::{Lang, LangQuery};
 use crate::notify::Channel;
-use crate::pages::{LAST_UPDATE, lang_suffix, render_with as render};
+use crate::render::{LAST_UPDATE, lang_suffix, problem, render_with as render, unavailable};
+use crate::schemes::{citation, find_scheme, period, scheme_title};
 
 /// The print button's script: a static file, as the content security policy allows no inline script.
 pub const PRINT_JS: &str = concat!("/static/sportello/", env!("SPORTELLO_PRINT_JS_HASH"), "/print.js");
@@ -314,6 +314,19 @@ struct ReceiptPage {
     csrf: String,
 }
 
+/// The 404 page for a protocol number that is not one of the citizen's own applications.
+pub(crate) fn no_such_application(lang: Lang) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        lang,
+        lang.pick("Domanda non trovata", "Application not found"),
+        lang.pick(
+            "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in «Le mie domande».",
+            "None of your applications has this protocol number. You will find them all in \"My applications\".",
+        ),
+    )
+}
+
 /// `GET /domande/{protocol}`: the receipt of one of the citizen's own applications; anyone else's protocol
 /// number is a 404, as if it did not exist.
 pub async fn receipt(
@@ -348,7 +361,7 @@ pub async fn receipt(
             };
             render(StatusCode::OK, &page)
         }
-        Ok(None) => super::handlers::no_such_application(lang),
+        Ok(None) => no_such_application(lang),
         Err(e) => {
             tracing::error!(error = %e, "could not read an application");
             unavailable(lang)

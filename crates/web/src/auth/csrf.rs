@@ -8,7 +8,7 @@
 use hmac::{KeyInit, Mac as _};
 use rand::TryRng as _;
 
-use super::AuthError;
+use crate::error::AuthError;
 
 /// The cookie holding the pre-login CSRF value.
 pub const CSRF_COOKIE: &str = "__Host-sportello_csrf";

@@ -14,9 +14,9 @@ use axum::http::HeaderValue;
 use sportello_domain::CodiceFiscale;
 use sportello_store::STRANGERS;
 
-use super::AuthError;
 use super::csrf::{Binding, CsrfKey};
 use super::session::random_hex;
+use crate::error::AuthError;
 
 /// The device cookie. `__Host-` so that no sibling domain can plant one; `SameSite=Strict` since only the portal's
 /// own login form needs it.

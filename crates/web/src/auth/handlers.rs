@@ -18,40 +18,12 @@ use super::csrf::{Binding, CSRF_COOKIE};
 use super::device::{DEVICE_COOKIE, Device, MAX_VALUE_LEN, set_device_cookie};
 use super::session::{Citizen, SESSION_COOKIE, SessionId, cookie, cookie_at_most, hash_id, random_hex, set_cookie};
 use crate::apply::italian_time;
+use crate::error::ServiceError;
 use crate::i18n::{Lang, LangQuery};
 use crate::limits::{ClientIp, too_many};
 use crate::notify::Channel;
-use crate::pages::{LAST_UPDATE, lang_suffix, problem, render_with as render};
 use crate::pin::{EnteredPin, Pin, PinError, PinKind};
-
-/// The 403 page for a form without its CSRF token: nothing was done.
-pub fn forbidden(lang: Lang) -> Response {
-    problem(
-        StatusCode::FORBIDDEN,
-        lang,
-        lang.pick("Richiesta non valida", "Request refused"),
-        lang.pick(
-            "Il modulo è scaduto o non proviene da questo sito, quindi non è stato eseguito nulla. Torni alla \
-                 pagina precedente, la ricarichi e invii di nuovo il modulo.",
-            "The form has expired or did not come from this site, so nothing was done. Go back, reload the page \
-                 and send the form again.",
-        ),
-    )
-}
-
-/// The 503 page when the database or the random number generator fails (the cause goes to the log); the security
-/// headers layer adds `Retry-After`.
-pub fn unavailable(lang: Lang) -> Response {
-    problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        lang,
-        lang.pick("Servizio non disponibile", "Service unavailable"),
-        lang.pick(
-            "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
-            "The service is not available at the moment. Please try again in a few minutes.",
-        ),
-    )
-}
+use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render, unavailable};
 
 /// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page
 /// (`None` if the random number generator failed).
@@ -373,27 +345,6 @@ pub fn pin_locked_message(lang: Lang, until: DateTime<Utc>) -> String {
              there."
         ),
     }
-}
-
-/// Why an action of the citizen's journey could not be carried out: a fault of the service, never of the request.
-/// Pages and API alike answer "service unavailable" and log the cause.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] sportello_store::StoreError),
-    /// Drawing or hashing a PIN failed.
-    #[error(transparent)]
-    Pin(#[from] PinError),
-    /// Drawing a session id failed.
-    #[error(transparent)]
-    Auth(#[from] super::AuthError),
-    /// An application's reasons or details could not be written as JSON.
-    #[error("could not write an application as JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The rulebook gave no decision for one of its own schemes.
-    #[error("the rulebook did not decide its own scheme {0}")]
-    Undecided(String),
 }
 
 /// Issues a PIN to a person of the registry, keeping every PIN they already use (docs/SECURITY.md, "INPS PIN"):

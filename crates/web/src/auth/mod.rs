@@ -9,10 +9,11 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::limits::{LimitsError, RateLimits};
-use crate::pin::{PinError, PinHasher};
+use crate::error::AuthError;
+use crate::limits::RateLimits;
+use crate::pin::PinHasher;
 use crate::routes::{Audience, Routes};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub mod csrf;
 pub mod device;
@@ -24,23 +25,6 @@ pub use session::Citizen;
 
 /// The time now, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// Why the login machinery could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// The operating system's random number generator failed.
-    #[error("the operating system's random number generator failed: {0}")]
-    Rng(String),
-    /// `session.csrf_key` is not 64 hex digits.
-    #[error("session.csrf_key must be 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`")]
-    CsrfKey,
-    /// The PIN hasher could not be built.
-    #[error(transparent)]
-    Pin(#[from] PinError),
-    /// `[limits]` is not usable.
-    #[error(transparent)]
-    Limits(#[from] LimitsError),
-}
 
 /// What the login pages need besides [`AppState`]: the PIN hasher, the CSRF key and the clock.
 #[derive(Clone)]

@@ -16,7 +16,8 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::Principal;
 use sportello_store::{AuditEntry, Session, SessionKind, StoreError};
 
-use super::{AuthError, AuthState};
+use super::AuthState;
+use crate::error::AuthError;
 use crate::i18n::LangQuery;
 
 /// The session cookie. The `__Host-` prefix makes browsers refuse it unless it is `Secure`, has `Path=/` and no
@@ -204,7 +205,7 @@ impl FromRequestParts<AuthState> for Citizen {
 
     async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
         let lang = Query::<LangQuery>::try_from_uri(&parts.uri).map(|q| q.0.lang()).unwrap_or_default();
-        let to_login = || Redirect::to(&format!("/accedi{}", crate::pages::lang_suffix(lang))).into_response();
+        let to_login = || Redirect::to(&format!("/accedi{}", crate::render::lang_suffix(lang))).into_response();
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
@@ -224,7 +225,7 @@ impl FromRequestParts<AuthState> for Citizen {
             Ok(Resumed::Unknown) => Err(to_login()),
             Err(e) => {
                 tracing::error!(error = %e, "could not resume a session");
-                Err(super::handlers::unavailable(lang))
+                Err(crate::render::unavailable(lang))
             }
         }
     }

@@ -9,7 +9,7 @@
 
 use axum::extract::{Query, Request, State};
 use axum::http::HeaderValue;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sportello_gate::{GateError, Pass, PassCheck, RoomId};
@@ -17,6 +17,7 @@ use sportello_gate::{GateError, Pass, PassCheck, RoomId};
 use super::waiting::{self, RETRY_AFTER_SECS};
 use super::{GateApp, PASS_COOKIE, PASS_HEADER, cookies, is_exempt};
 use crate::i18n::LangQuery;
+use crate::render::wants_json;
 
 /// The middleware: let pass holders through, send the others to the waiting room.
 pub async fn guard(State(app): State<GateApp>, request: Request, next: Next) -> Response {
@@ -103,12 +104,6 @@ fn count(app: &GateApp, room: RoomId, decision: &'static str) {
 /// A 503 that tells a client to come back shortly.
 fn quick_unavailable() -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())]).into_response()
-}
-
-/// Whether the client asked for JSON rather than a page.
-pub fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    accept.contains("application/json") || accept.contains("application/problem+json")
 }
 
 /// A browser goes to the waiting room and comes back to what it asked for; a JSON client gets a 503 naming it.

@@ -18,11 +18,11 @@ use sportello_gate::{
     Clock, Gate, GateSettings, GateState, MemoryState, PowConfig, RedisState, RoomSettings, Signer, system_clock,
 };
 
-use crate::config::SecretHex;
 use crate::routes::{Audience, Routes};
+use crate::secret::SecretHex;
 
 pub use back::ReturnPaths;
-pub use layer::{guard, wants_json};
+pub use layer::guard;
 pub use watch::{sample_metrics, watch};
 
 /// The embedded script that solves the proof of work and polls the queue, by content hash.

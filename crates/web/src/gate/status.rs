@@ -10,9 +10,8 @@ use axum::response::{IntoResponse, Response};
 use sportello_gate::{RoomStatus, RoomView, eta};
 
 use super::GateApp;
-use super::layer::wants_json;
 use crate::i18n::{Lang, LangQuery};
-use crate::pages::{LAST_UPDATE, lang_suffix, render_with};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with, wants_json};
 use crate::security;
 
 /// How long shared caches may keep the status (seconds): fresh enough to watch a queue move.
@@ -99,7 +98,7 @@ pub async fn page(State(app): State<GateApp>, Query(query): Query<LangQuery>, he
             Ok(view) => views.push(view),
             Err(e) => {
                 tracing::error!(error = %e, room = %room.key, "the gate's status is unavailable");
-                return crate::pages::problem(
+                return crate::render::problem(
                     StatusCode::SERVICE_UNAVAILABLE,
                     lang,
                     lang.pick("Stato non disponibile", "Status unavailable"),

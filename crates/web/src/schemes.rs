@@ -1,5 +1,6 @@
-//! The indemnities as the pages name them: looked up by id among the decrees in force, with their titles, the
-//! article and decree that grant them, and the month they are for.
+//! How the doors name an indemnity: found among the decrees in force by its id (`art27` …), its title in the
+//! page's language, the article (and decree) granting it, and the month it is for. The application pages, the
+//! situation page, the receipts and the API all name indemnities this way.
 
 use sportello_domain::law::Scheme;
 
