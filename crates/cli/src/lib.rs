@@ -3,6 +3,7 @@
 //!
 //! The binary is a thin `main`; everything lives here so that tests and later commands reuse it.
 
+pub mod args;
 pub mod bench;
 pub mod cli;
 pub mod demo;

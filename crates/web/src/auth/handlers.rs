@@ -7,23 +7,21 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
-use sportello_domain::principal::{LoginMethod, Principal};
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
-use sportello_store::credentials::slot_for_request;
-use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, PinCredential, STRANGERS, Session, SessionKind};
+use sportello_store::SessionKind;
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
-use super::device::{DEVICE_COOKIE, Device, MAX_VALUE_LEN, set_device_cookie};
-use super::session::{Citizen, SESSION_COOKIE, SessionId, cookie, cookie_at_most, hash_id, random_hex, set_cookie};
+use super::device::{DEVICE_COOKIE, MAX_VALUE_LEN, set_device_cookie};
+use super::session::{Citizen, SESSION_COOKIE, cookie, cookie_at_most, random_hex, set_cookie};
 use crate::apply::italian_time;
-use crate::error::ServiceError;
 use crate::i18n::{Lang, LangQuery};
 use crate::limits::{ClientIp, too_many};
-use crate::notify::Channel;
-use crate::pin::{EnteredPin, Pin, PinError, PinKind};
+use crate::pin::{EnteredPin, PinError};
 use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render, unavailable};
+
+pub use super::issue::{Contact, issue_pin};
+pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in, open_session};
 
 /// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page
 /// (`None` if the random number generator failed).
@@ -93,98 +91,6 @@ pub fn pin_message(error: &PinError, lang: Lang) -> String {
             }
         }
         .to_owned(),
-    }
-}
-
-/// Where a PIN half is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Contact {
-    /// An e-mail address.
-    Email(String),
-    /// A mobile number, digits with an optional leading `+`.
-    Sms(String),
-}
-
-impl Contact {
-    /// Reads an e-mail address (anything with an `@`) or a phone number (8 to 15 digits, an optional leading `+`;
-    /// spaces, dots and dashes ignored).
-    pub fn parse(input: &str) -> Option<Self> {
-        let input = input.trim();
-        if input.contains('@') {
-            return parse_email(input).map(Contact::Email);
-        }
-        let (plus, rest) = match input.strip_prefix('+') {
-            Some(rest) => ("+", rest),
-            None => ("", input),
-        };
-        let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-        parse_mobile(&format!("{plus}{digits}")).map(Contact::Sms)
-    }
-
-    fn channel(&self) -> Channel {
-        match self {
-            Contact::Email(_) => Channel::Email,
-            Contact::Sms(_) => Channel::Sms,
-        }
-    }
-
-    fn recipient(&self) -> &str {
-        match self {
-            Contact::Email(to) | Contact::Sms(to) => to,
-        }
-    }
-}
-
-/// The message carrying one half of a PIN: nothing but the half and how to use it (no name, no codice fiscale).
-fn pin_half_message(
-    contact: &Contact,
-    lang: Lang,
-    half: &str,
-    first: bool,
-    not_before: chrono::DateTime<chrono::Utc>,
-) -> OutboxMessage {
-    let (subject, body) = match (lang, first) {
-        (Lang::It, true) => (
-            "Il suo PIN INPS: prima parte",
-            format!(
-                "Ecco la prima parte del suo PIN INPS (PIN semplificato):\n\n{half}\n\nCon questi 8 caratteri può già \
-                 accedere a Sportello e chiedere l'indennità da 600 euro: scelga «Accedi» e inserisca il suo codice \
-                 fiscale e questi caratteri. La seconda parte del PIN le arriverà separatamente più avanti. Non \
-                 comunichi il PIN a nessuno: l'INPS non glielo chiederà mai."
-            ),
-        ),
-        (Lang::En, true) => (
-            "Your INPS PIN: first half",
-            format!(
-                "Here is the first half of your INPS PIN (simplified PIN):\n\n{half}\n\nWith these 8 characters you \
-                 can already log in to Sportello and apply for the 600 euro allowance: choose \"Log in\" and enter \
-                 your codice fiscale and these characters. The second half of the PIN will reach you separately \
-                 later. Never tell anyone your PIN: INPS will never ask for it."
-            ),
-        ),
-        (Lang::It, false) => (
-            "Il suo PIN INPS: seconda parte",
-            format!(
-                "Ecco la seconda parte del suo PIN INPS:\n\n{half}\n\nScritta dopo la prima parte forma il PIN \
-                 completo di 16 caratteri, con cui può accedere a Sportello scegliendo «Accedi». Non comunichi il \
-                 PIN a nessuno: l'INPS non glielo chiederà mai."
-            ),
-        ),
-        (Lang::En, false) => (
-            "Your INPS PIN: second half",
-            format!(
-                "Here is the second half of your INPS PIN:\n\n{half}\n\nWritten after the first half it makes the \
-                 full 16-character PIN, with which you can log in to Sportello by choosing \"Log in\". Never tell \
-                 anyone your PIN: INPS will never ask for it."
-            ),
-        ),
-    };
-    OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
-        recipient: contact.recipient().to_owned(),
-        subject: subject.to_owned(),
-        body,
-        not_before,
     }
 }
 
@@ -347,147 +253,6 @@ pub fn pin_locked_message(lang: Lang, until: DateTime<Utc>) -> String {
     }
 }
 
-/// Issues a PIN to a person of the registry, keeping every PIN they already use (docs/SECURITY.md, "INPS PIN"):
-/// the new PIN takes a free slot, or the slot of a PIN that never opened a session; where every slot holds a PIN in
-/// use, none is issued and the person is told.
-///
-/// Where the first half goes is the institute's choice, not the requester's: to a contact on file when the person
-/// has one (the contact typed is then ignored), otherwise to the contact typed; then its second half is posted by
-/// letter to the residence on file, and what the PIN does is held for payment until the full PIN confirms it.
-/// Every contact on file is told that a PIN was requested.
-pub async fn issue_pin(
-    state: &AuthState,
-    codice_fiscale: CodiceFiscale,
-    contact: &Contact,
-    lang: Lang,
-) -> Result<(), ServiceError> {
-    let store = &state.app.store;
-    if store.positions(&codice_fiscale).await?.is_empty() {
-        return Ok(());
-    }
-    let person = store.person(&codice_fiscale).await?;
-    let on_file = person.as_ref().map(contacts_on_file).unwrap_or_default();
-    let now = state.auth.now();
-    let Some(slot) = slot_for_request(&store.pins_of(&codice_fiscale).await?) else {
-        let notices = on_file.iter().map(|c| pin_refused_notice(c, lang, now)).collect::<Vec<_>>();
-        for notice in notices {
-            store.enqueue(notice).await?;
-        }
-        return Ok(());
-    };
-    let pin = Pin::generate_for_slot(slot)?;
-    let hasher = &state.auth.hasher;
-    let (full_hash, simplified_hash) =
-        tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
-    let (full_hash, simplified_hash) = (full_hash?, simplified_hash?);
-    let later = chrono::TimeDelta::from_std(state.app.config.pin.second_half_delay())
-        .ok()
-        .and_then(|delay| now.checked_add_signed(delay))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-
-    let mut messages = Vec::new();
-    let first_half_to = match on_file.split_first() {
-        Some((first, others)) => {
-            messages.push(pin_half_message(first, lang, pin.first_half(), true, now));
-            messages.push(pin_half_message(first, lang, pin.second_half(), false, later));
-            messages.extend(others.iter().map(|c| pin_requested_notice(c, lang, now)));
-            FirstHalfTo::OnFile
-        }
-        None => {
-            messages.push(pin_half_message(contact, lang, pin.first_half(), true, now));
-            if let Some(letter) = person.as_ref().and_then(|p| second_half_letter(p, pin.second_half(), now)) {
-                messages.push(letter);
-            }
-            FirstHalfTo::Given
-        }
-    };
-    let new_pin = NewPin { codice_fiscale, slot, full_hash, simplified_hash, issued_at: now, first_half_to };
-    if !store.put_pin(new_pin, &messages).await? {
-        tracing::info!("a PIN request met a slot taken meanwhile by a PIN in use; nothing was issued");
-    }
-    Ok(())
-}
-
-/// The contacts on file of a person, the mobile number first (a text message arrives at once).
-fn contacts_on_file(person: &PersonRecord) -> Vec<Contact> {
-    let sms = person.cellulare.iter().map(|n| Contact::Sms(n.clone()));
-    sms.chain(person.email.iter().map(|e| Contact::Email(e.clone()))).collect()
-}
-
-/// The notice to a contact on file that a PIN was requested (its first half went to another contact on file).
-fn pin_requested_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
-    let (subject, body) = (
-        lang.pick("Richiesta di un PIN INPS", "An INPS PIN was requested"),
-        lang.pick(
-            "È stato richiesto un nuovo PIN INPS per il Suo codice fiscale. La prima parte è stata inviata all'altro \
-             recapito che risulta negli archivi dell'INPS. Se non è stato Lei a chiederlo non deve fare nulla: i PIN \
-             che già usa restano validi e nessuno riceve un PIN per Lei a un recapito diverso dai Suoi.",
-            "A new INPS PIN was requested for your codice fiscale. Its first half was sent to your other contact in \
-             INPS's records. If you did not ask for it, you need do nothing: the PINs you already use stay valid \
-             and nobody receives a PIN for you at a contact other than yours.",
-        ),
-    );
-    notice(contact, subject, body, now)
-}
-
-/// The notice to a contact on file that a PIN was requested but none was issued: every slot holds a PIN in use.
-fn pin_refused_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
-    let (subject, body) = (
-        lang.pick("Richiesta di un PIN INPS non accolta", "An INPS PIN request was not granted"),
-        lang.pick(
-            "È stato richiesto un nuovo PIN INPS per il Suo codice fiscale, ma Lei ha già quattro PIN in uso: non ne \
-             è stato emesso un altro. I PIN che usa restano validi. Se ha bisogno di un nuovo PIN si rivolga a una \
-             sede INPS o al Contact Center (803 164).",
-            "A new INPS PIN was requested for your codice fiscale, but you already have four PINs in use, so no \
-             other was issued. The PINs you use stay valid. If you need a new PIN, go to an INPS office or call \
-             the Contact Center (803 164).",
-        ),
-    );
-    notice(contact, subject, body, now)
-}
-
-fn notice(contact: &Contact, subject: &str, body: &str, now: DateTime<Utc>) -> OutboxMessage {
-    OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
-        recipient: contact.recipient().to_owned(),
-        subject: subject.to_owned(),
-        body: body.to_owned(),
-        not_before: now,
-    }
-}
-
-/// The letter carrying the second half of a PIN whose first half went to a contact not on file, posted to the
-/// residence on file; `None` when no residence is on file (then only an officer can confirm the person).
-fn second_half_letter(person: &PersonRecord, half: &str, now: DateTime<Utc>) -> Option<OutboxMessage> {
-    let residence = person.residence.as_ref()?;
-    let recipient = format!(
-        "{}\n{}\n{} {} {}",
-        person.full_name(),
-        residence.indirizzo,
-        residence.cap,
-        residence.comune,
-        residence.provincia
-    );
-    let body = format!(
-        "Gentile {name},\n\nè stato richiesto un PIN INPS per il Suo codice fiscale {cf} e la sua prima parte è stata \
-         inviata al recapito indicato nella richiesta, che non risulta negli archivi dell'INPS. Ecco la seconda \
-         parte del PIN:\n\n{half}\n\nSe la richiesta è Sua, acceda a Sportello con il PIN completo (la prima parte \
-         seguita da questa): le domande presentate con questo PIN saranno così confermate e pagate.\n\nSe non è \
-         stato Lei, acceda con un Suo PIN (o si faccia riconoscere presso una sede INPS): nella pagina «Le mie \
-         domande» potrà annullare la domanda presentata a Suo nome e presentarne una Sua. Nessun pagamento sarà \
-         disposto senza la Sua conferma.\n\nNon comunichi il PIN a nessuno: l'INPS non glielo chiederà mai.",
-        name = person.full_name(),
-        cf = person.codice_fiscale,
-    );
-    Some(OutboxMessage {
-        channel: "letter".to_owned(),
-        recipient,
-        subject: "PIN INPS: seconda parte".to_owned(),
-        body,
-        not_before: now,
-    })
-}
-
 /// The login form as posted; fields default to empty (see [`PinRequestForm`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -629,191 +394,6 @@ pub async fn login(
     }
 }
 
-/// A session opened by [`log_in`] or [`open_session`].
-#[derive(Debug)]
-pub struct Opened {
-    /// Its id, handed to the client once (cookie or bearer token).
-    pub id: SessionId,
-    /// When it was opened.
-    pub opened_at: DateTime<Utc>,
-    /// When it ends whatever the activity.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A logged-in session and the device that logged in, to hand back to the client.
-#[derive(Debug)]
-pub struct LoggedIn {
-    /// The session.
-    pub session: Opened,
-    /// The device, now remembering the person: the device cookie's value, or the API's device token.
-    pub device: Device,
-}
-
-/// A login as a door received it.
-#[derive(Debug)]
-pub struct Attempt<'a> {
-    /// Who logs in.
-    pub codice_fiscale: CodiceFiscale,
-    /// With which PIN.
-    pub pin: &'a EnteredPin,
-    /// The device cookie or token the client presented, if any (see [`super::device`]).
-    pub device: Option<&'a str>,
-    /// The client's address, as the rate limits count it.
-    pub client: ClientIp,
-    /// A session id the client held before, ended so that the id rotates at login.
-    pub replacing: Option<&'a str>,
-    /// The door's kind of session: a browser's cookie or an API's bearer token.
-    pub kind: SessionKind,
-}
-
-/// What a login came to.
-#[derive(Debug)]
-pub enum LoginOutcome {
-    /// A new session.
-    Opened(LoggedIn),
-    /// No session: an unknown codice fiscale, a wrong PIN, or a lock, until `locked_until`, of this codice fiscale
-    /// for this client (its device, or strangers).
-    Refused {
-        /// When the lock ends, if the codice fiscale is locked for this client now.
-        locked_until: Option<DateTime<Utc>>,
-    },
-    /// Too many logins for this codice fiscale from this client's bucket, or too many wrong PINs from its address:
-    /// retry after this long. Nothing was looked up.
-    Limited(std::time::Duration),
-}
-
-/// Logs a person in with a PIN: a new session, or why not. Wrong PINs are counted in a bucket: the device's own
-/// when the client presents a device the person logged in from before, else the person's strangers' bucket; a
-/// locked strangers' bucket does not stop a recognised device. Every refusal does the same work, known person or
-/// not: the same reads, one Argon2 verification (against a dummy hash when there is nothing to verify) and one
-/// write of the failure (so any codice fiscale locks alike after as many wrong PINs). A failure counts whichever
-/// door (page or API) it came through.
-pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutcome, ServiceError> {
-    let Attempt { codice_fiscale, pin, device, client, replacing, kind } = attempt;
-    let key = &state.auth.csrf;
-    let device = device.and_then(Device::parse);
-    let bucket = Device::bucket(device.as_ref(), key, &codice_fiscale).to_owned();
-    let stranger = bucket == STRANGERS;
-    let limits = &state.auth.limits;
-    if let Err(wait) = limits.check_login(&codice_fiscale, &bucket) {
-        return Ok(LoginOutcome::Limited(wait));
-    }
-    if stranger && let Some(wait) = limits.failures_barred(client) {
-        return Ok(LoginOutcome::Limited(wait));
-    }
-    let credential = match check_pin(state, codice_fiscale, pin, &bucket).await? {
-        Ok(credential) => credential,
-        Err(lock) => {
-            if stranger {
-                limits.count_failure(client);
-            }
-            let now = state.auth.now();
-            return Ok(LoginOutcome::Refused { locked_until: lock.locked_until.filter(|&until| until > now) });
-        }
-    };
-    let full = pin.kind() == PinKind::Full;
-    let released = state.app.store.pin_used(credential.id, full, state.auth.now()).await?;
-    if released > 0 {
-        tracing::info!(released, "the full PIN confirmed applications held for payment");
-    }
-    // The full PIN confirms the credential: its second half travelled apart from the first.
-    let confirmed = credential.confirmed() || full;
-    let method = if full { LoginMethod::PinFull } else { LoginMethod::PinSimplified };
-    let principal = Principal::citizen(codice_fiscale, method);
-    let session = open_session(state, principal, kind, Some(credential.reference()), confirmed, replacing).await?;
-    let device = Device::remembering(device, key, &codice_fiscale)?;
-    Ok(LoginOutcome::Opened(LoggedIn { session, device }))
-}
-
-/// The credential `pin` opens now, or the bucket's lock as it stands after counting the failure. Only the
-/// credentials of the slot the PIN's first symbol names are tried: one hash in all but a rare case (a PIN from
-/// before slots, tried second).
-async fn check_pin(
-    state: &AuthState,
-    codice_fiscale: CodiceFiscale,
-    pin: &EnteredPin,
-    bucket: &str,
-) -> Result<Result<PinCredential, sportello_store::PinLock>, ServiceError> {
-    let store = &state.app.store;
-    let now = state.auth.now();
-    let lock = store.pin_lock(&codice_fiscale, bucket).await?;
-    let locked = lock.locked_at(now);
-    let candidates = if locked { Vec::new() } else { store.pins_for_slot(&codice_fiscale, pin.slot()).await? };
-    let hash_of = |c: &PinCredential| match pin.kind() {
-        PinKind::Simplified => c.simplified_hash.clone(),
-        PinKind::Full => c.full_hash.clone(),
-    };
-    let hasher = &state.auth.hasher;
-    let mut matched = None;
-    if candidates.is_empty() {
-        // A locked PIN, an empty slot and an unknown person cost the same time as a check.
-        hasher.verify_or_dummy_blocking(pin.expose().to_owned(), None).await;
-    }
-    for candidate in &candidates {
-        if hasher.verify_blocking(pin.expose().to_owned(), hash_of(candidate)).await {
-            matched = Some(candidate.clone());
-            break;
-        }
-    }
-    let outcome = match (&matched, locked) {
-        (Some(_), _) => "success",
-        (None, true) => "locked",
-        (None, false) => "failure",
-    };
-    metrics::counter!("sportello_pin_logins_total", "outcome" => outcome).increment(1);
-    if let Some(credential) = matched {
-        store.clear_login_failures(&codice_fiscale, bucket).await?;
-        return Ok(Ok(credential));
-    }
-    if locked {
-        // Attempts during a lock are not counted; known or not, the codice fiscale is locked alike.
-        return Ok(Err(lock));
-    }
-    // Counted for every codice fiscale, registered or not, PIN or not: the same write on every refusal, so that
-    // neither its time nor a later lock tells who holds a PIN.
-    let pin_config = &state.app.config.pin;
-    let lock = store
-        .record_login_failure(&codice_fiscale, bucket, now, pin_config.max_failures, pin_config.lock_for())
-        .await?;
-    Ok(Err(lock))
-}
-
-/// Opens a session of `kind` for `principal` under a new id, ending the one the client held before (if any).
-pub async fn open_session(
-    state: &AuthState,
-    principal: Principal,
-    kind: SessionKind,
-    credential: Option<String>,
-    confirmed: bool,
-    replacing: Option<&str>,
-) -> Result<Opened, ServiceError> {
-    let store = &state.app.store;
-    if let Some(old) = replacing {
-        store.delete_session(&hash_id(old)).await?;
-    }
-    let id = SessionId::generate()?;
-    let now = state.auth.now();
-    let expires_at = chrono::TimeDelta::from_std(state.app.config.session.absolute_timeout())
-        .ok()
-        .and_then(|t| now.checked_add_signed(t))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let session = Session {
-        id_hash: id.hash(),
-        kind,
-        actor: principal.actor.stored(),
-        codice_fiscale: principal.subject,
-        login_method: principal.method.as_str().to_owned(),
-        channel: principal.channel.as_str().to_owned(),
-        created_at: now,
-        last_seen_at: now,
-        expires_at,
-        credential,
-        confirmed,
-    };
-    store.create_session(session).await?;
-    Ok(Opened { id, opened_at: now, expires_at })
-}
-
 /// The logout form as posted.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -846,6 +426,7 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
+    use super::super::issue::pin_half_message;
     use super::*;
 
     #[test]

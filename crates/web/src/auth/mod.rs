@@ -18,6 +18,8 @@ use crate::state::AppState;
 pub mod csrf;
 pub mod device;
 pub mod handlers;
+pub mod issue;
+pub mod login;
 pub mod session;
 
 pub use csrf::CsrfKey;
