@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::{Decrees, Facts, Rulebook};
+use sportello_domain::law::{Decrees, Rulebook};
 use sportello_store::{DEFAULT_DATABASE_URL, Store, StoreError};
 
 pub use crate::args::*;
@@ -227,13 +227,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(InputError(format!("{cf} is not in the registry{hint}")).into());
             }
             // The indemnities already held decide April's (art. 84 c. 1 DL 34/2020), granted to March's beneficiaries.
-            let granted = store
-                .applications_of(&cf)
-                .await?
-                .into_iter()
-                .filter(|a| a.status == sportello_store::ApplicationStatus::Accepted)
-                .map(|a| a.scheme);
-            let decision = decrees.decide(cf, &positions, &Facts::granted(granted));
+            let situation =
+                sportello_usecases::decide::situation(store.as_ref(), &decrees, cf).await.map_err(usecase_error)?;
+            let decision = situation.decision;
             print(&format!("{}\n", serde_json::to_string_pretty(&check_json(&decrees, &decision)?)?))?;
             Ok(())
         }
@@ -306,14 +302,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?,
             };
             let store = open_store(&cli.database_url).await?;
-            let done = match crate::grant::grant(store.as_ref(), &decrees, &args.scheme, &by, chrono::Utc::now()).await
-            {
-                Ok(done) => done,
-                Err(e) if e.downcast_ref::<crate::grant::GrantError>().is_some() => {
-                    return Err(InputError(e.to_string()).into());
-                }
-                Err(e) => return Err(e),
-            };
+            let now = chrono::Utc::now();
+            let done = sportello_usecases::grant::grant(store.as_ref(), &decrees, &args.scheme, &by, now)
+                .await
+                .map_err(usecase_error)?;
             print(&format!(
                 "{}: {} beneficiaries; {} granted now, {} refused by the law (with reasons), {} granted before\n",
                 args.scheme, done.beneficiaries, done.accepted, done.rejected, done.already
@@ -460,6 +452,14 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let listener = bind(&config).await?;
     eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
     run_portal(listener, store.into(), decrees, config).await
+}
+
+/// A use case's failure as the command line reports it: input errors exit with status 2.
+fn usecase_error(error: sportello_usecases::UseCaseError) -> anyhow::Error {
+    match error.kind() {
+        sportello_usecases::ErrorKind::Input => InputError(error.to_string()).into(),
+        sportello_usecases::ErrorKind::Unavailable => error.into(),
+    }
 }
 
 /// `sportello check`'s JSON: the decision (`codice_fiscale`, `schemes` of objects with `scheme`, `eligible` and

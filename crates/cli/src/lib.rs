@@ -13,7 +13,6 @@ pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
-pub mod grant;
 pub mod import;
 pub mod output;
 pub mod payments;

@@ -21,9 +21,9 @@ pub enum ServiceError {
     /// An application's reasons or details could not be written as JSON.
     #[error("could not write an application as JSON: {0}")]
     Json(#[from] serde_json::Error),
-    /// The rulebook gave no decision for one of its own schemes.
-    #[error("the rulebook did not decide its own scheme {0}")]
-    Undecided(String),
+    /// A use case failed on our side (its input errors are answered by the doors before they call it).
+    #[error(transparent)]
+    UseCase(#[from] sportello_usecases::UseCaseError),
 }
 
 /// Why the login machinery could not be set up.

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use sportello_domain::CodiceFiscale;
-use sportello_domain::law::{Decision, Decrees, Facts};
 use sportello_store::{Application, ApplicationStatus};
 
 use crate::auth::csrf::Binding;
@@ -32,56 +31,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
     Routes::new().add(Audience::Personal, "/situazione", "GET", get(situation)).with_state(AuthState { app, auth })
 }
 
-/// What the citizen may have: the decision of every decree, and the applications that already hold an indemnity
-/// (at most one per period).
-#[derive(Debug, Clone)]
-pub struct Situation {
-    /// Whether the registry knows the citizen at all.
-    pub in_registry: bool,
-    /// The decision, indemnity by indemnity, decree by decree.
-    pub decision: Decision,
-    /// The applications holding an indemnity, one per cumulation group at most.
-    pub holdings: Vec<Application>,
-}
-
-impl Situation {
-    /// Whether the citizen may apply for `scheme` now: one applied for, entitled to it, and holding no indemnity of
-    /// its period yet.
-    pub fn may_apply(&self, decrees: &Decrees, scheme: &str) -> bool {
-        let Some(found) = decrees.scheme(scheme) else { return false };
-        found.on_application()
-            && self.holding_in(decrees, scheme).is_none()
-            && self.decision.schemes.iter().any(|d| d.scheme == scheme && d.eligible)
-    }
-
-    /// The application holding an indemnity of the same period as `scheme`, if any.
-    pub fn holding_in(&self, decrees: &Decrees, scheme: &str) -> Option<&Application> {
-        let group = decrees.scheme(scheme)?.cumulation();
-        self.holdings.iter().find(|a| decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group))
-    }
-}
+pub use sportello_usecases::decide::Situation;
 
 /// The registry's decision for the logged-in citizen and the application holding their indemnity. The access is
 /// audited (`view_decision`) before anything is read out: no audit row, no decision.
 pub async fn situation_of(state: &AuthState, citizen: &Citizen, from: &ClientAddr) -> Result<Situation, ServiceError> {
-    let applications = state.app.store.applications_of(&citizen.codice_fiscale).await?;
-    let holdings: Vec<Application> = applications.into_iter().filter(|a| a.status.holds_indemnity()).collect();
-    let granted = holdings.iter().filter(|a| a.status == ApplicationStatus::Accepted).map(|a| a.scheme.clone());
-    let (in_registry, decision) = decision_of(state, citizen, from, &Facts::granted(granted)).await?;
-    Ok(Situation { in_registry, decision, holdings })
-}
-
-/// The registry's decision for the logged-in citizen, indemnity by indemnity, and whether the registry knows them at
-/// all. The access is audited (`view_decision`) before anything is read out.
-pub async fn decision_of(
-    state: &AuthState,
-    citizen: &Citizen,
-    from: &ClientAddr,
-    facts: &Facts,
-) -> Result<(bool, Decision), ServiceError> {
-    let positions = state.app.store.positions(&citizen.codice_fiscale).await?;
     citizen.audit(state, "view_decision", None, from).await?;
-    Ok((!positions.is_empty(), state.app.decrees.decide(citizen.codice_fiscale, &positions, facts)))
+    Ok(sportello_usecases::decide::situation(state.app.store.as_ref(), &state.app.decrees, citizen.codice_fiscale)
+        .await?)
 }
 
 /// The application that holds an indemnity of the same period as `scheme`, if any: the same the store would name

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::Iban;
-use sportello_domain::law::{Facts, Scheme};
-use sportello_store::{Application, ApplicationStatus, NewApplication, Submission, SubmittedBy};
+use sportello_domain::law::Scheme;
+use sportello_store::{Application, Submission};
 
 use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
 use super::held::refuse_second;
@@ -200,15 +200,20 @@ pub async fn review(
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
-    let positions = match state.app.store.positions(&citizen.codice_fiscale).await {
-        Ok(positions) => positions,
+    let decision = match sportello_usecases::decide::for_application(
+        state.app.store.as_ref(),
+        &state.app.decrees,
+        citizen.codice_fiscale,
+        &details.figures,
+    )
+    .await
+    {
+        Ok(decision) => decision,
         Err(e) => {
-            tracing::error!(error = %e, "could not read the registry");
+            tracing::error!(error = %e, "could not decide");
             return unavailable(lang);
         }
     };
-    let facts = Facts { figures: details.figures.clone(), ..Facts::none() };
-    let decision = state.app.decrees.decide(citizen.codice_fiscale, &positions, &facts);
     let eligible = decision.schemes.iter().any(|d| d.scheme == scheme.id() && d.eligible);
     let (iban, iban_electronic, payment) = match &details.payment {
         Payment::Iban { iban } => (iban.to_string(), iban.electronic().to_owned(), "iban"),
@@ -281,42 +286,26 @@ pub async fn submit_application(
     from: &ClientAddr,
     lang: Lang,
 ) -> Result<Submission, ServiceError> {
-    let cf = citizen.codice_fiscale;
-    let store = &state.app.store;
-    let positions = store.positions(&cf).await?;
-    // What the registry does not hold: the figures declared. The indemnities already held matter only to schemes
-    // granted without an application (April's), which no form submits.
-    let facts = Facts { figures: details.figures.clone(), ..Facts::none() };
-    let decision = state.app.decrees.decide(cf, &positions, &facts);
-    let decided = decision
-        .schemes
-        .into_iter()
-        .find(|d| d.scheme == scheme.id())
-        .ok_or_else(|| ServiceError::Undecided(scheme.id().to_owned()))?;
-    let application = NewApplication {
-        codice_fiscale: cf,
+    let draft = sportello_usecases::apply::Draft {
         scheme: scheme.id().to_owned(),
-        cumulation_group: scheme.cumulation().id().to_owned(),
         idempotency_key,
-        status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-        reasons: serde_json::to_value(&decided.reasons)?,
         details: serde_json::to_value(details)?,
-        submitted_at: state.auth.now(),
+        figures: details.figures.clone(),
         // Made with a PIN whose first half went to a contact not on file: not paid until the person confirms.
         hold: (!citizen.confirmed).then(|| citizen.credential.clone().unwrap_or_else(|| "unconfirmed".to_owned())),
     };
     // The audit row is written by the application's own transaction: one commit makes both durable.
-    let principal = &citizen.principal;
-    let by = SubmittedBy {
-        actor: principal.actor.stored(),
-        from: from.0.map(|addr| addr.ip().to_string()),
-        login_method: Some(principal.method.as_str().to_owned()),
-        channel: principal.channel.as_str().to_owned(),
-    };
-    let outcome = store
-        .submit_audited(application, by)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "could not record an application and its audit row"))?;
+    let from = from.0.map(|addr| addr.ip().to_string());
+    let outcome = sportello_usecases::apply::submit(
+        state.app.store.as_ref(),
+        &state.app.decrees,
+        &citizen.principal,
+        from,
+        draft,
+        state.auth.now(),
+    )
+    .await
+    .inspect_err(|e| tracing::error!(error = %e, "could not record an application and its audit row"))?;
     let counted = match &outcome {
         Submission::Created(a) => Some((a.scheme.clone(), a.status.as_str())),
         Submission::Duplicate(_) => None,

@@ -6,10 +6,11 @@
 //! finds the first one's application (and the store keeps one per person per cumulation group in any case). The
 //! beneficiaries are read page by page in protocol order; an interrupted run is simply run again.
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sportello_domain::law::{Decrees, Facts};
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
+
+use crate::UseCaseError;
 
 /// Beneficiaries read per query.
 const PAGE: u32 = 1_000;
@@ -27,17 +28,6 @@ pub struct Granted {
     pub already: u64,
 }
 
-/// Why a scheme cannot be granted by this command.
-#[derive(Debug, thiserror::Error)]
-pub enum GrantError {
-    /// No decree in force has it.
-    #[error("there is no scheme '{0}' in the decrees in force")]
-    Unknown(String),
-    /// People apply for it.
-    #[error("scheme '{0}' is applied for, not granted: only a scheme with granted = \"automatically\" can be granted")]
-    OnApplication(String),
-}
-
 /// The idempotency key of the grant of `scheme`: one per person and scheme.
 pub fn grant_key(scheme: &str) -> String {
     format!("grant:{scheme}")
@@ -50,19 +40,17 @@ pub async fn grant(
     scheme_id: &str,
     by: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Granted> {
-    let scheme = decrees.scheme(scheme_id).ok_or_else(|| GrantError::Unknown(scheme_id.to_owned()))?;
+) -> Result<Granted, UseCaseError> {
+    let scheme = decrees.scheme(scheme_id).ok_or_else(|| UseCaseError::UnknownScheme(scheme_id.to_owned()))?;
     let Some(earlier) = scheme.beneficiaries_of() else {
-        return Err(GrantError::OnApplication(scheme_id.to_owned()).into());
+        return Err(UseCaseError::NotGranted(scheme_id.to_owned()));
     };
-    crate::payments::load_budgets(store, decrees, now).await?;
+    // The new scheme's spending limit from its scheme file, where the database has none yet.
+    sportello_store::load_budgets(store, decrees, now).await?;
     let mut done = Granted::default();
     let mut after: Option<String> = None;
     loop {
-        let page = store
-            .applications_of_scheme(earlier, ApplicationStatus::Accepted, after.as_deref(), PAGE)
-            .await
-            .with_context(|| format!("cannot read the beneficiaries of {earlier}"))?;
+        let page = store.applications_of_scheme(earlier, ApplicationStatus::Accepted, after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.protocol.clone());
         for beneficiary in page {
@@ -74,7 +62,7 @@ pub async fn grant(
                 .schemes
                 .into_iter()
                 .find(|d| d.scheme == scheme.id())
-                .with_context(|| format!("the decrees did not decide their own scheme {}", scheme.id()))?;
+                .ok_or_else(|| UseCaseError::Undecided(scheme.id().to_owned()))?;
             let application = NewApplication {
                 codice_fiscale: cf,
                 scheme: scheme.id().to_owned(),
