@@ -43,11 +43,7 @@ pub async fn submit(
     }
     let cf = principal.subject;
     let decision = decide::for_application(store, decrees, cf, &draft.figures).await?;
-    let decided = decision
-        .schemes
-        .into_iter()
-        .find(|d| d.scheme == scheme.id())
-        .ok_or_else(|| UseCaseError::Undecided(scheme.id().to_owned()))?;
+    let decided = decide::of_scheme(decision, scheme.id())?;
     let application = NewApplication {
         codice_fiscale: cf,
         scheme: scheme.id().to_owned(),

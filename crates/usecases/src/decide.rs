@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sportello_domain::law::{Decision, Decrees, Facts};
+use sportello_domain::law::{Decision, Decrees, Facts, SchemeDecision};
 use sportello_domain::{Cents, CodiceFiscale};
 use sportello_store::{Application, ApplicationStatus, Store};
 
@@ -62,4 +62,9 @@ pub async fn for_application(
     let positions = store.positions(&codice_fiscale).await?;
     let facts = Facts { figures: figures.clone(), ..Facts::none() };
     Ok(decrees.decide(codice_fiscale, &positions, &facts))
+}
+
+/// The decision for `scheme` taken out of `decision`; an error if the decrees gave none (a defect, not input).
+pub fn of_scheme(decision: Decision, scheme: &str) -> Result<SchemeDecision, UseCaseError> {
+    decision.schemes.into_iter().find(|d| d.scheme == scheme).ok_or_else(|| UseCaseError::Undecided(scheme.to_owned()))
 }

@@ -58,11 +58,7 @@ pub async fn grant(
             let cf = beneficiary.codice_fiscale;
             let positions = store.positions(&cf).await?;
             let decision = decrees.decide(cf, &positions, &Facts::granted([earlier]));
-            let decided = decision
-                .schemes
-                .into_iter()
-                .find(|d| d.scheme == scheme.id())
-                .ok_or_else(|| UseCaseError::Undecided(scheme.id().to_owned()))?;
+            let decided = crate::decide::of_scheme(decision, scheme.id())?;
             let application = NewApplication {
                 codice_fiscale: cf,
                 scheme: scheme.id().to_owned(),

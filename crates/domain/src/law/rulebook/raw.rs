@@ -65,9 +65,9 @@ pub(super) struct RawScheme {
     #[serde(default)]
     pub(super) refs: BTreeMap<String, String>,
     #[serde(default)]
-    pub(super) declarations: Vec<RawDeclaration>,
+    pub(super) declarations: Vec<RawWorded>,
     #[serde(default)]
-    pub(super) figures: Vec<RawFigure>,
+    pub(super) figures: Vec<RawWorded>,
     #[serde(default = "on_application")]
     pub(super) granted: String,
 }
@@ -87,19 +87,10 @@ pub(super) struct RawCumulation {
     pub(super) schemes: Vec<String>,
 }
 
+/// A declaration or a figure a form asks for: its id, the article that asks for it, and its words in both languages.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawFigure {
-    pub(super) id: String,
-    #[serde(rename = "ref")]
-    pub(super) legal_ref: String,
-    pub(super) it: String,
-    pub(super) en: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDeclaration {
+pub(super) struct RawWorded {
     pub(super) id: String,
     #[serde(rename = "ref")]
     pub(super) legal_ref: String,

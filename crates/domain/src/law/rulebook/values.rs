@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::RulebookError;
-use super::raw::{RawCited, RawDeclaration, RawFigure};
+use super::raw::{RawCited, RawWorded};
 use crate::law::declaration::{Declaration, DeclarationKind, Figure};
 use crate::{Cents, Date};
 
@@ -102,7 +102,7 @@ impl Parameters {
 }
 
 /// A scheme's `[[scheme.declarations]]`: each a known kind, at most once, with its reference and words.
-pub(super) fn load_declarations(scheme: &str, raw: Vec<RawDeclaration>) -> Result<Vec<Declaration>, RulebookError> {
+pub(super) fn load_declarations(scheme: &str, raw: Vec<RawWorded>) -> Result<Vec<Declaration>, RulebookError> {
     let mut declarations: Vec<Declaration> = Vec::with_capacity(raw.len());
     for (i, raw) in raw.into_iter().enumerate() {
         let at = |key: &str| format!("scheme '{scheme}', declarations[{i}], key '{key}'");
@@ -127,7 +127,7 @@ pub(super) fn load_declarations(scheme: &str, raw: Vec<RawDeclaration>) -> Resul
 }
 
 /// A scheme's `[[scheme.figures]]`: the amounts the applicant declares, each once, with its reference and words.
-pub(super) fn load_figures(scheme: &str, raw: Vec<RawFigure>) -> Result<Vec<Figure>, RulebookError> {
+pub(super) fn load_figures(scheme: &str, raw: Vec<RawWorded>) -> Result<Vec<Figure>, RulebookError> {
     let mut figures: Vec<Figure> = Vec::with_capacity(raw.len());
     for (i, raw) in raw.into_iter().enumerate() {
         let at = |key: &str| format!("scheme '{scheme}', figures[{i}], key '{key}'");
