@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -11,6 +12,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, Auth};
 use crate::config::Config;
@@ -88,8 +90,23 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
                 .layer(axum::middleware::from_fn(crate::i18n::remember_query))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(security::headers))
+                .layer(request_spans())
         })
         .with_state(state)
+}
+
+/// One tracing span per request, outermost so that every log line a request causes carries it: the method and the
+/// route as the router matched it (`/domande/{protocol}`), never the path or query, which may hold a protocol number
+/// or a codice fiscale; the status and the time taken are logged when the answer leaves.
+fn request_spans() -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
+> {
+    fn span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+        let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+        tracing::info_span!("request", method = %request.method(), route = %route)
+    }
+    TraceLayer::new_for_http().make_span_with(span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span)
 }
 
 /// Serves the portal on `listener` until `shutdown` completes, then lets requests in flight finish; the outbox
