@@ -98,16 +98,20 @@ pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: 
 /// One tracing span per request, outermost so that every log line a request causes carries it: the method and the
 /// route as the router matched it (`/domande/{protocol}`), never the path or query, which may hold a protocol number
 /// or a codice fiscale; the status and the time taken are logged when the answer leaves.
-fn request_spans() -> TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
-> {
-    fn span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+fn request_spans() -> TraceLayer<HttpClassifier, MakeSpan> {
+    fn span(request: &Request) -> tracing::Span {
         let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
         tracing::info_span!("request", method = %request.method(), route = %route)
     }
-    TraceLayer::new_for_http().make_span_with(span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span)
+    TraceLayer::new_for_http().make_span_with(span as MakeSpan)
 }
+
+/// The request type the spans are made from.
+type Request = axum::http::Request<axum::body::Body>;
+/// How [`request_spans`] makes a request's span.
+type MakeSpan = fn(&Request) -> tracing::Span;
+/// HTTP's classifier: a 5xx answer is a failure.
+type HttpClassifier = tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>;
 
 /// Serves the portal on `listener` until `shutdown` completes, then lets requests in flight finish; the outbox
 /// worker runs alongside, delivering PINs through the notifiers `[notify]` configures.
