@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 
 /// The live capacity settings of one room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,6 @@
 //! data ([`GateSettings`], e.g. the `[gate]` table of Sportello's TOML), then checked into a [`GateConfig`] with
 //! every problem named by where it is.
 
-use std::fmt;
 use std::str::FromStr as _;
 
 use chrono::{NaiveDateTime, NaiveTime, TimeDelta, Weekday};
@@ -10,36 +9,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::Capacity;
+pub use crate::invalid::Invalid;
 use crate::pow::PowConfig;
 use crate::schedule::{Schedule, WindowSpec};
 use crate::token::RoomId;
-
-/// One problem in the configuration: where it is and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid {
-    /// The field, as a path (`rooms[1].windows[0].opens`).
-    pub at: String,
-    /// What is wrong and what would be right.
-    pub problem: String,
-}
-
-impl Invalid {
-    /// A problem at `at`.
-    pub fn new(at: &str, problem: String) -> Self {
-        Self { at: at.to_owned(), problem }
-    }
-
-    fn under(mut self, prefix: &str) -> Self {
-        self.at = if self.at.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.at) };
-        self
-    }
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.at, self.problem)
-    }
-}
 
 /// Every problem found in a gate configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod draw;
 pub mod eta;
 pub mod gate;
 pub mod health;
+pub mod invalid;
 pub mod pow;
 pub mod schedule;
 pub mod state;

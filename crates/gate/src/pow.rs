@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::Invalid;
+use crate::invalid::Invalid;
 
 /// How hard the proof of work is, and how long the no-JavaScript wait.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
