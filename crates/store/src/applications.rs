@@ -75,10 +75,11 @@ pub(crate) fn stood_in_the_way(
     }
 }
 
-/// The protocol number of the application with database id `id`: `INPS-COVID-<year of submission>-<id, 9 digits>`.
-pub fn protocol_number(submitted_at: DateTime<Utc>, id: i64) -> String {
+/// The protocol number of the application with database id `id`: `<prefix><year of submission>-<id, 9 digits>`,
+/// the prefix its decree's scheme file gives (`INPS-COVID-`).
+pub fn protocol_number(prefix: &str, submitted_at: DateTime<Utc>, id: i64) -> String {
     use chrono::Datelike;
-    format!("INPS-COVID-{}-{id:09}", submitted_at.year())
+    format!("{prefix}{}-{id:09}", submitted_at.year())
 }
 
 /// What an application asks for, before it is stored.
@@ -91,6 +92,8 @@ pub struct NewApplication {
     /// The cumulation group of the scheme, from the scheme file (`dl18-2020-marzo` …): at most one application per
     /// person per group holds an indemnity.
     pub cumulation_group: String,
+    /// What its protocol number starts with, from its decree's scheme file (`INPS-COVID-`).
+    pub protocol_prefix: String,
     /// Chosen by the client per form; together with the codice fiscale it makes resubmission idempotent.
     pub idempotency_key: String,
     /// The decision at submission.

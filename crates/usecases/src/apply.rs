@@ -41,6 +41,7 @@ pub async fn submit(
     if !scheme.on_application() {
         return Err(UseCaseError::NotOnApplication(draft.scheme));
     }
+    let prefix = decrees.rulebook_of(scheme.id()).map(|b| b.decree().protocol_prefix().to_owned());
     let cf = principal.subject;
     let decision = decide::for_application(store, decrees, cf, &draft.figures).await?;
     let decided = decide::of_scheme(decision, scheme.id())?;
@@ -48,6 +49,7 @@ pub async fn submit(
         codice_fiscale: cf,
         scheme: scheme.id().to_owned(),
         cumulation_group: scheme.cumulation().id().to_owned(),
+        protocol_prefix: prefix.ok_or_else(|| UseCaseError::UnknownScheme(scheme.id().to_owned()))?,
         idempotency_key: draft.idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
         reasons: serde_json::to_value(&decided.reasons)?,

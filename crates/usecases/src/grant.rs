@@ -47,6 +47,10 @@ pub async fn grant(
     };
     // The new scheme's spending limit from its scheme file, where the database has none yet.
     sportello_store::load_budgets(store, decrees, now).await?;
+    let prefix = decrees
+        .rulebook_of(scheme.id())
+        .map(|b| b.decree().protocol_prefix().to_owned())
+        .ok_or_else(|| UseCaseError::UnknownScheme(scheme_id.to_owned()))?;
     let mut done = Granted::default();
     let mut after: Option<String> = None;
     loop {
@@ -63,6 +67,7 @@ pub async fn grant(
                 codice_fiscale: cf,
                 scheme: scheme.id().to_owned(),
                 cumulation_group: scheme.cumulation().id().to_owned(),
+                protocol_prefix: prefix.clone(),
                 idempotency_key: grant_key(scheme.id()),
                 status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
                 reasons: serde_json::to_value(&decided.reasons)?,

@@ -48,3 +48,24 @@ async fn april_is_refused_as_input_and_an_application_is_recorded_once_with_its_
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_protocol_number_starts_with_the_prefix_of_the_decrees_scheme_file() {
+    let schemes = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemes/dl18-2020.toml");
+    let text = std::fs::read_to_string(schemes).unwrap().replacen(
+        "protocol_prefix = \"INPS-COVID-\"",
+        "protocol_prefix = \"INPS-CURA-ITALIA-\"",
+        1,
+    );
+    let decrees = Decrees::from_files(&[("dl18-2020.toml", text.as_str())]).unwrap();
+    let dir = std::env::temp_dir().join(format!("sportello-usecases-prefix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = sportello_store::open(&format!("sqlite://{}", dir.join("prefix.db").display())).await.unwrap();
+    let cf = CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+    let principal = Principal::citizen(cf, LoginMethod::PinSimplified);
+    let submitted = submit(store.as_ref(), &decrees, &principal, None, draft("art28", "p"), chrono::Utc::now());
+    let Submission::Created(application) = submitted.await.unwrap() else { panic!("recorded") };
+    assert!(application.protocol.starts_with("INPS-CURA-ITALIA-"), "{}", application.protocol);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

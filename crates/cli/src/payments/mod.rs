@@ -439,6 +439,7 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, coun
                         codice_fiscale,
                         scheme: scheme.clone(),
                         cumulation_group: group.clone(),
+                        protocol_prefix: "INPS-COVID-".to_owned(),
                         idempotency_key: format!("synthetic-{n}"),
                         status: ApplicationStatus::Accepted,
                         reasons: serde_json::json!([]),

@@ -14,6 +14,7 @@ fn application(scheme: &str, group: &str, key: &str) -> NewApplication {
         codice_fiscale: CodiceFiscale::parse(CF).unwrap(),
         scheme: scheme.to_owned(),
         cumulation_group: group.to_owned(),
+        protocol_prefix: "INPS-COVID-".to_owned(),
         idempotency_key: key.to_owned(),
         status: ApplicationStatus::Accepted,
         reasons: serde_json::json!([]),

@@ -169,7 +169,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         let application = &batch[i];
         let submitted_at = application.submitted_at.trunc_subsecs(6);
         columns.id.push(id);
-        columns.protocol.push(protocol_number(submitted_at, id));
+        columns.protocol.push(protocol_number(&application.protocol_prefix, submitted_at, id));
         columns.codice_fiscale.push(application.codice_fiscale.as_str());
         columns.scheme.push(&application.scheme);
         columns.cumulation_group.push(&application.cumulation_group);
@@ -284,7 +284,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
             let row = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE applications SET protocol = $1 WHERE id = $2 RETURNING {APPLICATION_COLUMNS}"
             )))
-            .bind(protocol_number(submitted_at, id))
+            .bind(protocol_number(&application.protocol_prefix, submitted_at, id))
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;

@@ -174,7 +174,7 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
             let submitted_at = application.submitted_at.trunc_subsecs(6);
             serde_json::json!([
                 id,
-                protocol_number(submitted_at, id),
+                protocol_number(&application.protocol_prefix, submitted_at, id),
                 application.codice_fiscale.as_str(),
                 application.scheme,
                 application.cumulation_group,
@@ -263,7 +263,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
             let row = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE applications SET protocol = ?1 WHERE id = ?2 RETURNING {APPLICATION_COLUMNS}"
             )))
-            .bind(protocol_number(submitted_at, id))
+            .bind(protocol_number(&application.protocol_prefix, submitted_at, id))
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;

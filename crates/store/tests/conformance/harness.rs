@@ -198,6 +198,7 @@ pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: Application
         codice_fiscale,
         scheme: "art27".to_owned(),
         cumulation_group: MARCH.to_owned(),
+        protocol_prefix: "INPS-COVID-".to_owned(),
         idempotency_key: key.to_owned(),
         status,
         reasons: serde_json::json!([{ "article": "27", "met": status == ApplicationStatus::Accepted }]),

@@ -49,6 +49,7 @@ async fn walk(app: &TestApp, browser: &Browser<'_>) -> Walked {
             codice_fiscale: me,
             scheme: "art27".to_owned(),
             cumulation_group: "dl18-2020-marzo".to_owned(),
+            protocol_prefix: "INPS-COVID-".to_owned(),
             idempotency_key: "caching-test".to_owned(),
             status: ApplicationStatus::Accepted,
             reasons: serde_json::json!([]),
