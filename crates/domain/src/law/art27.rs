@@ -19,7 +19,9 @@
 //! separata position is the same scheme, not another.
 
 use super::common::{self, Conditions, Person, date_en, date_it, kind_en, kind_it, reason};
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Scheme;
 use crate::Date;
 use crate::registry::PositionKind;
 
@@ -80,13 +82,13 @@ impl Art27 {
                 format!("None of your positions in the Gestione separata was active on {en}, as the law requires."),
             ));
         }
-        common::no_pension(&mut c, RULE, scheme, person);
-        common::no_other_scheme(&mut c, RULE, scheme, person, other_scheme);
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
+        common::no_other_scheme(&mut c, RULE, scheme.cite("other_scheme"), person, other_scheme);
         c
     }
 }
 
-impl super::rule::Rule for Art27 {
+impl super::scheme::Rule for Art27 {
     fn conditions(&self) -> &'static [&'static str] {
         Self::CONDITIONS
     }

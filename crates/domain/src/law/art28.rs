@@ -18,7 +18,9 @@
 //! count ("ad esclusione della Gestione separata") and another AGO special scheme is the same family, not another.
 
 use super::common::{self, Conditions, Person, date_en, date_it, kind_en, kind_it, reason};
-use super::rulebook::{Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::Parameters;
+use super::scheme::Scheme;
 use crate::registry::PositionKind;
 
 const RULE: &str = "art28";
@@ -71,13 +73,13 @@ impl Art28 {
                 format!("Your enrolment in the special schemes of the AGO was not current on {en}, the day the decree took effect."),
             ));
         }
-        common::no_pension(&mut c, RULE, scheme, person);
-        common::no_other_scheme(&mut c, RULE, scheme, person, other_scheme);
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
+        common::no_other_scheme(&mut c, RULE, scheme.cite("other_scheme"), person, other_scheme);
         c
     }
 }
 
-impl super::rule::Rule for Art28 {
+impl super::scheme::Rule for Art28 {
     fn conditions(&self) -> &'static [&'static str] {
         Self::CONDITIONS
     }

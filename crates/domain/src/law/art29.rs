@@ -19,7 +19,9 @@
 //! decree took force is both inside the window and "active" that day, and the law plainly means to cover it.
 
 use super::common::{self, Conditions, Person, date_en, date_it, kind_en, kind_it, reason};
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Scheme;
 use crate::Date;
 use crate::registry::{Cessation, Position, PositionKind};
 
@@ -116,13 +118,15 @@ impl Art29 {
                 ));
             }
         }
-        common::no_pension(&mut c, RULE, scheme, person);
-        common::not_employed(&mut c, RULE, scheme, person, |p| p.kind.is_seasonal() && self.ended_in_window(p));
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
+        common::not_employed(&mut c, RULE, scheme.cite("employment"), person, |p| {
+            p.kind.is_seasonal() && self.ended_in_window(p)
+        });
         c
     }
 }
 
-impl super::rule::Rule for Art29 {
+impl super::scheme::Rule for Art29 {
     fn conditions(&self) -> &'static [&'static str] {
         Self::CONDITIONS
     }

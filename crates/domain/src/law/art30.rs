@@ -15,7 +15,9 @@
 //! The article excludes neither employment nor other schemes.
 
 use super::common::{self, Conditions, Person, reason};
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Scheme;
 use crate::registry::PositionKind;
 
 const RULE: &str = "art30";
@@ -77,12 +79,12 @@ impl Art30 {
                 },
             );
         }
-        common::no_pension(&mut c, RULE, scheme, person);
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
         c
     }
 }
 
-impl super::rule::Rule for Art30 {
+impl super::scheme::Rule for Art30 {
     fn conditions(&self) -> &'static [&'static str] {
         Self::CONDITIONS
     }

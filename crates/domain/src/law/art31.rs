@@ -13,7 +13,8 @@
 
 use super::SchemeDecision;
 use super::common::{Conditions, Person, date_en, date_it, reason};
-use super::rulebook::{Exclusions, Scheme};
+use super::exclusions::Exclusions;
+use super::scheme::Scheme;
 use crate::registry::PositionKind;
 
 /// Fails the scheme for a recipient of reddito di cittadinanza on the exclusions date.

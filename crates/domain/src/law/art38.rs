@@ -19,7 +19,9 @@
 //! fine: "non superiore"). Rows of other years do not count. No pension and no employment on the exclusions date.
 
 use super::common::{self, Conditions, Person, euros_en, reason};
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Scheme;
 use crate::Cents;
 use crate::registry::PositionKind;
 
@@ -72,8 +74,8 @@ impl Art38 {
             self.contributions(&mut c, contributions);
             self.income(&mut c, income);
         }
-        common::no_pension(&mut c, RULE, scheme, person);
-        common::not_employed(&mut c, RULE, scheme, person, |_| false);
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
+        common::not_employed(&mut c, RULE, scheme.cite("employment"), person, |_| false);
         c
     }
 
@@ -142,7 +144,7 @@ impl Art38 {
     }
 }
 
-impl super::rule::Rule for Art38 {
+impl super::scheme::Rule for Art38 {
     fn conditions(&self) -> &'static [&'static str] {
         Self::CONDITIONS
     }

@@ -24,7 +24,7 @@
 
 use super::SchemeDecision;
 use super::common::{Person, reason};
-use super::rulebook::OwnFund;
+use super::exclusions::OwnFund;
 use crate::registry::PositionKind;
 
 const RULE: &str = "art44";

@@ -12,8 +12,10 @@
 //! `granted = "automatically"`).
 
 use super::common::{Conditions, Person, reason};
-use super::rule::Rule;
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Rule;
+use super::scheme::Scheme;
 
 const RULE: &str = "art84_april";
 

@@ -18,8 +18,10 @@
 //! Without the figures (a look-up before applying) the condition is left to the application, and says so.
 
 use super::common::{self, Conditions, Person, date_en, date_it, euros_en, reason};
-use super::rule::Rule;
-use super::rulebook::{Cited, Parameters, RulebookError, Scheme};
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::{Cited, Parameters};
+use super::scheme::Rule;
+use super::scheme::Scheme;
 use crate::registry::PositionKind;
 use crate::{Cents, Date};
 
@@ -154,8 +156,8 @@ impl Rule for Art84May {
                 format!("Your VAT number as a professional was not active on {en}, the day the decree took effect, as the law requires."),
             ));
         }
-        common::no_pension(&mut c, RULE, scheme, person);
-        common::no_other_scheme(&mut c, RULE, scheme, person, other_scheme);
+        common::no_pension(&mut c, RULE, scheme.cite("pension"), person);
+        common::no_other_scheme(&mut c, RULE, scheme.cite("other_scheme"), person, other_scheme);
         self.income_drop(&mut c, person);
         c
     }

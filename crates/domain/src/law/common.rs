@@ -10,7 +10,6 @@
 
 use chrono::Datelike;
 
-use super::rulebook::Scheme;
 use super::{Facts, Reason, SchemeDecision};
 use crate::registry::{Position, PositionKind};
 use crate::{Cents, Date};
@@ -95,8 +94,7 @@ pub(crate) fn reason(rule: &str, condition: &str, article: &str, it: String, en:
 }
 
 /// "Non titolari di pensione": no pension held on the exclusions date.
-pub(crate) fn no_pension(c: &mut Conditions, rule: &str, scheme: &Scheme, person: &Person<'_>) {
-    let article = scheme.cite("pension");
+pub(crate) fn no_pension(c: &mut Conditions, rule: &str, article: &str, person: &Person<'_>) {
     let (it, en) = (date_it(person.day()), date_en(person.day()));
     c.check(
         person.pension().is_none(),
@@ -126,11 +124,10 @@ pub(crate) fn no_pension(c: &mut Conditions, rule: &str, scheme: &Scheme, person
 pub(crate) fn no_other_scheme(
     c: &mut Conditions,
     rule: &str,
-    scheme: &Scheme,
+    article: &str,
     person: &Person<'_>,
     other: impl Fn(PositionKind) -> bool,
 ) {
-    let article = scheme.cite("other_scheme");
     let (it, en) = (date_it(person.day()), date_en(person.day()));
     match person.held_on_day(|p| other(p.kind)) {
         None => c.met(reason(
@@ -168,11 +165,10 @@ pub(crate) fn no_other_scheme(
 pub(crate) fn not_employed(
     c: &mut Conditions,
     rule: &str,
-    scheme: &Scheme,
+    article: &str,
     person: &Person<'_>,
     except: impl Fn(&Position) -> bool,
 ) {
-    let article = scheme.cite("employment");
     let (it, en) = (date_it(person.day()), date_en(person.day()));
     let employment = |p: &Position| (p.kind == PositionKind::LavoroDipendente || p.kind.is_seasonal()) && !except(p);
     match person.held_on_day(employment) {

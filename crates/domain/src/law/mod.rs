@@ -22,12 +22,16 @@ mod common;
 mod decision;
 mod declaration;
 mod decrees;
+mod exclusions;
 mod facts;
 mod rule;
 mod rulebook;
+mod scheme;
 
 pub use decision::{Decision, Reason, SchemeDecision};
 pub use declaration::{Declaration, DeclarationKind, Figure};
 pub use decrees::{Decrees, DecreesError};
+pub use exclusions::OwnFund;
 pub use facts::Facts;
-pub use rulebook::{Cumulation, Decree, OwnFund, Rulebook, RulebookError, Scheme};
+pub use rulebook::{Decree, Rulebook, RulebookError};
+pub use scheme::{Cumulation, Scheme};

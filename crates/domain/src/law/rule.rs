@@ -1,7 +1,6 @@
-//! A rule is the code that decides one scheme: a module implementing [`Rule`], registered once in [`RULES`] under
-//! the name a scheme file's `rule = "…"` uses. Adding an article is adding a module and a line to the table.
+//! The table of rules: each article module implementing [`Rule`] is registered once in [`RULES`] under the name a
+//! scheme file's `rule = "…"` uses. Adding an article is adding a module and a line to this table.
 
-use std::fmt;
 use std::sync::Arc;
 
 use super::art27::Art27;
@@ -11,30 +10,9 @@ use super::art30::Art30;
 use super::art38::Art38;
 use super::art84_april::Art84April;
 use super::art84_may::Art84May;
-use super::common::{Conditions, Person};
-use super::rulebook::{Parameters, RulebookError, Scheme};
-
-/// The conditions of one article, with the parameters it read from the scheme file.
-pub(crate) trait Rule: fmt::Debug + Send + Sync {
-    /// Conditions without a figure of their own, whose reference a scheme may set in `[scheme.refs]`.
-    fn conditions(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// The figures the applicant declares for this rule, which the scheme must word in `[[scheme.figures]]`.
-    fn figures(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// For a scheme granted without an application: the scheme whose beneficiaries it goes to (`art27` for April's
-    /// art. 84 c. 1 DL 34/2020), which the command that grants it walks through.
-    fn beneficiaries_of(&self) -> Option<&str> {
-        None
-    }
-
-    /// Checks every condition for one person.
-    fn check(&self, scheme: &Scheme, person: &Person<'_>) -> Conditions;
-}
+use super::rulebook::error::RulebookError;
+use super::rulebook::values::Parameters;
+use super::scheme::Rule;
 
 /// Builds a rule from a scheme's parameters.
 type Loader = fn(&mut Parameters) -> Result<Arc<dyn Rule>, RulebookError>;

@@ -4,22 +4,24 @@
 //! Loading happens in two steps: serde reads the file's shape into raw tables (unknown keys rejected, with line and
 //! column), then every value is validated into domain types, and an error names the scheme and the key.
 
-mod error;
+pub(crate) mod error;
 mod raw;
 #[cfg(test)]
 mod tests;
-mod values;
+pub(crate) mod values;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 pub use self::error::RulebookError;
 use self::raw::{RawCumulation, RawFile, RawScheme};
-pub(crate) use self::values::{Cited, Parameters};
+use self::values::{Cited, Parameters};
 use self::values::{invalid, list, load_declarations, load_figures, non_empty, to_date, to_money};
 use super::common::Person;
-use super::declaration::{Declaration, Figure};
-use super::rule::{self, Rule};
+use super::declaration::Figure;
+use super::exclusions::{Exclusions, OwnFund};
+use super::rule;
+use super::scheme::{Cumulation, Scheme};
 use super::{Decision, Facts, SchemeDecision, art31, art44};
 use crate::registry::Position;
 use crate::{Cents, CodiceFiscale, Date};
@@ -51,56 +53,6 @@ pub struct Decree {
     date: Date,
     gazette: String,
     entry_into_force: Cited<Date>,
-}
-
-/// Indemnities of which a person may hold only one, for one period: DL 18/2020's five for March 2020 (art. 31 c. 1);
-/// each of DL 34/2020's months is a group of its own. The store keeps at most one application per person per group
-/// that holds an indemnity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cumulation {
-    id: String,
-    period_it: String,
-    period_en: String,
-    legal_ref: String,
-}
-
-/// One indemnity of the decree: who may have it is decided by its rule, how much and within which budget by its data.
-#[derive(Debug, Clone)]
-pub struct Scheme {
-    id: String,
-    decree: String,
-    title_it: String,
-    title_en: String,
-    who_it: String,
-    who_en: String,
-    legal_ref: String,
-    amount: Cited<Cents>,
-    taxable: bool,
-    spending_limit: Cited<Cents>,
-    refs: BTreeMap<String, String>,
-    declarations: Vec<Declaration>,
-    figures: Vec<Figure>,
-    on_application: bool,
-    cumulation: Arc<Cumulation>,
-    rule_name: &'static str,
-    rule: Arc<dyn Rule>,
-}
-
-/// Where the decree states its exclusions: the prefix of their reason codes (`art31` for DL 18/2020) and the article
-/// that excludes recipients of reddito di cittadinanza.
-#[derive(Debug, Clone)]
-pub(crate) struct Exclusions {
-    pub(crate) code: String,
-    pub(crate) reddito_di_cittadinanza_ref: String,
-}
-
-/// The fund that people enrolled only in another compulsory scheme are pointed to (art. 44 for DL 18/2020).
-#[derive(Debug, Clone)]
-pub struct OwnFund {
-    pub(crate) name_it: String,
-    pub(crate) name_en: String,
-    pub(crate) legal_ref: String,
-    pub(crate) spending_limit: Cited<Cents>,
 }
 
 /// How a scheme is granted.
@@ -156,7 +108,7 @@ impl Rulebook {
         let mut schemes = Vec::with_capacity(raw.schemes.len());
         for raw_scheme in raw.schemes {
             let cumulation = group_of[&raw_scheme.id].clone();
-            schemes.push(Scheme::load(raw_scheme, &decree.id, cumulation)?);
+            schemes.push(load_scheme(raw_scheme, &decree.id, cumulation)?);
         }
         Ok(Self { decree, exclusions, own_fund, cumulations, schemes })
     }
@@ -339,245 +291,95 @@ impl Decree {
     }
 }
 
-impl OwnFund {
-    /// The fund's name in Italian.
-    pub fn name_it(&self) -> &str {
-        &self.name_it
-    }
-
-    /// The fund's name in English.
-    pub fn name_en(&self) -> &str {
-        &self.name_en
-    }
-
-    /// Where the decree points people to it.
-    pub fn legal_ref(&self) -> &str {
-        &self.legal_ref
-    }
-
-    /// The total the fund may spend.
-    pub fn spending_limit(&self) -> Cents {
-        self.spending_limit.value
-    }
-
-    /// Where the spending limit is set.
-    pub fn spending_limit_ref(&self) -> &str {
-        &self.spending_limit.legal_ref
-    }
-}
-
-impl Cumulation {
-    /// The group's id, stored with each application, e.g. `dl18-2020-marzo`.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The period its indemnities are for, in Italian: "marzo 2020".
-    pub fn period_it(&self) -> &str {
-        &self.period_it
-    }
-
-    /// The period in English: "March 2020".
-    pub fn period_en(&self) -> &str {
-        &self.period_en
-    }
-
-    /// Where the decree says its indemnities cannot be combined, e.g. `art. 31 c. 1`.
-    pub fn legal_ref(&self) -> &str {
-        &self.legal_ref
-    }
-}
-
-impl Scheme {
-    fn load(raw: RawScheme, decree: &str, cumulation: Arc<Cumulation>) -> Result<Self, RulebookError> {
-        let id = non_empty("a [[scheme]]: key 'id'", raw.id)?;
-        let at = |key: &str| format!("scheme '{id}', key '{key}'");
-        let Some((rule_name, load)) = rule::find(&raw.rule) else {
-            return Err(RulebookError::UnknownRule { scheme: id, rule: raw.rule, known: rule::names() });
-        };
-        let mut parameters = Parameters::new(&id, rule_name, raw.parameters);
-        let rule = load(&mut parameters)?;
-        parameters.finish()?;
-        for condition in raw.refs.keys() {
-            if !rule.conditions().contains(&condition.as_str()) {
-                return Err(RulebookError::UnknownKey {
-                    scheme: id,
-                    rule: rule_name,
-                    what: "reference",
-                    name: condition.clone(),
-                    known: list(rule.conditions()),
-                });
-            }
+/// A `[[scheme]]` table checked into a [`Scheme`] bound to its rule.
+fn load_scheme(raw: RawScheme, decree: &str, cumulation: Arc<Cumulation>) -> Result<Scheme, RulebookError> {
+    let id = non_empty("a [[scheme]]: key 'id'", raw.id)?;
+    let at = |key: &str| format!("scheme '{id}', key '{key}'");
+    let Some((rule_name, load)) = rule::find(&raw.rule) else {
+        return Err(RulebookError::UnknownRule { scheme: id, rule: raw.rule, known: rule::names() });
+    };
+    let mut parameters = Parameters::new(&id, rule_name, raw.parameters);
+    let rule = load(&mut parameters)?;
+    parameters.finish()?;
+    for condition in raw.refs.keys() {
+        if !rule.conditions().contains(&condition.as_str()) {
+            return Err(RulebookError::UnknownKey {
+                scheme: id,
+                rule: rule_name,
+                what: "reference",
+                name: condition.clone(),
+                known: list(rule.conditions()),
+            });
         }
-        let refs = raw
-            .refs
-            .into_iter()
-            .map(|(k, v)| non_empty(&at(&format!("refs.{k}")), v).map(|v| (k, v)))
-            .collect::<Result<_, _>>()?;
-        let declarations = load_declarations(&id, raw.declarations)?;
-        let figures = load_figures(&id, raw.figures)?;
-        let asked: Vec<&str> = figures.iter().map(Figure::id).collect();
-        if asked != rule.figures() {
+    }
+    let refs = raw
+        .refs
+        .into_iter()
+        .map(|(k, v)| non_empty(&at(&format!("refs.{k}")), v).map(|v| (k, v)))
+        .collect::<Result<_, _>>()?;
+    let declarations = load_declarations(&id, raw.declarations)?;
+    let figures = load_figures(&id, raw.figures)?;
+    let asked: Vec<&str> = figures.iter().map(Figure::id).collect();
+    if asked != rule.figures() {
+        return Err(invalid(
+            at("figures"),
+            format!(
+                "rule '{rule_name}' needs the figures {} in this order, the file words {}",
+                if rule.figures().is_empty() { "none".to_owned() } else { list(rule.figures()) },
+                if asked.is_empty() { "none".to_owned() } else { list(&asked) },
+            ),
+        ));
+    }
+    let on_application = match raw.granted.as_str() {
+        "on_application" => true,
+        "automatically" => false,
+        other => {
+            return Err(invalid(at("granted"), format!("'{other}' is not a way to grant; write {}", list(&GRANTED))));
+        }
+    };
+    match (on_application, rule.beneficiaries_of()) {
+        (false, None) => {
             return Err(invalid(
-                at("figures"),
+                at("granted"),
                 format!(
-                    "rule '{rule_name}' needs the figures {} in this order, the file words {}",
-                    if rule.figures().is_empty() { "none".to_owned() } else { list(rule.figures()) },
-                    if asked.is_empty() { "none".to_owned() } else { list(&asked) },
+                    "rule '{rule_name}' names no scheme whose beneficiaries receive it, so nobody could grant it automatically; write granted = \"on_application\""
                 ),
             ));
         }
-        let on_application = match raw.granted.as_str() {
-            "on_application" => true,
-            "automatically" => false,
-            other => {
-                return Err(invalid(
-                    at("granted"),
-                    format!("'{other}' is not a way to grant; write {}", list(&GRANTED)),
-                ));
-            }
-        };
-        match (on_application, rule.beneficiaries_of()) {
-            (false, None) => {
-                return Err(invalid(
-                    at("granted"),
-                    format!(
-                        "rule '{rule_name}' names no scheme whose beneficiaries receive it, so nobody could grant it automatically; write granted = \"on_application\""
-                    ),
-                ));
-            }
-            (true, Some(_)) => {
-                return Err(invalid(
-                    at("granted"),
-                    format!(
-                        "rule '{rule_name}' grants to another scheme's beneficiaries without an application; write granted = \"automatically\""
-                    ),
-                ));
-            }
-            _ => {}
+        (true, Some(_)) => {
+            return Err(invalid(
+                at("granted"),
+                format!(
+                    "rule '{rule_name}' grants to another scheme's beneficiaries without an application; write granted = \"automatically\""
+                ),
+            ));
         }
-        let amount = to_money(&raw.amount.value, &at("amount.value"))?;
-        if amount == Cents::ZERO {
-            return Err(invalid(at("amount.value"), "the amount is zero; write the indemnity, e.g. \"600.00\""));
-        }
-        Ok(Self {
-            decree: decree.to_owned(),
-            title_it: non_empty(&at("title_it"), raw.title_it)?,
-            title_en: non_empty(&at("title_en"), raw.title_en)?,
-            who_it: non_empty(&at("who_it"), raw.who_it)?,
-            who_en: non_empty(&at("who_en"), raw.who_en)?,
-            legal_ref: non_empty(&at("legal_ref"), raw.legal_ref)?,
-            amount: Cited { value: amount, legal_ref: non_empty(&at("amount.ref"), raw.amount.legal_ref)? },
-            taxable: raw.amount.taxable,
-            spending_limit: Cited {
-                value: to_money(&raw.spending_limit.value, &at("spending_limit.value"))?,
-                legal_ref: non_empty(&at("spending_limit.ref"), raw.spending_limit.legal_ref)?,
-            },
-            refs,
-            declarations,
-            figures,
-            on_application,
-            cumulation,
-            rule_name,
-            rule,
-            id,
-        })
+        _ => {}
     }
-
-    /// For a scheme granted without an application, the scheme whose beneficiaries receive it (`art27` for April's
-    /// art. 84 c. 1 DL 34/2020); `None` for one applied for.
-    pub fn beneficiaries_of(&self) -> Option<&str> {
-        if self.on_application { None } else { self.rule.beneficiaries_of() }
+    let amount = to_money(&raw.amount.value, &at("amount.value"))?;
+    if amount == Cents::ZERO {
+        return Err(invalid(at("amount.value"), "the amount is zero; write the indemnity, e.g. \"600.00\""));
     }
-
-    /// The id of the decree it belongs to, e.g. `dl18-2020`.
-    pub fn decree_id(&self) -> &str {
-        &self.decree
-    }
-
-    /// The group of indemnities it cannot be combined with, and the period it is for.
-    pub fn cumulation(&self) -> &Cumulation {
-        &self.cumulation
-    }
-
-    /// The amounts an application for it declares, in the file's order.
-    pub fn figures(&self) -> &[Figure] {
-        &self.figures
-    }
-
-    /// Whether a person applies for it (true) or the institute grants it without an application (false: art. 84
-    /// c. 1 DL 34/2020 gives April to March's beneficiaries by a payment run, not by a form).
-    pub fn on_application(&self) -> bool {
-        self.on_application
-    }
-
-    /// The scheme's identifier, e.g. `art27`.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The indemnity's title in Italian, as the decree words it.
-    pub fn title_it(&self) -> &str {
-        &self.title_it
-    }
-
-    /// The indemnity's title in English.
-    pub fn title_en(&self) -> &str {
-        &self.title_en
-    }
-
-    /// Who may have it, in plain Italian for the portal's pages.
-    pub fn who_it(&self) -> &str {
-        &self.who_it
-    }
-
-    /// Who may have it, in plain English.
-    pub fn who_en(&self) -> &str {
-        &self.who_en
-    }
-
-    /// The article and paragraph that grant the indemnity, e.g. `art. 27 c. 1`.
-    pub fn legal_ref(&self) -> &str {
-        &self.legal_ref
-    }
-
-    /// The name of the rule (code module) that decides it, e.g. `art27`.
-    pub fn rule(&self) -> &'static str {
-        self.rule_name
-    }
-
-    /// The amount of the indemnity.
-    pub fn amount(&self) -> Cents {
-        self.amount.value
-    }
-
-    /// Where the amount is set.
-    pub fn amount_ref(&self) -> &str {
-        &self.amount.legal_ref
-    }
-
-    /// Whether the indemnity counts as taxable income (DL 18/2020's do not).
-    pub fn taxable(&self) -> bool {
-        self.taxable
-    }
-
-    /// The total the scheme may spend.
-    pub fn spending_limit(&self) -> Cents {
-        self.spending_limit.value
-    }
-
-    /// Where the spending limit is set.
-    pub fn spending_limit_ref(&self) -> &str {
-        &self.spending_limit.legal_ref
-    }
-
-    /// The declarations an application for it carries, in the file's order.
-    pub fn declarations(&self) -> &[Declaration] {
-        &self.declarations
-    }
-
-    /// The reference a reason cites for a condition without a figure: `[scheme.refs]` if set, else `legal_ref`.
-    pub(crate) fn cite(&self, condition: &str) -> &str {
-        self.refs.get(condition).unwrap_or(&self.legal_ref)
-    }
+    Ok(Scheme {
+        decree: decree.to_owned(),
+        title_it: non_empty(&at("title_it"), raw.title_it)?,
+        title_en: non_empty(&at("title_en"), raw.title_en)?,
+        who_it: non_empty(&at("who_it"), raw.who_it)?,
+        who_en: non_empty(&at("who_en"), raw.who_en)?,
+        legal_ref: non_empty(&at("legal_ref"), raw.legal_ref)?,
+        amount: Cited { value: amount, legal_ref: non_empty(&at("amount.ref"), raw.amount.legal_ref)? },
+        taxable: raw.amount.taxable,
+        spending_limit: Cited {
+            value: to_money(&raw.spending_limit.value, &at("spending_limit.value"))?,
+            legal_ref: non_empty(&at("spending_limit.ref"), raw.spending_limit.legal_ref)?,
+        },
+        refs,
+        declarations,
+        figures,
+        on_application,
+        cumulation,
+        rule_name,
+        rule,
+        id,
+    })
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::RulebookError;
+use super::error::RulebookError;
 use super::raw::{RawCited, RawWorded};
 use crate::law::declaration::{Declaration, DeclarationKind, Figure};
 use crate::{Cents, Date};
