@@ -24,7 +24,7 @@ pub async fn run_portal(
         decrees: std::sync::Arc::new(decrees),
         config: std::sync::Arc::new(config),
     };
-    sportello_web::server::launch(listener, state, shutdown_signal()).await?;
+    sportello_web::server::Server::new(state).build().await?.launch(listener, shutdown_signal()).await?;
     eprintln!("Sportello stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //!
 //! Nothing in this crate performs I/O: the store, the web layer and the command line build on it.
 
+pub mod clock;
 pub mod codice_fiscale;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -77,8 +77,7 @@ pub struct Round {
     pub failed: usize,
 }
 
-/// The time now, replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use sportello_domain::clock::Clock;
 
 /// Delivers the store's outbox through a notifier.
 #[derive(Clone)]
@@ -92,7 +91,12 @@ pub struct OutboxWorker {
 impl OutboxWorker {
     /// A worker with the default pacing and the system clock.
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>) -> Self {
-        OutboxWorker { store, notifier, config: OutboxConfig::default(), clock: Arc::new(Utc::now) }
+        OutboxWorker {
+            store,
+            notifier,
+            config: OutboxConfig::default(),
+            clock: sportello_domain::clock::system_clock(),
+        }
     }
 
     /// The same worker with other pacing.
@@ -219,6 +223,7 @@ mod tests {
 
     use async_trait::async_trait;
     use chrono::TimeDelta;
+    use sportello_domain::clock::ManualClock;
 
     use super::*;
 
@@ -251,22 +256,6 @@ mod tests {
             let mut to: Vec<String> = self.delivered.lock().unwrap().iter().map(|m| m.recipient.clone()).collect();
             to.sort();
             to
-        }
-    }
-
-    /// A clock that moves only when told to.
-    #[derive(Clone)]
-    struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
-
-    impl ManualClock {
-        fn new(start: DateTime<Utc>) -> Self {
-            ManualClock(Arc::new(Mutex::new(start)))
-        }
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().unwrap()
-        }
-        fn advance(&self, by: Duration) {
-            *self.0.lock().unwrap() += TimeDelta::from_std(by).unwrap();
         }
     }
 
@@ -325,20 +314,20 @@ mod tests {
         let round = worker.deliver_due().await.unwrap();
         assert_eq!(round, Round { claimed: 2, delivered: 0, failed: 2 }, "first attempts fail");
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 0, "nothing is retried before its backoff");
-        clock.advance(Duration::from_secs(9));
+        clock.advance_secs(9);
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 0, "nor one second before it ends");
-        clock.advance(Duration::from_secs(1));
+        clock.advance_secs(1);
         assert_eq!(worker.deliver_due().await.unwrap(), Round { claimed: 2, delivered: 2, failed: 0 });
         assert_eq!(notifier.delivered_to(), ["+393331234567", "mario.rossi@example.it"]);
 
-        clock.advance(Duration::from_secs(59 * 60));
+        clock.advance_secs(59 * 60);
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 0, "the later message is not delivered early");
-        clock.advance(Duration::from_secs(60));
+        clock.advance_secs(60);
         assert_eq!(worker.deliver_due().await.unwrap().failed, 1);
-        clock.advance(Duration::from_secs(10));
+        clock.advance_secs(10);
         assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
 
-        clock.advance(Duration::from_secs(24 * 3600));
+        clock.advance_secs(24 * 3600);
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 0, "delivered messages never come back");
         assert_eq!(notifier.delivered_to(), ["+393331234567", "+393339999999", "mario.rossi@example.it"]);
         assert!(notifier.delivered.lock().unwrap().iter().all(|m| m.body == format!("PIN per {}", m.recipient)));
@@ -359,9 +348,9 @@ mod tests {
                 move || clock.now()
             });
         assert_eq!(worker.deliver_due().await.unwrap().failed, 1);
-        clock.advance(Duration::from_secs(3599));
+        clock.advance_secs(3599);
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 0);
-        clock.advance(Duration::from_secs(1));
+        clock.advance_secs(1);
         assert_eq!(worker.deliver_due().await.unwrap().claimed, 1);
     }
 

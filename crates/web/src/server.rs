@@ -14,37 +14,129 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{self, Auth};
-use crate::config::Config;
+use crate::auth::{self, Auth, Clock};
 use crate::gate::GateApp;
 use crate::notify::Notifiers;
 use crate::outbox::OutboxWorker;
-use crate::routes::{Audience, Routes};
+use crate::routes::{Audience, Listed, Routes};
 use crate::serve::ConnectionLimits;
 use crate::shed::Shedder;
 use crate::{apply, pages, security};
 
 pub use crate::state::AppState;
 
-/// The portal's routes with their middleware; `auth` serves the login pages.
-pub fn router(state: AppState, auth: Auth) -> Router {
-    routes(state, auth).into_parts().0
+/// The portal, put together once, whoever starts it (`sportello serve`, `sportello demo`, the tests): its state, its
+/// login machinery, its admission gate, its load shedder and its one clock. Build it, then [`Portal::launch`] it on
+/// a listener, or take its [`Portal::router`] to serve in process.
+///
+/// ```no_run
+/// # async fn run(state: sportello_web::state::AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let portal = sportello_web::server::Server::new(state).build().await?;
+/// portal.launch(listener, std::future::pending()).await
+/// # }
+/// ```
+#[must_use]
+pub struct Server {
+    state: AppState,
+    auth: Option<Auth>,
+    gate: Option<Option<GateApp>>,
+    clock: Option<Clock>,
 }
 
-/// [`router`] together with the list of what it routes.
-pub fn routes(state: AppState, auth: Auth) -> Routes {
-    routes_with_gate(state, auth, None)
+impl Server {
+    /// A portal over `state`, with the login machinery, gate and clock its configuration gives.
+    pub fn new(state: AppState) -> Self {
+        Self { state, auth: None, gate: None, clock: None }
+    }
+
+    /// Logins hashed, signed and timed by `auth` (tests pass cheap hashing and a clock they move) instead of the
+    /// configured ones. Its clock becomes the portal's unless [`Server::clock`] names another.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// This admission gate in front (or none), instead of the one `[gate]` configures.
+    pub fn gate(mut self, gate: Option<GateApp>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Reads the time from `clock`: sessions, logins, the outbox worker and a gate built from the configuration.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Checks the configuration, builds what was not given (the login machinery, the gate, connecting to its
+    /// Redis) and assembles the routes.
+    pub async fn build(self) -> std::io::Result<Portal> {
+        let Server { state, auth, gate, clock } = self;
+        let mut auth = match auth {
+            Some(auth) => auth,
+            None => Auth::from_config(&state.config).map_err(std::io::Error::other)?,
+        };
+        let clock = clock.unwrap_or_else(|| Arc::clone(&auth.clock));
+        auth.clock = Arc::clone(&clock);
+        let gate = match gate {
+            Some(gate) => gate,
+            None => match &state.config.gate {
+                Some(section) => Some(section.build_with(Arc::clone(&clock)).await.map_err(std::io::Error::other)?),
+                None => None,
+            },
+        };
+        state.config.shedding.validate().map_err(std::io::Error::other)?;
+        let shedder = Arc::new(Shedder::new(&state.config.shedding));
+        let routes = routes(state.clone(), auth.clone(), gate.clone(), Arc::clone(&shedder));
+        Ok(Portal { state, auth, gate, shedder, clock, routes })
+    }
 }
 
-/// [`routes`], behind the admission gate when one is given: its waiting room and status page are added, and its
-/// layer sends visitors without a pass to the waiting room.
-pub fn routes_with_gate(state: AppState, auth: Auth, gate: Option<GateApp>) -> Routes {
-    let shedder = Arc::new(Shedder::new(&state.config.shedding));
-    routes_with(state, auth, gate, shedder)
+/// The portal as [`Server::build`] assembled it, ready to serve.
+pub struct Portal {
+    state: AppState,
+    auth: Auth,
+    gate: Option<GateApp>,
+    shedder: Arc<Shedder>,
+    clock: Clock,
+    routes: Routes,
 }
 
-/// [`routes_with_gate`] with the load shedder given (the node's one, which the gate's adaptive capacity reads).
-pub fn routes_with(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedder>) -> Routes {
+impl std::fmt::Debug for Portal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal").field("routes", &self.routes.listed().len()).finish_non_exhaustive()
+    }
+}
+
+impl Portal {
+    /// Every route the portal serves, with its audience.
+    pub fn listed(&self) -> &[Listed] {
+        self.routes.listed()
+    }
+
+    /// The routes with their middleware, to serve in process (no outbox worker, no gate watcher, no metrics
+    /// listener: [`Portal::launch`] runs those).
+    pub fn router(&self) -> Router {
+        routes(self.state.clone(), self.auth.clone(), self.gate.clone(), Arc::clone(&self.shedder)).into_parts().0
+    }
+
+    /// Serves the portal on `listener` until `shutdown` completes, then lets requests in flight finish. Alongside
+    /// run the outbox worker (delivering PINs and receipts through the notifiers `[notify]` configures), the
+    /// metrics listener when `http.metrics_listen` is set, and the gate's watcher when there is a gate.
+    pub async fn launch(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Portal { state, auth: _, gate, shedder, clock, routes } = self;
+        launch(listener, state, gate, shedder, clock, routes, shutdown).await
+    }
+}
+
+/// The portal's routes with their middleware, behind the admission gate when there is one (its waiting room and
+/// status page are added, and its layer sends visitors without a pass to the waiting room), with the node's load
+/// shedder (which the gate's adaptive capacity reads).
+fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedder>) -> Routes {
     let http = state.config.http.clone();
     let limits = Arc::clone(&auth.limits);
     let portal = Routes::new()
@@ -113,47 +205,19 @@ type MakeSpan = fn(&Request) -> tracing::Span;
 /// HTTP's classifier: a 5xx answer is a failure.
 type HttpClassifier = tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>;
 
-/// Serves the portal on `listener` until `shutdown` completes, then lets requests in flight finish; the outbox
-/// worker runs alongside, delivering PINs through the notifiers `[notify]` configures.
-pub async fn launch(
+/// Runs the built portal: loads the spending limits, starts the outbox worker, the metrics listener and the gate's
+/// watcher, serves until `shutdown`, then stops them in turn.
+async fn launch(
     listener: TcpListener,
     state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let auth = Auth::from_config(&state.config).map_err(std::io::Error::other)?;
-    launch_with(listener, state, auth, shutdown).await
-}
-
-/// The gate `[gate]` configures, if any (connecting to its Redis).
-pub async fn gate_from_config(config: &Config) -> std::io::Result<Option<GateApp>> {
-    match &config.gate {
-        Some(section) => Ok(Some(section.build().await.map_err(std::io::Error::other)?)),
-        None => Ok(None),
-    }
-}
-
-/// [`launch`] with the login machinery given (tests pass cheap hashing and a clock they move).
-/// Tests call it with a listener on port 0.
-pub async fn launch_with(
-    listener: TcpListener,
-    state: AppState,
-    auth: Auth,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let gate = gate_from_config(&state.config).await?;
-    launch_gated(listener, state, auth, gate, shutdown).await
-}
-
-/// [`launch_with`] with the admission gate given (tests pass one whose clock and operator they hold), or none.
-pub async fn launch_gated(
-    listener: TcpListener,
-    state: AppState,
-    auth: Auth,
     gate: Option<GateApp>,
+    shedder: Arc<Shedder>,
+    clock: Clock,
+    routes: Routes,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Each scheme's spending limit comes from the scheme file, unless a law has raised it since.
-    sportello_store::load_budgets(state.store.as_ref(), &state.decrees, auth.now())
+    sportello_store::load_budgets(state.store.as_ref(), &state.decrees, clock())
         .await
         .map_err(std::io::Error::other)?;
     let notify = &state.config.notify;
@@ -162,7 +226,10 @@ pub async fn launch_gated(
     }
     let notifiers = Notifiers::from_config(notify).map_err(std::io::Error::other)?;
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    let worker = OutboxWorker::new(Arc::clone(&state.store), Arc::new(notifiers));
+    let worker = OutboxWorker::new(Arc::clone(&state.store), Arc::new(notifiers)).with_clock({
+        let clock = Arc::clone(&clock);
+        move || clock()
+    });
     let worker = tokio::spawn(async move {
         let mut stopped = worker_stopped;
         worker
@@ -190,8 +257,6 @@ pub async fn launch_gated(
         max_connections: state.config.http.max_connections,
         header_read_timeout: state.config.http.header_read_timeout(),
     };
-    state.config.shedding.validate().map_err(std::io::Error::other)?;
-    let shedder = Arc::new(Shedder::new(&state.config.shedding));
     let watcher = gate.clone().map(|gate| {
         let shedder = Arc::clone(&shedder);
         let mut stopped = stop_worker.subscribe();
@@ -202,7 +267,7 @@ pub async fn launch_gated(
             .await;
         })
     });
-    let router = routes_with(state, auth, gate, shedder).into_parts().0;
+    let router = routes.into_parts().0;
     let served = crate::serve::serve(listener, router, limits, async move {
         shutdown.await;
         let _ = stop_worker.send(true);

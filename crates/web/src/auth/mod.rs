@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use sportello_domain::clock::system_clock;
 
 use crate::config::Config;
 use crate::error::AuthError;
@@ -25,8 +26,7 @@ pub mod session;
 pub use csrf::CsrfKey;
 pub use session::Citizen;
 
-/// The time now, replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use sportello_domain::clock::Clock;
 
 /// What the login pages need besides [`AppState`]: the PIN hasher, the CSRF key and the clock.
 #[derive(Clone)]
@@ -56,7 +56,7 @@ impl Auth {
         };
         let limits = Arc::new(RateLimits::new(&config.limits)?);
         let issuing = Arc::new(tokio::sync::Semaphore::new(ISSUING_AT_ONCE));
-        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: Arc::new(Utc::now), limits, issuing })
+        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: system_clock(), limits, issuing })
     }
 
     /// The same, hashing with `hasher` (tests use cheap parameters).

@@ -246,7 +246,7 @@ async fn viewer(state: &AuthState, citizen: &Citizen) -> crate::viewer::Viewer {
     crate::viewer::Viewer { name, csrf }
 }
 
-/// The client's address, when the server was started with connection info (as [`crate::server::launch`] does).
+/// The client's address, when the server was started with connection info (as [`crate::server::Portal::launch`] does).
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub Option<SocketAddr>);
 

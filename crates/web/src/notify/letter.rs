@@ -74,8 +74,7 @@ impl fmt::Debug for Address {
     }
 }
 
-/// The time now, replaceable in tests.
-type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+use sportello_domain::clock::Clock;
 
 /// Writes each letter as a PDF into a folder, one file per message.
 pub struct LetterNotifier {
@@ -87,7 +86,7 @@ impl LetterNotifier {
     /// A notifier writing into `dir` (created, owner-only, when the first letter is written), dated by the system
     /// clock.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LetterNotifier { dir: dir.into(), clock: Arc::new(Utc::now) }
+        LetterNotifier { dir: dir.into(), clock: sportello_domain::clock::system_clock() }
     }
 
     /// The same notifier dating its letters by `clock`.

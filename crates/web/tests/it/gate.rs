@@ -19,7 +19,7 @@ use sportello_web::config::Config;
 use sportello_web::gate::GateApp;
 use sportello_web::pin::PinHasher;
 use sportello_web::routes::{Audience, Listed};
-use sportello_web::server::{AppState, launch_gated, routes_with_gate};
+use sportello_web::server::{AppState, Server};
 use tokio::sync::oneshot;
 
 use crate::support::{Page, TEST_PIN, cf, filled, hidden_fields, pairs, registry};
@@ -99,11 +99,12 @@ async fn spawn_gated(toml: &str, clock: Clock) -> Gated {
     let hasher = PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 4).unwrap();
     let auth = Auth::from_config(&config).unwrap().with_hasher(hasher.clone());
     let state = AppState { store: store.clone(), decrees: Arc::new(Decrees::embedded()), config: Arc::new(config) };
-    let routes = routes_with_gate(state.clone(), auth.clone(), Some(gate.clone())).listed().to_vec();
+    let portal = Server::new(state).auth(auth).gate(Some(gate.clone())).build().await.unwrap();
+    let routes = portal.listed().to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(launch_gated(listener, state, auth, Some(gate.clone()), async {
+    tokio::spawn(portal.launch(listener, async {
         let _ = stopped.await;
     }));
     Gated { base, store, hasher, gate, routes, _stop: stop, _dir: dir }

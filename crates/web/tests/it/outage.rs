@@ -19,7 +19,7 @@ use sportello_store::testing::TestDatabase;
 use sportello_web::auth::Auth;
 use sportello_web::config::Config;
 use sportello_web::pin::PinHasher;
-use sportello_web::server::{AppState, launch_with};
+use sportello_web::server::{AppState, Server};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -168,7 +168,8 @@ async fn a_database_outage_gets_quick_503s_and_loses_nothing_acknowledged() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(launch_with(listener, state, auth, async {
+    let portal = Server::new(state).auth(auth).build().await.unwrap();
+    tokio::spawn(portal.launch(listener, async {
         let _ = stopped.await;
     }));
 

@@ -21,7 +21,7 @@ use sportello_web::gate::{GateApp, PASS_COOKIE};
 use sportello_web::notify::{FileNotifier, Message};
 use sportello_web::pin::{ALPHABET, PinHasher};
 use sportello_web::routes::Listed;
-use sportello_web::server::{AppState, launch_gated, launch_with};
+use sportello_web::server::{AppState, Server};
 use tokio::sync::oneshot;
 
 /// A professional of the Gestione separata, active on 23 February 2020: entitled under art. 27 (first 15 characters).
@@ -237,16 +237,13 @@ async fn spawn(mut config: Config, gate: Option<(GateApp, ManualClock)>) -> Test
     });
     let state = AppState { store: store.clone(), decrees: Arc::new(Decrees::embedded()), config: Arc::new(config) };
     let gate_app = gate.as_ref().map(|(gate, _)| gate.clone());
-    let routes =
-        sportello_web::server::routes_with_gate(state.clone(), auth.clone(), gate_app.clone()).listed().to_vec();
+    let portal = Server::new(state).auth(auth).gate(gate_app).build().await.unwrap();
+    let routes = portal.listed().to_vec();
     let (stop, stopped) = oneshot::channel::<()>();
     let stopped = async {
         let _ = stopped.await;
     };
-    match gate_app {
-        Some(gate_app) => tokio::spawn(launch_gated(listener, state, auth, Some(gate_app), stopped)),
-        None => tokio::spawn(launch_with(listener, state, auth, stopped)),
-    };
+    tokio::spawn(portal.launch(listener, stopped));
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { base, client, store, mailbox, clock, hasher, routes, database_url: url, gate, _stop: stop, _dir: dir }
