@@ -68,3 +68,15 @@ pub async fn for_application(
 pub fn of_scheme(decision: Decision, scheme: &str) -> Result<SchemeDecision, UseCaseError> {
     decision.schemes.into_iter().find(|d| d.scheme == scheme).ok_or_else(|| UseCaseError::Undecided(scheme.to_owned()))
 }
+
+/// The principal's subject's situation, the reading audited (`view_decision`) before anything is read out: no audit
+/// row, no decision.
+pub async fn viewed(
+    store: &dyn Store,
+    decrees: &Decrees,
+    who: &crate::Acting,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Situation, UseCaseError> {
+    who.audit(store, "view_decision", None, now).await?;
+    situation(store, decrees, who.principal.subject).await
+}

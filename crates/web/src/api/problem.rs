@@ -1,5 +1,5 @@
 //! How the API says what went wrong: RFC 9457 problem details (`application/problem+json`) in the client's
-//! language, the JSON body extractor that reports what is wrong and where, and the middleware that turns the
+//! language, the one place a use case's failure becomes a problem ([`OrProblem`]), the JSON body extractor that reports what is wrong and where, and the middleware that turns the
 //! plain-text errors of the layers in front of the API (body limit, timeout, unknown path or method) into problems.
 
 use axum::body::{Body, Bytes};
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
+use sportello_usecases::UseCaseError;
 use utoipa::ToSchema;
 
 use crate::i18n::{Lang, LangQuery};
@@ -277,9 +278,48 @@ impl Problem {
         Problem { locked_until: Some(until), ..self }
     }
 
-    /// The answer when the service failed; the caller logs the cause.
-    pub fn unavailable(lang: Lang) -> Self {
-        Problem::new(ProblemKind::Unavailable, lang, ProblemKind::Unavailable.generic_detail(lang))
+    /// A use case's failure as the API answers it: the one mapping of the API's door. A failure of the service
+    /// is logged with its cause and answered without it.
+    pub fn of(error: UseCaseError, lang: Lang) -> Self {
+        let (kind, detail) = match &error {
+            UseCaseError::NoSuchApplication(_) => (
+                ProblemKind::NotFound,
+                lang.pick(
+                    "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
+                     /api/v1/applications.",
+                    "None of your applications has this protocol number. You will find them all at GET \
+                     /api/v1/applications.",
+                ),
+            ),
+            UseCaseError::NoReturnedPayment(_) => (
+                ProblemKind::NoReturnedPayment,
+                lang.pick(
+                    "Il pagamento di questa domanda non è stato respinto dalla banca: non serve un nuovo IBAN.",
+                    "The payment of this application was not returned by the bank: no new IBAN is needed.",
+                ),
+            ),
+            UseCaseError::NotConfirmed => (
+                ProblemKind::NotConfirmed,
+                lang.pick(
+                    "Per annullare una domanda acceda con il PIN completo (la seconda parte è spedita per posta \
+                     all'indirizzo di residenza) o si faccia riconoscere presso una sede INPS.",
+                    "To annul an application, log in with the full PIN (its second half is posted to your address \
+                     of residence) or have your identity confirmed at an INPS office.",
+                ),
+            ),
+            UseCaseError::NothingToAnnul(_) => (
+                ProblemKind::NothingToAnnul,
+                lang.pick(
+                    "Questa domanda non è stata presentata con un PIN non confermato: non c'è nulla da annullare.",
+                    "This application was not made with an unconfirmed PIN: there is nothing to annul.",
+                ),
+            ),
+            error => {
+                tracing::error!(error = %error, "an API request could not be answered");
+                (ProblemKind::Unavailable, ProblemKind::Unavailable.generic_detail(lang))
+            }
+        };
+        Problem::new(kind, lang, detail)
     }
 
     /// The answer to a request without a bearer token opening a live session. `presented` says whether a token was
@@ -297,6 +337,18 @@ impl Problem {
                 .to_owned();
         }
         with_challenge(Problem::new(ProblemKind::Unauthorized, lang, detail).into_response(), presented)
+    }
+}
+
+/// Turns a use case's result into one an API handler answers with `?`.
+pub trait OrProblem<T> {
+    /// The value, or the problem saying what went wrong, in `lang` (see [`Problem::of`]).
+    fn or_problem(self, lang: Lang) -> Result<T, Problem>;
+}
+
+impl<T, E: Into<UseCaseError>> OrProblem<T> for Result<T, E> {
+    fn or_problem(self, lang: Lang) -> Result<T, Problem> {
+        self.map_err(|e| Problem::of(e.into(), lang))
     }
 }
 

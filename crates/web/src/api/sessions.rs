@@ -57,10 +57,7 @@ impl FromRequestParts<AuthState> for Bearer {
         match resume(state, token, SessionKind::Bearer).await {
             Ok(Resumed::Live(citizen)) => Ok(Bearer(citizen)),
             Ok(Resumed::Expired | Resumed::Unknown) => Err(Problem::unauthorized(lang, true)),
-            Err(e) => {
-                tracing::error!(error = %e, "could not resume a session");
-                Err(Problem::unavailable(lang).into_response())
-            }
+            Err(e) => Err(Problem::of(e.into(), lang).into_response()),
         }
     }
 }
@@ -265,10 +262,7 @@ pub async fn create(
             with_challenge(problem.into_response(), false)
         }
         Ok(LoginOutcome::Limited(wait)) => too_many(true, lang, wait),
-        Err(e) => {
-            tracing::error!(error = %e, "could not log in");
-            Problem::unavailable(lang).into_response()
-        }
+        Err(e) => Problem::of(e, lang).into_response(),
     }
 }
 
@@ -293,9 +287,6 @@ pub async fn delete_current(
 ) -> Response {
     match state.app.store.delete_session(&citizen.id_hash).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not end a session");
-            Problem::unavailable(lang).into_response()
-        }
+        Err(e) => Problem::of(e.into(), lang).into_response(),
     }
 }

@@ -4,52 +4,22 @@
 
 use chrono::{DateTime, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
+use sportello_domain::persons::PersonRecord;
 use sportello_store::credentials::slot_for_request;
 use sportello_store::{FirstHalfTo, NewPin, OutboxMessage};
 
 use super::AuthState;
-use crate::error::ServiceError;
 use crate::i18n::Lang;
 use crate::notify::Channel;
 use crate::pin::Pin;
+use sportello_usecases::UseCaseError;
+pub use sportello_usecases::draft::Contact;
 
-/// Where a PIN half is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Contact {
-    /// An e-mail address.
-    Email(String),
-    /// A mobile number, digits with an optional leading `+`.
-    Sms(String),
-}
-
-impl Contact {
-    /// Reads an e-mail address (anything with an `@`) or a phone number (8 to 15 digits, an optional leading `+`;
-    /// spaces, dots and dashes ignored).
-    pub fn parse(input: &str) -> Option<Self> {
-        let input = input.trim();
-        if input.contains('@') {
-            return parse_email(input).map(Contact::Email);
-        }
-        let (plus, rest) = match input.strip_prefix('+') {
-            Some(rest) => ("+", rest),
-            None => ("", input),
-        };
-        let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-        parse_mobile(&format!("{plus}{digits}")).map(Contact::Sms)
-    }
-
-    fn channel(&self) -> Channel {
-        match self {
-            Contact::Email(_) => Channel::Email,
-            Contact::Sms(_) => Channel::Sms,
-        }
-    }
-
-    fn recipient(&self) -> &str {
-        match self {
-            Contact::Email(to) | Contact::Sms(to) => to,
-        }
+/// The channel a PIN half goes by to `contact`.
+fn channel(contact: &Contact) -> Channel {
+    match contact {
+        Contact::Email(_) => Channel::Email,
+        Contact::Sms(_) => Channel::Sms,
     }
 }
 
@@ -98,7 +68,7 @@ pub(super) fn pin_half_message(
         ),
     };
     OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
+        channel: channel(contact).as_str().to_owned(),
         recipient: contact.recipient().to_owned(),
         subject: subject.to_owned(),
         body,
@@ -119,7 +89,7 @@ pub async fn issue_pin(
     codice_fiscale: CodiceFiscale,
     contact: &Contact,
     lang: Lang,
-) -> Result<(), ServiceError> {
+) -> Result<(), UseCaseError> {
     let store = &state.app.store;
     if store.positions(&codice_fiscale).await?.is_empty() {
         return Ok(());
@@ -207,7 +177,7 @@ fn pin_refused_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> Outb
 
 fn notice(contact: &Contact, subject: &str, body: &str, now: DateTime<Utc>) -> OutboxMessage {
     OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
+        channel: channel(contact).as_str().to_owned(),
         recipient: contact.recipient().to_owned(),
         subject: subject.to_owned(),
         body: body.to_owned(),

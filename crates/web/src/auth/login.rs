@@ -9,9 +9,9 @@ use sportello_store::{PinCredential, STRANGERS, Session, SessionKind};
 use super::AuthState;
 use super::device::Device;
 use super::session::{SessionId, hash_id};
-use crate::error::ServiceError;
 use crate::limits::ClientIp;
 use crate::pin::{EnteredPin, PinKind};
+use sportello_usecases::UseCaseError;
 
 /// A session opened by [`log_in`] or [`open_session`].
 #[derive(Debug)]
@@ -72,7 +72,7 @@ pub enum LoginOutcome {
 /// not: the same reads, one Argon2 verification (against a dummy hash when there is nothing to verify) and one
 /// write of the failure (so any codice fiscale locks alike after as many wrong PINs). A failure counts whichever
 /// door (page or API) it came through.
-pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutcome, ServiceError> {
+pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutcome, UseCaseError> {
     let Attempt { codice_fiscale, pin, device, client, replacing, kind } = attempt;
     let key = &state.auth.csrf;
     let device = device.and_then(Device::parse);
@@ -117,7 +117,7 @@ async fn check_pin(
     codice_fiscale: CodiceFiscale,
     pin: &EnteredPin,
     bucket: &str,
-) -> Result<Result<PinCredential, sportello_store::PinLock>, ServiceError> {
+) -> Result<Result<PinCredential, sportello_store::PinLock>, UseCaseError> {
     let store = &state.app.store;
     let now = state.auth.now();
     let lock = store.pin_lock(&codice_fiscale, bucket).await?;
@@ -170,7 +170,7 @@ pub async fn open_session(
     credential: Option<String>,
     confirmed: bool,
     replacing: Option<&str>,
-) -> Result<Opened, ServiceError> {
+) -> Result<Opened, UseCaseError> {
     let store = &state.app.store;
     if let Some(old) = replacing {
         store.delete_session(&hash_id(old)).await?;

@@ -14,10 +14,11 @@ use rand::TryRng as _;
 use sha2::Digest as _;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::Principal;
-use sportello_store::{AuditEntry, Session, SessionKind, StoreError};
+use sportello_store::{Session, SessionKind, StoreError};
+use sportello_usecases::Acting;
 
 use super::AuthState;
-use crate::error::AuthError;
+use crate::error::{AuthError, PageError};
 use crate::i18n::LangQuery;
 
 /// The session cookie. The `__Host-` prefix makes browsers refuse it unless it is `Secure`, has `Path=/` and no
@@ -120,27 +121,14 @@ pub struct Citizen {
 }
 
 impl Citizen {
-    /// Records that the citizen reached their own data (`action`, on `object` if any) from `from`. No row, no data:
-    /// a caller that gets an error must not answer with the data.
-    pub async fn audit(
-        &self,
-        state: &AuthState,
-        action: &str,
-        object: Option<&str>,
-        from: &ClientAddr,
-    ) -> Result<(), StoreError> {
-        let principal = &self.principal;
-        let entry = AuditEntry {
-            actor: principal.actor.stored(),
-            action: action.to_owned(),
-            subject: principal.subject,
-            object: object.map(str::to_owned),
-            at: state.auth.now(),
+    /// Who acts, as the use cases take it: the session's principal and credential, from the client's address.
+    pub fn acting(&self, from: &ClientAddr) -> Acting {
+        Acting {
+            principal: self.principal,
+            credential: self.credential.clone(),
+            confirmed: self.confirmed,
             from: from.0.map(|addr| addr.ip().to_string()),
-            login_method: Some(principal.method.as_str().to_owned()),
-            channel: principal.channel.as_str().to_owned(),
-        };
-        state.app.store.audit(entry).await.inspect_err(|e| tracing::error!(error = %e, "could not write the audit log"))
+        }
     }
 }
 
@@ -223,10 +211,7 @@ impl FromRequestParts<AuthState> for Citizen {
                 Err(response)
             }
             Ok(Resumed::Unknown) => Err(to_login()),
-            Err(e) => {
-                tracing::error!(error = %e, "could not resume a session");
-                Err(crate::render::unavailable(lang))
-            }
+            Err(e) => Err(PageError { error: e.into(), lang }.into_response()),
         }
     }
 }
