@@ -8,8 +8,9 @@
 //! - [`receipts`]: the subject's own applications and their payments, every reading audited;
 //! - [`iban`] and [`annul`]: a new IBAN for a returned payment; the annulment of an application made in the
 //!   person's name with a credential they never confirmed;
-//! - [`pin`] and [`pins`]: the INPS PIN (drawn, normalised, hashed off the reactor) and the office's issue and
-//!   confirmation of identity;
+//! - [`pin`], [`pin_request`], [`login`] and [`pins`]: the INPS PIN (drawn, normalised, hashed off the reactor),
+//!   a PIN asked for at the portal's door, the login's check and lockout, the office's issue and confirmation of
+//!   identity;
 //! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows.
 //!
 //! Every use case that touches personal data takes the [`Acting`] principal and reaches only its subject's data.
@@ -24,9 +25,13 @@ pub mod draft;
 mod error;
 pub mod grant;
 pub mod iban;
+mod language;
+pub mod login;
 pub mod pin;
+pub mod pin_request;
 pub mod pins;
 pub mod receipts;
 
 pub use acting::Acting;
 pub use error::{ErrorKind, UseCaseError};
+pub use language::Language;

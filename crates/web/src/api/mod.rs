@@ -1,12 +1,12 @@
 //! The JSON API under `/api/v1`: the citizen's journey (PIN, session, situation, applications) for apps and the
 //! Contact Center, described by the OpenAPI document at `/api/openapi.json`.
 //!
-//! Handlers stay thin and call the same use cases as the pages (`auth::handlers::{issue_pin, log_in}`,
-//! `sportello_usecases::{decide, draft, apply, receipts, iban, annul}`), so the lockout, the art. 31 rule, the audit
-//! rows and the metrics are the same whichever door a citizen comes through; a use case's failure becomes a problem
-//! in one place (`problem::Problem::of`). Clients authenticate with `Authorization: Bearer` only and the API never
-//! reads the session cookie: see [`sessions::Bearer`] for why that makes CSRF tokens unnecessary here. Errors are
-//! RFC 9457 problems ([`problem`]).
+//! Handlers stay thin and call the same use cases as the pages (`auth::handlers::log_in`, and
+//! `sportello_usecases::{pin_request, login, decide, draft, apply, receipts, iban, annul}`), so the lockout, the
+//! art. 31 rule, the audit rows and the metrics are the same whichever door a citizen comes through; a use case's
+//! failure becomes a problem in one place (`problem::Problem::of`). Clients authenticate with `Authorization:
+//! Bearer` only and the API never reads the session cookie: see [`sessions::Bearer`] for why that makes CSRF tokens
+//! unnecessary here. Errors are RFC 9457 problems ([`problem`]).
 
 use axum::routing::{delete, get, post, put};
 

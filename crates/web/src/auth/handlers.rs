@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
 use sportello_store::SessionKind;
+use sportello_usecases::pin_request;
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
@@ -21,8 +22,8 @@ use crate::limits::{ClientIp, too_many};
 use crate::pin::{EnteredPin, PinError};
 use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render};
 
-pub use super::issue::{Contact, issue_pin};
 pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in, open_session};
+pub use sportello_usecases::draft::Contact;
 
 /// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page.
 fn pre_login_value(headers: &HeaderMap) -> Result<(String, bool), AuthError> {
@@ -183,7 +184,7 @@ pub async fn pin_request(
 }
 
 /// Hands a valid PIN request to a task of its own and returns, taking the same time whoever it names: what
-/// [`issue_pin`] does for a registered person (reading their PINs, hashing a new one, storing it and queueing its
+/// the use case `sportello_usecases::pin_request::request` does for a registered person (reading their PINs, hashing a new one, storing it and queueing its
 /// messages) would otherwise tell them apart by the answer's delay. A failure is logged by its cause (never the
 /// PIN or the contact); the requester was told only what happens *if* the codice fiscale is registered, and asks
 /// again. At most [`super::ISSUING_AT_ONCE`] requests are issued at once; beyond, the answer waits for a place,
@@ -196,7 +197,11 @@ pub async fn issue_pin_in_background(state: &AuthState, codice_fiscale: CodiceFi
         // Let the answer leave first: on a busy machine the issuing's reads and hashes would otherwise compete with
         // writing it, and slow a registered person's answer alone.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        if let Err(e) = issue_pin(&state, codice_fiscale, &contact, lang).await {
+        let (store, hasher) = (state.app.store.as_ref(), &state.auth.hasher);
+        let delay = state.app.config.pin.second_half_delay();
+        let now = state.auth.now();
+        let issued = pin_request::request(store, hasher, codice_fiscale, &contact, delay, lang.into(), now).await;
+        if let Err(e) = issued {
             tracing::error!(error = %e, "could not issue a PIN");
         }
     });
@@ -412,21 +417,4 @@ pub async fn logout(
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::issue::pin_half_message;
-    use super::*;
-
-    #[test]
-    fn pin_messages_carry_the_half_and_no_codice_fiscale() {
-        let contact = Contact::Sms("+393331234567".into());
-        let now = chrono::Utc::now();
-        let message = pin_half_message(&contact, Lang::It, "ABCD2345", true, now);
-        assert_eq!(message.channel, "sms");
-        assert!(message.body.lines().any(|line| line == "ABCD2345"));
-        let message = pin_half_message(&contact, Lang::En, "EFGH6789", false, now);
-        assert!(message.body.contains("second half") && message.body.contains("EFGH6789"));
-    }
 }

@@ -1,16 +1,19 @@
-//! Logging in with a PIN, whichever door: the rate limits and lockout buckets, the Argon2 check, and the session
-//! it opens for the citizen's principal, of the door's kind (cookie or bearer).
+//! Logging in with a PIN, whichever door: the rate limits by codice fiscale and by client address, the lockout
+//! bucket the device names, the use case's check (`sportello_usecases::login::check`: the lockout and the Argon2
+//! check with the same work for every refusal), and the session it opens for the principal, of the door's kind
+//! (cookie or bearer).
 
 use chrono::{DateTime, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::principal::{LoginMethod, Principal};
-use sportello_store::{PinCredential, STRANGERS, Session, SessionKind};
+use sportello_domain::principal::Principal;
+use sportello_store::{STRANGERS, Session, SessionKind};
+use sportello_usecases::login::{self, Checked, Lockout};
 
 use super::AuthState;
 use super::device::Device;
 use super::session::{SessionId, hash_id};
 use crate::limits::ClientIp;
-use crate::pin::{EnteredPin, PinKind};
+use crate::pin::EnteredPin;
 use sportello_usecases::UseCaseError;
 
 /// A session opened by [`log_in`] or [`open_session`].
@@ -85,81 +88,23 @@ pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutc
     if stranger && let Some(wait) = limits.failures_barred(client) {
         return Ok(LoginOutcome::Limited(wait));
     }
-    let credential = match check_pin(state, codice_fiscale, pin, &bucket).await? {
-        Ok(credential) => credential,
-        Err(lock) => {
+    let pin_config = &state.app.config.pin;
+    let lockout = Lockout { max_failures: pin_config.max_failures, lock_for: pin_config.lock_for() };
+    let store = state.app.store.as_ref();
+    let now = state.auth.now();
+    let checked = login::check(store, &state.auth.hasher, codice_fiscale, pin, &bucket, lockout, now).await?;
+    let (principal, credential, confirmed) = match checked {
+        Checked::Opened { principal, credential, confirmed } => (principal, credential, confirmed),
+        Checked::Refused { locked_until } => {
             if stranger {
                 limits.count_failure(client);
             }
-            let now = state.auth.now();
-            return Ok(LoginOutcome::Refused { locked_until: lock.locked_until.filter(|&until| until > now) });
+            return Ok(LoginOutcome::Refused { locked_until });
         }
     };
-    let full = pin.kind() == PinKind::Full;
-    let released = state.app.store.pin_used(credential.id, full, state.auth.now()).await?;
-    if released > 0 {
-        tracing::info!(released, "the full PIN confirmed applications held for payment");
-    }
-    // The full PIN confirms the credential: its second half travelled apart from the first.
-    let confirmed = credential.confirmed() || full;
-    let method = if full { LoginMethod::PinFull } else { LoginMethod::PinSimplified };
-    let principal = Principal::citizen(codice_fiscale, method);
-    let session = open_session(state, principal, kind, Some(credential.reference()), confirmed, replacing).await?;
+    let session = open_session(state, principal, kind, Some(credential), confirmed, replacing).await?;
     let device = Device::remembering(device, key, &codice_fiscale)?;
     Ok(LoginOutcome::Opened(LoggedIn { session, device }))
-}
-
-/// The credential `pin` opens now, or the bucket's lock as it stands after counting the failure. Only the
-/// credentials of the slot the PIN's first symbol names are tried: one hash in all but a rare case (a PIN from
-/// before slots, tried second).
-async fn check_pin(
-    state: &AuthState,
-    codice_fiscale: CodiceFiscale,
-    pin: &EnteredPin,
-    bucket: &str,
-) -> Result<Result<PinCredential, sportello_store::PinLock>, UseCaseError> {
-    let store = &state.app.store;
-    let now = state.auth.now();
-    let lock = store.pin_lock(&codice_fiscale, bucket).await?;
-    let locked = lock.locked_at(now);
-    let candidates = if locked { Vec::new() } else { store.pins_for_slot(&codice_fiscale, pin.slot()).await? };
-    let hash_of = |c: &PinCredential| match pin.kind() {
-        PinKind::Simplified => c.simplified_hash.clone(),
-        PinKind::Full => c.full_hash.clone(),
-    };
-    let hasher = &state.auth.hasher;
-    let mut matched = None;
-    if candidates.is_empty() {
-        // A locked PIN, an empty slot and an unknown person cost the same time as a check.
-        hasher.verify_or_dummy_blocking(pin.expose().to_owned(), None).await;
-    }
-    for candidate in &candidates {
-        if hasher.verify_blocking(pin.expose().to_owned(), hash_of(candidate)).await {
-            matched = Some(candidate.clone());
-            break;
-        }
-    }
-    let outcome = match (&matched, locked) {
-        (Some(_), _) => "success",
-        (None, true) => "locked",
-        (None, false) => "failure",
-    };
-    metrics::counter!("sportello_pin_logins_total", "outcome" => outcome).increment(1);
-    if let Some(credential) = matched {
-        store.clear_login_failures(&codice_fiscale, bucket).await?;
-        return Ok(Ok(credential));
-    }
-    if locked {
-        // Attempts during a lock are not counted; known or not, the codice fiscale is locked alike.
-        return Ok(Err(lock));
-    }
-    // Counted for every codice fiscale, registered or not, PIN or not: the same write on every refusal, so that
-    // neither its time nor a later lock tells who holds a PIN.
-    let pin_config = &state.app.config.pin;
-    let lock = store
-        .record_login_failure(&codice_fiscale, bucket, now, pin_config.max_failures, pin_config.lock_for())
-        .await?;
-    Ok(Err(lock))
 }
 
 /// Opens a session of `kind` for `principal` under a new id, ending the one the client held before (if any).
