@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sportello_domain::principal::Principal;
 use sportello_store::{AuditEntry, Store};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 
 /// Who acts, for whom, by which door and credential, from where.
 #[derive(Debug, Clone, PartialEq, Eq)]

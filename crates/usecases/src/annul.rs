@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sportello_store::{Application, Store};
 
-use crate::UseCaseError;
 use crate::acting::Acting;
+use crate::error::UseCaseError;
 use crate::receipts::{self, Receipt};
 
 /// Whether `who` may annul `application`: it is held for a credential, and `who` logged in with another, confirmed

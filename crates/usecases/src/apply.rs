@@ -6,8 +6,9 @@ use sportello_domain::law::Decrees;
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
 
 use crate::acting::Acting;
+use crate::decide;
 use crate::draft::Details;
-use crate::{UseCaseError, decide};
+use crate::error::UseCaseError;
 
 /// An application as a door built it from its input, typed: the same for the form and the API.
 #[derive(Debug, Clone, PartialEq)]

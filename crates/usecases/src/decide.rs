@@ -7,7 +7,7 @@ use sportello_domain::law::{Decision, Decrees, Facts, SchemeDecision};
 use sportello_domain::{Cents, CodiceFiscale};
 use sportello_store::{Application, ApplicationStatus, Store};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 
 /// What the law decides for one person now.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ pub fn of_scheme(decision: Decision, scheme: &str) -> Result<SchemeDecision, Use
 pub async fn viewed(
     store: &dyn Store,
     decrees: &Decrees,
-    who: &crate::Acting,
+    who: &crate::acting::Acting,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Situation, UseCaseError> {
     who.audit(store, "view_decision", None, now).await?;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sportello_domain::Iban;
 use sportello_store::Store;
 
-use crate::UseCaseError;
 use crate::acting::Acting;
+use crate::error::UseCaseError;
 use crate::receipts::{self, Receipt};
 
 /// Records `iban` for the returned payment of the principal's subject's own application `protocol`, audited

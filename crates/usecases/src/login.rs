@@ -10,7 +10,7 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::{LoginMethod, Principal};
 use sportello_store::{PinCredential, PinLock, Store};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 use crate::pin::{EnteredPin, PinHasher, PinKind};
 
 /// How many wrong PINs lock a bucket, and for how long (`[pin] max_failures`, `lock_secs`).

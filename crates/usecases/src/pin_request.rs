@@ -12,8 +12,8 @@ use sportello_domain::persons::PersonRecord;
 use sportello_store::credentials::slot_for_request;
 use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, Store};
 
-use crate::UseCaseError;
 use crate::draft::Contact;
+use crate::error::UseCaseError;
 use crate::language::Language;
 use crate::pin::{Pin, PinHasher};
 

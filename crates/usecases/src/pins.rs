@@ -8,7 +8,7 @@ use sportello_domain::principal::Channel;
 use sportello_store::credentials::slot_for_office;
 use sportello_store::{Application, AuditEntry, FirstHalfTo, NewPin, OutboxMessage, Store};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 use crate::pin::{Pin, PinHasher};
 
 /// Issues a new PIN for a person of the registry, handed over by the office: it takes a free slot, or the slot of

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sportello_store::{Application, PaymentRecord, Store};
 
-use crate::UseCaseError;
 use crate::acting::Acting;
+use crate::error::UseCaseError;
 
 /// Longest protocol number looked up; ours are 26 characters.
 pub const MAX_PROTOCOL: usize = 64;

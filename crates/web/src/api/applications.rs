@@ -16,7 +16,8 @@ use sportello_usecases::{UseCaseError, annul as annulment, iban};
 pub use super::bodies::{
     ApplicationRequest, ApplicationSummary, Applications, NewIbanRequest, PaymentRequest, PaymentShown, Receipt, Status,
 };
-use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, OrProblem, Problem, ProblemKind};
+use super::json::ApiJson;
+use super::problem::{ApiLang, FieldError, FirstApplication, OrProblem, Problem, ProblemKind};
 use super::sessions::Bearer;
 use crate::apply::form::{Details, iban_message, message};
 use crate::apply::handlers::{already_applied, submit_application};

@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub mod applications;
 pub mod bodies;
 pub mod doc;
+pub mod json;
 pub mod problem;
 pub mod responses;
 pub mod sessions;

@@ -14,7 +14,8 @@ use sportello_domain::CodiceFiscale;
 use sportello_store::SessionKind;
 use utoipa::ToSchema;
 
-use super::problem::{ApiJson, ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
+use super::json::ApiJson;
+use super::problem::{ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
 use crate::apply::form::{email_message, mobile_message};
 use crate::auth::AuthState;
 use crate::auth::handlers::{
