@@ -46,6 +46,9 @@ pub enum UseCaseError {
     /// Drawing or hashing a PIN, or drawing another random value, failed.
     #[error(transparent)]
     Pin(#[from] PinError),
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Rng(String),
     /// Another part of the service failed (the login machinery, a random draw).
     #[error("the service failed: {0}")]
     Service(String),
@@ -86,6 +89,7 @@ impl UseCaseError {
             Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) => ErrorKind::Conflict,
             Self::SlotTaken(_)
             | Self::Undecided(_)
+            | Self::Rng(_)
             | Self::Service(_)
             | Self::Pin(_)
             | Self::Store(_)

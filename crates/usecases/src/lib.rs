@@ -11,6 +11,7 @@
 //! - [`pin`], [`pin_request`], [`login`] and [`pins`]: the INPS PIN (drawn, normalised, hashed off the reactor),
 //!   a PIN asked for at the portal's door, the login's check and lockout, the office's issue and confirmation of
 //!   identity;
+//! - [`sessions`]: a session opened for a principal, of the door's kind, its id stored only hashed;
 //! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows.
 //!
 //! Every use case that touches personal data takes the [`Acting`] principal and reaches only its subject's data.
@@ -31,6 +32,7 @@ pub mod pin;
 pub mod pin_request;
 pub mod pins;
 pub mod receipts;
+pub mod sessions;
 
 pub use acting::Acting;
 pub use error::{ErrorKind, UseCaseError};

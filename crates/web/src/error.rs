@@ -32,7 +32,7 @@ impl From<AuthError> for UseCaseError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Pin(pin) => UseCaseError::Pin(pin),
-            AuthError::Rng(cause) => UseCaseError::Pin(PinError::Rng(cause)),
+            AuthError::Rng(cause) => UseCaseError::Rng(cause),
             other => UseCaseError::Service(other.to_string()),
         }
     }

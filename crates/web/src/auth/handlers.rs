@@ -22,7 +22,7 @@ use crate::limits::{ClientIp, too_many};
 use crate::pin::{EnteredPin, PinError};
 use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render};
 
-pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in, open_session};
+pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in};
 pub use sportello_usecases::draft::Contact;
 
 /// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page.

@@ -1,31 +1,21 @@
 //! Logging in with a PIN, whichever door: the rate limits by codice fiscale and by client address, the lockout
 //! bucket the device names, the use case's check (`sportello_usecases::login::check`: the lockout and the Argon2
-//! check with the same work for every refusal), and the session it opens for the principal, of the door's kind
-//! (cookie or bearer).
+//! check with the same work for every refusal), and the session `sportello_usecases::sessions::open` opens for the
+//! principal, of the door's kind (cookie or bearer).
 
 use chrono::{DateTime, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::principal::Principal;
-use sportello_store::{STRANGERS, Session, SessionKind};
+use sportello_store::{STRANGERS, SessionKind};
+use sportello_usecases::UseCaseError;
 use sportello_usecases::login::{self, Checked, Lockout};
+use sportello_usecases::sessions::{self, NewSession};
 
 use super::AuthState;
 use super::device::Device;
-use super::session::{SessionId, hash_id};
 use crate::limits::ClientIp;
 use crate::pin::EnteredPin;
-use sportello_usecases::UseCaseError;
 
-/// A session opened by [`log_in`] or [`open_session`].
-#[derive(Debug)]
-pub struct Opened {
-    /// Its id, handed to the client once (cookie or bearer token).
-    pub id: SessionId,
-    /// When it was opened.
-    pub opened_at: DateTime<Utc>,
-    /// When it ends whatever the activity.
-    pub expires_at: DateTime<Utc>,
-}
+pub use sportello_usecases::sessions::Opened;
 
 /// A logged-in session and the device that logged in, to hand back to the client.
 #[derive(Debug)]
@@ -102,43 +92,9 @@ pub async fn log_in(state: &AuthState, attempt: Attempt<'_>) -> Result<LoginOutc
             return Ok(LoginOutcome::Refused { locked_until });
         }
     };
-    let session = open_session(state, principal, kind, Some(credential), confirmed, replacing).await?;
+    let new = NewSession { principal, kind, credential: Some(credential), confirmed };
+    let absolute = state.app.config.session.absolute_timeout();
+    let session = sessions::open(store, new, replacing, absolute, now).await?;
     let device = Device::remembering(device, key, &codice_fiscale)?;
     Ok(LoginOutcome::Opened(LoggedIn { session, device }))
-}
-
-/// Opens a session of `kind` for `principal` under a new id, ending the one the client held before (if any).
-pub async fn open_session(
-    state: &AuthState,
-    principal: Principal,
-    kind: SessionKind,
-    credential: Option<String>,
-    confirmed: bool,
-    replacing: Option<&str>,
-) -> Result<Opened, UseCaseError> {
-    let store = &state.app.store;
-    if let Some(old) = replacing {
-        store.delete_session(&hash_id(old)).await?;
-    }
-    let id = SessionId::generate()?;
-    let now = state.auth.now();
-    let expires_at = chrono::TimeDelta::from_std(state.app.config.session.absolute_timeout())
-        .ok()
-        .and_then(|t| now.checked_add_signed(t))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let session = Session {
-        id_hash: id.hash(),
-        kind,
-        actor: principal.actor.stored(),
-        codice_fiscale: principal.subject,
-        login_method: principal.method.as_str().to_owned(),
-        channel: principal.channel.as_str().to_owned(),
-        created_at: now,
-        last_seen_at: now,
-        expires_at,
-        credential,
-        confirmed,
-    };
-    store.create_session(session).await?;
-    Ok(Opened { id, opened_at: now, expires_at })
 }

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use rand::TryRng as _;
-use sha2::Digest as _;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::Principal;
 use sportello_store::{Session, SessionKind, StoreError};
@@ -28,42 +27,13 @@ pub const SESSION_COOKIE: &str = "__Host-sportello";
 /// Longest cookie value looked at; ours are 32 hex digits.
 const MAX_COOKIE_VALUE: usize = 128;
 
-/// A session id as handed to the browser: 128 bits from the OS CSPRNG, in hex. Its `Debug` is redacted.
-pub struct SessionId(String);
-
-impl SessionId {
-    /// Draws a new id.
-    pub fn generate() -> Result<Self, AuthError> {
-        Ok(SessionId(random_hex()?))
-    }
-
-    /// The cookie value.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// What the store keeps: the hex SHA-256 of the id.
-    pub fn hash(&self) -> String {
-        hash_id(&self.0)
-    }
-}
-
-impl std::fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionId(<redacted>)")
-    }
-}
+pub use sportello_usecases::sessions::{SessionId, hash_id};
 
 /// 16 random bytes from the OS CSPRNG, in hex.
 pub fn random_hex() -> Result<String, AuthError> {
     let mut bytes = [0u8; 16];
     rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| AuthError::Rng(e.to_string()))?;
     Ok(hex::encode(bytes))
-}
-
-/// The hex SHA-256 of a session id, as stored in [`Session::id_hash`].
-pub fn hash_id(id: &str) -> String {
-    hex::encode(sha2::Sha256::digest(id.as_bytes()))
 }
 
 /// The value of cookie `name` in the request, if present, non-empty and not absurdly long.
@@ -277,17 +247,6 @@ mod tests {
         for (situation, session, now, live) in cases {
             assert_eq!(is_live(&session, now, idle), live, "{situation}");
         }
-    }
-
-    #[test]
-    fn ids_are_random_and_stored_only_hashed() {
-        let a = SessionId::generate().unwrap();
-        let b = SessionId::generate().unwrap();
-        assert_eq!(a.expose().len(), 32, "128 bits in hex");
-        assert_ne!(a.expose(), b.expose());
-        assert_eq!(a.hash().len(), 64);
-        assert!(!a.hash().contains(a.expose()));
-        assert!(!format!("{a:?}").contains(a.expose()));
     }
 
     #[test]
