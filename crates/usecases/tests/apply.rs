@@ -54,7 +54,7 @@ async fn april_is_refused_as_input_and_an_application_is_recorded_once_with_its_
     let row = audit.iter().find(|a| a.action == "submit_application").unwrap();
     assert_eq!(row.actor, "citizen:RSSMRA80A01H501U");
     assert_eq!((row.login_method.as_deref(), row.channel.as_str()), (Some("pin_full"), "citizen"));
-    let first_row = audit.iter().filter(|a| a.action == "submit_application").last().unwrap();
+    let first_row = audit.iter().rfind(|a| a.action == "submit_application").unwrap();
     assert_eq!(first_row.from.as_deref(), Some("192.0.2.1"), "the first, from the client's address");
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
