@@ -326,7 +326,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .collect::<Result<_, _>>()?,
             };
-            let hasher = sportello_web::pin::PinHasher::new()?;
+            let hasher = sportello_usecases::pin::PinHasher::new()?;
             let issued = crate::pins::issue(store.as_ref(), &hasher, &persons).await?;
             crate::pins::write_csv(&args.out, &issued)?;
             eprintln!("issued {} PINs, written to {}", issued.len(), args.out.display());
@@ -454,12 +454,9 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     run_portal(listener, store.into(), decrees, config).await
 }
 
-/// A use case's failure as the command line reports it: input errors exit with status 2.
+/// A use case's failure as the command line reports it (`error::use_case`).
 fn usecase_error(error: sportello_usecases::UseCaseError) -> anyhow::Error {
-    match error.kind() {
-        sportello_usecases::ErrorKind::Input => InputError(error.to_string()).into(),
-        sportello_usecases::ErrorKind::Unavailable => error.into(),
-    }
+    crate::error::use_case(error)
 }
 
 /// `sportello check`'s JSON: the decision (`codice_fiscale`, `schemes` of objects with `scheme`, `eligible` and

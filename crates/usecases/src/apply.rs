@@ -1,15 +1,14 @@
 //! Applying for an indemnity, whichever door: decided now by the law, recorded once with its audit row in one
 //! transaction, refused when an application of the same cumulation group already holds an indemnity.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use sportello_domain::Cents;
 use sportello_domain::law::Decrees;
-use sportello_domain::principal::Principal;
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
 
-use crate::{UseCaseError, decide};
+use crate::acting::Acting;
+use crate::decide;
+use crate::draft::Details;
+use crate::error::UseCaseError;
 
 /// An application as a door built it from its input, typed: the same for the form and the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,22 +17,18 @@ pub struct Draft {
     pub scheme: String,
     /// The client's key for this application: the same key answers with the same application.
     pub idempotency_key: String,
-    /// Payment, contacts and declarations, as the portal stores them.
-    pub details: serde_json::Value,
-    /// The amounts declared, by figure id (already inside `details` as well, for the receipt).
-    pub figures: BTreeMap<String, Cents>,
-    /// The unconfirmed credential the session was opened with, whose confirmation releases the payment.
-    pub hold: Option<String>,
+    /// Payment, contacts, declarations and the amounts declared, checked by [`crate::draft::validate`].
+    pub details: Details,
 }
 
-/// Decides `draft` now and records it for `principal`'s subject, with the audit row naming who acted, how and by
-/// which door, from `from`. The store answers whether it is new, the one recorded before under the same key, or
+/// Decides `draft` now and records it for the principal's subject, with the audit row naming who acted, how, by
+/// which door and from where. Made in a session whose credential is not confirmed, it is held for payment until the
+/// person confirms (docs/SECURITY.md, "INPS PIN"). The store answers whether it is new, the one recorded before under the same key, or
 /// refused because an application of the same cumulation group holds an indemnity.
 pub async fn submit(
     store: &dyn Store,
     decrees: &Decrees,
-    principal: &Principal,
-    from: Option<String>,
+    who: &Acting,
     draft: Draft,
     now: DateTime<Utc>,
 ) -> Result<Submission, UseCaseError> {
@@ -42,8 +37,9 @@ pub async fn submit(
         return Err(UseCaseError::NotOnApplication(draft.scheme));
     }
     let prefix = decrees.rulebook_of(scheme.id()).map(|b| b.decree().protocol_prefix().to_owned());
+    let principal = &who.principal;
     let cf = principal.subject;
-    let decision = decide::for_application(store, decrees, cf, &draft.figures).await?;
+    let decision = decide::for_application(store, decrees, cf, &draft.details.figures).await?;
     let decided = decide::of_scheme(decision, scheme.id())?;
     let application = NewApplication {
         codice_fiscale: cf,
@@ -53,13 +49,14 @@ pub async fn submit(
         idempotency_key: draft.idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
         reasons: serde_json::to_value(&decided.reasons)?,
-        details: draft.details,
+        // JSON only at the store's boundary, in the shape every stored row has.
+        details: serde_json::to_value(&draft.details)?,
         submitted_at: now,
-        hold: draft.hold,
+        hold: who.hold(),
     };
     let by = SubmittedBy {
         actor: principal.actor.stored(),
-        from,
+        from: who.from.clone(),
         login_method: Some(principal.method.as_str().to_owned()),
         channel: principal.channel.as_str().to_owned(),
     };

@@ -7,7 +7,7 @@ use sportello_domain::law::{Decision, Decrees, Facts, SchemeDecision};
 use sportello_domain::{Cents, CodiceFiscale};
 use sportello_store::{Application, ApplicationStatus, Store};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 
 /// What the law decides for one person now.
 #[derive(Debug, Clone)]
@@ -67,4 +67,16 @@ pub async fn for_application(
 /// The decision for `scheme` taken out of `decision`; an error if the decrees gave none (a defect, not input).
 pub fn of_scheme(decision: Decision, scheme: &str) -> Result<SchemeDecision, UseCaseError> {
     decision.schemes.into_iter().find(|d| d.scheme == scheme).ok_or_else(|| UseCaseError::Undecided(scheme.to_owned()))
+}
+
+/// The principal's subject's situation, the reading audited (`view_decision`) before anything is read out: no audit
+/// row, no decision.
+pub async fn viewed(
+    store: &dyn Store,
+    decrees: &Decrees,
+    who: &crate::acting::Acting,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Situation, UseCaseError> {
+    who.audit(store, "view_decision", None, now).await?;
+    situation(store, decrees, who.principal.subject).await
 }

@@ -1,7 +1,10 @@
 //! The use cases' one error type and what kind of failure each is, for the doors to map once.
 
+use sportello_domain::CodiceFiscale;
 use sportello_store::StoreError;
 use thiserror::Error;
+
+use crate::pin::PinError;
 
 /// Why a use case did not complete.
 #[derive(Debug, Error)]
@@ -15,9 +18,40 @@ pub enum UseCaseError {
     /// The scheme is applied for, so it cannot be granted by a command.
     #[error("scheme '{0}' is applied for, not granted: only a scheme with granted = \"automatically\" can be granted")]
     NotGranted(String),
+    /// No application of the principal's subject has this protocol number (another person's is the same: not
+    /// found, never "forbidden", so that a protocol number tells nothing about whose it is).
+    #[error("no application of this person has protocol number '{0}'")]
+    NoSuchApplication(String),
+    /// A new IBAN was given for an application whose payment the bank did not return.
+    #[error("the payment of application '{0}' was not returned by the bank: no new IBAN is needed")]
+    NoReturnedPayment(String),
+    /// An annulment asked in a session whose credential is not confirmed (docs/SECURITY.md, "INPS PIN").
+    #[error("only a session opened with a confirmed credential may annul an application")]
+    NotConfirmed,
+    /// An annulment of an application that is not held for another, unconfirmed credential.
+    #[error("application '{0}' was not made with another, unconfirmed credential: there is nothing to annul")]
+    NothingToAnnul(String),
+    /// The person is not in the registry, so no PIN is issued for them.
+    #[error("{0} is not in the registry: no PIN issued for it")]
+    NotInRegistry(CodiceFiscale),
+    /// The person holds no PIN, so there is no credential to confirm.
+    #[error("{0} holds no PIN: there is nothing to confirm (check the codice fiscale)")]
+    HoldsNoPin(CodiceFiscale),
+    /// A PIN was used while a new one was being issued in its slot; nothing was issued.
+    #[error("a PIN of {0} was used while a new one was issued in its slot: run again")]
+    SlotTaken(CodiceFiscale),
     /// The decrees gave no decision for one of their own schemes (a defect, not input).
     #[error("the decrees did not decide their own scheme {0}")]
     Undecided(String),
+    /// Drawing or hashing a PIN, or drawing another random value, failed.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Rng(String),
+    /// Another part of the service failed (the login machinery, a random draw).
+    #[error("the service failed: {0}")]
+    Service(String),
     /// The store failed or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -31,6 +65,12 @@ pub enum UseCaseError {
 pub enum ErrorKind {
     /// The request names something that does not fit: a page's 404/422, a problem's 422, exit status 2.
     Input,
+    /// What the request names is not the principal's subject's, or does not exist: 404, exit status 2.
+    NotFound,
+    /// The principal may not do this with the credential they logged in with: 403, exit status 2.
+    Forbidden,
+    /// The request is well formed but the thing it names is not in the state it needs: 409, exit status 2.
+    Conflict,
     /// Something failed on our side or is unavailable now: a 503 page or problem, exit status 1.
     Unavailable,
 }
@@ -39,16 +79,50 @@ impl UseCaseError {
     /// The kind of failure, which each door maps once.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::UnknownScheme(_) | Self::NotOnApplication(_) | Self::NotGranted(_) => ErrorKind::Input,
-            Self::Undecided(_) | Self::Store(_) | Self::Json(_) => ErrorKind::Unavailable,
+            Self::UnknownScheme(_)
+            | Self::NotOnApplication(_)
+            | Self::NotGranted(_)
+            | Self::NotInRegistry(_)
+            | Self::HoldsNoPin(_) => ErrorKind::Input,
+            Self::NoSuchApplication(_) => ErrorKind::NotFound,
+            Self::NotConfirmed => ErrorKind::Forbidden,
+            Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) => ErrorKind::Conflict,
+            Self::SlotTaken(_)
+            | Self::Undecided(_)
+            | Self::Rng(_)
+            | Self::Service(_)
+            | Self::Pin(_)
+            | Self::Store(_)
+            | Self::Json(_) => ErrorKind::Unavailable,
         }
     }
 
-    /// The command line's exit status for it: 2 for input, 1 otherwise.
+    /// The command line's exit status for it: 2 for what the user can fix, 1 for a failure of the system.
     pub fn exit_status(&self) -> u8 {
         match self.kind() {
-            ErrorKind::Input => 2,
+            ErrorKind::Input | ErrorKind::NotFound | ErrorKind::Forbidden | ErrorKind::Conflict => 2,
             ErrorKind::Unavailable => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_user_can_fix_exits_with_2_and_a_failure_of_ours_with_1() {
+        let cases: [(&str, UseCaseError, ErrorKind, u8); 6] = [
+            ("an unknown scheme", UseCaseError::UnknownScheme("x".into()), ErrorKind::Input, 2),
+            ("another person's protocol", UseCaseError::NoSuchApplication("P".into()), ErrorKind::NotFound, 2),
+            ("an unconfirmed session annulling", UseCaseError::NotConfirmed, ErrorKind::Forbidden, 2),
+            ("a payment not returned", UseCaseError::NoReturnedPayment("P".into()), ErrorKind::Conflict, 2),
+            ("nothing to annul", UseCaseError::NothingToAnnul("P".into()), ErrorKind::Conflict, 2),
+            ("a store down", UseCaseError::Store(StoreError::Corrupt("x".into())), ErrorKind::Unavailable, 1),
+        ];
+        for (situation, error, kind, status) in cases {
+            assert_eq!(error.kind(), kind, "{situation}");
+            assert_eq!(error.exit_status(), status, "{situation}");
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sportello_domain::law::{Decrees, Facts};
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 
 /// Beneficiaries read per query.
 const PAGE: u32 = 1_000;

@@ -105,3 +105,12 @@ impl LangQuery {
         }
     }
 }
+
+impl From<Lang> for sportello_usecases::Language {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::It => sportello_usecases::Language::It,
+            Lang::En => sportello_usecases::Language::En,
+        }
+    }
+}

@@ -29,4 +29,5 @@ pub mod viewer;
 
 pub mod notify;
 pub mod outbox;
-pub mod pin;
+/// The INPS PIN, now a use case's (`sportello_usecases::pin`); kept at this path for the benches and tools.
+pub use sportello_usecases::pin;

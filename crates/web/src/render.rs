@@ -1,7 +1,7 @@
 //! How the portal answers a browser: a template rendered with its status, what every page's frame carries (the
 //! footer's date, the language kept on links), the problem page that every refusal and failure is shown on (the 403
-//! of a stale form, the 503 of a failing service), and whether the client asked for JSON instead. A leaf: every door
-//! renders with it, and it knows none of them.
+//! of a stale form; a use case's failures through `error::PageError`), and whether the client asked for JSON
+//! instead. A leaf: every door renders with it, and it knows none of them.
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -63,20 +63,6 @@ pub fn forbidden(lang: Lang) -> Response {
                  pagina precedente, la ricarichi e invii di nuovo il modulo.",
             "The form has expired or did not come from this site, so nothing was done. Go back, reload the page \
                  and send the form again.",
-        ),
-    )
-}
-
-/// The 503 page when the database or the random number generator fails (the cause goes to the log); the security
-/// headers layer adds `Retry-After`.
-pub fn unavailable(lang: Lang) -> Response {
-    problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        lang,
-        lang.pick("Servizio non disponibile", "Service unavailable"),
-        lang.pick(
-            "Il servizio non è al momento disponibile. Riprovi tra qualche minuto.",
-            "The service is not available at the moment. Please try again in a few minutes.",
         ),
     )
 }

@@ -6,7 +6,7 @@
 //! one (accepted, held for payment or suspended for the spending limit; not a rejected or annulled one), no other of
 //! that period is offered with "Presenta domanda", and the page says why and links the application. An indemnity the
 //! institute pays without an application (April's, art. 84 c. 1 DL 34/2020) is never offered. The JSON API's
-//! `GET /api/v1/situation` reads the same [`situation_of`].
+//! `GET /api/v1/situation` reads the same use case, `sportello_usecases::decide::viewed`.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -19,9 +19,9 @@ use sportello_store::{Application, ApplicationStatus};
 use crate::auth::csrf::Binding;
 use crate::auth::session::{Citizen, ClientAddr};
 use crate::auth::{Auth, AuthState};
-use crate::error::ServiceError;
+use crate::error::{OrPage, PageError};
 use crate::i18n::{Lang, LangQuery};
-use crate::render::{LAST_UPDATE, lang_suffix, render_with as render, unavailable};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with as render};
 use crate::routes::{Audience, Routes};
 use crate::schemes::{citation, scheme_title};
 use crate::state::AppState;
@@ -33,21 +33,13 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
 
 pub use sportello_usecases::decide::Situation;
 
-/// The registry's decision for the logged-in citizen and the application holding their indemnity. The access is
-/// audited (`view_decision`) before anything is read out: no audit row, no decision.
-pub async fn situation_of(state: &AuthState, citizen: &Citizen, from: &ClientAddr) -> Result<Situation, ServiceError> {
-    citizen.audit(state, "view_decision", None, from).await?;
-    Ok(sportello_usecases::decide::situation(state.app.store.as_ref(), &state.app.decrees, citizen.codice_fiscale)
-        .await?)
-}
-
 /// The application that holds an indemnity of the same period as `scheme`, if any: the same the store would name
 /// when refusing a second one.
 pub async fn holding_of(
     state: &AuthState,
     codice_fiscale: &CodiceFiscale,
     scheme: &str,
-) -> Result<Option<Application>, ServiceError> {
+) -> Result<Option<Application>, sportello_store::StoreError> {
     let decrees = &state.app.decrees;
     let Some(group) = decrees.scheme(scheme).map(|s| s.cumulation()) else { return Ok(None) };
     let applications = state.app.store.applications_of(codice_fiscale).await?;
@@ -160,15 +152,13 @@ pub async fn situation(
     Query(query): Query<LangQuery>,
     from: ClientAddr,
     citizen: Citizen,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let situation = match situation_of(&state, &citizen, &from).await {
-        Ok(situation) => situation,
-        Err(e) => {
-            tracing::error!(error = %e, "could not decide");
-            return unavailable(lang);
-        }
-    };
+    let app = &state.app;
+    let situation =
+        sportello_usecases::decide::viewed(app.store.as_ref(), &app.decrees, &citizen.acting(&from), state.auth.now())
+            .await
+            .or_page(lang)?;
     let decrees = &state.app.decrees;
     let mut periods = Vec::new();
     for book in decrees.rulebooks() {
@@ -218,5 +208,5 @@ pub async fn situation(
         periods,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }

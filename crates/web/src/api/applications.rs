@@ -7,22 +7,25 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sportello_domain::Iban;
-use sportello_domain::law::{self, DeclarationKind};
-use sportello_store::{Application, Submission};
+use sportello_domain::law;
+use sportello_store::Submission;
+use sportello_usecases::draft::{self, Invalid};
+use sportello_usecases::receipts::{self, Receipt as Read};
+use sportello_usecases::{UseCaseError, annul as annulment, iban};
 
 pub use super::bodies::{
     ApplicationRequest, ApplicationSummary, Applications, NewIbanRequest, PaymentRequest, PaymentShown, Receipt, Status,
 };
-use super::problem::{ApiJson, ApiLang, FieldError, FirstApplication, Problem, ProblemKind};
+use super::json::ApiJson;
+use super::problem::{ApiLang, FieldError, FirstApplication, OrProblem, Problem, ProblemKind};
 use super::sessions::Bearer;
-use crate::apply::annul::annul_application;
-use crate::apply::form::{ApplicationForm, Details};
-use crate::apply::handlers::{already_applied, applications_of, replace_iban, submit_application};
-use crate::apply::stored::{application_of, details_of, standing};
+use crate::apply::form::{Details, iban_message, message};
+use crate::apply::handlers::{already_applied, submit_application};
+use crate::apply::stored::{details_of, standing};
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
-use crate::schemes::{find_scheme, scheme_title};
+use crate::schemes::scheme_title;
 
 /// The header carrying the client's key for one application.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -47,61 +50,30 @@ fn idempotency_key(headers: &HeaderMap, lang: Lang) -> Result<String, Problem> {
     Err(Problem::new(ProblemKind::MissingHeader, lang, detail))
 }
 
-/// The JSON pointer of a field of the application form in the API's body.
-fn pointer(field: &str) -> String {
-    match field {
-        "payment" => "/payment/method".to_owned(),
-        "iban" => "/payment/iban".to_owned(),
-        "email" | "mobile" => format!("/contact/{field}"),
-        declaration if DeclarationKind::parse(declaration).is_some() => format!("/declarations/{declaration}"),
-        figure @ ("income_2019_bimester_2" | "income_2020_bimester_2") => format!("/figures/{figure}"),
-        other => format!("/{other}"),
+/// The JSON pointer, in the API's body, of the value `invalid` is about.
+fn pointer(invalid: &Invalid) -> String {
+    match invalid {
+        Invalid::UnknownScheme { .. } | Invalid::NotOnApplication(_) => "/scheme".to_owned(),
+        Invalid::NoPaymentMethod => "/payment/method".to_owned(),
+        Invalid::NoIban | Invalid::Iban(_) => "/payment/iban".to_owned(),
+        Invalid::Email | Invalid::NoContact => "/contact/email".to_owned(),
+        Invalid::Mobile => "/contact/mobile".to_owned(),
+        Invalid::Declaration(declaration) => format!("/declarations/{}", declaration.kind().as_str()),
+        Invalid::FigureMissing(figure) | Invalid::FigureUnreadable(figure) => format!("/figures/{}", figure.id()),
     }
 }
 
-/// The indemnity and details of `request`, or the problem listing every value that is not acceptable.
+/// The indemnity and details of `request`, checked by the same use case as the form's, or the problem listing
+/// every value that is not acceptable, each at its JSON pointer.
 fn validate<'a>(
     state: &'a AuthState,
     request: &ApplicationRequest,
     lang: Lang,
 ) -> Result<(&'a law::Scheme, Details), Problem> {
-    let found = find_scheme(state, &request.scheme);
-    let scheme = found.filter(|s| s.on_application());
-    // An unknown indemnity asks for no declaration: its error is enough, with the other fields' own.
-    let details = match scheme {
-        Some(s) => request.as_form().validate_details_for(lang, s),
-        None => request.as_form().validate_details(lang, &[]),
-    };
-    let mut errors = Vec::new();
-    if found.is_some_and(|s| !s.on_application()) {
-        let message = match lang {
-            Lang::It => format!(
-                "L'indennità «{}» non si chiede: l'INPS la paga senza domanda a chi ne ha diritto.",
-                request.scheme
-            ),
-            Lang::En => {
-                format!("The allowance “{}” is not applied for: INPS pays it without an application.", request.scheme)
-            }
-        };
-        errors.push(FieldError { field: "/scheme".to_owned(), message });
-    } else if scheme.is_none() {
-        let known: Vec<&str> = state.app.decrees.schemes().filter(|s| s.on_application()).map(|s| s.id()).collect();
-        let known = known.join(", ");
-        let message = match lang {
-            Lang::It => format!("Non esiste un'indennità «{}»: scelga una tra {known}.", request.scheme),
-            Lang::En => format!("There is no allowance “{}”: choose one of {known}.", request.scheme),
-        };
-        errors.push(FieldError { field: "/scheme".to_owned(), message });
-    }
-    if let Err(invalid) = &details {
-        errors.extend(
-            invalid.iter().map(|(field, message)| FieldError { field: pointer(field), message: message.clone() }),
-        );
-    }
-    match (scheme, details) {
-        (Some(scheme), Ok(details)) => Ok((scheme, details)),
-        _ => Err(Problem::validation(lang, errors)),
-    }
+    draft::validate(&state.app.decrees, &request.input()).map_err(|invalid| {
+        let errors = invalid.iter().map(|i| FieldError { field: pointer(i), message: message(i, lang) }).collect();
+        Problem::validation(lang, errors)
+    })
 }
 
 /// `POST /api/v1/applications`: the API twin of `POST /domanda/invia`. Eligibility is decided now and the
@@ -145,14 +117,12 @@ pub async fn submit(
     Bearer(citizen): Bearer,
     headers: HeaderMap,
     ApiJson(request): ApiJson<ApplicationRequest>,
-) -> Response {
-    let checked = idempotency_key(&headers, lang).and_then(|key| Ok((key, validate(&state, &request, lang)?)));
-    let (key, (scheme, details)) = match checked {
-        Ok(checked) => checked,
-        Err(problem) => return problem.into_response(),
-    };
-    match submit_application(&state, &citizen, scheme, key, &details, &from, lang).await {
-        Ok(Submission::Created(application)) => {
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers, lang)?;
+    let (scheme, details) = validate(&state, &request, lang)?;
+    let submitted = submit_application(&state, &citizen, scheme, key, details.clone(), &from, lang).await;
+    Ok(match submitted.or_problem(lang)? {
+        Submission::Created(application) => {
             let location = HeaderValue::from_str(&format!("/api/v1/applications/{}", application.protocol)).ok();
             let mut response =
                 (StatusCode::CREATED, Json(Receipt::new(&state, application, &[], lang))).into_response();
@@ -161,12 +131,13 @@ pub async fn submit(
             }
             response
         }
-        Ok(Submission::Duplicate(application))
+        Submission::Duplicate(application)
             if application.scheme == scheme.id() && details_of(&application).as_ref() == Some(&details) =>
         {
-            receipt_with_payments(&state, &citizen, application, lang).await
+            let read = receipts::of_submitted(state.app.store.as_ref(), &citizen.acting(&from), application).await;
+            answer(&state, read, lang)?
         }
-        Ok(Submission::Duplicate(_)) => {
+        Submission::Duplicate(_) => {
             let detail = lang.pick(
                 "Questa Idempotency-Key è già stata usata per una domanda diversa, che resta quella registrata. Per \
                  una nuova domanda usi una chiave nuova.",
@@ -175,7 +146,7 @@ pub async fn submit(
             );
             Problem::new(ProblemKind::IdempotencyKeyReused, lang, detail).into_response()
         }
-        Ok(Submission::AlreadyHolds(first)) => {
+        Submission::AlreadyHolds(first) => {
             let (_, detail) = already_applied(&state, &first, lang);
             let first_application = FirstApplication {
                 title: scheme_title(&state, &first.scheme, lang),
@@ -184,11 +155,13 @@ pub async fn submit(
             };
             Problem::new(ProblemKind::AlreadyApplied, lang, detail).naming(first_application).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not record an application");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+    })
+}
+
+/// The receipt a use case read, as JSON; or its failure as a problem.
+fn answer(state: &AuthState, read: Result<Read, UseCaseError>, lang: Lang) -> Result<Response, Problem> {
+    let Read { application, payments } = read.or_problem(lang)?;
+    Ok(Json(Receipt::new(state, application, &payments, lang)).into_response())
 }
 
 /// `GET /api/v1/applications`: the API twin of `GET /domande`, audited the same way (`list_applications`).
@@ -211,37 +184,25 @@ pub async fn list(
     State(state): State<AuthState>,
     from: ClientAddr,
     Bearer(citizen): Bearer,
-) -> Response {
-    let found = match applications_of(&state, &citizen, &from).await {
-        Ok(applications) => {
-            state.app.store.payments_of(&citizen.codice_fiscale).await.map(|p| (applications, p)).map_err(Into::into)
-        }
-        Err(e) => Err(e),
-    };
-    match found {
-        Ok((applications, payments)) => {
-            let applications = applications
-                .into_iter()
-                .map(|a| {
-                    let standing = standing(&state, &a, &payments);
-                    ApplicationSummary {
-                        title: scheme_title(&state, &a.scheme, lang),
-                        submitted_at: a.submitted_at,
-                        status: a.status.into(),
-                        standing_message: standing.message(lang),
-                        standing,
-                        scheme: a.scheme,
-                        protocol: a.protocol,
-                    }
-                })
-                .collect();
-            Json(Applications { applications }).into_response()
-        }
-        Err::<_, crate::error::ServiceError>(e) => {
-            tracing::error!(error = %e, "could not read applications");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+) -> Result<Response, Problem> {
+    let listed = receipts::list(state.app.store.as_ref(), &citizen.acting(&from), state.auth.now()).await;
+    let receipts::Listed { applications, payments } = listed.or_problem(lang)?;
+    let applications = applications
+        .into_iter()
+        .map(|a| {
+            let standing = standing(&state, &a, &payments);
+            ApplicationSummary {
+                title: scheme_title(&state, &a.scheme, lang),
+                submitted_at: a.submitted_at,
+                status: a.status.into(),
+                standing_message: standing.message(lang),
+                standing,
+                scheme: a.scheme,
+                protocol: a.protocol,
+            }
+        })
+        .collect();
+    Ok(Json(Applications { applications }).into_response())
 }
 
 /// `GET /api/v1/applications/{protocol}`: the API twin of `GET /domande/{protocol}`, audited the same way
@@ -269,41 +230,9 @@ pub async fn receipt(
     Path(protocol): Path<String>,
     from: ClientAddr,
     Bearer(citizen): Bearer,
-) -> Response {
-    match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
-        Ok(None) => not_found(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read an application");
-            Problem::unavailable(lang).into_response()
-        }
-    }
-}
-
-/// The 404 problem for a protocol number that is not one of the citizen's applications.
-fn not_found(lang: Lang) -> Response {
-    let detail = lang.pick(
-        "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
-         /api/v1/applications.",
-        "None of your applications has this protocol number. You will find them all at GET /api/v1/applications.",
-    );
-    Problem::new(ProblemKind::NotFound, lang, detail).into_response()
-}
-
-/// The receipt of `application` with its payments read from the store.
-async fn receipt_with_payments(
-    state: &AuthState,
-    citizen: &crate::auth::session::Citizen,
-    application: Application,
-    lang: Lang,
-) -> Response {
-    match state.app.store.payments_of(&citizen.codice_fiscale).await {
-        Ok(payments) => Json(Receipt::new(state, application, &payments, lang)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read payments");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+) -> Result<Response, Problem> {
+    let who = citizen.acting(&from);
+    answer(&state, receipts::one(state.app.store.as_ref(), &who, &protocol, state.auth.now()).await, lang)
 }
 
 /// `PUT /api/v1/applications/{protocol}/iban`: the API twin of `POST /domande/{protocol}/iban`, audited the same way
@@ -339,49 +268,13 @@ pub async fn new_iban(
     from: ClientAddr,
     Bearer(citizen): Bearer,
     ApiJson(request): ApiJson<NewIbanRequest>,
-) -> Response {
-    let form = ApplicationForm { payment: "iban".to_owned(), iban: request.iban.clone(), ..ApplicationForm::default() };
-    let iban = match Iban::parse(&request.iban) {
-        Ok(iban) => iban,
-        Err(_) => {
-            // The form's own message for the field, so that both doors explain a bad IBAN the same way.
-            let message = form
-                .validate_details(lang, &[])
-                .err()
-                .and_then(|errors| errors.get("iban").map(str::to_owned))
-                .unwrap_or_default();
-            return Problem::validation(lang, vec![FieldError { field: "/iban".to_owned(), message }]).into_response();
-        }
-    };
-    let found = match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => application,
-        Ok(None) => return not_found(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read an application");
-            return Problem::unavailable(lang).into_response();
-        }
-    };
-    match replace_iban(&state, &citizen, &found.protocol, &iban, &from).await {
-        Ok(true) => match application_of(&state, &citizen, &protocol, &from).await {
-            Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
-            Ok(None) => not_found(lang),
-            Err(e) => {
-                tracing::error!(error = %e, "could not read an application");
-                Problem::unavailable(lang).into_response()
-            }
-        },
-        Ok(false) => {
-            let detail = lang.pick(
-                "Il pagamento di questa domanda non è stato respinto dalla banca: non serve un nuovo IBAN.",
-                "The payment of this application was not returned by the bank: no new IBAN is needed.",
-            );
-            Problem::new(ProblemKind::NoReturnedPayment, lang, detail).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not record a new IBAN");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+) -> Result<Response, Problem> {
+    // The form's own message for the field, so that both doors explain a bad IBAN the same way.
+    let iban = Iban::parse(&request.iban).map_err(|e| {
+        Problem::validation(lang, vec![FieldError { field: "/iban".to_owned(), message: iban_message(&e, lang) }])
+    })?;
+    let who = citizen.acting(&from);
+    answer(&state, iban::replace(state.app.store.as_ref(), &who, &protocol, &iban, state.auth.now()).await, lang)
 }
 
 /// `POST /api/v1/applications/{protocol}/annulment`: the API twin of `POST /domande/{protocol}/annulla`
@@ -414,35 +307,7 @@ pub async fn annul(
     Path(protocol): Path<String>,
     from: ClientAddr,
     Bearer(citizen): Bearer,
-) -> Response {
-    if !citizen.confirmed {
-        let detail = lang.pick(
-            "Per annullare una domanda acceda con il PIN completo (la seconda parte è spedita per posta all'indirizzo \
-             di residenza) o si faccia riconoscere presso una sede INPS.",
-            "To annul an application, log in with the full PIN (its second half is posted to your address of \
-             residence) or have your identity confirmed at an INPS office.",
-        );
-        return Problem::new(ProblemKind::NotConfirmed, lang, detail).into_response();
-    }
-    match annul_application(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => receipt_with_payments(&state, &citizen, application, lang).await,
-        Ok(None) => match application_of(&state, &citizen, &protocol, &from).await {
-            Ok(Some(_)) => {
-                let detail = lang.pick(
-                    "Questa domanda non è stata presentata con un PIN non confermato: non c'è nulla da annullare.",
-                    "This application was not made with an unconfirmed PIN: there is nothing to annul.",
-                );
-                Problem::new(ProblemKind::NothingToAnnul, lang, detail).into_response()
-            }
-            Ok(None) => not_found(lang),
-            Err(e) => {
-                tracing::error!(error = %e, "could not read an application");
-                Problem::unavailable(lang).into_response()
-            }
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "could not annul an application");
-            Problem::unavailable(lang).into_response()
-        }
-    }
+) -> Result<Response, Problem> {
+    let who = citizen.acting(&from);
+    answer(&state, annulment::annul(state.app.store.as_ref(), &who, &protocol, state.auth.now()).await, lang)
 }

@@ -7,13 +7,60 @@ use sportello_domain::law::{self, DeclarationKind};
 use sportello_store::{Application, ApplicationStatus, PaymentRecord};
 use utoipa::ToSchema;
 
+use sportello_usecases::draft::{self, Contacts, Details, DraftInput, Payment, PaymentChoice};
+
 use super::situation::Reason;
-use crate::apply::form::{ApplicationForm, ContactDetails, Declarations, Payment};
 use crate::apply::standing::Standing;
-use crate::apply::stored::{details_of, reasons_of, standing};
+use crate::apply::stored::{reasons_of, standing};
 use crate::auth::AuthState;
 use crate::i18n::Lang;
 use crate::schemes::{legal_ref, scheme_title};
+
+/// Where the institute can reach the citizen: at least one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactDetails {
+    /// An e-mail address.
+    #[schema(example = "mario.rossi@example.it")]
+    pub email: Option<String>,
+    /// A mobile number, digits with an optional leading `+`.
+    #[schema(example = "+393331234567")]
+    pub mobile: Option<String>,
+}
+
+impl From<Contacts> for ContactDetails {
+    fn from(contacts: Contacts) -> Self {
+        ContactDetails { email: contacts.email, mobile: contacts.mobile }
+    }
+}
+
+/// The self-declarations (DPR 445/2000 arts. 46–47): each scheme requires its own (`GET /api/v1/schemes` lists
+/// them with their articles), and each of those must be true for the application to be recorded. Stored details
+/// have exactly the scheme's declarations true. A declaration left out reads as not made; one the scheme does not
+/// ask for is not recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Declarations {
+    /// Not a holder of a pension (arts. 27, 28, 29, 30 and 38 c. 1).
+    pub not_pension_holder: bool,
+    /// Not enrolled in another compulsory pension scheme (arts. 27 and 28 c. 1).
+    pub no_other_compulsory_scheme: bool,
+    /// Not employed on 17 March 2020, the day the decree took force (art. 29 c. 1, art. 38 c. 2).
+    pub not_employed: bool,
+    /// Not a recipient of reddito di cittadinanza (art. 31 c. 1).
+    pub not_reddito_di_cittadinanza: bool,
+}
+
+impl Declarations {
+    /// Whether the declaration of `kind` was made.
+    pub fn made(&self, kind: DeclarationKind) -> bool {
+        match kind {
+            DeclarationKind::NotPensionHolder => self.not_pension_holder,
+            DeclarationKind::NoOtherCompulsoryScheme => self.no_other_compulsory_scheme,
+            DeclarationKind::NotEmployed => self.not_employed,
+            DeclarationKind::NotRedditoDiCittadinanza => self.not_reddito_di_cittadinanza,
+        }
+    }
+}
 
 /// How the indemnity is to be paid.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -58,26 +105,22 @@ pub struct ApplicationRequest {
 }
 
 impl ApplicationRequest {
-    /// The request as the application form would have posted it, so that one validation serves both.
-    pub(super) fn as_form(&self) -> ApplicationForm {
-        let (payment, iban) = match &self.payment {
-            PaymentRequest::Iban { iban } => ("iban", iban.clone()),
-            PaymentRequest::Domiciliato => ("domiciliato", String::new()),
-        };
-        let mut form = ApplicationForm {
+    /// The request as the typed draft every door builds, for the one check `sportello_usecases::draft` makes.
+    pub(super) fn input(&self) -> DraftInput {
+        let mut input = DraftInput {
             scheme: self.scheme.clone(),
-            payment: payment.to_owned(),
-            iban,
-            email: self.contact.email.clone().unwrap_or_default(),
-            mobile: self.contact.mobile.clone().unwrap_or_default(),
-            ..ApplicationForm::default()
+            payment: match &self.payment {
+                PaymentRequest::Iban { iban } => PaymentChoice::Iban(iban.clone()),
+                PaymentRequest::Domiciliato => PaymentChoice::Domiciliato,
+            },
+            email: self.contact.email.clone(),
+            mobile: self.contact.mobile.clone(),
+            declarations: DeclarationKind::ALL.into_iter().filter(|&k| self.declarations.made(k)).collect(),
+            figures: Default::default(),
+            unreadable: Default::default(),
         };
-        for kind in DeclarationKind::ALL {
-            form.tick(kind, self.declarations.made(kind));
-        }
-        form.income_2019_bimester_2 = self.figures.get("income_2019_bimester_2").cloned().unwrap_or_default();
-        form.income_2020_bimester_2 = self.figures.get("income_2020_bimester_2").cloned().unwrap_or_default();
-        form
+        draft::read_figures(&mut input, self.figures.iter().map(|(id, text)| (id.as_str(), text.as_str())));
+        input
     }
 }
 
@@ -158,7 +201,7 @@ impl Receipt {
     pub(super) fn new(state: &AuthState, application: Application, payments: &[PaymentRecord], lang: Lang) -> Self {
         let standing = standing(state, &application, payments);
         let reasons = reasons_of(&application).into_iter().map(|r: law::Reason| Reason::new(r, lang)).collect();
-        let details = details_of(&application);
+        let details = Details::stored(&application);
         let payment = details.as_ref().map(|d| match &d.payment {
             Payment::Iban { iban } => PaymentShown::Iban { iban_last4: iban.last4().to_owned() },
             Payment::Domiciliato => PaymentShown::Domiciliato,
@@ -170,7 +213,7 @@ impl Receipt {
             status: application.status.into(),
             reasons,
             payment,
-            contact: details.map(|d| d.contact),
+            contact: details.map(|d| d.contact.into()),
             standing_message: standing.message(lang),
             standing,
             scheme: application.scheme,

@@ -1,12 +1,12 @@
 //! The JSON API under `/api/v1`: the citizen's journey (PIN, session, situation, applications) for apps and the
 //! Contact Center, described by the OpenAPI document at `/api/openapi.json`.
 //!
-//! Handlers stay thin and call the same core as the pages (`auth::handlers::{issue_pin, log_in}`,
-//! `situation::situation_of`, `apply::handlers::{submit_application, applications_of}`,
-//! `apply::stored::application_of`), so the lockout, the art. 31 rule, the audit rows and the metrics are the same
-//! whichever door a citizen comes through. Clients authenticate with `Authorization: Bearer` only and the API never
-//! reads the session cookie: see [`sessions::Bearer`] for why that makes CSRF tokens unnecessary here. Errors are
-//! RFC 9457 problems ([`problem`]).
+//! Handlers stay thin and call the same use cases as the pages (`auth::handlers::log_in`, and
+//! `sportello_usecases::{pin_request, login, decide, draft, apply, receipts, iban, annul}`), so the lockout, the
+//! art. 31 rule, the audit rows and the metrics are the same whichever door a citizen comes through; a use case's
+//! failure becomes a problem in one place (`problem::Problem::of`). Clients authenticate with `Authorization:
+//! Bearer` only and the API never reads the session cookie: see [`sessions::Bearer`] for why that makes CSRF tokens
+//! unnecessary here. Errors are RFC 9457 problems ([`problem`]).
 
 use axum::routing::{delete, get, post, put};
 
@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub mod applications;
 pub mod bodies;
 pub mod doc;
+pub mod json;
 pub mod problem;
 pub mod responses;
 pub mod sessions;

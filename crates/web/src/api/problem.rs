@@ -1,16 +1,15 @@
 //! How the API says what went wrong: RFC 9457 problem details (`application/problem+json`) in the client's
-//! language, the JSON body extractor that reports what is wrong and where, and the middleware that turns the
+//! language, the one place a use case's failure becomes a problem ([`OrProblem`]), and the middleware that turns the
 //! plain-text errors of the layers in front of the API (body limit, timeout, unknown path or method) into problems.
 
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_path_to_error::Segment;
+use sportello_usecases::UseCaseError;
 use utoipa::ToSchema;
 
 use crate::i18n::{Lang, LangQuery};
@@ -144,7 +143,7 @@ impl ProblemKind {
     }
 
     /// What to tell about a plain error of this kind, when nothing more precise is known.
-    fn generic_detail(self, lang: Lang) -> &'static str {
+    pub(super) fn generic_detail(self, lang: Lang) -> &'static str {
         match self {
             Self::NotFound => lang.pick(
                 "Non c'è nulla a questo indirizzo. L'elenco degli indirizzi dell'API è in /api/openapi.json.",
@@ -277,9 +276,48 @@ impl Problem {
         Problem { locked_until: Some(until), ..self }
     }
 
-    /// The answer when the service failed; the caller logs the cause.
-    pub fn unavailable(lang: Lang) -> Self {
-        Problem::new(ProblemKind::Unavailable, lang, ProblemKind::Unavailable.generic_detail(lang))
+    /// A use case's failure as the API answers it: the one mapping of the API's door. A failure of the service
+    /// is logged with its cause and answered without it.
+    pub fn of(error: UseCaseError, lang: Lang) -> Self {
+        let (kind, detail) = match &error {
+            UseCaseError::NoSuchApplication(_) => (
+                ProblemKind::NotFound,
+                lang.pick(
+                    "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in GET \
+                     /api/v1/applications.",
+                    "None of your applications has this protocol number. You will find them all at GET \
+                     /api/v1/applications.",
+                ),
+            ),
+            UseCaseError::NoReturnedPayment(_) => (
+                ProblemKind::NoReturnedPayment,
+                lang.pick(
+                    "Il pagamento di questa domanda non è stato respinto dalla banca: non serve un nuovo IBAN.",
+                    "The payment of this application was not returned by the bank: no new IBAN is needed.",
+                ),
+            ),
+            UseCaseError::NotConfirmed => (
+                ProblemKind::NotConfirmed,
+                lang.pick(
+                    "Per annullare una domanda acceda con il PIN completo (la seconda parte è spedita per posta \
+                     all'indirizzo di residenza) o si faccia riconoscere presso una sede INPS.",
+                    "To annul an application, log in with the full PIN (its second half is posted to your address \
+                     of residence) or have your identity confirmed at an INPS office.",
+                ),
+            ),
+            UseCaseError::NothingToAnnul(_) => (
+                ProblemKind::NothingToAnnul,
+                lang.pick(
+                    "Questa domanda non è stata presentata con un PIN non confermato: non c'è nulla da annullare.",
+                    "This application was not made with an unconfirmed PIN: there is nothing to annul.",
+                ),
+            ),
+            error => {
+                tracing::error!(error = %error, "an API request could not be answered");
+                (ProblemKind::Unavailable, ProblemKind::Unavailable.generic_detail(lang))
+            }
+        };
+        Problem::new(kind, lang, detail)
     }
 
     /// The answer to a request without a bearer token opening a live session. `presented` says whether a token was
@@ -297,6 +335,18 @@ impl Problem {
                 .to_owned();
         }
         with_challenge(Problem::new(ProblemKind::Unauthorized, lang, detail).into_response(), presented)
+    }
+}
+
+/// Turns a use case's result into one an API handler answers with `?`.
+pub trait OrProblem<T> {
+    /// The value, or the problem saying what went wrong, in `lang` (see [`Problem::of`]).
+    fn or_problem(self, lang: Lang) -> Result<T, Problem>;
+}
+
+impl<T, E: Into<UseCaseError>> OrProblem<T> for Result<T, E> {
+    fn or_problem(self, lang: Lang) -> Result<T, Problem> {
+        self.map_err(|e| Problem::of(e.into(), lang))
     }
 }
 
@@ -377,90 +427,6 @@ fn accepted_lang(value: &str) -> Lang {
     best.0
 }
 
-/// A JSON request body of type `T`. Unlike axum's `Json`, every rejection is a problem in the client's language
-/// saying what is wrong and where: 415 for another media type, 413 for a body over the limit, 400 with line and
-/// column for malformed JSON, 422 with a JSON pointer for a value of the wrong shape.
-#[derive(Debug, Clone)]
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = Response;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = lang_of(request.uri(), request.headers());
-        if !is_json(request.headers()) {
-            let kind = ProblemKind::UnsupportedMediaType;
-            return Err(Problem::new(kind, lang, kind.generic_detail(lang)).into_response());
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ProblemKind::TooLarge
-            } else {
-                ProblemKind::MalformedRequest
-            };
-            Problem::new(kind, lang, kind.generic_detail(lang)).into_response()
-        })?;
-        parse(&bytes, lang).map(ApiJson).map_err(IntoResponse::into_response)
-    }
-}
-
-/// Whether the request says its body is JSON (`application/json` or any `+json` type).
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// Reads `T` from `bytes`, or the problem saying what is wrong and where.
-fn parse<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        if !inner.is_data() {
-            return malformed(inner, lang);
-        }
-        let field = pointer(error.path(), &inner.to_string());
-        let message = match lang {
-            Lang::It => format!("Il valore non ha la forma attesa: {inner}."),
-            Lang::En => format!("The value does not have the expected shape: {inner}."),
-        };
-        Problem::validation(lang, vec![FieldError { field, message }])
-    })?;
-    deserializer.end().map_err(|e| malformed(&e, lang))?;
-    Ok(value)
-}
-
-/// The problem for a body that is not well-formed JSON, located by line and column.
-fn malformed(error: &serde_json::Error, lang: Lang) -> Problem {
-    let (line, column) = (error.line(), error.column());
-    let detail = match lang {
-        Lang::It => format!("Il corpo della richiesta non è JSON valido (riga {line}, colonna {column}): {error}."),
-        Lang::En => format!("The request body is not valid JSON (line {line}, column {column}): {error}."),
-    };
-    Problem::new(ProblemKind::MalformedRequest, lang, detail)
-}
-
-/// The JSON pointer (RFC 6901) of the value `path` leads to. serde reports a missing field at the object that lacks
-/// it, so the field named in `message` is appended to point at the field itself.
-fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
-    let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
-    let mut pointer = String::new();
-    for segment in path {
-        match segment {
-            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-            Segment::Map { key } => pointer.push_str(&format!("/{}", escape(key))),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-    if let Some(field) = missing {
-        pointer.push_str(&format!("/{}", escape(field)));
-    }
-    pointer
-}
-
 /// Middleware, in front of every layer of the portal: an error answered on `/api/` by something other than the
 /// API's handlers (the body limit, the timeout, an unknown path or method) becomes a problem in the client's
 /// language, keeping its status and headers.
@@ -523,44 +489,5 @@ mod tests {
         assert_eq!(lang_of(&"/api/v1/schemes?lang=it".parse().unwrap(), &headers), Lang::It);
         assert_eq!(lang_of(&"/api/v1/schemes".parse().unwrap(), &headers), Lang::En);
         assert_eq!(lang_of(&"/api/v1/schemes".parse().unwrap(), &HeaderMap::new()), Lang::It);
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Body {
-        payment: Payment,
-        items: Vec<u8>,
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Payment {
-        iban: String,
-    }
-
-    #[test]
-    fn a_value_of_the_wrong_shape_is_pointed_at() {
-        let cases = [
-            ("a missing field", r#"{"payment": {}, "items": []}"#, "/payment/iban"),
-            ("an unknown field", r#"{"payment": {"iban": "x", "ibna": "y"}, "items": []}"#, "/payment/ibna"),
-            ("a wrong type in a list", r#"{"payment": {"iban": "x"}, "items": [1, "a"]}"#, "/items/1"),
-            ("a wrong type at the top", r#"[]"#, ""),
-        ];
-        for (situation, json, field) in cases {
-            let problem = parse::<Body>(json.as_bytes(), Lang::En).unwrap_err();
-            assert_eq!(problem.status, 422, "{situation}");
-            assert_eq!(problem.errors[0].field, field, "{situation}: {:?}", problem.errors);
-        }
-    }
-
-    #[test]
-    fn malformed_json_is_located_by_line_and_column() {
-        let problem = parse::<Body>(b"{\n  \"payment\": ,", Lang::It).unwrap_err();
-        assert_eq!(problem.status, 400);
-        assert!(problem.detail.contains("riga 2, colonna 14"), "{}", problem.detail);
-        let trailing = parse::<Body>(br#"{"payment": {"iban": "x"}, "items": []} x"#, Lang::En).unwrap_err();
-        assert_eq!(trailing.status, 400, "{}", trailing.detail);
     }
 }

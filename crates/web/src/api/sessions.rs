@@ -14,7 +14,8 @@ use sportello_domain::CodiceFiscale;
 use sportello_store::SessionKind;
 use utoipa::ToSchema;
 
-use super::problem::{ApiJson, ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
+use super::json::ApiJson;
+use super::problem::{ApiLang, FieldError, Problem, ProblemKind, lang_of, with_challenge};
 use crate::apply::form::{email_message, mobile_message};
 use crate::auth::AuthState;
 use crate::auth::handlers::{
@@ -57,10 +58,7 @@ impl FromRequestParts<AuthState> for Bearer {
         match resume(state, token, SessionKind::Bearer).await {
             Ok(Resumed::Live(citizen)) => Ok(Bearer(citizen)),
             Ok(Resumed::Expired | Resumed::Unknown) => Err(Problem::unauthorized(lang, true)),
-            Err(e) => {
-                tracing::error!(error = %e, "could not resume a session");
-                Err(Problem::unavailable(lang).into_response())
-            }
+            Err(e) => Err(Problem::of(e.into(), lang).into_response()),
         }
     }
 }
@@ -265,10 +263,7 @@ pub async fn create(
             with_challenge(problem.into_response(), false)
         }
         Ok(LoginOutcome::Limited(wait)) => too_many(true, lang, wait),
-        Err(e) => {
-            tracing::error!(error = %e, "could not log in");
-            Problem::unavailable(lang).into_response()
-        }
+        Err(e) => Problem::of(e, lang).into_response(),
     }
 }
 
@@ -293,9 +288,6 @@ pub async fn delete_current(
 ) -> Response {
     match state.app.store.delete_session(&citizen.id_hash).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not end a session");
-            Problem::unavailable(lang).into_response()
-        }
+        Err(e) => Problem::of(e.into(), lang).into_response(),
     }
 }

@@ -7,16 +7,16 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sportello_domain::law;
+use sportello_usecases::decide;
 use utoipa::ToSchema;
 
-use super::problem::{ApiLang, FirstApplication, Problem};
+use super::problem::{ApiLang, FirstApplication, OrProblem};
 use super::sessions::Bearer;
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
 use crate::schemes::{legal_ref, scheme_title};
 use crate::security;
-use crate::situation::situation_of;
 
 /// How long shared caches may keep the list of indemnities (seconds), as the public pages.
 const SCHEMES_MAX_AGE: u32 = 300;
@@ -236,12 +236,11 @@ pub async fn situation(
     from: ClientAddr,
     Bearer(citizen): Bearer,
 ) -> Response {
-    let situation = match situation_of(&state, &citizen, &from).await {
+    let app = &state.app;
+    let viewed = decide::viewed(app.store.as_ref(), &app.decrees, &citizen.acting(&from), state.auth.now()).await;
+    let situation = match viewed.or_problem(lang) {
         Ok(situation) => situation,
-        Err(e) => {
-            tracing::error!(error = %e, "could not decide");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(problem) => return problem.into_response(),
     };
     let decrees = &state.app.decrees;
     let schemes = situation

@@ -1,16 +1,13 @@
-//! The application form: what the browser posts, how it is checked, and the details stored with the application.
-//!
-//! A value is kept as typed until it is valid; [`ApplicationForm::validate`] turns the whole form into
-//! [`Details`] or into messages tied to its fields, in the citizen's language.
+//! The application form: what the browser posts and how its strings become the typed draft that
+//! `sportello_usecases::draft` checks, the same check the API's JSON goes through; and the citizen's words for
+//! every thing the check finds wrong ([`message`]), which both doors show.
 
-use std::collections::BTreeMap;
+use serde::Deserialize;
+use sportello_domain::IbanError;
+use sportello_domain::law::{DeclarationKind, Figure, Scheme};
+use sportello_usecases::draft::{self, DraftInput, Invalid, PaymentChoice};
+pub use sportello_usecases::draft::{AmountProblem, Details, Payment, parse_amount};
 
-use serde::{Deserialize, Serialize};
-use sportello_domain::law::{Declaration, DeclarationKind, Figure, Scheme};
-use sportello_domain::{Cents, Iban, IbanError};
-use utoipa::ToSchema;
-
-use crate::auth::handlers::Contact;
 use crate::i18n::Lang;
 
 /// The value a ticked declaration's checkbox posts.
@@ -51,100 +48,6 @@ pub struct ApplicationForm {
     pub edit: String,
 }
 
-/// How the indemnity is paid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
-pub enum Payment {
-    /// A transfer to the citizen's account.
-    Iban {
-        /// The account.
-        iban: Iban,
-    },
-    /// Cash at a post office (bonifico domiciliato).
-    Domiciliato,
-}
-
-/// Where the institute can reach the citizen: at least one of the two.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ContactDetails {
-    /// An e-mail address.
-    #[schema(example = "mario.rossi@example.it")]
-    pub email: Option<String>,
-    /// A mobile number, digits with an optional leading `+`.
-    #[schema(example = "+393331234567")]
-    pub mobile: Option<String>,
-}
-
-/// The self-declarations (DPR 445/2000 arts. 46–47): each scheme requires its own (`GET /api/v1/schemes` lists
-/// them with their articles), and each of those must be true for the application to be recorded. Stored details
-/// have exactly the scheme's declarations true. A declaration left out reads as not made; one the scheme does not
-/// ask for is not recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
-pub struct Declarations {
-    /// Not a holder of a pension (arts. 27, 28, 29, 30 and 38 c. 1).
-    pub not_pension_holder: bool,
-    /// Not enrolled in another compulsory pension scheme (arts. 27 and 28 c. 1).
-    pub no_other_compulsory_scheme: bool,
-    /// Not employed on 17 March 2020, the day the decree took force (art. 29 c. 1, art. 38 c. 2).
-    pub not_employed: bool,
-    /// Not a recipient of reddito di cittadinanza (art. 31 c. 1).
-    pub not_reddito_di_cittadinanza: bool,
-}
-
-impl Declarations {
-    /// Whether the declaration of `kind` was made.
-    pub fn made(&self, kind: DeclarationKind) -> bool {
-        *self.slot(kind)
-    }
-
-    /// Records the declaration of `kind` as made, or not.
-    pub fn set(&mut self, kind: DeclarationKind, made: bool) {
-        *self.slot_mut(kind) = made;
-    }
-
-    fn slot(&self, kind: DeclarationKind) -> &bool {
-        match kind {
-            DeclarationKind::NotPensionHolder => &self.not_pension_holder,
-            DeclarationKind::NoOtherCompulsoryScheme => &self.no_other_compulsory_scheme,
-            DeclarationKind::NotEmployed => &self.not_employed,
-            DeclarationKind::NotRedditoDiCittadinanza => &self.not_reddito_di_cittadinanza,
-        }
-    }
-
-    fn slot_mut(&mut self, kind: DeclarationKind) -> &mut bool {
-        match kind {
-            DeclarationKind::NotPensionHolder => &mut self.not_pension_holder,
-            DeclarationKind::NoOtherCompulsoryScheme => &mut self.no_other_compulsory_scheme,
-            DeclarationKind::NotEmployed => &mut self.not_employed,
-            DeclarationKind::NotRedditoDiCittadinanza => &mut self.not_reddito_di_cittadinanza,
-        }
-    }
-
-    /// Exactly the declarations `asked` (a scheme's), as made.
-    pub fn of(asked: &[Declaration]) -> Self {
-        let mut declarations = Declarations::default();
-        for declaration in asked {
-            declarations.set(declaration.kind(), true);
-        }
-        declarations
-    }
-}
-
-/// What is stored with an application as its details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Details {
-    /// How to pay.
-    pub payment: Payment,
-    /// Where to write.
-    pub contact: ContactDetails,
-    /// What the citizen declared.
-    pub declarations: Declarations,
-    /// The amounts the citizen declared, by figure id (only for schemes that ask for them).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub figures: BTreeMap<String, Cents>,
-}
-
 fn incomplete_message(lang: Lang) -> &'static str {
     lang.pick(
         "Il modulo era incompleto: controlli i dati e lo invii di nuovo.",
@@ -152,39 +55,7 @@ fn incomplete_message(lang: Lang) -> &'static str {
     )
 }
 
-/// The form's field for a figure: its id, as a static name for [`FieldErrors`].
-fn figure_field(id: &str) -> &'static str {
-    match id {
-        "income_2019_bimester_2" => "income_2019_bimester_2",
-        "income_2020_bimester_2" => "income_2020_bimester_2",
-        _ => "figure",
-    }
-}
-
-/// Why a typed amount is not one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AmountProblem {
-    /// Nothing typed.
-    Missing,
-    /// Not digits with at most two decimals.
-    Malformed,
-}
-
-/// An amount in euros as a person types it: digits, an optional minus sign (a loss), and a comma or dot before at
-/// most two decimals; no thousands separators, which would make "1.500" ambiguous.
-pub fn parse_amount(typed: &str) -> Result<Cents, AmountProblem> {
-    let typed = typed.trim().trim_end_matches('€').trim();
-    if typed.is_empty() {
-        return Err(AmountProblem::Missing);
-    }
-    let (negative, digits) = match typed.strip_prefix('-') {
-        Some(rest) => (true, rest.trim_start()),
-        None => (false, typed),
-    };
-    let cents = Cents::parse(&digits.replacen(',', ".", 1)).map_err(|_| AmountProblem::Malformed)?;
-    Ok(if negative { Cents::new(-cents.get()) } else { cents })
-}
-
+/// The message for an amount the scheme asks for, missing or not readable as one.
 fn figure_message(figure: &Figure, problem: AmountProblem, lang: Lang) -> String {
     let label = lang.pick(figure.text_it(), figure.text_en());
     match (problem, lang) {
@@ -201,7 +72,7 @@ fn figure_message(figure: &Figure, problem: AmountProblem, lang: Lang) -> String
 
 /// Messages tied to the form's fields, in the order the form shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
+pub struct FieldErrors(Vec<(String, String)>);
 
 impl FieldErrors {
     /// The message for field `id`, if it has one.
@@ -215,7 +86,7 @@ impl FieldErrors {
     }
 
     /// Every `(field id, message)`, in the form's order.
-    pub fn iter(&self) -> impl Iterator<Item = &(&'static str, String)> {
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
         self.0.iter()
     }
 
@@ -224,8 +95,8 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    fn push(&mut self, id: &'static str, message: String) {
-        self.0.push((id, message));
+    fn push(&mut self, id: &str, message: String) {
+        self.0.push((id.to_owned(), message));
     }
 }
 
@@ -235,7 +106,7 @@ pub fn is_idempotency_key(key: &str) -> bool {
 }
 
 /// The citizen's message for an IBAN that does not parse.
-fn iban_message(error: &IbanError, lang: Lang) -> String {
+pub fn iban_message(error: &IbanError, lang: Lang) -> String {
     match (error, lang) {
         (IbanError::Invalid(_), Lang::It) => "L'IBAN non è valido: controlli che inizi con la sigla del paese (IT per \
              l'Italia) e due cifre di controllo, che abbia la lunghezza giusta (27 caratteri per un conto italiano) e \
@@ -280,6 +151,48 @@ fn declaration_message(text_it: &str, text_en: &str, legal_ref: &str, lang: Lang
     }
 }
 
+/// The citizen's words for `invalid`, in `lang`: the same on the form and in the API's problem.
+pub fn message(invalid: &Invalid, lang: Lang) -> String {
+    match invalid {
+        Invalid::UnknownScheme { asked, known } => {
+            let known = known.join(", ");
+            match lang {
+                Lang::It => format!("Non esiste un'indennità «{asked}»: scelga una tra {known}."),
+                Lang::En => format!("There is no allowance “{asked}”: choose one of {known}."),
+            }
+        }
+        Invalid::NotOnApplication(id) => match lang {
+            Lang::It => format!("L'indennità «{id}» non si chiede: l'INPS la paga senza domanda a chi ne ha diritto."),
+            Lang::En => format!("The allowance “{id}” is not applied for: INPS pays it without an application."),
+        },
+        Invalid::NoPaymentMethod => lang
+            .pick(
+                "Scelga come ricevere il pagamento: accredito sul conto (IBAN) o bonifico domiciliato da riscuotere \
+                 in contanti presso un ufficio postale.",
+                "Choose how to be paid: a transfer to your account (IBAN) or cash to collect at a post office.",
+            )
+            .to_owned(),
+        Invalid::NoIban => lang
+            .pick(
+                "Inserisca l'IBAN del conto, a lei intestato o cointestato, su cui ricevere l'indennità.",
+                "Enter the IBAN of the account, in your name or joint name, the allowance is to be paid to.",
+            )
+            .to_owned(),
+        Invalid::Iban(error) => iban_message(error, lang),
+        Invalid::Email => email_message(lang).to_owned(),
+        Invalid::Mobile => mobile_message(lang).to_owned(),
+        Invalid::NoContact => lang
+            .pick(
+                "Indichi almeno un recapito: un indirizzo e-mail o un numero di cellulare.",
+                "Give at least one contact: an e-mail address or a mobile number.",
+            )
+            .to_owned(),
+        Invalid::Declaration(d) => declaration_message(d.text_it(), d.text_en(), d.legal_ref(), lang),
+        Invalid::FigureMissing(figure) => figure_message(figure, AmountProblem::Missing, lang),
+        Invalid::FigureUnreadable(figure) => figure_message(figure, AmountProblem::Malformed, lang),
+    }
+}
+
 impl ApplicationForm {
     /// The box of the declaration of `kind` as posted (`si` when ticked).
     pub fn ticked(&self, kind: DeclarationKind) -> &str {
@@ -291,41 +204,6 @@ impl ApplicationForm {
         }
     }
 
-    /// Ticks (or clears) the box of the declaration of `kind`.
-    pub fn tick(&mut self, kind: DeclarationKind, ticked: bool) {
-        let value = if ticked { TICKED.to_owned() } else { String::new() };
-        match kind {
-            DeclarationKind::NotPensionHolder => self.not_pension_holder = value,
-            DeclarationKind::NoOtherCompulsoryScheme => self.no_other_compulsory_scheme = value,
-            DeclarationKind::NotEmployed => self.not_employed = value,
-            DeclarationKind::NotRedditoDiCittadinanza => self.not_reddito_di_cittadinanza = value,
-        }
-    }
-
-    /// Checks the whole form, with the declarations `asked` (those of the scheme applied for): the details to
-    /// store, or a message for every field that needs one.
-    pub fn validate(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        if !is_idempotency_key(&self.idempotency_key) {
-            errors.push("idempotency_key", incomplete_message(lang).to_owned());
-        }
-        self.check_details(lang, asked, &[], errors)
-    }
-
-    /// [`ApplicationForm::validate`] for `scheme`: its declarations and the figures it asks for.
-    pub fn validate_for(&self, lang: Lang, scheme: &Scheme) -> Result<Details, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        if !is_idempotency_key(&self.idempotency_key) {
-            errors.push("idempotency_key", incomplete_message(lang).to_owned());
-        }
-        self.check_details(lang, scheme.declarations(), scheme.figures(), errors)
-    }
-
-    /// [`ApplicationForm::validate_details`] for `scheme`, figures included.
-    pub fn validate_details_for(&self, lang: Lang, scheme: &Scheme) -> Result<Details, FieldErrors> {
-        self.check_details(lang, scheme.declarations(), scheme.figures(), FieldErrors::default())
-    }
-
     /// The figure `id` as typed.
     pub fn figure(&self, id: &str) -> &str {
         match id {
@@ -335,113 +213,50 @@ impl ApplicationForm {
         }
     }
 
-    /// Checks every field but the idempotency key, which the API carries in a header of its own: the details to
-    /// store, or a message for every field that needs one.
-    pub fn validate_details(&self, lang: Lang, asked: &[Declaration]) -> Result<Details, FieldErrors> {
-        self.check_details(lang, asked, &[], FieldErrors::default())
+    /// The form's strings as the typed draft every door builds: the payment chosen, the contacts, the boxes
+    /// ticked, the amounts typed for `scheme`'s figures.
+    pub fn input(&self, scheme: &Scheme) -> DraftInput {
+        let typed = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut input = DraftInput {
+            scheme: self.scheme.clone(),
+            payment: match self.payment.as_str() {
+                "iban" => PaymentChoice::Iban(self.iban.clone()),
+                "domiciliato" => PaymentChoice::Domiciliato,
+                _ => PaymentChoice::None,
+            },
+            email: typed(&self.email),
+            mobile: typed(&self.mobile),
+            declarations: DeclarationKind::ALL.into_iter().filter(|&k| self.ticked(k) == TICKED).collect(),
+            figures: Default::default(),
+            unreadable: Default::default(),
+        };
+        draft::read_figures(&mut input, scheme.figures().iter().map(|f| (f.id(), self.figure(f.id()))));
+        input
     }
 
-    /// The details, or `errors` with a message added for every field that needs one.
-    fn check_details(
-        &self,
-        lang: Lang,
-        asked: &[Declaration],
-        figures: &[Figure],
-        mut errors: FieldErrors,
-    ) -> Result<Details, FieldErrors> {
-        let payment = match self.payment.as_str() {
-            "iban" if self.iban.trim().is_empty() => {
-                errors.push(
-                    "iban",
-                    lang.pick(
-                        "Inserisca l'IBAN del conto, a lei intestato o cointestato, su cui ricevere l'indennità.",
-                        "Enter the IBAN of the account, in your name or joint name, the allowance is to be paid to.",
-                    )
-                    .to_owned(),
-                );
-                None
-            }
-            "iban" => match Iban::parse(&self.iban) {
-                Ok(iban) => Some(Payment::Iban { iban }),
-                Err(e) => {
-                    errors.push("iban", iban_message(&e, lang));
-                    None
-                }
-            },
-            "domiciliato" => Some(Payment::Domiciliato),
-            _ => {
-                errors.push(
-                    "payment",
-                    lang.pick(
-                        "Scelga come ricevere il pagamento: accredito sul conto (IBAN) o bonifico domiciliato da \
-                         riscuotere in contanti presso un ufficio postale.",
-                        "Choose how to be paid: a transfer to your account (IBAN) or cash to collect at a post office.",
-                    )
-                    .to_owned(),
-                );
-                None
-            }
-        };
-        let email = match self.email.trim() {
-            "" => None,
-            typed => match Contact::parse(typed) {
-                Some(Contact::Email(email)) => Some(email),
-                _ => {
-                    errors.push("email", email_message(lang).to_owned());
-                    None
-                }
-            },
-        };
-        let mobile = match self.mobile.trim() {
-            "" => None,
-            typed => match Contact::parse(typed) {
-                Some(Contact::Sms(mobile)) => Some(mobile),
-                _ => {
-                    errors.push("mobile", mobile_message(lang).to_owned());
-                    None
-                }
-            },
-        };
-        if self.email.trim().is_empty() && self.mobile.trim().is_empty() {
-            errors.push(
-                "email",
-                lang.pick(
-                    "Indichi almeno un recapito: un indirizzo e-mail o un numero di cellulare.",
-                    "Give at least one contact: an e-mail address or a mobile number.",
-                )
-                .to_owned(),
-            );
+    /// Checks the whole form for `scheme`: the details to store, or a message for every field that needs one,
+    /// in the form's order.
+    pub fn validate_for(&self, lang: Lang, scheme: &Scheme) -> Result<Details, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if !is_idempotency_key(&self.idempotency_key) {
+            errors.push("idempotency_key", incomplete_message(lang).to_owned());
         }
-        for declaration in asked {
-            if self.ticked(declaration.kind()) != TICKED {
-                let message =
-                    declaration_message(declaration.text_it(), declaration.text_en(), declaration.legal_ref(), lang);
-                errors.push(declaration.kind().as_str(), message);
-            }
-        }
-        let mut declared = BTreeMap::new();
-        for figure in figures {
-            match parse_amount(self.figure(figure.id())) {
-                Ok(amount) => {
-                    declared.insert(figure.id().to_owned(), amount);
+        match draft::validate_for(scheme, &self.input(scheme)) {
+            Ok(details) if errors.is_empty() => Ok(details),
+            Ok(_) => Err(errors),
+            Err(invalid) => {
+                for each in &invalid {
+                    errors.push(each.field(), message(each, lang));
                 }
-                Err(problem) => errors.push(figure_field(figure.id()), figure_message(figure, problem, lang)),
+                Err(errors)
             }
-        }
-        match payment {
-            Some(payment) if errors.is_empty() => Ok(Details {
-                payment,
-                contact: ContactDetails { email, mobile },
-                declarations: Declarations::of(asked),
-                figures: declared,
-            }),
-            _ => Err(errors),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sportello_domain::Iban;
     use sportello_domain::law::{Rulebook, Scheme};
 
     use super::*;
@@ -466,7 +281,7 @@ mod tests {
 
     #[test]
     fn a_complete_form_gives_the_details_to_store() {
-        let details = complete().validate(Lang::It, art27().declarations()).unwrap();
+        let details = complete().validate_for(Lang::It, &art27()).unwrap();
         assert_eq!(details.payment, Payment::Iban { iban: Iban::parse("IT60X0542811101000000123456").unwrap() });
         assert_eq!(details.contact.email.as_deref(), Some("mario.rossi@example.it"));
         let json = serde_json::to_value(&details).unwrap();
@@ -497,7 +312,7 @@ mod tests {
         for (situation, spoil, field) in cases {
             let mut form = complete();
             spoil(&mut form);
-            let errors = form.validate(Lang::It, art27().declarations()).unwrap_err();
+            let errors = form.validate_for(Lang::It, &art27()).unwrap_err();
             assert!(errors.has(field), "{situation}: {errors:?}");
             assert_eq!(errors.iter().count(), 1, "{situation}: only that field");
         }
@@ -505,7 +320,7 @@ mod tests {
         post_office.payment = "domiciliato".into();
         post_office.iban = "garbage".into();
         assert_eq!(
-            post_office.validate(Lang::En, art27().declarations()).unwrap().payment,
+            post_office.validate_for(Lang::En, &art27()).unwrap().payment,
             Payment::Domiciliato,
             "the IBAN is not needed"
         );
@@ -519,10 +334,10 @@ mod tests {
         form.not_employed = TICKED.into();
         form.scheme = "art38".into();
         let art38 = book.scheme("art38").unwrap();
-        let details = form.validate(Lang::It, art38.declarations()).unwrap();
+        let details = form.validate_for(Lang::It, art38).unwrap();
         assert!(details.declarations.not_employed && !details.declarations.no_other_compulsory_scheme);
         form.not_employed.clear();
-        let errors = form.validate(Lang::It, art38.declarations()).unwrap_err();
+        let errors = form.validate_for(Lang::It, art38).unwrap_err();
         assert_eq!(
             errors.get("not_employed"),
             Some(
@@ -530,7 +345,7 @@ mod tests {
                  alla data del 17/03/2020 (art. 38 c. 2)."
             )
         );
-        let errors = form.validate(Lang::En, art38.declarations()).unwrap_err();
+        let errors = form.validate_for(Lang::En, art38).unwrap_err();
         assert_eq!(
             errors.get("not_employed"),
             Some("To apply, tick the declaration “I was not in employment on 17 March 2020” (art. 38 c. 2).")
@@ -538,7 +353,7 @@ mod tests {
         // Ticking a declaration the scheme does not ask for records nothing more.
         let mut extra = complete();
         extra.not_employed = TICKED.into();
-        assert!(!extra.validate(Lang::It, art27().declarations()).unwrap().declarations.not_employed);
+        assert!(!extra.validate_for(Lang::It, &art27()).unwrap().declarations.not_employed);
     }
 
     #[test]
@@ -546,7 +361,7 @@ mod tests {
         let mut form = complete();
         // CIN Y instead of X, with check digits recomputed (see sportello_domain::iban's tests).
         form.iban = "IT64Y0542811101000000123456".into();
-        let errors = form.validate(Lang::It, art27().declarations()).unwrap_err();
+        let errors = form.validate_for(Lang::It, &art27()).unwrap_err();
         let message = errors.get("iban").unwrap_or_default();
         assert!(message.contains("(il CIN) è «Y»") && message.contains("richiedono «X»"), "{message}");
     }

@@ -9,59 +9,27 @@ use serde::Deserialize;
 use sportello_domain::Iban;
 use sportello_domain::law::Scheme;
 use sportello_store::{Application, Submission};
+use sportello_usecases::{UseCaseError, iban, receipts};
 
-use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED};
+use super::form::{ApplicationForm, Details, FieldErrors, Payment, TICKED, iban_message};
 use super::held::refuse_second;
 use super::italian_time;
-use super::stored::{MAX_PROTOCOL, standing};
+use super::stored::standing;
 use super::views::{DeclarationView, FigureView, SchemeSummary};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::session::{Citizen, ClientAddr, random_hex};
-use crate::error::ServiceError;
+use crate::error::{OrPage, PageError};
 use crate::i18n::{Lang, LangQuery};
-use crate::render::{LAST_UPDATE, forbidden, lang_suffix, problem, render_with as render, unavailable};
+use crate::render::{LAST_UPDATE, forbidden, lang_suffix, problem, render_with as render};
 pub use crate::schemes::{citation, find_scheme, legal_ref, period, scheme_title};
 
-/// The 404 page for an indemnity that the rulebook does not know.
-fn unknown_scheme(lang: Lang) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        lang,
-        lang.pick("Indennità non trovata", "Allowance not found"),
-        lang.pick(
-            "L'indennità richiesta non esiste. Scelga l'indennità dalla pagina «La tua situazione».",
-            "There is no such allowance. Choose the allowance from the page \"Your situation\".",
-        ),
-    )
-}
-
-/// The 404 page for an indemnity the institute pays without an application (art. 84 c. 1 DL 34/2020).
-fn without_application(lang: Lang) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        lang,
-        lang.pick("Non serve la domanda", "No application needed"),
-        lang.pick(
-            "Questa indennità non si chiede: l'INPS la paga a chi ne ha diritto senza domanda. Nella pagina «La Sua situazione» vede se Le spetta.",
-            "This allowance is not applied for: INPS pays it to those entitled without an application. The page \"Your situation\" shows whether it is yours.",
-        ),
-    )
-}
-
-/// The indemnity a posted form names, once its CSRF token is checked against the citizen's session; otherwise the
-/// page to answer with: 403 for a bad token, 404 for an unknown indemnity.
-fn posted_scheme<'a>(
-    state: &'a AuthState,
-    citizen: &Citizen,
-    form: &ApplicationForm,
-) -> Result<&'a Scheme, fn(Lang) -> Response> {
-    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
-        return Err(forbidden);
-    }
-    let scheme = find_scheme(state, &form.scheme).ok_or(unknown_scheme as fn(Lang) -> Response)?;
+/// The indemnity `id` names, if the decrees in force have it and it is applied for: the form's address and its
+/// posts name it, the API's body too (`sportello_usecases::draft::validate` says so there).
+fn applied_for<'a>(state: &'a AuthState, id: &str) -> Result<&'a Scheme, UseCaseError> {
+    let scheme = find_scheme(state, id).ok_or_else(|| UseCaseError::UnknownScheme(id.to_owned()))?;
     if !scheme.on_application() {
-        return Err(without_application);
+        return Err(UseCaseError::NotOnApplication(id.to_owned()));
     }
     Ok(scheme)
 }
@@ -98,15 +66,9 @@ impl ApplyPage {
         scheme: &Scheme,
         mut form: ApplicationForm,
         errors: FieldErrors,
-    ) -> Response {
+    ) -> Result<Response, PageError> {
         if !super::form::is_idempotency_key(&form.idempotency_key) {
-            match random_hex() {
-                Ok(key) => form.idempotency_key = key,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not draw an idempotency key");
-                    return unavailable(lang);
-                }
-            }
+            form.idempotency_key = random_hex().or_page(lang)?;
         }
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         let page = ApplyPage {
@@ -121,7 +83,7 @@ impl ApplyPage {
             form,
             errors,
         };
-        render(status, &page)
+        Ok(render(status, &page))
     }
 }
 
@@ -132,19 +94,14 @@ pub async fn form(
     Query(query): Query<LangQuery>,
     Query(chosen): Query<SchemeQuery>,
     citizen: Citizen,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
     let Some(key) = chosen.scheme.filter(|s| !s.is_empty()) else {
-        return Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+        return Ok(Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response());
     };
-    let Some(scheme) = find_scheme(&state, &key) else {
-        return unknown_scheme(lang);
-    };
-    if !scheme.on_application() {
-        return without_application(lang);
-    }
-    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await {
-        return refusal;
+    let scheme = applied_for(&state, &key).or_page(lang)?;
+    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await? {
+        return Ok(refusal);
     }
     let form = ApplicationForm { scheme: scheme.id().to_owned(), ..ApplicationForm::default() };
     ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default())
@@ -184,14 +141,14 @@ pub async fn review(
     Query(query): Query<LangQuery>,
     citizen: Citizen,
     Form(form): Form<ApplicationForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let scheme = match posted_scheme(&state, &citizen, &form) {
-        Ok(scheme) => scheme,
-        Err(refusal) => return refusal(lang),
-    };
-    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await {
-        return refusal;
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return Ok(forbidden(lang));
+    }
+    let scheme = applied_for(&state, &form.scheme).or_page(lang)?;
+    if let Some(refusal) = refuse_second(&state, &citizen, scheme, lang).await? {
+        return Ok(refusal);
     }
     if !form.edit.is_empty() {
         return ApplyPage::render(&state, &citizen, lang, scheme, form, FieldErrors::default());
@@ -200,20 +157,15 @@ pub async fn review(
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
-    let decision = match sportello_usecases::decide::for_application(
-        state.app.store.as_ref(),
-        &state.app.decrees,
+    let app = &state.app;
+    let decision = sportello_usecases::decide::for_application(
+        app.store.as_ref(),
+        &app.decrees,
         citizen.codice_fiscale,
         &details.figures,
     )
     .await
-    {
-        Ok(decision) => decision,
-        Err(e) => {
-            tracing::error!(error = %e, "could not decide");
-            return unavailable(lang);
-        }
-    };
+    .or_page(lang)?;
     let eligible = decision.schemes.iter().any(|d| d.scheme == scheme.id() && d.eligible);
     let (iban, iban_electronic, payment) = match &details.payment {
         Payment::Iban { iban } => (iban.to_string(), iban.electronic().to_owned(), "iban"),
@@ -239,7 +191,7 @@ pub async fn review(
         ticked: TICKED,
         eligible,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /domanda/invia`: decides eligibility now, records the application (accepted or rejected, with the
@@ -251,26 +203,23 @@ pub async fn submit(
     from: ClientAddr,
     citizen: Citizen,
     Form(form): Form<ApplicationForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let scheme = match posted_scheme(&state, &citizen, &form) {
-        Ok(scheme) => scheme,
-        Err(refusal) => return refusal(lang),
-    };
+    if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
+        return Ok(forbidden(lang));
+    }
+    let scheme = applied_for(&state, &form.scheme).or_page(lang)?;
     let details = match form.validate_for(lang, scheme) {
         Ok(details) => details,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
-    match submit_application(&state, &citizen, scheme, form.idempotency_key, &details, &from, lang).await {
-        Ok(Submission::Created(application) | Submission::Duplicate(application)) => {
+    let submitted = submit_application(&state, &citizen, scheme, form.idempotency_key, details, &from, lang).await;
+    Ok(match submitted.or_page(lang)? {
+        Submission::Created(application) | Submission::Duplicate(application) => {
             Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
         }
-        Ok(Submission::AlreadyHolds(first)) => super::held::page(&state, &first, scheme, lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not record an application");
-            unavailable(lang)
-        }
-    }
+        Submission::AlreadyHolds(first) => super::held::page(&state, &first, scheme, lang),
+    })
 }
 
 /// Decides eligibility for `scheme` now and records the application with `details` (accepted or rejected, with
@@ -282,30 +231,21 @@ pub async fn submit_application(
     citizen: &Citizen,
     scheme: &Scheme,
     idempotency_key: String,
-    details: &Details,
+    details: Details,
     from: &ClientAddr,
     lang: Lang,
-) -> Result<Submission, ServiceError> {
-    let draft = sportello_usecases::apply::Draft {
-        scheme: scheme.id().to_owned(),
-        idempotency_key,
-        details: serde_json::to_value(details)?,
-        figures: details.figures.clone(),
-        // Made with a PIN whose first half went to a contact not on file: not paid until the person confirms.
-        hold: (!citizen.confirmed).then(|| citizen.credential.clone().unwrap_or_else(|| "unconfirmed".to_owned())),
-    };
-    // The audit row is written by the application's own transaction: one commit makes both durable.
-    let from = from.0.map(|addr| addr.ip().to_string());
+) -> Result<Submission, UseCaseError> {
+    let draft = sportello_usecases::apply::Draft { scheme: scheme.id().to_owned(), idempotency_key, details };
+    // The audit row is written by the application's own transaction: one commit makes both durable. Made in a
+    // session whose PIN's first half went to a contact not on file, it is not paid until the person confirms.
     let outcome = sportello_usecases::apply::submit(
         state.app.store.as_ref(),
         &state.app.decrees,
-        &citizen.principal,
-        from,
+        &citizen.acting(from),
         draft,
         state.auth.now(),
     )
-    .await
-    .inspect_err(|e| tracing::error!(error = %e, "could not record an application and its audit row"))?;
+    .await?;
     let counted = match &outcome {
         Submission::Created(a) => Some((a.scheme.clone(), a.status.as_str())),
         Submission::Duplicate(_) => None,
@@ -357,21 +297,10 @@ pub async fn applications(
     Query(query): Query<LangQuery>,
     from: ClientAddr,
     citizen: Citizen,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let found = match applications_of(&state, &citizen, &from).await {
-        Ok(applications) => {
-            state.app.store.payments_of(&citizen.codice_fiscale).await.map(|p| (applications, p)).map_err(Into::into)
-        }
-        Err(e) => Err(e),
-    };
-    let (applications, payments) = match found {
-        Ok(found) => found,
-        Err::<_, ServiceError>(e) => {
-            tracing::error!(error = %e, "could not read applications");
-            return unavailable(lang);
-        }
-    };
+    let listed = receipts::list(state.app.store.as_ref(), &citizen.acting(&from), state.auth.now()).await;
+    let receipts::Listed { applications, payments } = listed.or_page(lang)?;
     let applications = applications
         .into_iter()
         .map(|a| {
@@ -392,18 +321,7 @@ pub async fn applications(
         codice_fiscale: citizen.codice_fiscale.to_string(),
         applications,
     };
-    render(StatusCode::OK, &page)
-}
-
-/// Every application of the logged-in citizen, oldest first, the access audited (`list_applications`).
-pub async fn applications_of(
-    state: &AuthState,
-    citizen: &Citizen,
-    from: &ClientAddr,
-) -> Result<Vec<Application>, ServiceError> {
-    let applications = state.app.store.applications_of(&citizen.codice_fiscale).await?;
-    citizen.audit(state, "list_applications", None, from).await?;
-    Ok(applications)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// The form that gives a new IBAN for a returned payment.
@@ -426,72 +344,24 @@ pub async fn new_iban(
     from: ClientAddr,
     citizen: Citizen,
     Form(form): Form<NewIbanForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
     if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
-        return forbidden(lang);
+        return Ok(forbidden(lang));
     }
     let iban = match Iban::parse(&form.iban) {
         Ok(iban) => iban,
-        Err(_) => {
+        Err(e) => {
             // The application form's own words for a bad IBAN, in the citizen's language.
-            let typed =
-                ApplicationForm { payment: "iban".to_owned(), iban: form.iban.clone(), ..ApplicationForm::default() };
-            let why = typed.validate_details(lang, &[]).err().and_then(|e| e.get("iban").map(str::to_owned));
-            let message = format!(
-                "{} {}",
-                why.unwrap_or_default(),
-                lang.pick("Torni alla ricevuta e lo scriva di nuovo.", "Go back to the receipt and write it again.")
-            );
-            return problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-                lang.pick("IBAN non valido", "Invalid IBAN"),
-                message.trim(),
-            );
+            let again =
+                lang.pick("Torni alla ricevuta e lo scriva di nuovo.", "Go back to the receipt and write it again.");
+            let message = format!("{} {again}", iban_message(&e, lang));
+            let title = lang.pick("IBAN non valido", "Invalid IBAN");
+            return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, lang, title, &message));
         }
     };
-    match replace_iban(&state, &citizen, &protocol, &iban, &from).await {
-        Ok(true) => Redirect::to(&format!("/domande/{protocol}{}", lang_suffix(lang))).into_response(),
-        Ok(false) => nothing_to_fix(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not record a new IBAN");
-            unavailable(lang)
-        }
-    }
-}
-
-/// Records `iban` for the returned payment of the citizen's own application `protocol`, audited
-/// (`replace_iban`); `false` when no such application has a returned payment.
-pub async fn replace_iban(
-    state: &AuthState,
-    citizen: &Citizen,
-    protocol: &str,
-    iban: &Iban,
-    from: &ClientAddr,
-) -> Result<bool, ServiceError> {
-    if protocol.len() > MAX_PROTOCOL {
-        return Ok(false);
-    }
-    let replaced =
-        state.app.store.replace_returned_iban(&citizen.codice_fiscale, protocol, iban, state.auth.now()).await?;
-    if replaced {
-        citizen.audit(state, "replace_iban", Some(protocol), from).await?;
-    }
-    Ok(replaced)
-}
-
-/// The 409 page when there is no returned payment to give a new IBAN for.
-fn nothing_to_fix(lang: Lang) -> Response {
-    problem(
-        StatusCode::CONFLICT,
-        lang,
-        lang.pick("Nessun pagamento da correggere", "No payment to correct"),
-        lang.pick(
-            "Tra le sue domande non c'è un pagamento respinto dalla banca con questo numero di protocollo: non serve \
-             un nuovo IBAN. Lo stato di ogni domanda è in «Le mie domande».",
-            "None of your applications has a payment returned by the bank under this protocol number: no new IBAN is \
-             needed. You will find where each application stands in \"My applications\".",
-        ),
-    )
+    iban::replace(state.app.store.as_ref(), &citizen.acting(&from), &protocol, &iban, state.auth.now())
+        .await
+        .or_page(lang)?;
+    Ok(Redirect::to(&format!("/domande/{protocol}{}", lang_suffix(lang))).into_response())
 }

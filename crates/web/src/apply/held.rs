@@ -11,8 +11,9 @@ use sportello_store::Application;
 
 use crate::auth::AuthState;
 use crate::auth::session::Citizen;
+use crate::error::{OrPage, PageError};
 use crate::i18n::Lang;
-use crate::render::{LAST_UPDATE, lang_suffix, render_with as render, unavailable};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with as render};
 use crate::situation::{holding_message, holding_of};
 
 #[derive(Template)]
@@ -29,17 +30,15 @@ struct HeldPage {
     protocol: String,
 }
 
-/// The 409 page when the citizen already holds an indemnity and asks for one more: `None` when they hold none
-/// (a failing store is the 503 page).
-pub async fn refuse_second(state: &AuthState, citizen: &Citizen, asked: &Scheme, lang: Lang) -> Option<Response> {
-    match holding_of(state, &citizen.codice_fiscale, asked.id()).await {
-        Ok(None) => None,
-        Ok(Some(held)) => Some(page(state, &held, asked, lang)),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the applications");
-            Some(unavailable(lang))
-        }
-    }
+/// The 409 page when the citizen already holds an indemnity and asks for one more: `None` when they hold none.
+pub async fn refuse_second(
+    state: &AuthState,
+    citizen: &Citizen,
+    asked: &Scheme,
+    lang: Lang,
+) -> Result<Option<Response>, PageError> {
+    let held = holding_of(state, &citizen.codice_fiscale, asked.id()).await.or_page(lang)?;
+    Ok(held.map(|held| page(state, &held, asked, lang)))
 }
 
 /// The 409 page refusing `asked` to a citizen whose application `held` holds their one indemnity.

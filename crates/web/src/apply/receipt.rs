@@ -15,13 +15,14 @@ use sportello_store::{Application, ApplicationStatus, OutboxMessage};
 use super::form::Payment;
 use super::italian_time;
 use super::standing::Standing;
-use super::stored::{application_of, details_of, reasons_of, standing};
+use super::stored::{details_of, reasons_of, standing};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::session::{Citizen, ClientAddr};
+use crate::error::{OrPage, PageError};
 use crate::i18n::{Lang, LangQuery};
 use crate::notify::Channel;
-use crate::render::{LAST_UPDATE, lang_suffix, problem, render_with as render, unavailable};
+use crate::render::{LAST_UPDATE, lang_suffix, render_with as render};
 use crate::schemes::{citation, find_scheme, period, scheme_title};
 
 /// The print button's script: a static file, as the content security policy allows no inline script.
@@ -314,19 +315,6 @@ struct ReceiptPage {
     csrf: String,
 }
 
-/// The 404 page for a protocol number that is not one of the citizen's own applications.
-pub(crate) fn no_such_application(lang: Lang) -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        lang,
-        lang.pick("Domanda non trovata", "Application not found"),
-        lang.pick(
-            "Tra le sue domande non ce n'è una con questo numero di protocollo. Le trova tutte in «Le mie domande».",
-            "None of your applications has this protocol number. You will find them all in \"My applications\".",
-        ),
-    )
-}
-
 /// `GET /domande/{protocol}`: the receipt of one of the citizen's own applications; anyone else's protocol
 /// number is a 404, as if it did not exist.
 pub async fn receipt(
@@ -335,38 +323,22 @@ pub async fn receipt(
     Path(protocol): Path<String>,
     from: ClientAddr,
     citizen: Citizen,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let found = match application_of(&state, &citizen, &protocol, &from).await {
-        Ok(Some(application)) => state
-            .app
-            .store
-            .payments_of(&citizen.codice_fiscale)
-            .await
-            .map(|p| Some((application, p)))
-            .map_err(Into::into),
-        other => other.map(|_| None),
+    let who = citizen.acting(&from);
+    let found = sportello_usecases::receipts::one(state.app.store.as_ref(), &who, &protocol, state.auth.now()).await;
+    let sportello_usecases::receipts::Receipt { application, payments } = found.or_page(lang)?;
+    let standing = standing(&state, &application, &payments);
+    let page = ReceiptPage {
+        lang,
+        lang_suffix: lang_suffix(lang),
+        last_update: LAST_UPDATE,
+        r: ReceiptView::new(&state, &application, &standing, lang),
+        needs_new_iban: standing.needs_new_iban(),
+        may_annul: sportello_usecases::annul::may_annul(&who, &application),
+        csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
     };
-    match found {
-        Ok(Some((application, payments))) => {
-            let standing = standing(&state, &application, &payments);
-            let page = ReceiptPage {
-                lang,
-                lang_suffix: lang_suffix(lang),
-                last_update: LAST_UPDATE,
-                r: ReceiptView::new(&state, &application, &standing, lang),
-                needs_new_iban: standing.needs_new_iban(),
-                may_annul: super::annul::may_annul(&citizen, &application),
-                csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
-            };
-            render(StatusCode::OK, &page)
-        }
-        Ok(None) => no_such_application(lang),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read an application");
-            unavailable(lang)
-        }
-    }
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// Queues the receipt of the newly recorded `application` for the contact given in it: the e-mail address if one

@@ -9,29 +9,27 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sportello_domain::{CodiceFiscale, CodiceFiscaleError};
 use sportello_store::SessionKind;
+use sportello_usecases::pin_request;
 
 use super::AuthState;
 use super::csrf::{Binding, CSRF_COOKIE};
 use super::device::{DEVICE_COOKIE, MAX_VALUE_LEN, set_device_cookie};
 use super::session::{Citizen, SESSION_COOKIE, cookie, cookie_at_most, random_hex, set_cookie};
 use crate::apply::italian_time;
+use crate::error::{AuthError, OrPage, PageError};
 use crate::i18n::{Lang, LangQuery};
 use crate::limits::{ClientIp, too_many};
 use crate::pin::{EnteredPin, PinError};
-use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render, unavailable};
+use crate::render::{LAST_UPDATE, forbidden, lang_suffix, render_with as render};
 
-pub use super::issue::{Contact, issue_pin};
-pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in, open_session};
+pub use super::login::{Attempt, LoggedIn, LoginOutcome, Opened, log_in};
+pub use sportello_usecases::draft::Contact;
 
-/// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page
-/// (`None` if the random number generator failed).
-fn pre_login_value(headers: &HeaderMap) -> Option<(String, bool)> {
+/// The pre-login CSRF value of this client and whether it is new: its cookie, or a fresh one to set with the page.
+fn pre_login_value(headers: &HeaderMap) -> Result<(String, bool), AuthError> {
     match cookie(headers, CSRF_COOKIE) {
-        Some(value) => Some((value.to_owned(), false)),
-        None => random_hex()
-            .inspect_err(|e| tracing::error!(error = %e, "could not draw a CSRF value"))
-            .ok()
-            .map(|value| (value, true)),
+        Some(value) => Ok((value.to_owned(), false)),
+        None => random_hex().map(|value| (value, true)),
     }
 }
 
@@ -129,11 +127,13 @@ struct PinSentPage {
 }
 
 /// `GET /pin`: the form asking for a PIN.
-pub async fn pin_form(State(state): State<AuthState>, Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub async fn pin_form(
+    State(state): State<AuthState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let Some((value, new)) = pre_login_value(&headers) else {
-        return unavailable(lang);
-    };
+    let (value, new) = pre_login_value(&headers).or_page(lang)?;
     let page = PinRequestPage {
         lang,
         lang_suffix: lang_suffix(lang),
@@ -144,7 +144,7 @@ pub async fn pin_form(State(state): State<AuthState>, Query(query): Query<LangQu
         codice_fiscale_error: None,
         contatto_error: None,
     };
-    with_csrf_cookie(render(StatusCode::OK, &page), &value, new)
+    Ok(with_csrf_cookie(render(StatusCode::OK, &page), &value, new))
 }
 
 /// `POST /pin`: asks for a PIN for a person of the registry, first half at once, second half later. Once the form is
@@ -184,7 +184,7 @@ pub async fn pin_request(
 }
 
 /// Hands a valid PIN request to a task of its own and returns, taking the same time whoever it names: what
-/// [`issue_pin`] does for a registered person (reading their PINs, hashing a new one, storing it and queueing its
+/// the use case `sportello_usecases::pin_request::request` does for a registered person (reading their PINs, hashing a new one, storing it and queueing its
 /// messages) would otherwise tell them apart by the answer's delay. A failure is logged by its cause (never the
 /// PIN or the contact); the requester was told only what happens *if* the codice fiscale is registered, and asks
 /// again. At most [`super::ISSUING_AT_ONCE`] requests are issued at once; beyond, the answer waits for a place,
@@ -197,7 +197,11 @@ pub async fn issue_pin_in_background(state: &AuthState, codice_fiscale: CodiceFi
         // Let the answer leave first: on a busy machine the issuing's reads and hashes would otherwise compete with
         // writing it, and slow a registered person's answer alone.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        if let Err(e) = issue_pin(&state, codice_fiscale, &contact, lang).await {
+        let (store, hasher) = (state.app.store.as_ref(), &state.auth.hasher);
+        let delay = state.app.config.pin.second_half_delay();
+        let now = state.auth.now();
+        let issued = pin_request::request(store, hasher, codice_fiscale, &contact, delay, lang.into(), now).await;
+        if let Err(e) = issued {
             tracing::error!(error = %e, "could not issue a PIN");
         }
     });
@@ -323,12 +327,10 @@ pub async fn login_form(
     State(state): State<AuthState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
-    let Some((value, new)) = pre_login_value(&headers) else {
-        return unavailable(lang);
-    };
-    with_csrf_cookie(render(StatusCode::OK, &LoginPage::new(&state, lang, &value)), &value, new)
+    let (value, new) = pre_login_value(&headers).or_page(lang)?;
+    Ok(with_csrf_cookie(render(StatusCode::OK, &LoginPage::new(&state, lang, &value)), &value, new))
 }
 
 /// `POST /accedi`: checks the codice fiscale and PIN; on success opens a new session, remembers the browser in the
@@ -340,10 +342,10 @@ pub async fn login(
     client: ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
     if !pre_login_token_ok(&state, &headers, &form.csrf) {
-        return forbidden(lang);
+        return Ok(forbidden(lang));
     }
     let csrf_value = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
     let (codice_fiscale, pin) = match form.validate(lang) {
@@ -355,7 +357,7 @@ pub async fn login(
                 codice_fiscale: form.codice_fiscale,
                 ..LoginPage::new(&state, lang, csrf_value)
             };
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
     let attempt = Attempt {
@@ -366,8 +368,8 @@ pub async fn login(
         replacing: cookie(&headers, SESSION_COOKIE),
         kind: SessionKind::Cookie,
     };
-    match log_in(&state, attempt).await {
-        Ok(LoginOutcome::Opened(opened)) => {
+    Ok(match log_in(&state, attempt).await.or_page(lang)? {
+        LoginOutcome::Opened(opened) => {
             let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
             if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.session.id.expose()) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -377,7 +379,7 @@ pub async fn login(
             }
             response
         }
-        Ok(LoginOutcome::Refused { locked_until }) => {
+        LoginOutcome::Refused { locked_until } => {
             let page = LoginPage {
                 refused: true,
                 locked: locked_until.map(|until| pin_locked_message(lang, until)),
@@ -386,12 +388,8 @@ pub async fn login(
             };
             render(StatusCode::UNAUTHORIZED, &page)
         }
-        Ok(LoginOutcome::Limited(wait)) => too_many(false, lang, wait),
-        Err(e) => {
-            tracing::error!(error = %e, "could not log in");
-            unavailable(lang)
-        }
-    }
+        LoginOutcome::Limited(wait) => too_many(false, lang, wait),
+    })
 }
 
 /// The logout form as posted.
@@ -408,57 +406,15 @@ pub async fn logout(
     Query(query): Query<LangQuery>,
     citizen: Citizen,
     Form(form): Form<LogoutForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = query.lang();
     if !state.auth.csrf.verify(Binding::Session(&citizen.id_hash), &form.csrf) {
-        return forbidden(lang);
+        return Ok(forbidden(lang));
     }
-    if let Err(e) = state.app.store.delete_session(&citizen.id_hash).await {
-        tracing::error!(error = %e, "could not end a session");
-        return unavailable(lang);
-    }
+    state.app.store.delete_session(&citizen.id_hash).await.or_page(lang)?;
     let mut response = Redirect::to(&format!("/uscita{}", lang_suffix(lang))).into_response();
     if let Some(clear) = super::session::clear_cookie(SESSION_COOKIE) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::issue::pin_half_message;
-    use super::*;
-
-    #[test]
-    fn contacts_are_an_address_or_a_mobile_number() {
-        let email = |s: &str| Some(Contact::Email(s.to_owned()));
-        let sms = |s: &str| Some(Contact::Sms(s.to_owned()));
-        let cases = [
-            ("an e-mail address", "mario.rossi@example.it", email("mario.rossi@example.it")),
-            ("an address with spaces around", "  a@b.it ", email("a@b.it")),
-            ("an Italian mobile number with spaces", "+39 333 123 4567", sms("+393331234567")),
-            ("a number without prefix", "333-1234567", sms("3331234567")),
-            ("no domain dot", "mario@localhost", None),
-            ("two at signs", "a@b@c.it", None),
-            ("empty local part", "@example.it", None),
-            ("a space inside", "mario rossi@example.it", None),
-            ("too few digits", "12345", None),
-            ("letters", "333ABC4567", None),
-            ("empty", "", None),
-        ];
-        for (situation, input, expected) in cases {
-            assert_eq!(Contact::parse(input), expected, "{situation}");
-        }
-    }
-
-    #[test]
-    fn pin_messages_carry_the_half_and_no_codice_fiscale() {
-        let contact = Contact::Sms("+393331234567".into());
-        let now = chrono::Utc::now();
-        let message = pin_half_message(&contact, Lang::It, "ABCD2345", true, now);
-        assert_eq!(message.channel, "sms");
-        assert!(message.body.lines().any(|line| line == "ABCD2345"));
-        let message = pin_half_message(&contact, Lang::En, "EFGH6789", false, now);
-        assert!(message.body.contains("second half") && message.body.contains("EFGH6789"));
-    }
+    Ok(response)
 }

@@ -19,7 +19,6 @@ use crate::state::AppState;
 pub mod csrf;
 pub mod device;
 pub mod handlers;
-pub mod issue;
 pub mod login;
 pub mod session;
 

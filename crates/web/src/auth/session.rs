@@ -11,13 +11,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use rand::TryRng as _;
-use sha2::Digest as _;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::Principal;
-use sportello_store::{AuditEntry, Session, SessionKind, StoreError};
+use sportello_store::{Session, SessionKind, StoreError};
+use sportello_usecases::Acting;
 
 use super::AuthState;
-use crate::error::AuthError;
+use crate::error::{AuthError, PageError};
 use crate::i18n::LangQuery;
 
 /// The session cookie. The `__Host-` prefix makes browsers refuse it unless it is `Secure`, has `Path=/` and no
@@ -27,42 +27,13 @@ pub const SESSION_COOKIE: &str = "__Host-sportello";
 /// Longest cookie value looked at; ours are 32 hex digits.
 const MAX_COOKIE_VALUE: usize = 128;
 
-/// A session id as handed to the browser: 128 bits from the OS CSPRNG, in hex. Its `Debug` is redacted.
-pub struct SessionId(String);
-
-impl SessionId {
-    /// Draws a new id.
-    pub fn generate() -> Result<Self, AuthError> {
-        Ok(SessionId(random_hex()?))
-    }
-
-    /// The cookie value.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// What the store keeps: the hex SHA-256 of the id.
-    pub fn hash(&self) -> String {
-        hash_id(&self.0)
-    }
-}
-
-impl std::fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionId(<redacted>)")
-    }
-}
+pub use sportello_usecases::sessions::{SessionId, hash_id};
 
 /// 16 random bytes from the OS CSPRNG, in hex.
 pub fn random_hex() -> Result<String, AuthError> {
     let mut bytes = [0u8; 16];
     rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|e| AuthError::Rng(e.to_string()))?;
     Ok(hex::encode(bytes))
-}
-
-/// The hex SHA-256 of a session id, as stored in [`Session::id_hash`].
-pub fn hash_id(id: &str) -> String {
-    hex::encode(sha2::Sha256::digest(id.as_bytes()))
 }
 
 /// The value of cookie `name` in the request, if present, non-empty and not absurdly long.
@@ -120,27 +91,14 @@ pub struct Citizen {
 }
 
 impl Citizen {
-    /// Records that the citizen reached their own data (`action`, on `object` if any) from `from`. No row, no data:
-    /// a caller that gets an error must not answer with the data.
-    pub async fn audit(
-        &self,
-        state: &AuthState,
-        action: &str,
-        object: Option<&str>,
-        from: &ClientAddr,
-    ) -> Result<(), StoreError> {
-        let principal = &self.principal;
-        let entry = AuditEntry {
-            actor: principal.actor.stored(),
-            action: action.to_owned(),
-            subject: principal.subject,
-            object: object.map(str::to_owned),
-            at: state.auth.now(),
+    /// Who acts, as the use cases take it: the session's principal and credential, from the client's address.
+    pub fn acting(&self, from: &ClientAddr) -> Acting {
+        Acting {
+            principal: self.principal,
+            credential: self.credential.clone(),
+            confirmed: self.confirmed,
             from: from.0.map(|addr| addr.ip().to_string()),
-            login_method: Some(principal.method.as_str().to_owned()),
-            channel: principal.channel.as_str().to_owned(),
-        };
-        state.app.store.audit(entry).await.inspect_err(|e| tracing::error!(error = %e, "could not write the audit log"))
+        }
     }
 }
 
@@ -223,10 +181,7 @@ impl FromRequestParts<AuthState> for Citizen {
                 Err(response)
             }
             Ok(Resumed::Unknown) => Err(to_login()),
-            Err(e) => {
-                tracing::error!(error = %e, "could not resume a session");
-                Err(crate::render::unavailable(lang))
-            }
+            Err(e) => Err(PageError { error: e.into(), lang }.into_response()),
         }
     }
 }
@@ -292,17 +247,6 @@ mod tests {
         for (situation, session, now, live) in cases {
             assert_eq!(is_live(&session, now, idle), live, "{situation}");
         }
-    }
-
-    #[test]
-    fn ids_are_random_and_stored_only_hashed() {
-        let a = SessionId::generate().unwrap();
-        let b = SessionId::generate().unwrap();
-        assert_eq!(a.expose().len(), 32, "128 bits in hex");
-        assert_ne!(a.expose(), b.expose());
-        assert_eq!(a.hash().len(), 64);
-        assert!(!a.hash().contains(a.expose()));
-        assert!(!format!("{a:?}").contains(a.expose()));
     }
 
     #[test]

@@ -1,68 +1,40 @@
-//! Issuing an INPS PIN: where its halves go (a contact on file, the contact typed, a letter to the residence), the
-//! messages that carry them, and the notices to the contacts on file. The pages and the API ask for a PIN through
-//! [`issue_pin`].
+//! A PIN asked for at the portal's door (`/pin`, `POST /api/v1/pin`), by anyone who types a codice fiscale and a
+//! contact: where its halves go (a contact on file, the contact typed, a letter to the residence), the messages that
+//! carry them, and the notices to the contacts on file (docs/SECURITY.md, "A PIN requested in someone else's name").
+//! The doors answer the same at once to everyone and run [`request`] apart, so that neither the answer nor its time
+//! tells who is registered.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sportello_domain::CodiceFiscale;
-use sportello_domain::persons::{PersonRecord, parse_email, parse_mobile};
+use sportello_domain::persons::PersonRecord;
 use sportello_store::credentials::slot_for_request;
-use sportello_store::{FirstHalfTo, NewPin, OutboxMessage};
+use sportello_store::{FirstHalfTo, NewPin, OutboxMessage, Store};
 
-use super::AuthState;
-use crate::error::ServiceError;
-use crate::i18n::Lang;
-use crate::notify::Channel;
-use crate::pin::Pin;
+use crate::draft::Contact;
+use crate::error::UseCaseError;
+use crate::language::Language;
+use crate::pin::{Pin, PinHasher};
 
-/// Where a PIN half is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Contact {
-    /// An e-mail address.
-    Email(String),
-    /// A mobile number, digits with an optional leading `+`.
-    Sms(String),
-}
-
-impl Contact {
-    /// Reads an e-mail address (anything with an `@`) or a phone number (8 to 15 digits, an optional leading `+`;
-    /// spaces, dots and dashes ignored).
-    pub fn parse(input: &str) -> Option<Self> {
-        let input = input.trim();
-        if input.contains('@') {
-            return parse_email(input).map(Contact::Email);
-        }
-        let (plus, rest) = match input.strip_prefix('+') {
-            Some(rest) => ("+", rest),
-            None => ("", input),
-        };
-        let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-        parse_mobile(&format!("{plus}{digits}")).map(Contact::Sms)
-    }
-
-    fn channel(&self) -> Channel {
-        match self {
-            Contact::Email(_) => Channel::Email,
-            Contact::Sms(_) => Channel::Sms,
-        }
-    }
-
-    fn recipient(&self) -> &str {
-        match self {
-            Contact::Email(to) | Contact::Sms(to) => to,
-        }
+/// The outbox channel a message to `contact` goes by.
+fn channel(contact: &Contact) -> &'static str {
+    match contact {
+        Contact::Email(_) => "email",
+        Contact::Sms(_) => "sms",
     }
 }
 
 /// The message carrying one half of a PIN: nothing but the half and how to use it (no name, no codice fiscale).
-pub(super) fn pin_half_message(
+pub fn pin_half_message(
     contact: &Contact,
-    lang: Lang,
+    lang: Language,
     half: &str,
     first: bool,
     not_before: chrono::DateTime<chrono::Utc>,
 ) -> OutboxMessage {
     let (subject, body) = match (lang, first) {
-        (Lang::It, true) => (
+        (Language::It, true) => (
             "Il suo PIN INPS: prima parte",
             format!(
                 "Ecco la prima parte del suo PIN INPS (PIN semplificato):\n\n{half}\n\nCon questi 8 caratteri può già \
@@ -71,7 +43,7 @@ pub(super) fn pin_half_message(
                  comunichi il PIN a nessuno: l'INPS non glielo chiederà mai."
             ),
         ),
-        (Lang::En, true) => (
+        (Language::En, true) => (
             "Your INPS PIN: first half",
             format!(
                 "Here is the first half of your INPS PIN (simplified PIN):\n\n{half}\n\nWith these 8 characters you \
@@ -80,7 +52,7 @@ pub(super) fn pin_half_message(
                  later. Never tell anyone your PIN: INPS will never ask for it."
             ),
         ),
-        (Lang::It, false) => (
+        (Language::It, false) => (
             "Il suo PIN INPS: seconda parte",
             format!(
                 "Ecco la seconda parte del suo PIN INPS:\n\n{half}\n\nScritta dopo la prima parte forma il PIN \
@@ -88,7 +60,7 @@ pub(super) fn pin_half_message(
                  PIN a nessuno: l'INPS non glielo chiederà mai."
             ),
         ),
-        (Lang::En, false) => (
+        (Language::En, false) => (
             "Your INPS PIN: second half",
             format!(
                 "Here is the second half of your INPS PIN:\n\n{half}\n\nWritten after the first half it makes the \
@@ -98,7 +70,7 @@ pub(super) fn pin_half_message(
         ),
     };
     OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
+        channel: channel(contact).to_owned(),
         recipient: contact.recipient().to_owned(),
         subject: subject.to_owned(),
         body,
@@ -114,19 +86,20 @@ pub(super) fn pin_half_message(
 /// has one (the contact typed is then ignored), otherwise to the contact typed; then its second half is posted by
 /// letter to the residence on file, and what the PIN does is held for payment until the full PIN confirms it.
 /// Every contact on file is told that a PIN was requested.
-pub async fn issue_pin(
-    state: &AuthState,
+pub async fn request(
+    store: &dyn Store,
+    hasher: &PinHasher,
     codice_fiscale: CodiceFiscale,
     contact: &Contact,
-    lang: Lang,
-) -> Result<(), ServiceError> {
-    let store = &state.app.store;
+    second_half_delay: Duration,
+    lang: Language,
+    now: DateTime<Utc>,
+) -> Result<(), UseCaseError> {
     if store.positions(&codice_fiscale).await?.is_empty() {
         return Ok(());
     }
     let person = store.person(&codice_fiscale).await?;
     let on_file = person.as_ref().map(contacts_on_file).unwrap_or_default();
-    let now = state.auth.now();
     let Some(slot) = slot_for_request(&store.pins_of(&codice_fiscale).await?) else {
         let notices = on_file.iter().map(|c| pin_refused_notice(c, lang, now)).collect::<Vec<_>>();
         for notice in notices {
@@ -135,11 +108,10 @@ pub async fn issue_pin(
         return Ok(());
     };
     let pin = Pin::generate_for_slot(slot)?;
-    let hasher = &state.auth.hasher;
     let (full_hash, simplified_hash) =
         tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
     let (full_hash, simplified_hash) = (full_hash?, simplified_hash?);
-    let later = chrono::TimeDelta::from_std(state.app.config.pin.second_half_delay())
+    let later = chrono::TimeDelta::from_std(second_half_delay)
         .ok()
         .and_then(|delay| now.checked_add_signed(delay))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
@@ -174,7 +146,7 @@ fn contacts_on_file(person: &PersonRecord) -> Vec<Contact> {
 }
 
 /// The notice to a contact on file that a PIN was requested (its first half went to another contact on file).
-fn pin_requested_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
+fn pin_requested_notice(contact: &Contact, lang: Language, now: DateTime<Utc>) -> OutboxMessage {
     let (subject, body) = (
         lang.pick("Richiesta di un PIN INPS", "An INPS PIN was requested"),
         lang.pick(
@@ -190,7 +162,7 @@ fn pin_requested_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> Ou
 }
 
 /// The notice to a contact on file that a PIN was requested but none was issued: every slot holds a PIN in use.
-fn pin_refused_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> OutboxMessage {
+fn pin_refused_notice(contact: &Contact, lang: Language, now: DateTime<Utc>) -> OutboxMessage {
     let (subject, body) = (
         lang.pick("Richiesta di un PIN INPS non accolta", "An INPS PIN request was not granted"),
         lang.pick(
@@ -207,7 +179,7 @@ fn pin_refused_notice(contact: &Contact, lang: Lang, now: DateTime<Utc>) -> Outb
 
 fn notice(contact: &Contact, subject: &str, body: &str, now: DateTime<Utc>) -> OutboxMessage {
     OutboxMessage {
-        channel: contact.channel().as_str().to_owned(),
+        channel: channel(contact).to_owned(),
         recipient: contact.recipient().to_owned(),
         subject: subject.to_owned(),
         body: body.to_owned(),
@@ -245,4 +217,20 @@ fn second_half_letter(person: &PersonRecord, half: &str, now: DateTime<Utc>) -> 
         body,
         not_before: now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_messages_carry_the_half_and_no_codice_fiscale() {
+        let contact = Contact::Sms("+393331234567".into());
+        let now = chrono::Utc::now();
+        let message = pin_half_message(&contact, Language::It, "ABCD2345", true, now);
+        assert_eq!(message.channel, "sms");
+        assert!(message.body.lines().any(|line| line == "ABCD2345"));
+        let message = pin_half_message(&contact, Language::En, "EFGH6789", false, now);
+        assert!(message.body.contains("second half") && message.body.contains("EFGH6789"));
+    }
 }
