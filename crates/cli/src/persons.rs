@@ -15,7 +15,7 @@ use sportello_store::Store;
 use tokio::sync::mpsc;
 
 use crate::error::InputError;
-use crate::extract::{ExtractError, ExtractReader, PersonsFile};
+use sportello_usecases::registry::extract::{ExtractError, ExtractReader, PersonsFile};
 
 /// Records handed to the store at once.
 const BATCH: usize = 4_096;

@@ -21,6 +21,18 @@ pub enum UseCaseError {
     /// The store failed or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A spending limit that cannot be set as asked.
+    #[error(transparent)]
+    Budget(#[from] crate::budgets::BudgetError),
+    /// A payment run or a status report that did not complete.
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PaymentError),
+    /// A gate operation refused or failed.
+    #[error(transparent)]
+    Gate(#[from] crate::gate::GateOpError),
+    /// A registry import refused or failed; the registry is unchanged.
+    #[error(transparent)]
+    Import(#[from] crate::registry::ImportError),
     /// Reasons or details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's reasons or details: {0}")]
     Json(#[from] serde_json::Error),
@@ -40,6 +52,18 @@ impl UseCaseError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::UnknownScheme(_) | Self::NotOnApplication(_) | Self::NotGranted(_) => ErrorKind::Input,
+            Self::Budget(e) => e.kind(),
+            Self::Payment(e) => e.kind(),
+            Self::Gate(e) => e.kind(),
+            Self::Import(e) => e.kind(),
+            // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
+            Self::Store(
+                StoreError::Missing(_)
+                | StoreError::Outdated { .. }
+                | StoreError::UnknownBudget(_)
+                | StoreError::BudgetBelowReserved { .. }
+                | StoreError::UnnamedTransfers { .. },
+            ) => ErrorKind::Input,
             Self::Undecided(_) | Self::Store(_) | Self::Json(_) => ErrorKind::Unavailable,
         }
     }
