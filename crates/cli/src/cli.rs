@@ -161,7 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Registry(RegistryCommand::Persons(args)) => {
             let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
-            crate::persons::import(store.as_deref(), &args.file, Box::new(std::io::stderr())).await
+            crate::persons::import(store.as_deref(), &args.file).await
         }
         Command::Registry(RegistryCommand::Import(args)) => {
             let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };

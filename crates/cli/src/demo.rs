@@ -73,7 +73,7 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
         ImportOptions { path: path.clone(), skip_invalid: false, rejects: None, max_invalid: None, dry_run: false };
     let report =
         import(Some(store.as_ref()), &options, Box::new(std::io::stderr()), crate::progress::importing()).await?;
-    crate::persons::import(Some(store.as_ref()), &persons_path, Box::new(std::io::stderr())).await?;
+    crate::persons::import(Some(store.as_ref()), &persons_path).await?;
 
     let decrees = Decrees::embedded();
     let mut out = std::io::stdout().lock();

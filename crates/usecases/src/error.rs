@@ -33,6 +33,9 @@ pub enum UseCaseError {
     /// A registry import refused or failed; the registry is unchanged.
     #[error(transparent)]
     Import(#[from] crate::registry::ImportError),
+    /// A persons file refused or failed; the personal records are unchanged.
+    #[error(transparent)]
+    Persons(#[from] crate::registry::PersonsError),
     /// Reasons or details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's reasons or details: {0}")]
     Json(#[from] serde_json::Error),
@@ -56,6 +59,7 @@ impl UseCaseError {
             Self::Payment(e) => e.kind(),
             Self::Gate(e) => e.kind(),
             Self::Import(e) => e.kind(),
+            Self::Persons(e) => e.kind(),
             // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
             Self::Store(
                 StoreError::Missing(_)
