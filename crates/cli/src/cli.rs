@@ -8,15 +8,16 @@ use clap::{Parser, Subcommand};
 use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Decrees, Rulebook};
 use sportello_store::{DEFAULT_DATABASE_URL, Store, StoreError};
+use sportello_usecases::payments as pay;
+use sportello_usecases::{Operator, UseCaseError, budgets, registry};
 
 pub use crate::args::*;
 use crate::demo::{self, DemoArgs};
-use crate::error::InputError;
-use crate::import::{ImportOptions, import};
+use crate::error::{InputError, exit_status, usecase_error};
 use crate::output::{closed_pipe, print};
 use crate::portal::{bind, run_portal};
 use crate::rulebook::load_decrees;
-use crate::{payments, synthetic};
+use crate::{payments, progress, synthetic};
 
 /// Sportello: apply for an emergency benefit, fairly, under any surge.
 #[derive(Debug, Parser)]
@@ -83,11 +84,7 @@ pub fn main() -> ExitCode {
         Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.chain().any(|c| c.downcast_ref::<InputError>().is_some()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            exit_status(&e)
         }
     }
 }
@@ -164,23 +161,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Registry(RegistryCommand::Persons(args)) => {
             let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
-            crate::persons::import(store.as_deref(), &args.file, Box::new(std::io::stderr())).await
+            crate::persons::import(store.as_deref(), &args.file).await
         }
         Command::Registry(RegistryCommand::Import(args)) => {
             let store = if args.dry_run { None } else { Some(open_store(&cli.database_url).await?) };
-            let options = ImportOptions {
+            let options = registry::ImportOptions {
                 path: args.file,
                 skip_invalid: args.skip_invalid,
                 rejects: args.rejects,
                 max_invalid: (!args.force).then_some(args.max_invalid),
-                progress: std::io::stderr().is_terminal(),
                 dry_run: args.dry_run,
             };
-            let report = match import(store.as_deref(), &options, Box::new(std::io::stderr())).await {
-                Ok(report) => report,
-                Err(e) if e.is_input_error() => return Err(InputError(e.to_string()).into()),
-                Err(e) => return Err(e.into()),
-            };
+            let report =
+                registry::import(store.as_deref(), &options, Box::new(std::io::stderr()), progress::importing())
+                    .await
+                    .map_err(|e| usecase_error(e.into()))?;
             let secs = report.elapsed.as_secs_f64();
             let mut err = std::io::stderr().lock();
             if options.dry_run {
@@ -240,40 +235,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Payments(PaymentsCommand::Run(args)) => {
             let debtor_iban = sportello_domain::Iban::parse(&args.debtor_iban)
                 .map_err(|e| InputError(format!("--debtor-iban '{}': {e}", args.debtor_iban)))?;
-            payments::check_bic(&args.debtor_bic).map_err(|e| InputError(format!("--debtor-bic: {e}")))?;
-            if args.debtor_name.trim().is_empty() || args.debtor_name.chars().count() > 70 {
+            pay::check_bic(&args.debtor_bic).map_err(|e| InputError(format!("--debtor-bic: {e}")))?;
+            if pay::check_debtor_name(&args.debtor_name).is_err() {
                 return Err(InputError("--debtor-name must have 1 to 70 characters".into()).into());
             }
             let decrees = load_decrees(args.schemes.as_deref())?;
             let store = open_store(&cli.database_url).await?;
-            let options = payments::RunOptions {
+            let order = pay::RunOrder {
                 pay_date: args.date,
-                accepted_before: payments::cut_off(args.date),
+                accepted_before: pay::cut_off(args.date),
                 debtor_name: args.debtor_name,
                 debtor_iban,
                 debtor_bic: args.debtor_bic,
                 out: args.out,
-                progress: std::io::stderr().is_terminal(),
                 stop_after: args.stop_after,
             };
-            let summary = match payments::run(store.as_ref(), &decrees, &options, chrono::Utc::now()).await {
-                Ok(summary) => summary,
-                Err(e)
-                    if e.downcast_ref::<StoreError>()
-                        .is_some_and(|e| matches!(e, StoreError::UnnamedTransfers { .. })) =>
-                {
-                    return Err(InputError(e.to_string()).into());
-                }
-                Err(e) => return Err(e),
-            };
+            let summary = pay::run(store.as_ref(), &decrees, &order, progress::paying(), chrono::Utc::now()).await?;
             let mut text = Vec::new();
-            payments::print_summary(&mut text, &summary, &options.out)?;
+            payments::print_summary(&mut text, &summary, &order.out)?;
             print(&String::from_utf8_lossy(&text))?;
             Ok(())
         }
         Command::Payments(PaymentsCommand::Reconcile(args)) => {
             let store = open_store(&cli.database_url).await?;
-            let (counts, pending) = payments::reconcile(store.as_ref(), &args.file, chrono::Utc::now()).await?;
+            let file =
+                std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+            let pay::Reconciled { counts, pending } =
+                pay::reconcile(store.as_ref(), std::io::BufReader::new(file), chrono::Utc::now()).await.map_err(
+                    |e| match e {
+                        report @ UseCaseError::Payment(pay::PaymentError::Report(_)) => {
+                            usecase_error(report).context(args.file.display().to_string())
+                        }
+                        other => usecase_error(other),
+                    },
+                )?;
             print(&format!(
                 "{}: {} payments confirmed, {} returned, {} pending, {} not matched (unknown or already so)\n",
                 args.file.display(),
@@ -365,32 +360,17 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
             if args.legal_ref.trim().is_empty() {
                 return Err(InputError("--ref must name the law that sets the limit".into()).into());
             }
-            let by = match args.by.as_deref().map(str::trim) {
-                Some("") => return Err(InputError("--by must name who sets the limit".into()).into()),
-                Some(by) => by.to_owned(),
-                None => os_user().ok_or_else(|| {
+            let by = match args.by.as_deref() {
+                Some(by) => {
+                    Operator::named(by).ok_or_else(|| InputError("--by must name who sets the limit".into()))?
+                }
+                None => os_user().as_deref().and_then(Operator::named).ok_or_else(|| {
                     InputError("cannot tell who runs this command (no USER): name who sets the limit with --by".into())
                 })?,
             };
-            let schemes: Vec<&str> = decrees.schemes().map(|s| s.id()).collect();
-            if !schemes.contains(&args.scheme.as_str()) {
-                return Err(InputError(format!(
-                    "there is no scheme '{}': the schemes are {}",
-                    args.scheme,
-                    schemes.join(", ")
-                ))
-                .into());
-            }
+            let new = budgets::NewLimit { scheme: args.scheme, limit, legal_ref: args.legal_ref };
             let store = open_store(database_url).await?;
-            let now = chrono::Utc::now();
-            payments::load_budgets(store.as_ref(), &decrees, now).await?;
-            let change = match store.set_budget_limit(&args.scheme, limit, args.legal_ref.trim(), &by, now).await {
-                Ok(change) => change,
-                Err(e @ (StoreError::UnknownBudget(_) | StoreError::BudgetBelowReserved { .. })) => {
-                    return Err(InputError(e.to_string()).into());
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let change = budgets::set_limit(store.as_ref(), &decrees, &by, &new, chrono::Utc::now()).await?;
             print(&format!(
                 "{}: limit {} EUR ({}), set by {by}; {} reserved; {} suspended applications accepted, {} still waiting\n",
                 change.budget.scheme,
@@ -405,25 +385,22 @@ async fn budget(database_url: &str, command: BudgetCommand) -> anyhow::Result<()
             // Only reads: a scheme whose limit this database has not recorded yet is shown from the scheme file.
             let decrees = load_decrees(args.schemes.as_deref())?;
             let store = open_for_reading(database_url).await?;
-            let budgets = store.budgets().await?;
+            let overview = budgets::overview(store.as_ref(), &decrees).await?;
             let mut text = String::new();
-            for b in &budgets {
+            for b in &overview.recorded {
                 text.push_str(&format!(
                     "{}: limit {} EUR ({}), {} EUR each; reserved {} EUR; {} suspended\n",
                     b.scheme, b.limit, b.legal_ref, b.amount, b.reserved, b.suspended
                 ));
             }
-            for scheme in decrees.schemes().filter(|s| !budgets.iter().any(|b| b.scheme == s.id())) {
+            for f in &overview.from_file {
                 text.push_str(&format!(
                     "{}: limit {} EUR ({}), {} EUR each; not recorded in this database yet (from the scheme file)\n",
-                    scheme.id(),
-                    scheme.spending_limit(),
-                    scheme.spending_limit_ref(),
-                    scheme.amount()
+                    f.scheme, f.limit, f.legal_ref, f.amount
                 ));
             }
             text.push_str("history:\n");
-            for e in store.budget_history().await? {
+            for e in &overview.history {
                 let by =
                     e.set_by.as_deref().map_or_else(|| "set by (not recorded)".to_owned(), |by| format!("set by {by}"));
                 text.push_str(&format!(
@@ -452,11 +429,6 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let listener = bind(&config).await?;
     eprintln!("Sportello is serving on http://{}", listener.local_addr()?);
     run_portal(listener, store.into(), decrees, config).await
-}
-
-/// A use case's failure as the command line reports it (`error::use_case`).
-fn usecase_error(error: sportello_usecases::UseCaseError) -> anyhow::Error {
-    crate::error::use_case(error)
 }
 
 /// `sportello check`'s JSON: the decision (`codice_fiscale`, `schemes` of objects with `scheme`, `eligible` and

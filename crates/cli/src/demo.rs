@@ -6,16 +6,16 @@
 //! until they confirm).
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use sportello_domain::law::{Decision, Decrees, Facts};
 
-use crate::import::{ImportOptions, import};
 use crate::pins;
 use crate::synthetic::{self, Generator, Profile};
+use sportello_usecases::registry::{ImportOptions, import};
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
@@ -69,16 +69,11 @@ pub async fn run(database_url: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let store = sportello_store::open(database_url)
         .await
         .with_context(|| format!("cannot open the database {}", sportello_store::redact(database_url)))?;
-    let options = ImportOptions {
-        path: path.clone(),
-        skip_invalid: false,
-        rejects: None,
-        max_invalid: None,
-        progress: std::io::stderr().is_terminal(),
-        dry_run: false,
-    };
-    let report = import(Some(store.as_ref()), &options, Box::new(std::io::stderr())).await?;
-    crate::persons::import(Some(store.as_ref()), &persons_path, Box::new(std::io::stderr())).await?;
+    let options =
+        ImportOptions { path: path.clone(), skip_invalid: false, rejects: None, max_invalid: None, dry_run: false };
+    let report =
+        import(Some(store.as_ref()), &options, Box::new(std::io::stderr()), crate::progress::importing()).await?;
+    crate::persons::import(Some(store.as_ref()), &persons_path).await?;
 
     let decrees = Decrees::embedded();
     let mut out = std::io::stdout().lock();

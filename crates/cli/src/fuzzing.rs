@@ -5,7 +5,7 @@ use std::iter;
 
 use sportello_domain::registry::{self, CellError, HEADER};
 
-use crate::extract::{ExtractError, ExtractReader};
+use sportello_usecases::registry::extract::{ExtractError, ExtractReader};
 
 /// Any bytes as a registry extract, read as `registry import --dry-run` reads a file: nothing panics, every
 /// problem names a line and a column of the extract, lines go forward, and an accepted row written back as

@@ -1,12 +1,14 @@
-//! `sportello gate …`: the operator's hand on the admission gate of running portals. The commands write to the
+//! `sportello gate …`: the operator's hand on the admission gate of running portals. The commands connect to the
 //! gate's shared state in Redis (`gate.redis_url`), which every node reads within `gate.control_cache_ms`, so one
-//! command changes capacity, maintenance or a pass on all nodes at once.
+//! command changes capacity, maintenance or a pass on all nodes at once; what each does to it is a use case
+//! (`sportello_usecases::gate`).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use sportello_gate::{Capacity, MaintenanceMessage, PassId};
+use sportello_gate::MaintenanceMessage;
+use sportello_usecases::gate::{self, CapacityChange, CapacityOrder};
 use sportello_web::config::Config;
 use sportello_web::gate::GateApp;
 
@@ -115,86 +117,41 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
     match command {
         GateCommand::Status(args) => {
             let app = connect(&args).await?;
-            let mut rooms = Vec::new();
-            for room in &app.gate.config().rooms {
-                let status = app.gate.status(room.id).await?;
-                rooms.push(with_local_times(serde_json::to_value(&status)?, &status, room.schedule.tz));
-            }
+            let rooms = gate::status(&app.gate).await?;
             crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&rooms)?))?;
         }
         GateCommand::Set(args) => {
             let app = connect(&args.gate).await?;
-            let room = app.gate.config().room_by_key(&args.room).ok_or_else(|| unknown_room(&args.room))?.id;
-            if args.reset {
-                app.gate.reset_capacity(&args.room).await?;
+            let order = if args.reset {
+                CapacityOrder::Reset
             } else {
-                let current = app.gate.status(room).await?.capacity;
-                let capacity = Capacity {
-                    admit_per_sec: args.admit_per_sec.unwrap_or(current.admit_per_sec),
-                    burst: args.burst.unwrap_or(current.burst),
-                    max_active: args.max_active.unwrap_or(current.max_active),
-                    pass_ttl_secs: args.pass_ttl_secs.unwrap_or(current.pass_ttl_secs),
-                    pass_max_secs: args.pass_max_secs.or(current.pass_max_secs),
-                    refresh_interval_secs: args.refresh_interval_secs.unwrap_or(current.refresh_interval_secs),
-                    ..current
-                };
-                app.gate.set_capacity(&args.room, capacity).await.map_err(|e| InputError(e.to_string()))?;
-            }
-            let now = app.gate.status(room).await?.capacity;
+                CapacityOrder::Change(CapacityChange {
+                    admit_per_sec: args.admit_per_sec,
+                    burst: args.burst,
+                    max_active: args.max_active,
+                    pass_ttl_secs: args.pass_ttl_secs,
+                    pass_max_secs: args.pass_max_secs,
+                    refresh_interval_secs: args.refresh_interval_secs,
+                })
+            };
+            let now = gate::set_capacity(&app.gate, &args.room, order).await?;
             println!("{}", serde_json::to_string_pretty(&now)?);
         }
         GateCommand::Maintenance(args) => {
             let app = connect(&args.gate).await?;
-            app.gate.config().room_by_key(&args.room).ok_or_else(|| unknown_room(&args.room))?;
             let message = match (args.off, args.it, args.en) {
                 (false, Some(it), Some(en)) => Some(MaintenanceMessage { it, en }),
                 _ => None,
             };
             let on = message.is_some();
-            app.gate.set_maintenance(&args.room, message).await?;
+            gate::maintenance(&app.gate, &args.room, message).await?;
             println!("room {}: maintenance {}", args.room, if on { "on" } else { "off" });
         }
         GateCommand::Revoke(args) => {
             let app = connect(&args.gate).await?;
-            app.gate.config().room_by_key(&args.room).ok_or_else(|| unknown_room(&args.room))?;
-            let pass_id: PassId = args.pass_id.parse().map_err(|e: sportello_gate::TokenError| {
-                InputError(format!("{:?} is not a pass id: {e}", args.pass_id))
-            })?;
-            let active = app.gate.revoke(&args.room, pass_id).await?;
+            let (pass_id, active) = gate::revoke(&app.gate, &args.room, &args.pass_id).await?;
             println!("pass {pass_id} revoked{}", if active { "; its slot is free" } else { " (it was not active)" });
         }
     }
     Ok(())
-}
-
-/// A room's status as JSON with its instants also written in the room's time zone, for people: `window` stays the
-/// opening's epoch second and `opens_at`/`closes_at` stay UTC (programs read them), and beside them come
-/// `window_opens_at_local`, `opens_at_local` and `closes_at_local`, e.g. "01/04/2020 16:00:00 CEST", and
-/// `timezone`.
-fn with_local_times(
-    mut json: serde_json::Value,
-    status: &sportello_gate::RoomView,
-    tz: chrono_tz::Tz,
-) -> serde_json::Value {
-    use sportello_gate::RoomStatus;
-    let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S %Z").to_string();
-    let Some(room) = json.as_object_mut() else { return json };
-    room.insert("timezone".to_owned(), tz.name().into());
-    if let Some(window) = status.window {
-        room.insert("window_opens_at_local".to_owned(), local(window.opens_at()).into());
-    }
-    let (key, at) = match &status.status {
-        RoomStatus::Closed { opens_at, .. } => ("opens_at_local", *opens_at),
-        RoomStatus::Open { closes_at } => ("closes_at_local", *closes_at),
-        RoomStatus::Maintenance { .. } => return json,
-    };
-    // The status is tagged by its `state`, with its instant beside it.
-    if let (Some(at), Some(inner)) = (at, room.get_mut("status").and_then(serde_json::Value::as_object_mut)) {
-        inner.insert(key.to_owned(), local(at).into());
-    }
-    json
-}
-
-fn unknown_room(key: &str) -> InputError {
-    InputError(format!("no gate room is called {key:?}"))
 }

@@ -1,7 +1,9 @@
 //! The `sportello` command: registry import and generation, eligibility checks, the demo, payment runs and the
 //! spending limits.
 //!
-//! The binary is a thin `main`; everything lives here so that tests and later commands reuse it.
+//! The binary is a thin `main`; everything lives here so that tests and later commands reuse it. What the operator's
+//! commands do (budgets, payment runs, gate operations, the registry import) is in `sportello-usecases`: here are
+//! their arguments, their files and what they print.
 
 pub mod args;
 pub mod bench;
@@ -9,15 +11,14 @@ pub mod cli;
 pub mod demo;
 pub mod drill;
 pub mod error;
-pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
-pub mod import;
 pub mod output;
 pub mod payments;
 pub mod persons;
 pub mod pins;
 pub mod portal;
+pub mod progress;
 pub mod rulebook;
 pub mod synthetic;

@@ -28,7 +28,7 @@ pub async fn issue(
         .map(|codice_fiscale| async move {
             let pin = pins::issue_by_office(store, hasher, codice_fiscale, Utc::now())
                 .await
-                .map_err(crate::error::use_case)?;
+                .map_err(crate::error::usecase_error)?;
             anyhow::Ok((codice_fiscale, pin))
         })
         // In order, stopping at the first error (the few persons already under way may get a PIN nobody is given:
@@ -77,5 +77,5 @@ pub async fn confirm(
     by: &str,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Vec<sportello_store::Application>> {
-    pins::confirm_identity(store, codice_fiscale, by, now).await.map_err(crate::error::use_case)
+    pins::confirm_identity(store, codice_fiscale, by, now).await.map_err(crate::error::usecase_error)
 }

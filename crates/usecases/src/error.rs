@@ -55,6 +55,21 @@ pub enum UseCaseError {
     /// The store failed or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A spending limit that cannot be set as asked.
+    #[error(transparent)]
+    Budget(#[from] crate::budgets::BudgetError),
+    /// A payment run or a status report that did not complete.
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PaymentError),
+    /// A gate operation refused or failed.
+    #[error(transparent)]
+    Gate(#[from] crate::gate::GateOpError),
+    /// A registry import refused or failed; the registry is unchanged.
+    #[error(transparent)]
+    Import(#[from] crate::registry::ImportError),
+    /// A persons file refused or failed; the personal records are unchanged.
+    #[error(transparent)]
+    Persons(#[from] crate::registry::PersonsError),
     /// Reasons or details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's reasons or details: {0}")]
     Json(#[from] serde_json::Error),
@@ -87,6 +102,19 @@ impl UseCaseError {
             Self::NoSuchApplication(_) => ErrorKind::NotFound,
             Self::NotConfirmed => ErrorKind::Forbidden,
             Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) => ErrorKind::Conflict,
+            Self::Budget(e) => e.kind(),
+            Self::Payment(e) => e.kind(),
+            Self::Gate(e) => e.kind(),
+            Self::Import(e) => e.kind(),
+            Self::Persons(e) => e.kind(),
+            // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
+            Self::Store(
+                StoreError::Missing(_)
+                | StoreError::Outdated { .. }
+                | StoreError::UnknownBudget(_)
+                | StoreError::BudgetBelowReserved { .. }
+                | StoreError::UnnamedTransfers { .. },
+            ) => ErrorKind::Input,
             Self::SlotTaken(_)
             | Self::Undecided(_)
             | Self::Rng(_)

@@ -12,7 +12,10 @@
 //!   a PIN asked for at the portal's door, the login's check and lockout, the office's issue and confirmation of
 //!   identity;
 //! - [`sessions`]: a session opened for a principal, of the door's kind, its id stored only hashed;
-//! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows.
+//! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows;
+//! - the operator's: [`budgets`] (spending limits), [`payments`] (payment runs, pain.001 and pain.002),
+//!   [`gate`] (the admission gate's capacity, maintenance and passes), [`registry`] (the registry import), each
+//!   taking the [`Operator`] who acts where it records one.
 //!
 //! Every use case that touches personal data takes the [`Acting`] principal and reaches only its subject's data.
 //! Errors are one type, [`UseCaseError`], whose [`ErrorKind`] each door maps once: to a page, to an RFC 9457
@@ -21,19 +24,27 @@
 pub mod acting;
 pub mod annul;
 pub mod apply;
+pub mod budgets;
 pub mod decide;
 pub mod draft;
 mod error;
+pub mod files;
+pub mod gate;
 pub mod grant;
 pub mod iban;
 mod language;
 pub mod login;
+mod operator;
+pub mod payments;
 pub mod pin;
 pub mod pin_request;
 pub mod pins;
+pub mod progress;
 pub mod receipts;
+pub mod registry;
 pub mod sessions;
 
 pub use acting::Acting;
 pub use error::{ErrorKind, UseCaseError};
 pub use language::Language;
+pub use operator::Operator;

@@ -1,4 +1,4 @@
-//! `sportello registry import`: streams a registry extract into the store, replacing the registry atomically.
+//! The registry import: streams a registry extract into the store, replacing the registry atomically.
 //!
 //! Parsing and validation run on a blocking thread and hand batches to the store through a bounded channel, so
 //! memory stays constant whatever the file's size and the database works while the next batch is parsed.
@@ -6,20 +6,22 @@
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sportello_domain::registry::{CellError, HEADER, RegistryRow};
 use sportello_store::{RegistrySummary, Store, StoreError};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::extract::{ExtractError, ExtractReader};
+use super::extract::{ExtractError, ExtractReader};
+use crate::ErrorKind;
+use crate::progress::Progress;
 
 /// Rows handed to the store at once.
 const BATCH: usize = 8_192;
 
-/// How an import should treat invalid rows and report progress.
+/// How an import should treat invalid rows.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// The extract to read.
@@ -31,8 +33,6 @@ pub struct ImportOptions {
     /// With `skip_invalid`: the largest share of invalid rows, in percent, that still replaces the registry;
     /// `None` replaces it whatever the share (forced).
     pub max_invalid: Option<f64>,
-    /// Draw a progress bar (only when standard error is a terminal).
-    pub progress: bool,
     /// Only read and validate the file; the database is not touched.
     pub dry_run: bool,
 }
@@ -108,6 +108,11 @@ impl ImportError {
     pub fn is_input_error(&self) -> bool {
         matches!(self, Self::InvalidRows { .. } | Self::TooManyInvalid { .. } | Self::Empty(_) | Self::Read { .. })
     }
+
+    /// The input's faults are the operator's to fix; the rejects file or the store failing is not.
+    pub fn kind(&self) -> ErrorKind {
+        if self.is_input_error() { ErrorKind::Input } else { ErrorKind::Unavailable }
+    }
 }
 
 /// What the parsing thread reports when it has read the whole file.
@@ -118,16 +123,17 @@ struct ParseOutcome {
 
 /// Imports the extract at `options.path` (or with `dry_run`, or without a store, only validates it). Every invalid
 /// row is written to `errors` as `line N, column C: reason`; without `skip_invalid` any invalid row aborts the
-/// import with nothing written.
+/// import with nothing written. `progress` hears of the bytes read.
 pub async fn import(
     store: Option<&dyn Store>,
     options: &ImportOptions,
     errors: Box<dyn Write + Send>,
+    progress: Arc<dyn Progress>,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let file = File::open(&options.path).map_err(|source| ImportError::Read { path: options.path.clone(), source })?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let progress = progress_bar(options.progress, size);
+    progress.begin(size);
 
     let (tx, mut rx) = mpsc::channel::<Vec<RegistryRow>>(4);
     let parse_options = options.clone();
@@ -153,7 +159,7 @@ pub async fn import(
         path: options.path.clone(),
         source: std::io::Error::other(format!("the parser stopped: {e}")),
     })?;
-    progress.finish_and_clear();
+    progress.end();
 
     let failure = match (write_error, outcome) {
         (Some(e), _) => Some(ImportError::Store(e)),
@@ -198,19 +204,6 @@ fn too_many(outcome: &ParseOutcome, max: Option<f64>) -> bool {
     max.is_some_and(|max| share(outcome) > max)
 }
 
-fn progress_bar(enabled: bool, size: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} importing [{bar:30}] {bytes}/{total_bytes} · {msg} · {elapsed} (about {eta} left)",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 /// Reads and validates the file, sending batches of valid rows. Stops sending (but keeps validating, so that
 /// every error is listed) after the first invalid row unless invalid rows are skipped.
 fn parse(
@@ -218,7 +211,7 @@ fn parse(
     options: &ImportOptions,
     tx: mpsc::Sender<Vec<RegistryRow>>,
     mut errors: Box<dyn Write + Send>,
-    progress: ProgressBar,
+    progress: Arc<dyn Progress>,
 ) -> Result<ParseOutcome, ImportError> {
     let path = &options.path;
     let read_error = |e: csv::Error| ImportError::Read { path: path.clone(), source: std::io::Error::other(e) };
@@ -257,8 +250,7 @@ fn parse(
             Ok(valid) if sending => {
                 batch.push(valid);
                 if batch.len() == BATCH {
-                    progress.set_position(row.byte);
-                    progress.set_message(format!("{} rows", outcome.rows_read));
+                    progress.reached(row.byte, &format!("{} rows", outcome.rows_read));
                     if tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
                         // The store side stopped; it reports why.
                         return Ok(outcome);
@@ -285,14 +277,13 @@ fn parse(
             source: csv::Error::from(e),
         })?;
     }
-    progress.set_position(progress.length().unwrap_or(0));
     Ok(outcome)
 }
 
 fn rejects_writer(path: &Path) -> Result<csv::Writer<File>, ImportError> {
     let to_error = |source| ImportError::Rejects { path: path.to_owned(), source };
     // The rows carry codici fiscali: personal data, readable by the operator alone.
-    let file = crate::pins::open_private(path).map_err(|e| to_error(csv::Error::from(e)))?;
+    let file = crate::files::open_private(path).map_err(|e| to_error(csv::Error::from(e)))?;
     let mut w = csv::Writer::from_writer(file);
     let mut header = vec!["line", "errors"];
     header.extend(HEADER);
