@@ -19,5 +19,6 @@ pub mod payments;
 pub mod persons;
 pub mod pins;
 pub mod portal;
+pub mod receipts;
 pub mod rulebook;
 pub mod synthetic;
