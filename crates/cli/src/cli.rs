@@ -296,15 +296,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     InputError("cannot tell who runs this command (no USER): name who grants with --by".into())
                 })?,
             };
-            let store = open_store(&cli.database_url).await?;
+            let store: std::sync::Arc<dyn Store> = open_store(&cli.database_url).await?.into();
             let now = chrono::Utc::now();
-            let done = sportello_usecases::grant::grant(store.as_ref(), &decrees, &args.scheme, &by, now)
+            // Each person granted now is told, as a person who applies is: the portal's receipt, queued once.
+            let receipts = crate::receipts::PortalReceipts::new(store.clone(), decrees.clone())?;
+            let done = sportello_usecases::grant::grant(store.as_ref(), &decrees, &receipts, &args.scheme, &by, now)
                 .await
                 .map_err(usecase_error)?;
             print(&format!(
                 "{}: {} beneficiaries; {} granted now, {} refused by the law (with reasons), {} granted before\n",
                 args.scheme, done.beneficiaries, done.accepted, done.rejected, done.already
             ))?;
+            eprintln!("{} receipts queued for the people granted now", done.receipts);
             Ok(())
         }
         Command::Bench(command) => crate::bench::run(&cli.database_url, command).await,

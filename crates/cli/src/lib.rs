@@ -20,5 +20,6 @@ pub mod persons;
 pub mod pins;
 pub mod portal;
 pub mod progress;
+pub mod receipts;
 pub mod rulebook;
 pub mod synthetic;

@@ -36,6 +36,11 @@ pub async fn submit(
     if !scheme.on_application() {
         return Err(UseCaseError::NotOnApplication(draft.scheme));
     }
+    // The window's days are Italian days: 00:30 on 1 April in Rome is still 31 March in UTC.
+    let day = now.with_timezone(&chrono_tz::Europe::Rome).date_naive();
+    if let Some(outside) = decrees.outside_window(scheme.id(), day) {
+        return Err(UseCaseError::outside_window(scheme.id(), outside, day));
+    }
     let prefix = decrees.rulebook_of(scheme.id()).map(|b| b.decree().protocol_prefix().to_owned());
     let principal = &who.principal;
     let cf = principal.subject;

@@ -1,6 +1,8 @@
 //! The use cases' one error type and what kind of failure each is, for the doors to map once.
 
 use sportello_domain::CodiceFiscale;
+use sportello_domain::Date;
+use sportello_domain::law::{Outside, OutsideWindow};
 use sportello_store::StoreError;
 use thiserror::Error;
 
@@ -40,6 +42,26 @@ pub enum UseCaseError {
     /// A PIN was used while a new one was being issued in its slot; nothing was issued.
     #[error("a PIN of {0} was used while a new one was issued in its slot: run again")]
     SlotTaken(CodiceFiscale),
+    /// The day is outside the days the scheme's decree takes applications (`[decree] applications` of its file).
+    #[error(
+        "applications for scheme '{scheme}' under {decree} are taken from {opens} to {closes} ({legal_ref}); {day} is {side}"
+    )]
+    OutsideWindow {
+        /// The scheme applied for.
+        scheme: String,
+        /// The decree's short name, e.g. "DL 18/2020".
+        decree: String,
+        /// The first day applications are taken.
+        opens: Date,
+        /// The last day.
+        closes: Date,
+        /// The act that set the days.
+        legal_ref: String,
+        /// The day of the application.
+        day: Date,
+        /// "before they open" or "after they closed".
+        side: &'static str,
+    },
     /// The decrees gave no decision for one of their own schemes (a defect, not input).
     #[error("the decrees did not decide their own scheme {0}")]
     Undecided(String),
@@ -91,6 +113,23 @@ pub enum ErrorKind {
 }
 
 impl UseCaseError {
+    /// The refusal of an application for `scheme` on `day`, outside its decree's window.
+    pub fn outside_window(scheme: &str, outside: OutsideWindow<'_>, day: Date) -> Self {
+        let window = outside.decree.decree().applications();
+        Self::OutsideWindow {
+            scheme: scheme.to_owned(),
+            decree: outside.decree.decree().short().to_owned(),
+            opens: window.opens(),
+            closes: window.closes(),
+            legal_ref: window.legal_ref().to_owned(),
+            day,
+            side: match outside.side {
+                Outside::NotYetOpen => "before they open",
+                Outside::Closed => "after they closed",
+            },
+        }
+    }
+
     /// The kind of failure, which each door maps once.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -98,7 +137,8 @@ impl UseCaseError {
             | Self::NotOnApplication(_)
             | Self::NotGranted(_)
             | Self::NotInRegistry(_)
-            | Self::HoldsNoPin(_) => ErrorKind::Input,
+            | Self::HoldsNoPin(_)
+            | Self::OutsideWindow { .. } => ErrorKind::Input,
             Self::NoSuchApplication(_) => ErrorKind::NotFound,
             Self::NotConfirmed => ErrorKind::Forbidden,
             Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) => ErrorKind::Conflict,

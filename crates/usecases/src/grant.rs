@@ -5,10 +5,15 @@
 //! Once per person, however often it runs: each grant carries the idempotency key `grant:<scheme>`, so a second run
 //! finds the first one's application (and the store keeps one per person per cumulation group in any case). The
 //! beneficiaries are read page by page in protocol order; an interrupted run is simply run again.
+//!
+//! Each application recorded now has its receipt queued in the outbox, as a submission's is, worded by the door
+//! that runs the grant ([`Receipts`]); one found from an earlier run has had its receipt already, so nobody is told
+//! twice. The application is durable before its receipt is queued: if queuing fails the run stops with the error,
+//! and that one receipt is lost (a new run finds the application and queues nothing), as on the portal.
 
 use chrono::{DateTime, Utc};
 use sportello_domain::law::{Decrees, Facts};
-use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
+use sportello_store::{Application, ApplicationStatus, NewApplication, OutboxMessage, Store, Submission, SubmittedBy};
 
 use crate::error::UseCaseError;
 
@@ -26,6 +31,14 @@ pub struct Granted {
     pub rejected: u64,
     /// Granted by an earlier run: nothing new recorded.
     pub already: u64,
+    /// Receipts queued now, one per application recorded now whose details give a contact.
+    pub receipts: u64,
+}
+
+/// Words the receipt of an application recorded now, for the contact given in it; `None` when it gives none.
+pub trait Receipts: Send + Sync {
+    /// The message to queue for `application`.
+    fn receipt(&self, application: &Application) -> Option<OutboxMessage>;
 }
 
 /// The idempotency key of the grant of `scheme`: one per person and scheme.
@@ -33,10 +46,12 @@ pub fn grant_key(scheme: &str) -> String {
     format!("grant:{scheme}")
 }
 
-/// Grants `scheme` to every beneficiary of the scheme it names, at `now`, on behalf of `by` (who runs the command).
+/// Grants `scheme` to every beneficiary of the scheme it names, at `now`, on behalf of `by` (who runs the command),
+/// queuing the receipt of each application recorded now as `receipts` words it.
 pub async fn grant(
     store: &dyn Store,
     decrees: &Decrees,
+    receipts: &dyn Receipts,
     scheme_id: &str,
     by: &str,
     now: DateTime<Utc>,
@@ -83,10 +98,21 @@ pub async fn grant(
                 login_method: None,
                 channel: "back_office".to_owned(),
             };
-            match store.submit_audited(application, audit).await? {
-                Submission::Created(a) if a.status == ApplicationStatus::Rejected => done.rejected += 1,
-                Submission::Created(_) => done.accepted += 1,
-                Submission::Duplicate(_) | Submission::AlreadyHolds(_) => done.already += 1,
+            let created = match store.submit_audited(application, audit).await? {
+                Submission::Created(a) => a,
+                Submission::Duplicate(_) | Submission::AlreadyHolds(_) => {
+                    done.already += 1;
+                    continue;
+                }
+            };
+            if created.status == ApplicationStatus::Rejected {
+                done.rejected += 1;
+            } else {
+                done.accepted += 1;
+            }
+            if let Some(message) = receipts.receipt(&created) {
+                store.enqueue(message).await?;
+                done.receipts += 1;
             }
         }
     }

@@ -36,6 +36,8 @@ pub struct PeriodSection {
     pub heading: String,
     /// The decree's full name.
     pub decree: String,
+    /// "Domande dal 01/04/2020 al 03/06/2020 …": the decree's window, when one of the group is applied for.
+    pub window: Option<String>,
     /// "Le indennità di marzo 2020 non si sommano …", when the group has more than one.
     pub not_cumulable: Option<String>,
     /// Its indemnities.
@@ -80,9 +82,16 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<LangQuery>)
                     group.legal_ref()
                 ),
             });
+            let days = book.decree().applications();
+            let (opens, closes) = (lang.date(days.opens()), lang.date(days.closes()));
+            let window = in_group.iter().any(|s| s.on_application()).then(|| match lang {
+                Lang::It => format!("Domande dal {opens} al {closes} ({}).", days.legal_ref()),
+                Lang::En => format!("Applications from {opens} to {closes} ({}).", days.legal_ref()),
+            });
             sections.push(PeriodSection {
                 heading: format!("{} · {}", capitalised(period), book.decree().short()),
                 decree: book.decree().name().to_owned(),
+                window,
                 not_cumulable,
                 schemes: in_group
                     .into_iter()

@@ -1,6 +1,6 @@
 //! Two decrees in force at once, on both backends: a March art. 27 beneficiary is granted April once (art. 84 c. 1
-//! DL 34/2020, `sportello indemnities grant`), may apply for May (c. 2), and holds at most one indemnity per month
-//! however many applications arrive together.
+//! DL 34/2020, `sportello indemnities grant`) and told so once by the receipt a submission sends, may apply for May
+//! (c. 2), and holds at most one indemnity per month however many applications arrive together.
 
 use sportello_domain::CodiceFiscale;
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission};
@@ -57,9 +57,21 @@ async fn march_april_may(sandbox: &Sandbox, url: &str) {
         stdout(&first),
         "art84c1: 1 beneficiaries; 1 granted now, 0 refused by the law (with reasons), 0 granted before\n"
     );
+    // The person granted is told once, as an applicant is: the portal's receipt, to the contact given in March.
+    let lease = std::time::Duration::from_secs(3600);
+    let later = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    let queued = store.claim_outbox(later, 100, lease).await.unwrap();
+    assert_eq!(queued.len(), 1, "one receipt for one grant: {queued:?}");
+    let receipt = &queued[0].message;
+    assert_eq!((receipt.channel.as_str(), receipt.recipient.as_str()), ("email", "mario.rossi@example.it"));
+    assert!(receipt.subject.starts_with("Ricevuta della domanda INPS-COVID-"), "{}", receipt.subject);
+    assert!(receipt.body.contains("art. 84 c. 1") && receipt.body.contains("aprile 2020"), "{}", receipt.body);
+    assert!(stderr(&first).contains("1 receipts queued"), "{}", stderr(&first));
     let again = run(&["indemnities", "grant", "--scheme", "art84c1", "--by", "m.bianchi"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(stdout(&again).contains("0 granted now, 0 refused by the law (with reasons), 1 granted before"));
+    assert!(store.claim_outbox(later, 100, lease).await.unwrap().is_empty(), "a second run tells nobody again");
+    assert!(stderr(&again).contains("0 receipts queued"), "{}", stderr(&again));
     let cf = CodiceFiscale::parse(CF).unwrap();
     let april: Vec<_> =
         store.applications_of(&cf).await.unwrap().into_iter().filter(|a| a.scheme == "art84c1").collect();

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use thiserror::Error;
 
 use super::rulebook::{DL18_2020, DL34_2020};
-use super::{Decision, Facts, Rulebook, RulebookError, Scheme};
-use crate::CodiceFiscale;
+use super::{Decision, Facts, Outside, Rulebook, RulebookError, Scheme};
 use crate::registry::Position;
+use crate::{CodiceFiscale, Date};
 
 /// Why a set of scheme files cannot be loaded together.
 #[derive(Debug, Clone, Error)]
@@ -43,6 +43,30 @@ pub enum DecreesError {
 #[derive(Debug, Clone)]
 pub struct Decrees {
     books: Vec<Rulebook>,
+    windows: Windows,
+}
+
+/// Whether applications are refused outside the days each decree's scheme file gives (`[decree] applications`).
+///
+/// The windows are 2020's: a portal run later (the demo, drills, tests, a training copy) replays the day and takes
+/// applications whatever the date, which is why [`Windows::Open`] is what every constructor gives. A deployment that
+/// serves the decree's own days enforces them (`sportello serve` with `SPORTELLO_APPLICATION_WINDOWS=enforced`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Windows {
+    /// Applications are taken whatever the day.
+    #[default]
+    Open,
+    /// An application outside its decree's window is refused.
+    Enforced,
+}
+
+/// An application refused because its day is outside its decree's window.
+#[derive(Debug, Clone, Copy)]
+pub struct OutsideWindow<'a> {
+    /// The decree whose window it is.
+    pub decree: &'a Rulebook,
+    /// Before the first day or after the last.
+    pub side: Outside,
 }
 
 impl Decrees {
@@ -77,12 +101,33 @@ impl Decrees {
             }
             books.push((file, book));
         }
-        Ok(Self { books: books.into_iter().map(|(_, book)| book).collect() })
+        Ok(Self { books: books.into_iter().map(|(_, book)| book).collect(), windows: Windows::default() })
     }
 
     /// One decree alone.
     pub fn single(book: Rulebook) -> Self {
-        Self { books: vec![book] }
+        Self { books: vec![book], windows: Windows::default() }
+    }
+
+    /// The same decrees, with their application windows open or enforced.
+    pub fn with_windows(mut self, windows: Windows) -> Self {
+        self.windows = windows;
+        self
+    }
+
+    /// Whether the application windows are enforced.
+    pub fn windows(&self) -> Windows {
+        self.windows
+    }
+
+    /// When windows are enforced and `day` is outside the window of `scheme`'s decree: that decree and the side.
+    /// `None` when the application may be taken (or the scheme is unknown, which the caller reports first).
+    pub fn outside_window(&self, scheme: &str, day: Date) -> Option<OutsideWindow<'_>> {
+        if self.windows == Windows::Open {
+            return None;
+        }
+        let decree = self.rulebook_of(scheme)?;
+        decree.decree().applications().admits(day).err().map(|side| OutsideWindow { decree, side })
     }
 
     /// The decrees the binary embeds: DL 18/2020 and DL 34/2020 art. 84.
@@ -127,10 +172,31 @@ mod tests {
     fn the_embedded_decrees_load_together_in_order() {
         let decrees = Decrees::embedded();
         let ids: Vec<_> = decrees.schemes().map(Scheme::id).collect();
-        assert_eq!(ids, ["art27", "art28", "art29", "art30", "art38", "art84c1", "art84c2"]);
+        assert_eq!(
+            ids,
+            [
+                "art27", "art28", "art29", "art30", "art38", "art84c1", "art84c2", "art84c3", "art84c4", "art84c5",
+                "art84c7", "art84c10"
+            ]
+        );
         assert_eq!(decrees.rulebook_of("art84c2").unwrap().decree().short(), "DL 34/2020");
         assert_eq!(decrees.rulebook_of("art27").unwrap().decree().short(), "DL 18/2020");
         assert!(decrees.scheme("art44").is_none());
+    }
+
+    #[test]
+    fn a_window_is_enforced_only_when_asked_and_names_its_side() {
+        let day = |m, d| Date::from_ymd_opt(2020, m, d).unwrap();
+        let open = Decrees::embedded();
+        assert_eq!(open.windows(), Windows::Open);
+        assert!(open.outside_window("art27", day(1, 1)).is_none(), "a replay takes applications whatever the day");
+        let enforced = Decrees::embedded().with_windows(Windows::Enforced);
+        let before = enforced.outside_window("art27", day(3, 31)).unwrap();
+        assert_eq!((before.decree.decree().id(), before.side), ("dl18-2020", Outside::NotYetOpen));
+        assert!(enforced.outside_window("art27", day(4, 1)).is_none(), "DL 18/2020's opened on 1 April 2020");
+        let after = enforced.outside_window("art84c2", day(12, 1)).unwrap();
+        assert_eq!((after.decree.decree().id(), after.side), ("dl34-2020", Outside::Closed));
+        assert!(enforced.outside_window("art99", day(4, 1)).is_none());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The decrees as code: DL 17 March 2020 n. 18 ("Cura Italia": the five March indemnities of arts. 27, 28, 29, 30
-//! and 38, the exclusions of art. 31, the pointer of art. 44) and DL 19 May 2020 n. 34 art. 84 (April and May).
+//! and 38, the exclusions of art. 31, the pointer of art. 44) and DL 19 May 2020 n. 34 art. 84 (April for March's
+//! beneficiaries, May for professionals and for co.co.co. whose contract ended).
 //!
 //! Parameters (amounts, dates, thresholds, spending limits, which indemnities cannot be combined, the declarations a
 //! form asks for) come from one scheme file per decree (`schemes/*.toml`) through [`Rulebook`]; [`Decrees`] holds
@@ -17,6 +18,7 @@ mod art31;
 mod art38;
 mod art44;
 mod art84_april;
+mod art84_cococo;
 mod art84_may;
 mod common;
 mod decision;
@@ -27,11 +29,13 @@ mod facts;
 mod rule;
 mod rulebook;
 mod scheme;
+mod window;
 
 pub use decision::{Decision, Reason, SchemeDecision};
 pub use declaration::{Declaration, DeclarationKind, Figure};
-pub use decrees::{Decrees, DecreesError};
+pub use decrees::{Decrees, DecreesError, OutsideWindow, Windows};
 pub use exclusions::OwnFund;
 pub use facts::Facts;
 pub use rulebook::{Decree, Rulebook, RulebookError};
 pub use scheme::{Cumulation, Scheme};
+pub use window::{Outside, Window};

@@ -9,6 +9,7 @@ use super::art29::Art29;
 use super::art30::Art30;
 use super::art38::Art38;
 use super::art84_april::Art84April;
+use super::art84_cococo::Art84Cococo;
 use super::art84_may::Art84May;
 use super::rulebook::error::RulebookError;
 use super::rulebook::values::Parameters;
@@ -26,6 +27,7 @@ pub(crate) const RULES: &[(&str, Loader)] = &[
     ("art38", |p| Ok(Arc::new(Art38::load(p)?))),
     ("art84_april", |p| Ok(Arc::new(Art84April::load(p)?))),
     ("art84_may", |p| Ok(Arc::new(Art84May::load(p)?))),
+    ("art84_cococo", |p| Ok(Arc::new(Art84Cococo::load(p)?))),
 ];
 
 /// The registered name `name` and its loader.

@@ -341,26 +341,32 @@ pub async fn receipt(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// Queues the receipt of the newly recorded `application` for the contact given in it: the e-mail address if one
-/// was given, otherwise the mobile number. Called once, when the application is created, never for a resubmission.
+/// Queues the receipt of the newly recorded `application` for the contact given in it (see [`message`]). Called
+/// once, when the application is created, never for a resubmission.
 ///
 /// The application is already durable when this runs, so a failure to queue is logged and does not fail the
 /// submission: the receipt stays on the page and in "Le mie domande".
 pub async fn send(state: &AuthState, application: &Application, lang: Lang) {
-    let Some(details) = details_of(application) else { return };
+    let Some(message) = message(state, application, lang) else { return };
+    if let Err(e) = state.app.store.enqueue(message).await {
+        tracing::error!(error = %e, protocol = application.protocol, "could not queue the receipt of an application");
+    }
+}
+
+/// The receipt of the newly recorded `application` as a message to its contact: the e-mail address if one was
+/// given, otherwise the mobile number; `None` without either. The grant of an indemnity paid without an application
+/// sends the same.
+pub fn message(state: &AuthState, application: &Application, lang: Lang) -> Option<OutboxMessage> {
+    let details = details_of(application)?;
     let (channel, recipient) = match (details.contact.email, details.contact.mobile) {
         (Some(email), _) => (Channel::Email, email),
         (None, Some(mobile)) => (Channel::Sms, mobile),
-        (None, None) => return,
+        (None, None) => return None,
     };
     // A new application has no payment yet.
     let standing = standing(state, application, &[]);
     let (subject, body) = ReceiptView::new(state, application, &standing, lang).message(channel, lang);
-    let message =
-        OutboxMessage { channel: channel.as_str().to_owned(), recipient, subject, body, not_before: state.auth.now() };
-    if let Err(e) = state.app.store.enqueue(message).await {
-        tracing::error!(error = %e, protocol = application.protocol, "could not queue the receipt of an application");
-    }
+    Some(OutboxMessage { channel: channel.as_str().to_owned(), recipient, subject, body, not_before: state.auth.now() })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use super::declaration::Figure;
 use super::exclusions::{Exclusions, OwnFund};
 use super::rule;
 use super::scheme::{Cumulation, Scheme};
+use super::window::Window;
 use super::{Decision, Facts, SchemeDecision, art31, art44};
 use crate::registry::Position;
 use crate::{Cents, CodiceFiscale, Date};
@@ -53,6 +54,7 @@ pub struct Decree {
     date: Date,
     gazette: String,
     entry_into_force: Cited<Date>,
+    applications: Window,
 }
 
 /// How a scheme is granted.
@@ -75,7 +77,21 @@ impl Rulebook {
                 value: to_date(&d.entry_into_force.value, "key 'decree.entry_into_force.value'")?,
                 legal_ref: non_empty("key 'decree.entry_into_force.ref'", d.entry_into_force.legal_ref)?,
             },
+            applications: Window {
+                opens: to_date(&d.applications.opens, "key 'decree.applications.opens'")?,
+                closes: to_date(&d.applications.closes, "key 'decree.applications.closes'")?,
+                legal_ref: non_empty("key 'decree.applications.ref'", d.applications.legal_ref)?,
+            },
         };
+        if decree.applications.closes < decree.applications.opens {
+            return Err(invalid(
+                "key 'decree.applications'",
+                format!(
+                    "closes on {} before it opens on {}; write the last day applications are taken after the first",
+                    decree.applications.closes, decree.applications.opens
+                ),
+            ));
+        }
         let exclusions = Exclusions {
             code: non_empty("key 'exclusions.code'", raw.exclusions.code)?,
             reddito_di_cittadinanza_ref: non_empty(
@@ -288,6 +304,11 @@ impl Decree {
     /// The article that sets the entry into force.
     pub fn entry_into_force_ref(&self) -> &str {
         &self.entry_into_force.legal_ref
+    }
+
+    /// The days applications for its indemnities are taken.
+    pub fn applications(&self) -> &Window {
+        &self.applications
     }
 }
 

@@ -29,6 +29,17 @@ pub(super) struct RawDecree {
     pub(super) date: toml::Value,
     pub(super) gazette: String,
     pub(super) entry_into_force: RawCited,
+    pub(super) applications: RawWindow,
+}
+
+/// `[decree] applications`: the first and last day applications are taken, with where they are set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub(super) opens: toml::Value,
+    pub(super) closes: toml::Value,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
 }
 
 #[derive(Deserialize)]

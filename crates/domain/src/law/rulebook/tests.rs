@@ -99,7 +99,7 @@ fn dates_may_be_toml_dates_or_iso_strings() {
 fn an_unknown_rule_is_named_with_the_known_ones() {
     assert_eq!(
         error(&edited("rule = \"art28\"", "rule = \"art99\"")),
-        "scheme 'art28': unknown rule 'art99'; the rules are art27, art28, art29, art30, art38, art84_april, art84_may"
+        "scheme 'art28': unknown rule 'art99'; the rules are art27, art28, art29, art30, art38, art84_april, art84_may, art84_cococo"
     );
 }
 
@@ -260,4 +260,42 @@ fn a_scheme_granted_automatically_needs_a_rule_that_names_its_beneficiaries() {
     assert!(err.to_string().starts_with("scheme 'art84c2', key 'granted': rule 'art84_may' names no scheme"), "{err}");
     assert_eq!(Rulebook::dl34_2020().scheme("art84c1").unwrap().beneficiaries_of(), Some("art27"));
     assert_eq!(Rulebook::dl34_2020().scheme("art84c2").unwrap().beneficiaries_of(), None);
+}
+
+#[test]
+fn each_decree_has_its_own_days_for_applications() {
+    let march = Rulebook::dl18_2020();
+    assert_eq!(march.decree().applications().opens(), d(2020, 4, 1), "INPS opened the service on 1 April 2020");
+    assert_eq!(march.decree().applications().closes(), d(2020, 6, 3));
+    let may = Rulebook::dl34_2020();
+    assert!(may.decree().applications().opens() > may.decree().entry_into_force());
+    let err = error(&edited("closes = 2020-06-03", "closes = 2020-03-31"));
+    assert!(err.starts_with("key 'decree.applications': closes on 2020-03-31 before it opens on 2020-04-01"), "{err}");
+    let err = error(&edited("opens = 2020-04-01", "opens = \"1 April\""));
+    assert!(err.starts_with("key 'decree.applications.opens': \"1 April\" is not a calendar date"), "{err}");
+}
+
+#[test]
+fn the_rest_of_art_84_loads_with_its_amounts_and_months() {
+    let book = Rulebook::dl34_2020();
+    let cases = [
+        ("art84c3", true, 1000, "dl34-2020-maggio", None),
+        ("art84c4", false, 600, "dl34-2020-aprile", Some("art28")),
+        ("art84c5", false, 600, "dl34-2020-aprile", Some("art29")),
+        ("art84c7", false, 500, "dl34-2020-aprile", Some("art30")),
+        ("art84c10", false, 600, "dl34-2020-aprile", Some("art38")),
+    ];
+    for (id, applied, euros, group, after) in cases {
+        let scheme = book.scheme(id).unwrap();
+        assert_eq!(scheme.on_application(), applied, "{id}");
+        assert_eq!(scheme.amount(), Cents::from_euros(euros), "{id}");
+        assert_eq!(scheme.cumulation().id(), group, "{id}");
+        assert_eq!(scheme.beneficiaries_of(), after, "{id}");
+        assert!(scheme.amount_ref().starts_with("art. 84 c. "), "{id}");
+    }
+    let err = Rulebook::from_toml(&edited_dl34("value = 2020-02-24,", "value = 2020-06-24,")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "scheme 'art84c3', parameter 'ceased_by': is before ceased_from; write the later day last"
+    );
 }
