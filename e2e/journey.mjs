@@ -30,8 +30,8 @@ const AXE_PATH = require.resolve("axe-core/axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 const DESKTOP = { width: 1280, height: 900 };
 const MOBILE = { width: 390, height: 844 };
-// The home and situation pages list every decree in force, period by period (DL 18 and the twelve schemes with
-// DL 34 art. 84): longer pages, larger shots.
+// The home and situation pages list every decree in force, period by period (the twelve indemnities of DL 18
+// and DL 34 art. 84): longer pages, larger shots.
 const MAX_SHOT_BYTES = 600 * 1024;
 const PIN_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
 const CONTACT = "cittadina@example.it";
