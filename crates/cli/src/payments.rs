@@ -86,7 +86,7 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, coun
                         protocol_prefix: "INPS-COVID-".to_owned(),
                         idempotency_key: format!("synthetic-{n}"),
                         status: ApplicationStatus::Accepted,
-                        reasons: serde_json::json!([]),
+                        reasons: Vec::new(),
                         details: serde_json::json!({ "payment": payment, "contact": {} }),
                         submitted_at,
                         hold: None,

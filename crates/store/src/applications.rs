@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sportello_domain::CodiceFiscale;
+use sportello_domain::law::Reason;
 
 use crate::StoreError;
 
@@ -98,8 +99,8 @@ pub struct NewApplication {
     pub idempotency_key: String,
     /// The decision at submission.
     pub status: ApplicationStatus,
-    /// The decision's reasons for this scheme, as JSON (a list of reasons).
-    pub reasons: serde_json::Value,
+    /// The decision's reasons for this scheme, each citing its article; stored as JSON.
+    pub reasons: Vec<Reason>,
     /// Payment and contact details as JSON; their shape belongs to the portal.
     pub details: serde_json::Value,
     /// When it was submitted.
@@ -125,8 +126,8 @@ pub struct Application {
     pub idempotency_key: String,
     /// Where it stands.
     pub status: ApplicationStatus,
-    /// The decision's reasons.
-    pub reasons: serde_json::Value,
+    /// The decision's reasons, as the law gave them at submission.
+    pub reasons: Vec<Reason>,
     /// Payment and contact details.
     pub details: serde_json::Value,
     /// When it was submitted.

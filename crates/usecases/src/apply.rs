@@ -53,7 +53,7 @@ pub async fn submit(
         protocol_prefix: prefix.ok_or_else(|| UseCaseError::UnknownScheme(scheme.id().to_owned()))?,
         idempotency_key: draft.idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-        reasons: serde_json::to_value(&decided.reasons)?,
+        reasons: decided.reasons,
         // JSON only at the store's boundary, in the shape every stored row has.
         details: serde_json::to_value(&draft.details)?,
         submitted_at: now,

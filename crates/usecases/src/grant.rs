@@ -85,7 +85,7 @@ pub async fn grant(
                 protocol_prefix: prefix.clone(),
                 idempotency_key: grant_key(scheme.id()),
                 status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-                reasons: serde_json::to_value(&decided.reasons)?,
+                reasons: decided.reasons,
                 // Paid as the earlier indemnity was: the same account or post office, the same contacts; nothing
                 // was declared for it.
                 details: without_declarations(&beneficiary.details),

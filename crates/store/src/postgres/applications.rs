@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
+use sportello_domain::law::Reason;
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection};
@@ -175,7 +176,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.cumulation_group.push(&application.cumulation_group);
         columns.idempotency_key.push(&application.idempotency_key);
         columns.status.push(status.as_str());
-        columns.reasons.push(Json(&application.reasons));
+        columns.reasons.push(Json(application.reasons.as_slice()));
         columns.details.push(Json(&application.details));
         columns.submitted_at.push(submitted_at);
         columns.hold.push(application.hold.as_deref());
@@ -230,7 +231,7 @@ struct NewRows<'a> {
     cumulation_group: Vec<&'a str>,
     idempotency_key: Vec<&'a str>,
     status: Vec<&'static str>,
-    reasons: Vec<Json<&'a serde_json::Value>>,
+    reasons: Vec<Json<&'a [Reason]>>,
     details: Vec<Json<&'a serde_json::Value>>,
     submitted_at: Vec<DateTime<Utc>>,
     hold: Vec<Option<&'a str>>,

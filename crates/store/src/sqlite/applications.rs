@@ -180,7 +180,7 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
                 application.cumulation_group,
                 application.idempotency_key,
                 status.as_str(),
-                application.reasons.to_string(),
+                rows::reasons_to_db(&application.reasons),
                 application.details.to_string(),
                 timestamp_to_db(submitted_at),
                 application.hold,
@@ -244,7 +244,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
     .bind(&application.cumulation_group)
     .bind(&application.idempotency_key)
     .bind(status.as_str())
-    .bind(application.reasons.to_string())
+    .bind(rows::reasons_to_db(&application.reasons))
     .bind(application.details.to_string())
     .bind(timestamp_to_db(submitted_at))
     .bind(application.hold.as_deref())

@@ -201,7 +201,12 @@ pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: Application
         protocol_prefix: "INPS-COVID-".to_owned(),
         idempotency_key: key.to_owned(),
         status,
-        reasons: serde_json::json!([{ "article": "27", "met": status == ApplicationStatus::Accepted }]),
+        reasons: vec![sportello_domain::law::Reason {
+            code: if status == ApplicationStatus::Accepted { "art27.active" } else { "art27.not_active" }.to_owned(),
+            article: "art. 27 c. 1".to_owned(),
+            it: "Rapporto attivo alla data di riferimento.".to_owned(),
+            en: "An active position on the reference date.".to_owned(),
+        }],
         details: serde_json::json!({ "iban": "IT60X0542811101000000123456", "email": "mario@example.it" }),
         submitted_at: at(0),
         hold: None,

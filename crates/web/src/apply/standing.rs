@@ -210,7 +210,7 @@ mod tests {
             cumulation_group: "dl18-2020-marzo".to_owned(),
             idempotency_key: "k".to_owned(),
             status,
-            reasons: serde_json::json!([]),
+            reasons: Vec::new(),
             details: serde_json::json!({}),
             submitted_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),

@@ -52,7 +52,7 @@ async fn walk(app: &TestApp, browser: &Browser<'_>) -> Walked {
             protocol_prefix: "INPS-COVID-".to_owned(),
             idempotency_key: "caching-test".to_owned(),
             status: ApplicationStatus::Accepted,
-            reasons: serde_json::json!([]),
+            reasons: Vec::new(),
             details: serde_json::json!({"payment": {"method": "domiciliato"}}),
             submitted_at: chrono::Utc::now(),
             hold: None,
