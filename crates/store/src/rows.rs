@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sportello_domain::law::Reason;
 use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Cessation, Position, PositionKind};
-use sportello_domain::{Cents, CodiceFiscale, Date};
+use sportello_domain::{Cents, CodiceFiscale, Date, IdempotencyKey};
 
 use crate::credentials::{FirstHalfTo, PinCredential, PinLock};
 use crate::{
@@ -134,7 +134,8 @@ pub(crate) fn application(row: &impl StoredRow) -> Result<Application, StoreErro
         codice_fiscale: row.codice_fiscale("codice_fiscale")?,
         scheme: row.text("scheme")?,
         cumulation_group: row.text("cumulation_group")?,
-        idempotency_key: row.text("idempotency_key")?,
+        idempotency_key: IdempotencyKey::stored(&row.text("idempotency_key")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         status: ApplicationStatus::from_db(&row.text("status")?)?,
         reasons: reasons(row.json("reasons")?)?,
         details: row.json("details")?,

@@ -2,6 +2,7 @@
 //! transaction, refused when an application of the same cumulation group already holds an indemnity.
 
 use chrono::{DateTime, Utc};
+use sportello_domain::IdempotencyKey;
 use sportello_domain::law::Decrees;
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
 
@@ -16,7 +17,7 @@ pub struct Draft {
     /// The scheme applied for, by id.
     pub scheme: String,
     /// The client's key for this application: the same key answers with the same application.
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKey,
     /// Payment, contacts, declarations and the amounts declared, checked by [`crate::draft::validate`].
     pub details: Details,
 }

@@ -15,7 +15,7 @@ fn application(scheme: &str, group: &str, key: &str) -> NewApplication {
         scheme: scheme.to_owned(),
         cumulation_group: group.to_owned(),
         protocol_prefix: "INPS-COVID-".to_owned(),
-        idempotency_key: key.to_owned(),
+        idempotency_key: sportello_domain::IdempotencyKey::parse(key).unwrap(),
         status: ApplicationStatus::Accepted,
         reasons: Vec::new(),
         details: serde_json::json!({

@@ -174,7 +174,7 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.codice_fiscale.push(application.codice_fiscale.as_str());
         columns.scheme.push(&application.scheme);
         columns.cumulation_group.push(&application.cumulation_group);
-        columns.idempotency_key.push(&application.idempotency_key);
+        columns.idempotency_key.push(application.idempotency_key.as_str());
         columns.status.push(status.as_str());
         columns.reasons.push(Json(application.reasons.as_slice()));
         columns.details.push(Json(&application.details));
@@ -264,7 +264,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
     .bind(&application.cumulation_group)
-    .bind(&application.idempotency_key)
+    .bind(application.idempotency_key.as_str())
     .bind(status.as_str())
     .bind(Json(&application.reasons))
     .bind(Json(&application.details))
@@ -303,7 +303,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
                  LIMIT 1"
             )))
             .bind(application.codice_fiscale.as_str())
-            .bind(&application.idempotency_key)
+            .bind(application.idempotency_key.as_str())
             .bind(&application.cumulation_group)
             .fetch_optional(&mut *conn)
             .await?;

@@ -199,7 +199,7 @@ pub fn application(codice_fiscale: CodiceFiscale, key: &str, status: Application
         scheme: "art27".to_owned(),
         cumulation_group: MARCH.to_owned(),
         protocol_prefix: "INPS-COVID-".to_owned(),
-        idempotency_key: key.to_owned(),
+        idempotency_key: sportello_domain::IdempotencyKey::parse(key).unwrap(),
         status,
         reasons: vec![sportello_domain::law::Reason {
             code: if status == ApplicationStatus::Accepted { "art27.active" } else { "art27.not_active" }.to_owned(),

@@ -208,7 +208,7 @@ mod tests {
             codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
             scheme: "art27".to_owned(),
             cumulation_group: "dl18-2020-marzo".to_owned(),
-            idempotency_key: "k".to_owned(),
+            idempotency_key: sportello_domain::IdempotencyKey::parse("k").unwrap(),
             status,
             reasons: Vec::new(),
             details: serde_json::json!({}),

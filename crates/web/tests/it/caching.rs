@@ -50,7 +50,7 @@ async fn walk(app: &TestApp, browser: &Browser<'_>) -> Walked {
             scheme: "art27".to_owned(),
             cumulation_group: "dl18-2020-marzo".to_owned(),
             protocol_prefix: "INPS-COVID-".to_owned(),
-            idempotency_key: "caching-test".to_owned(),
+            idempotency_key: sportello_domain::IdempotencyKey::parse("caching-test").unwrap(),
             status: ApplicationStatus::Accepted,
             reasons: Vec::new(),
             details: serde_json::json!({"payment": {"method": "domiciliato"}}),
