@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use sportello_domain::law::Decrees;
-use sportello_domain::{Cents, Date};
+use sportello_domain::{Cents, Date, IdempotencyKey};
 use sportello_store::Store;
 use sportello_usecases::payments::RunSummary;
 
@@ -84,9 +84,9 @@ pub async fn synthetic(store: std::sync::Arc<dyn Store>, decrees: &Decrees, coun
                         scheme: scheme.clone(),
                         cumulation_group: group.clone(),
                         protocol_prefix: "INPS-COVID-".to_owned(),
-                        idempotency_key: format!("synthetic-{n}"),
+                        idempotency_key: IdempotencyKey::parse(&format!("synthetic-{n}"))?,
                         status: ApplicationStatus::Accepted,
-                        reasons: serde_json::json!([]),
+                        reasons: Vec::new(),
                         details: serde_json::json!({ "payment": payment, "contact": {} }),
                         submitted_at,
                         hold: None,

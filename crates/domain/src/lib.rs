@@ -7,6 +7,7 @@ pub mod codice_fiscale;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod iban;
+pub mod ids;
 pub mod law;
 pub mod money;
 pub mod persons;
@@ -15,6 +16,7 @@ pub mod registry;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError};
 pub use iban::{Iban, IbanError};
+pub use ids::{IdempotencyKey, IdempotencyKeyError};
 pub use money::{Cents, MoneyError};
 
 /// A calendar date (no time of day, no time zone), as the decree and the registry use them.

@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sportello_domain::CodiceFiscale;
+use sportello_domain::law::Reason;
+use sportello_domain::{CodiceFiscale, IdempotencyKey};
 
 use crate::StoreError;
 
@@ -95,11 +96,11 @@ pub struct NewApplication {
     /// What its protocol number starts with, from its decree's scheme file (`INPS-COVID-`).
     pub protocol_prefix: String,
     /// Chosen by the client per form; together with the codice fiscale it makes resubmission idempotent.
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKey,
     /// The decision at submission.
     pub status: ApplicationStatus,
-    /// The decision's reasons for this scheme, as JSON (a list of reasons).
-    pub reasons: serde_json::Value,
+    /// The decision's reasons for this scheme, each citing its article; stored as JSON.
+    pub reasons: Vec<Reason>,
     /// Payment and contact details as JSON; their shape belongs to the portal.
     pub details: serde_json::Value,
     /// When it was submitted.
@@ -122,11 +123,11 @@ pub struct Application {
     /// an indemnity.
     pub cumulation_group: String,
     /// The idempotency key it was submitted with.
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKey,
     /// Where it stands.
     pub status: ApplicationStatus,
-    /// The decision's reasons.
-    pub reasons: serde_json::Value,
+    /// The decision's reasons, as the law gave them at submission.
+    pub reasons: Vec<Reason>,
     /// Payment and contact details.
     pub details: serde_json::Value,
     /// When it was submitted.

@@ -3,9 +3,10 @@
 //! own. Everything built from those columns is here, so the two backends cannot drift apart in what they read.
 
 use chrono::{DateTime, Utc};
+use sportello_domain::law::Reason;
 use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Cessation, Position, PositionKind};
-use sportello_domain::{Cents, CodiceFiscale, Date};
+use sportello_domain::{Cents, CodiceFiscale, Date, IdempotencyKey};
 
 use crate::credentials::{FirstHalfTo, PinCredential, PinLock};
 use crate::{
@@ -133,14 +134,27 @@ pub(crate) fn application(row: &impl StoredRow) -> Result<Application, StoreErro
         codice_fiscale: row.codice_fiscale("codice_fiscale")?,
         scheme: row.text("scheme")?,
         cumulation_group: row.text("cumulation_group")?,
-        idempotency_key: row.text("idempotency_key")?,
+        idempotency_key: IdempotencyKey::stored(&row.text("idempotency_key")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         status: ApplicationStatus::from_db(&row.text("status")?)?,
-        reasons: row.json("reasons")?,
+        reasons: reasons(row.json("reasons")?)?,
         details: row.json("details")?,
         submitted_at: row.timestamp("submitted_at")?,
         updated_at: row.timestamp("updated_at")?,
         hold: row.opt_text("hold")?,
     })
+}
+
+/// An application's reasons from their stored JSON: a list of objects with `code`, `article`, `it` and `en`, as
+/// [`Reason`] serializes, so rows written before the store typed them read the same.
+fn reasons(json: serde_json::Value) -> Result<Vec<Reason>, StoreError> {
+    serde_json::from_value(json).map_err(|e| StoreError::Corrupt(format!("an application's reasons do not read: {e}")))
+}
+
+/// An application's reasons as the JSON text both backends store.
+pub(crate) fn reasons_to_db(reasons: &[Reason]) -> String {
+    // A reason is four strings: serializing it cannot fail.
+    serde_json::to_string(reasons).unwrap_or_else(|_| unreachable!("reasons are plain strings"))
 }
 
 /// A spending limit, from [`crate::sql::BUDGET_SELECT`].
@@ -308,4 +322,27 @@ pub(crate) fn person(row: &impl StoredRow) -> Result<PersonRecord, StoreError> {
         email: row.opt_text("email")?,
         cellulare: row.opt_text("cellulare")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row's reasons as the portal wrote them before the store typed them (`serde_json::to_value` of the law's
+    /// reasons), with one of them verbatim from a stored row.
+    const STORED: &str = r#"[{"code":"art27.not_active_on_reference_date","article":"art. 27 c. 1","it":"Nessun rapporto attivo.","en":"No active position."}]"#;
+
+    #[test]
+    fn reasons_stored_before_they_were_typed_read_back_and_write_the_same() {
+        let read = reasons(serde_json::from_str(STORED).unwrap()).unwrap();
+        assert_eq!(read[0].code, "art27.not_active_on_reference_date");
+        assert_eq!(read[0].article, "art. 27 c. 1");
+        assert_eq!(reasons_to_db(&read), STORED);
+    }
+
+    #[test]
+    fn reasons_of_another_shape_are_corruption() {
+        let err = reasons(serde_json::json!([{ "article": "27", "met": true }])).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    }
 }

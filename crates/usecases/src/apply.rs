@@ -2,6 +2,7 @@
 //! transaction, refused when an application of the same cumulation group already holds an indemnity.
 
 use chrono::{DateTime, Utc};
+use sportello_domain::IdempotencyKey;
 use sportello_domain::law::Decrees;
 use sportello_store::{ApplicationStatus, NewApplication, Store, Submission, SubmittedBy};
 
@@ -16,7 +17,7 @@ pub struct Draft {
     /// The scheme applied for, by id.
     pub scheme: String,
     /// The client's key for this application: the same key answers with the same application.
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKey,
     /// Payment, contacts, declarations and the amounts declared, checked by [`crate::draft::validate`].
     pub details: Details,
 }
@@ -53,7 +54,7 @@ pub async fn submit(
         protocol_prefix: prefix.ok_or_else(|| UseCaseError::UnknownScheme(scheme.id().to_owned()))?,
         idempotency_key: draft.idempotency_key,
         status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-        reasons: serde_json::to_value(&decided.reasons)?,
+        reasons: decided.reasons,
         // JSON only at the store's boundary, in the shape every stored row has.
         details: serde_json::to_value(&draft.details)?,
         submitted_at: now,

@@ -92,8 +92,8 @@ pub enum UseCaseError {
     /// A persons file refused or failed; the personal records are unchanged.
     #[error(transparent)]
     Persons(#[from] crate::registry::PersonsError),
-    /// Reasons or details could not be written as JSON (a defect, not input).
-    #[error("cannot write an application's reasons or details: {0}")]
+    /// Details could not be written as JSON (a defect, not input).
+    #[error("cannot write an application's details: {0}")]
     Json(#[from] serde_json::Error),
 }
 

@@ -12,6 +12,7 @@
 //! and that one receipt is lost (a new run finds the application and queues nothing), as on the portal.
 
 use chrono::{DateTime, Utc};
+use sportello_domain::IdempotencyKey;
 use sportello_domain::law::{Decrees, Facts};
 use sportello_store::{Application, ApplicationStatus, NewApplication, OutboxMessage, Store, Submission, SubmittedBy};
 
@@ -42,8 +43,8 @@ pub trait Receipts: Send + Sync {
 }
 
 /// The idempotency key of the grant of `scheme`: one per person and scheme.
-pub fn grant_key(scheme: &str) -> String {
-    format!("grant:{scheme}")
+pub fn grant_key(scheme: &str) -> IdempotencyKey {
+    IdempotencyKey::grant(scheme)
 }
 
 /// Grants `scheme` to every beneficiary of the scheme it names, at `now`, on behalf of `by` (who runs the command),
@@ -85,7 +86,7 @@ pub async fn grant(
                 protocol_prefix: prefix.clone(),
                 idempotency_key: grant_key(scheme.id()),
                 status: if decided.eligible { ApplicationStatus::Accepted } else { ApplicationStatus::Rejected },
-                reasons: serde_json::to_value(&decided.reasons)?,
+                reasons: decided.reasons,
                 // Paid as the earlier indemnity was: the same account or post office, the same contacts; nothing
                 // was declared for it.
                 details: without_declarations(&beneficiary.details),

@@ -1,9 +1,9 @@
 //! The apply use case on a real (SQLite) store: what no door may ask for is an input error, and an application is
 //! recorded once with the audit row naming its principal.
 
-use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Decrees;
 use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_domain::{CodiceFiscale, IdempotencyKey};
 use sportello_store::Submission;
 use sportello_usecases::apply::{Draft, submit};
 use sportello_usecases::draft::{Contacts, Declarations, Details, Payment};
@@ -16,7 +16,7 @@ fn draft(scheme: &str, key: &str) -> Draft {
         declarations: Declarations::default(),
         figures: Default::default(),
     };
-    Draft { scheme: scheme.to_owned(), idempotency_key: key.to_owned(), details }
+    Draft { scheme: scheme.to_owned(), idempotency_key: IdempotencyKey::parse(key).unwrap(), details }
 }
 
 /// A citizen acting for themself with a confirmed credential, from `from`.

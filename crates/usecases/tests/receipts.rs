@@ -1,9 +1,9 @@
 //! The citizen's reads and changes of their own applications, on a real (SQLite) store: every one reaches only the
 //! principal's subject's applications (another person's protocol number is not found), and leaves its audit row.
 
-use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Decrees;
 use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_domain::{CodiceFiscale, IdempotencyKey};
 use sportello_store::Submission;
 use sportello_usecases::apply::{Draft, submit};
 use sportello_usecases::draft::{Contacts, Declarations, Details, Payment};
@@ -36,7 +36,11 @@ async fn a_receipt_is_the_subject_s_own_or_not_found_and_each_reading_is_audited
         declarations: Declarations::default(),
         figures: Default::default(),
     };
-    let draft = Draft { scheme: "art27".to_owned(), idempotency_key: "k".to_owned(), details: details.clone() };
+    let draft = Draft {
+        scheme: "art27".to_owned(),
+        idempotency_key: IdempotencyKey::parse("k").unwrap(),
+        details: details.clone(),
+    };
     let Submission::Created(mine) = submit(store, &decrees, &owner, draft, now).await.unwrap() else {
         panic!("recorded")
     };

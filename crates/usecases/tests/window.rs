@@ -2,9 +2,9 @@
 //! decided or stored; a replayed day (windows open) takes it.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sportello_domain::CodiceFiscale;
 use sportello_domain::law::{Decrees, Windows};
 use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_domain::{CodiceFiscale, IdempotencyKey};
 use sportello_store::Submission;
 use sportello_usecases::apply::{Draft, submit};
 use sportello_usecases::draft::{Contacts, Declarations, Details, Payment};
@@ -17,7 +17,7 @@ fn draft(scheme: &str, key: &str) -> Draft {
         declarations: Declarations::default(),
         figures: Default::default(),
     };
-    Draft { scheme: scheme.to_owned(), idempotency_key: key.to_owned(), details }
+    Draft { scheme: scheme.to_owned(), idempotency_key: IdempotencyKey::parse(key).unwrap(), details }
 }
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {

@@ -15,9 +15,9 @@ fn application(scheme: &str, group: &str, key: &str) -> NewApplication {
         scheme: scheme.to_owned(),
         cumulation_group: group.to_owned(),
         protocol_prefix: "INPS-COVID-".to_owned(),
-        idempotency_key: key.to_owned(),
+        idempotency_key: sportello_domain::IdempotencyKey::parse(key).unwrap(),
         status: ApplicationStatus::Accepted,
-        reasons: serde_json::json!([]),
+        reasons: Vec::new(),
         details: serde_json::json!({
             "payment": {"method": "iban", "iban": "IT60X0542811101000000123456"},
             "contact": {"email": "mario.rossi@example.it"},
@@ -79,8 +79,8 @@ async fn march_april_may(sandbox: &Sandbox, url: &str) {
     assert_eq!(april[0].status, ApplicationStatus::Accepted);
     assert!(april[0].protocol.starts_with("INPS-COVID-"), "with a receipt's protocol number");
     assert_eq!(april[0].details["payment"], march.details["payment"], "paid as March was");
-    let reasons = april[0].reasons.as_array().unwrap();
-    assert!(reasons.iter().any(|r| r["code"] == "art84_april.march_beneficiary" && r["article"] == "art. 84 c. 1"));
+    let reasons = &april[0].reasons;
+    assert!(reasons.iter().any(|r| r.code == "art84_april.march_beneficiary" && r.article == "art. 84 c. 1"));
     let audit = store.audit_of(&cf, 20).await.unwrap();
     assert!(
         audit.iter().any(|a| a.actor == "officer:m.bianchi" && a.channel == "back_office"),

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sportello_domain::CodiceFiscale;
+use sportello_domain::law::Reason;
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection};
@@ -173,9 +174,9 @@ async fn submit_together(conn: &mut PgConnection, batch: &[NewApplication]) -> R
         columns.codice_fiscale.push(application.codice_fiscale.as_str());
         columns.scheme.push(&application.scheme);
         columns.cumulation_group.push(&application.cumulation_group);
-        columns.idempotency_key.push(&application.idempotency_key);
+        columns.idempotency_key.push(application.idempotency_key.as_str());
         columns.status.push(status.as_str());
-        columns.reasons.push(Json(&application.reasons));
+        columns.reasons.push(Json(application.reasons.as_slice()));
         columns.details.push(Json(&application.details));
         columns.submitted_at.push(submitted_at);
         columns.hold.push(application.hold.as_deref());
@@ -230,7 +231,7 @@ struct NewRows<'a> {
     cumulation_group: Vec<&'a str>,
     idempotency_key: Vec<&'a str>,
     status: Vec<&'static str>,
-    reasons: Vec<Json<&'a serde_json::Value>>,
+    reasons: Vec<Json<&'a [Reason]>>,
     details: Vec<Json<&'a serde_json::Value>>,
     submitted_at: Vec<DateTime<Utc>>,
     hold: Vec<Option<&'a str>>,
@@ -263,7 +264,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
     .bind(&application.cumulation_group)
-    .bind(&application.idempotency_key)
+    .bind(application.idempotency_key.as_str())
     .bind(status.as_str())
     .bind(Json(&application.reasons))
     .bind(Json(&application.details))
@@ -302,7 +303,7 @@ async fn submit_on(conn: &mut PgConnection, application: &NewApplication) -> Res
                  LIMIT 1"
             )))
             .bind(application.codice_fiscale.as_str())
-            .bind(&application.idempotency_key)
+            .bind(application.idempotency_key.as_str())
             .bind(&application.cumulation_group)
             .fetch_optional(&mut *conn)
             .await?;

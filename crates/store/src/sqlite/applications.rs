@@ -86,7 +86,7 @@ impl Batch for SqliteBatch {
         let mut conn = self.writer.acquire().await?;
         // The new rows travel as one JSON text, and SQLite's JSON functions cut a text at a NUL character where a
         // bound parameter keeps it: a batch with one is stored one submission at a time, its texts bound as they are.
-        let nul = applications.iter().any(|a| a.scheme.contains('\0') || a.idempotency_key.contains('\0'));
+        let nul = applications.iter().any(|a| a.scheme.contains('\0') || a.idempotency_key.as_str().contains('\0'));
         if !nul {
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             let together = async {
@@ -178,9 +178,9 @@ async fn submit_together(conn: &mut SqliteConnection, batch: &[NewApplication]) 
                 application.codice_fiscale.as_str(),
                 application.scheme,
                 application.cumulation_group,
-                application.idempotency_key,
+                application.idempotency_key.as_str(),
                 status.as_str(),
-                application.reasons.to_string(),
+                rows::reasons_to_db(&application.reasons),
                 application.details.to_string(),
                 timestamp_to_db(submitted_at),
                 application.hold,
@@ -242,9 +242,9 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
     .bind(application.codice_fiscale.as_str())
     .bind(&application.scheme)
     .bind(&application.cumulation_group)
-    .bind(&application.idempotency_key)
+    .bind(application.idempotency_key.as_str())
     .bind(status.as_str())
-    .bind(application.reasons.to_string())
+    .bind(rows::reasons_to_db(&application.reasons))
     .bind(application.details.to_string())
     .bind(timestamp_to_db(submitted_at))
     .bind(application.hold.as_deref())
@@ -281,7 +281,7 @@ async fn submit_on(conn: &mut SqliteConnection, application: &NewApplication) ->
                  LIMIT 1"
             )))
             .bind(application.codice_fiscale.as_str())
-            .bind(&application.idempotency_key)
+            .bind(application.idempotency_key.as_str())
             .bind(&application.cumulation_group)
             .fetch_optional(&mut *conn)
             .await?;

@@ -73,7 +73,7 @@ conformance! {
     group_commit::one_failing_submission_fails_alone,
     group_commit::many_concurrent_submissions_get_their_own_outcome_in_few_commits,
     group_commit::a_submission_is_durable_when_acknowledged,
-    group_commit::a_nul_in_a_key_is_kept_or_refused_never_cut,
+    group_commit::a_nul_in_a_text_is_kept_or_refused_never_cut,
     group_commit::audited_submissions_get_their_rows_in_their_batch,
     persons::persons_import_round_trips_and_replaces_the_whole_file,
     persons::an_aborted_or_failed_persons_import_changes_nothing,

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sportello_domain::Iban;
 use sportello_domain::law;
+use sportello_domain::{Iban, IdempotencyKey};
 use sportello_store::Submission;
 use sportello_usecases::draft::{self, Invalid};
 use sportello_usecases::receipts::{self, Receipt as Read};
@@ -30,16 +30,11 @@ use crate::schemes::scheme_title;
 /// The header carrying the client's key for one application.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// Longest idempotency key accepted.
-const MAX_KEY: usize = 64;
-
 /// The client's idempotency key: 1 to 64 letters, digits, `-` or `_` in the `Idempotency-Key` header.
-fn idempotency_key(headers: &HeaderMap, lang: Lang) -> Result<String, Problem> {
+fn idempotency_key(headers: &HeaderMap, lang: Lang) -> Result<IdempotencyKey, Problem> {
     let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let well_formed =
-        (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if well_formed {
-        return Ok(key.to_owned());
+    if let Ok(key) = IdempotencyKey::parse(key) {
+        return Ok(key);
     }
     let detail = lang.pick(
         "Serve l'intestazione Idempotency-Key: da 1 a 64 caratteri tra lettere, cifre, - e _. Usi una chiave nuova \

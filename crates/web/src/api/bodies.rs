@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sportello_domain::law::{self, DeclarationKind};
+use sportello_domain::law::DeclarationKind;
 use sportello_store::{Application, ApplicationStatus, PaymentRecord};
 use utoipa::ToSchema;
 
@@ -11,7 +11,7 @@ use sportello_usecases::draft::{self, Contacts, Details, DraftInput, Payment, Pa
 
 use super::situation::Reason;
 use crate::apply::standing::Standing;
-use crate::apply::stored::{reasons_of, standing};
+use crate::apply::stored::standing;
 use crate::auth::AuthState;
 use crate::i18n::Lang;
 use crate::schemes::{legal_ref, scheme_title};
@@ -200,7 +200,7 @@ impl Receipt {
     /// The receipt of `application` in `lang`, given its citizen's `payments`.
     pub(super) fn new(state: &AuthState, application: Application, payments: &[PaymentRecord], lang: Lang) -> Self {
         let standing = standing(state, &application, payments);
-        let reasons = reasons_of(&application).into_iter().map(|r: law::Reason| Reason::new(r, lang)).collect();
+        let reasons = application.reasons.iter().cloned().map(|r| Reason::new(r, lang)).collect();
         let details = Details::stored(&application);
         let payment = details.as_ref().map(|d| match &d.payment {
             Payment::Iban { iban } => PaymentShown::Iban { iban_last4: iban.last4().to_owned() },

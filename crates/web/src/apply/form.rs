@@ -3,8 +3,8 @@
 //! every thing the check finds wrong ([`message`]), which both doors show.
 
 use serde::Deserialize;
-use sportello_domain::IbanError;
 use sportello_domain::law::{DeclarationKind, Figure, Scheme};
+use sportello_domain::{IbanError, IdempotencyKey};
 use sportello_usecases::draft::{self, DraftInput, Invalid, PaymentChoice};
 pub use sportello_usecases::draft::{AmountProblem, Details, Payment, parse_amount};
 
@@ -232,6 +232,18 @@ impl ApplicationForm {
         };
         draft::read_figures(&mut input, scheme.figures().iter().map(|f| (f.id(), self.figure(f.id()))));
         input
+    }
+
+    /// The key the form was drawn with, or the message [`ApplicationForm::validate_for`] gives when it is missing.
+    pub fn key(&self, lang: Lang) -> Result<IdempotencyKey, FieldErrors> {
+        match IdempotencyKey::parse(&self.idempotency_key) {
+            Ok(key) if is_idempotency_key(&self.idempotency_key) => Ok(key),
+            _ => {
+                let mut errors = FieldErrors::default();
+                errors.push("idempotency_key", incomplete_message(lang).to_owned());
+                Err(errors)
+            }
+        }
     }
 
     /// Checks the whole form for `scheme`: the details to store, or a message for every field that needs one,

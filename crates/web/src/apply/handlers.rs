@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sportello_domain::Iban;
 use sportello_domain::law::Scheme;
+use sportello_domain::{Iban, IdempotencyKey};
 use sportello_store::{Application, Submission};
 use sportello_usecases::{UseCaseError, iban, receipts};
 
@@ -209,11 +209,11 @@ pub async fn submit(
         return Ok(forbidden(lang));
     }
     let scheme = applied_for(&state, &form.scheme).or_page(lang)?;
-    let details = match form.validate_for(lang, scheme) {
-        Ok(details) => details,
+    let (key, details) = match form.validate_for(lang, scheme).and_then(|details| Ok((form.key(lang)?, details))) {
+        Ok(checked) => checked,
         Err(errors) => return ApplyPage::render(&state, &citizen, lang, scheme, form, errors),
     };
-    let submitted = submit_application(&state, &citizen, scheme, form.idempotency_key, details, &from, lang).await;
+    let submitted = submit_application(&state, &citizen, scheme, key, details, &from, lang).await;
     Ok(match submitted.or_page(lang)? {
         Submission::Created(application) | Submission::Duplicate(application) => {
             Redirect::to(&format!("/domande/{}{}", application.protocol, lang_suffix(lang))).into_response()
@@ -230,7 +230,7 @@ pub async fn submit_application(
     state: &AuthState,
     citizen: &Citizen,
     scheme: &Scheme,
-    idempotency_key: String,
+    idempotency_key: IdempotencyKey,
     details: Details,
     from: &ClientAddr,
     lang: Lang,

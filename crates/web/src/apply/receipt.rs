@@ -15,7 +15,7 @@ use sportello_store::{Application, ApplicationStatus, OutboxMessage};
 use super::form::Payment;
 use super::italian_time;
 use super::standing::Standing;
-use super::stored::{details_of, reasons_of, standing};
+use super::stored::{details_of, standing};
 use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::session::{Citizen, ClientAddr};
@@ -127,9 +127,10 @@ impl ReceiptView {
             payment,
             pay_date: pay_date(standing, state.app.config.payments.next_run_on_or_after(accepted_on), lang),
             declarations: declarations(find_scheme(state, &application.scheme), &application.details, lang),
-            reasons: reasons_of(application)
-                .into_iter()
-                .map(|r| ReasonView { article: r.article, text: lang.pick(&r.it, &r.en).to_owned() })
+            reasons: application
+                .reasons
+                .iter()
+                .map(|r| ReasonView { article: r.article.clone(), text: lang.pick(&r.it, &r.en).to_owned() })
                 .collect(),
             review: (status == ApplicationStatus::Rejected).then(|| review(submitted_on, lang)),
             email: email.unwrap_or_default(),

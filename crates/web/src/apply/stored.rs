@@ -1,21 +1,13 @@
-//! An application as the store keeps it, read back for the pages, the receipt and the API: the reasons and the
-//! details written with it, and where it stands. Reading the citizen's own applications is a use case
+//! An application as the store keeps it, read back for the pages, the receipt and the API: the details written with
+//! it, and where it stands. Reading the citizen's own applications is a use case
 //! (`sportello_usecases::receipts`), audited there.
 
-use sportello_domain::law::Reason;
 use sportello_store::{Application, PaymentRecord};
 
 use super::form::Details;
 use super::standing::Standing;
 use crate::auth::AuthState;
 use crate::schemes::find_scheme;
-
-/// The reasons stored with `application` (none if they cannot be read back, which is logged).
-pub fn reasons_of(application: &Application) -> Vec<Reason> {
-    serde_json::from_value::<Vec<Reason>>(application.reasons.clone())
-        .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable reasons"))
-        .unwrap_or_default()
-}
 
 /// The details stored with `application` (`None` if they cannot be read back, which is logged).
 pub fn details_of(application: &Application) -> Option<Details> {
