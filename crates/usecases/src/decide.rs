@@ -32,9 +32,29 @@ impl Situation {
 
     /// The application holding an indemnity of the same cumulation group as `scheme`, if any.
     pub fn holding_in(&self, decrees: &Decrees, scheme: &str) -> Option<&Application> {
-        let group = decrees.scheme(scheme)?.cumulation();
-        self.holdings.iter().find(|a| decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group))
+        holding_among(&self.holdings, decrees, scheme)
     }
+}
+
+/// Of `applications`, the one holding an indemnity of the same cumulation group as `scheme`: the one the store would
+/// name when refusing another.
+fn holding_among<'a>(applications: &'a [Application], decrees: &Decrees, scheme: &str) -> Option<&'a Application> {
+    let group = decrees.scheme(scheme)?.cumulation();
+    applications
+        .iter()
+        .find(|a| a.status.holds_indemnity() && decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group))
+}
+
+/// The application of `codice_fiscale` that holds an indemnity of the same cumulation group as `scheme`, if any,
+/// read without deciding anything: what a form checks before the citizen fills it in.
+pub async fn holding(
+    store: &dyn Store,
+    decrees: &Decrees,
+    codice_fiscale: &CodiceFiscale,
+    scheme: &str,
+) -> Result<Option<Application>, UseCaseError> {
+    let applications = store.applications_of(codice_fiscale).await?;
+    Ok(holding_among(&applications, decrees, scheme).cloned())
 }
 
 /// The person's situation: their positions decided by every decree, with the indemnities they hold as facts.

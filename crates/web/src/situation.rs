@@ -13,7 +13,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use sportello_domain::CodiceFiscale;
 use sportello_store::{Application, ApplicationStatus};
 
 use crate::auth::csrf::Binding;
@@ -32,21 +31,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
 }
 
 pub use sportello_usecases::decide::Situation;
-
-/// The application that holds an indemnity of the same period as `scheme`, if any: the same the store would name
-/// when refusing a second one.
-pub async fn holding_of(
-    state: &AuthState,
-    codice_fiscale: &CodiceFiscale,
-    scheme: &str,
-) -> Result<Option<Application>, sportello_store::StoreError> {
-    let decrees = &state.app.decrees;
-    let Some(group) = decrees.scheme(scheme).map(|s| s.cumulation()) else { return Ok(None) };
-    let applications = state.app.store.applications_of(codice_fiscale).await?;
-    Ok(applications
-        .into_iter()
-        .find(|a| a.status.holds_indemnity() && decrees.scheme(&a.scheme).is_some_and(|s| s.cumulation() == group)))
-}
 
 /// What the citizen already holds, in plain words: the first sentence names the application, the second says why
 /// no other indemnity can be added.
@@ -203,7 +187,7 @@ pub async fn situation(
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
-        codice_fiscale: citizen.codice_fiscale.to_string(),
+        codice_fiscale: citizen.principal.subject.to_string(),
         in_registry: situation.in_registry,
         periods,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),

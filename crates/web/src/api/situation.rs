@@ -272,6 +272,6 @@ pub async fn situation(
         .collect();
     let holding = holdings.first().cloned();
     let in_registry = situation.in_registry;
-    Json(Situation { codice_fiscale: citizen.codice_fiscale.to_string(), in_registry, schemes, holding, holdings })
+    Json(Situation { codice_fiscale: citizen.principal.subject.to_string(), in_registry, schemes, holding, holdings })
         .into_response()
 }

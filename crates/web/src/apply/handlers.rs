@@ -76,7 +76,7 @@ impl ApplyPage {
             lang_suffix: lang_suffix(lang),
             last_update: LAST_UPDATE,
             csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
-            codice_fiscale: citizen.codice_fiscale.to_string(),
+            codice_fiscale: citizen.principal.subject.to_string(),
             scheme: SchemeSummary::new(state, scheme, lang),
             declarations: DeclarationView::of(scheme, &form, lang),
             figures: FigureView::of(scheme, &form, lang),
@@ -161,7 +161,7 @@ pub async fn review(
     let decision = sportello_usecases::decide::for_application(
         app.store.as_ref(),
         &app.decrees,
-        citizen.codice_fiscale,
+        citizen.principal.subject,
         &details.figures,
     )
     .await
@@ -178,7 +178,7 @@ pub async fn review(
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
         csrf: state.auth.csrf.token(Binding::Session(&citizen.id_hash)),
-        codice_fiscale: citizen.codice_fiscale.to_string(),
+        codice_fiscale: citizen.principal.subject.to_string(),
         scheme: SchemeSummary::new(&state, scheme, lang),
         idempotency_key: form.idempotency_key,
         iban,
@@ -318,7 +318,7 @@ pub async fn applications(
         lang,
         lang_suffix: lang_suffix(lang),
         last_update: LAST_UPDATE,
-        codice_fiscale: citizen.codice_fiscale.to_string(),
+        codice_fiscale: citizen.principal.subject.to_string(),
         applications,
     };
     Ok(render(StatusCode::OK, &page))

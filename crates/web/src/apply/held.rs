@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sportello_domain::law::Scheme;
 use sportello_store::Application;
+use sportello_usecases::decide;
 
 use crate::auth::AuthState;
 use crate::auth::session::Citizen;
 use crate::error::{OrPage, PageError};
 use crate::i18n::Lang;
 use crate::render::{LAST_UPDATE, lang_suffix, render_with as render};
-use crate::situation::{holding_message, holding_of};
+use crate::situation::holding_message;
 
 #[derive(Template)]
 #[template(path = "held.html")]
@@ -37,7 +38,8 @@ pub async fn refuse_second(
     asked: &Scheme,
     lang: Lang,
 ) -> Result<Option<Response>, PageError> {
-    let held = holding_of(state, &citizen.codice_fiscale, asked.id()).await.or_page(lang)?;
+    let (store, decrees) = (state.app.store.as_ref(), state.app.decrees.as_ref());
+    let held = decide::holding(store, decrees, &citizen.principal.subject, asked.id()).await.or_page(lang)?;
     Ok(held.map(|held| page(state, &held, asked, lang)))
 }
 

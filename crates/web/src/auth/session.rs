@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use rand::TryRng as _;
-use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::Principal;
 use sportello_store::{Session, SessionKind, StoreError};
 use sportello_usecases::Acting;
@@ -77,8 +76,6 @@ pub fn is_live(session: &Session, now: DateTime<Utc>, idle: std::time::Duration)
 /// Every read of personal data goes through it, so a page can show only the logged-in person's own data.
 #[derive(Debug, Clone)]
 pub struct Citizen {
-    /// Whose data the session acts on (the subject of [`Citizen::principal`]).
-    pub codice_fiscale: CodiceFiscale,
     /// Who acts, for whom, how they logged in and by which door.
     pub principal: Principal,
     /// The hash of the session id, which logged-in CSRF tokens are bound to.
@@ -141,7 +138,6 @@ pub async fn resume(state: &AuthState, id: &str, kind: SessionKind) -> Result<Re
                 store.touch_session(&id_hash, now).await?;
             }
             Ok(Resumed::Live(Citizen {
-                codice_fiscale: session.codice_fiscale,
                 principal,
                 id_hash,
                 credential: session.credential,
@@ -189,12 +185,12 @@ impl FromRequestParts<AuthState> for Citizen {
 /// The header's view of `citizen`: their name from the persons import, or their codice fiscale when it has none
 /// (or cannot be read now: the header is no reason to refuse the page).
 async fn viewer(state: &AuthState, citizen: &Citizen) -> crate::viewer::Viewer {
-    let name = match state.app.store.person(&citizen.codice_fiscale).await {
+    let name = match state.app.store.person(&citizen.principal.subject).await {
         Ok(Some(person)) if !person.full_name().trim().is_empty() => person.full_name(),
-        Ok(_) => citizen.codice_fiscale.to_string(),
+        Ok(_) => citizen.principal.subject.to_string(),
         Err(e) => {
             tracing::warn!(error = %e, "could not read a person's name for the header");
-            citizen.codice_fiscale.to_string()
+            citizen.principal.subject.to_string()
         }
     };
     let csrf = state.auth.csrf.token(super::csrf::Binding::Session(&citizen.id_hash));
@@ -222,7 +218,7 @@ mod tests {
             id_hash: hash_id("x"),
             kind: SessionKind::Cookie,
             actor: "citizen:RSSMRA80A01H501U".to_owned(),
-            codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
+            codice_fiscale: sportello_domain::CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
             login_method: "pin_simplified".to_owned(),
             channel: "citizen".to_owned(),
             created_at: last_seen_at,
