@@ -1,4 +1,5 @@
-//! Identifiers an application is known by, valid once built: the idempotency key a client submits it with.
+//! Identifiers an application is known by, valid once built: the idempotency key a client submits it with, and the
+//! protocol number its receipt gives.
 
 use std::fmt;
 
@@ -88,6 +89,93 @@ impl From<IdempotencyKey> for String {
     }
 }
 
+/// Longest protocol number read from a request or a row.
+pub const MAX_PROTOCOL: usize = 64;
+
+/// The number an application's receipt gives: its decree's prefix, the year and a sequence
+/// (`INPS-COVID-2020-000000001`). Read from a path or a row, it is 1 to 64 capital letters, digits or `-`; anything
+/// else names no application.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProtocolNumber(String);
+
+/// Why a string is not a protocol number.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("'{0}' is not a protocol number: write capital letters, digits and - (e.g. INPS-COVID-2020-000000001)")]
+pub struct ProtocolNumberError(pub String);
+
+impl ProtocolNumber {
+    /// A protocol number as a citizen, a path or a row gives it.
+    pub fn parse(text: &str) -> Result<Self, ProtocolNumberError> {
+        let valid = (1..=MAX_PROTOCOL).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if valid { Ok(Self(text.to_owned())) } else { Err(ProtocolNumberError(text.to_owned())) }
+    }
+
+    /// The number as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ProtocolNumber {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProtocolNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for ProtocolNumber {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ProtocolNumber {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for ProtocolNumber {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<ProtocolNumber> for String {
+    fn eq(&self, other: &ProtocolNumber) -> bool {
+        *self == other.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ProtocolNumber {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProtocolNumber {
+    type Error = ProtocolNumberError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<ProtocolNumber> for String {
+    fn from(number: ProtocolNumber) -> Self {
+        number.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +187,16 @@ mod tests {
         }
         for bad in ["", &"x".repeat(65), "with space", "grant:art84c1", "è", "a/b"] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_protocol_number_is_capitals_digits_and_dashes() {
+        for good in ["INPS-COVID-2020-000000001", "INPS-COVID-2020-000000001-BIS", &"A".repeat(64)] {
+            assert_eq!(ProtocolNumber::parse(good).map(String::from), Ok(good.to_owned()), "{good}");
+        }
+        for bad in ["", &"A".repeat(65), "inps-covid-2020-1", "' OR '1'='1", "INPS COVID", "INPS/1"] {
+            assert!(ProtocolNumber::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -16,7 +16,7 @@ pub mod registry;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError};
 pub use iban::{Iban, IbanError};
-pub use ids::{IdempotencyKey, IdempotencyKeyError};
+pub use ids::{IdempotencyKey, IdempotencyKeyError, ProtocolNumber, ProtocolNumberError};
 pub use money::{Cents, MoneyError};
 
 /// A calendar date (no time of day, no time zone), as the decree and the registry use them.

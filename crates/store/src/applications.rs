@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sportello_domain::law::Reason;
-use sportello_domain::{CodiceFiscale, IdempotencyKey};
+use sportello_domain::{CodiceFiscale, IdempotencyKey, ProtocolNumber};
 
 use crate::StoreError;
 
@@ -30,7 +30,7 @@ pub trait ApplicationStore: Send + Sync {
     async fn application(
         &self,
         codice_fiscale: &CodiceFiscale,
-        protocol: &str,
+        protocol: &ProtocolNumber,
     ) -> Result<Option<Application>, StoreError>;
 
     /// Every application of one person, oldest first.
@@ -114,7 +114,7 @@ pub struct NewApplication {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     /// The protocol number given in the receipt, unique.
-    pub protocol: String,
+    pub protocol: ProtocolNumber,
     /// The applicant.
     pub codice_fiscale: CodiceFiscale,
     /// The indemnity applied for.

@@ -101,7 +101,7 @@ pub(crate) fn audit_rows<'a>(
                 actor: by.actor.clone(),
                 action: action.to_owned(),
                 subject: application.codice_fiscale,
-                object: Some(found.protocol.clone()),
+                object: Some(found.protocol.to_string()),
                 at: application.submitted_at,
                 from: by.from.clone(),
                 login_method: by.login_method.clone(),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sportello_domain::law::Reason;
 use sportello_domain::persons::{PersonRecord, Residence};
 use sportello_domain::registry::{Cessation, Position, PositionKind};
-use sportello_domain::{Cents, CodiceFiscale, Date, IdempotencyKey};
+use sportello_domain::{Cents, CodiceFiscale, Date, IdempotencyKey, ProtocolNumber};
 
 use crate::credentials::{FirstHalfTo, PinCredential, PinLock};
 use crate::{
@@ -130,7 +130,10 @@ pub(crate) fn application(row: &impl StoredRow) -> Result<Application, StoreErro
     Ok(Application {
         protocol: row
             .opt_text("protocol")?
-            .ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))?,
+            .ok_or_else(|| StoreError::Corrupt("an application without a protocol number".into()))
+            .and_then(|text| {
+                ProtocolNumber::parse(&text).map_err(|e| StoreError::Corrupt(format!("an application's {e}")))
+            })?,
         codice_fiscale: row.codice_fiscale("codice_fiscale")?,
         scheme: row.text("scheme")?,
         cumulation_group: row.text("cumulation_group")?,

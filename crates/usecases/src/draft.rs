@@ -95,7 +95,7 @@ impl Details {
     /// The details stored with `application` (`None` if they cannot be read back, which is logged).
     pub fn stored(application: &Application) -> Option<Self> {
         serde_json::from_value::<Details>(application.details.clone())
-            .inspect_err(|e| tracing::error!(error = %e, protocol = application.protocol, "unreadable details"))
+            .inspect_err(|e| tracing::error!(error = %e, protocol = %application.protocol, "unreadable details"))
             .ok()
     }
 }

@@ -1,8 +1,8 @@
 //! The use cases' one error type and what kind of failure each is, for the doors to map once.
 
-use sportello_domain::CodiceFiscale;
 use sportello_domain::Date;
 use sportello_domain::law::{Outside, OutsideWindow};
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
 use sportello_store::StoreError;
 use thiserror::Error;
 
@@ -26,13 +26,13 @@ pub enum UseCaseError {
     NoSuchApplication(String),
     /// A new IBAN was given for an application whose payment the bank did not return.
     #[error("the payment of application '{0}' was not returned by the bank: no new IBAN is needed")]
-    NoReturnedPayment(String),
+    NoReturnedPayment(ProtocolNumber),
     /// An annulment asked in a session whose credential is not confirmed (docs/SECURITY.md, "INPS PIN").
     #[error("only a session opened with a confirmed credential may annul an application")]
     NotConfirmed,
     /// An annulment of an application that is not held for another, unconfirmed credential.
     #[error("application '{0}' was not made with another, unconfirmed credential: there is nothing to annul")]
-    NothingToAnnul(String),
+    NothingToAnnul(ProtocolNumber),
     /// The person is not in the registry, so no PIN is issued for them.
     #[error("{0} is not in the registry: no PIN issued for it")]
     NotInRegistry(CodiceFiscale),
@@ -178,14 +178,18 @@ impl UseCaseError {
 mod tests {
     use super::*;
 
+    fn protocol() -> ProtocolNumber {
+        ProtocolNumber::parse("INPS-COVID-2020-000000001").unwrap()
+    }
+
     #[test]
     fn what_the_user_can_fix_exits_with_2_and_a_failure_of_ours_with_1() {
         let cases: [(&str, UseCaseError, ErrorKind, u8); 6] = [
             ("an unknown scheme", UseCaseError::UnknownScheme("x".into()), ErrorKind::Input, 2),
             ("another person's protocol", UseCaseError::NoSuchApplication("P".into()), ErrorKind::NotFound, 2),
             ("an unconfirmed session annulling", UseCaseError::NotConfirmed, ErrorKind::Forbidden, 2),
-            ("a payment not returned", UseCaseError::NoReturnedPayment("P".into()), ErrorKind::Conflict, 2),
-            ("nothing to annul", UseCaseError::NothingToAnnul("P".into()), ErrorKind::Conflict, 2),
+            ("a payment not returned", UseCaseError::NoReturnedPayment(protocol()), ErrorKind::Conflict, 2),
+            ("nothing to annul", UseCaseError::NothingToAnnul(protocol()), ErrorKind::Conflict, 2),
             ("a store down", UseCaseError::Store(StoreError::Corrupt("x".into())), ErrorKind::Unavailable, 1),
         ];
         for (situation, error, kind, status) in cases {

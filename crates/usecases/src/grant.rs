@@ -72,7 +72,7 @@ pub async fn grant(
     loop {
         let page = store.applications_of_scheme(earlier, ApplicationStatus::Accepted, after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
-        after = Some(last.protocol.clone());
+        after = Some(last.protocol.to_string());
         for beneficiary in page {
             done.beneficiaries += 1;
             let cf = beneficiary.codice_fiscale;

@@ -61,7 +61,7 @@ pub async fn confirm_identity(
     if store.pins_of(&codice_fiscale).await?.is_empty() {
         return Err(UseCaseError::HoldsNoPin(codice_fiscale));
     }
-    let held: Vec<String> = store
+    let held: Vec<sportello_domain::ProtocolNumber> = store
         .applications_of(&codice_fiscale)
         .await?
         .into_iter()

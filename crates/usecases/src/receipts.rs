@@ -3,13 +3,14 @@
 //! is not found, exactly as one that does not exist.
 
 use chrono::{DateTime, Utc};
+use sportello_domain::ProtocolNumber;
 use sportello_store::{Application, PaymentRecord, Store};
 
 use crate::acting::Acting;
 use crate::error::UseCaseError;
 
 /// Longest protocol number looked up; ours are 26 characters.
-pub const MAX_PROTOCOL: usize = 64;
+pub const MAX_PROTOCOL: usize = sportello_domain::ids::MAX_PROTOCOL;
 
 /// Applications with the payments made or planned for them.
 #[derive(Debug, Clone)]
@@ -58,8 +59,7 @@ pub async fn of_submitted(store: &dyn Store, who: &Acting, application: Applicat
 /// The subject's own application `protocol`, unaudited (callers audit what they do with it).
 pub(crate) async fn own(store: &dyn Store, who: &Acting, protocol: &str) -> Result<Application, UseCaseError> {
     let missing = || UseCaseError::NoSuchApplication(protocol.chars().take(MAX_PROTOCOL).collect());
-    if protocol.len() > MAX_PROTOCOL {
-        return Err(missing());
-    }
-    store.application(&who.principal.subject, protocol).await?.ok_or_else(missing)
+    // Text that is not a protocol number names no application: the same answer as another person's number.
+    let Ok(protocol) = ProtocolNumber::parse(protocol) else { return Err(missing()) };
+    store.application(&who.principal.subject, &protocol).await?.ok_or_else(missing)
 }

@@ -172,7 +172,7 @@ pub async fn situation(
             let held = holding.map(|application| {
                 let (what, why) = holding_message(&state, application, lang);
                 HeldView {
-                    protocol: application.protocol.clone(),
+                    protocol: application.protocol.to_string(),
                     what,
                     why,
                     not_cumulable_ref: group.legal_ref().to_owned(),

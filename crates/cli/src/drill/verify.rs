@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
-use sportello_domain::CodiceFiscale;
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
 use sportello_store::Store;
 
 /// A receipt a simulated citizen got back.
@@ -138,7 +138,10 @@ pub async fn verify_store(store: &dyn Store, receipts: &[Receipt], sightings: &[
             let copies = stored.iter().filter(|a| a.protocol == receipt.protocol).count();
             match copies {
                 1 => {}
-                0 => match store.application(&cf, &receipt.protocol).await? {
+                0 => match match ProtocolNumber::parse(&receipt.protocol) {
+                    Ok(protocol) => store.application(&cf, &protocol).await?,
+                    Err(_) => None,
+                } {
                     Some(_) => findings
                         .missing
                         .push(format!("{} of {cf} is not listed among their applications", receipt.protocol)),

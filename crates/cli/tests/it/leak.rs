@@ -467,7 +467,7 @@ async fn through(
                 found.leaks.push(format!("{me} got {other} on {} via {}", response.path, proxy.name));
             }
             for protocol in protocols {
-                if owner_of_protocol.get(&protocol).is_some_and(|owner| owner != me) {
+                if owner_of_protocol.get(protocol.as_str()).is_some_and(|owner| owner != me) {
                     found.leaks.push(format!("{me} got protocol {protocol} on {} via {}", response.path, proxy.name));
                 }
             }

@@ -86,7 +86,7 @@ pub async fn applications(
             .await
             .unwrap();
         match outcome {
-            Submission::Created(a) => protocols.push(a.protocol),
+            Submission::Created(a) => protocols.push(a.protocol.to_string()),
             other => panic!("{other:?}"),
         }
     }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
-use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Reason;
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
 use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, Connection};
@@ -34,12 +34,12 @@ impl ApplicationStore for PgStore {
     async fn application(
         &self,
         codice_fiscale: &CodiceFiscale,
-        protocol: &str,
+        protocol: &ProtocolNumber,
     ) -> Result<Option<Application>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {APPLICATION_COLUMNS} FROM applications WHERE protocol = $1 AND codice_fiscale = $2"
         )))
-        .bind(protocol)
+        .bind(protocol.as_str())
         .bind(codice_fiscale.as_str())
         .fetch_optional(&self.pool)
         .await?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
-use sportello_domain::CodiceFiscale;
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{AssertSqlSafe, Connection};
 
@@ -32,12 +32,12 @@ impl ApplicationStore for SqliteStore {
     async fn application(
         &self,
         codice_fiscale: &CodiceFiscale,
-        protocol: &str,
+        protocol: &ProtocolNumber,
     ) -> Result<Option<Application>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {APPLICATION_COLUMNS} FROM applications WHERE protocol = ?1 AND codice_fiscale = ?2"
         )))
-        .bind(protocol)
+        .bind(protocol.as_str())
         .bind(codice_fiscale.as_str())
         .fetch_optional(&self.readers)
         .await?;

@@ -325,7 +325,7 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
         ],
     )
     .await;
-    let protocol = |i: usize| stored(outcomes[i].as_ref().unwrap()).protocol.clone();
+    let protocol = |i: usize| stored(outcomes[i].as_ref().unwrap()).protocol.to_string();
     assert!(matches!(outcomes[2], Ok(Submission::AlreadyHolds(_))), "{:?}", outcomes[2]);
     let actions = |rows: Vec<sportello_store::AuditEntry>| -> Vec<(String, String, Option<String>)> {
         rows.into_iter().map(|e| (e.actor, e.action, e.object)).collect()
@@ -369,5 +369,5 @@ pub async fn audited_submissions_get_their_rows_in_their_batch(backend: Backend)
 }
 
 fn protocol_of(outcome: &Result<Submission, StoreError>) -> String {
-    stored(outcome.as_ref().unwrap()).protocol.clone()
+    stored(outcome.as_ref().unwrap()).protocol.to_string()
 }

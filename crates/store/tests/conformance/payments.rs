@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sportello_domain::{Cents, Date, Iban};
+use sportello_domain::{Cents, Date, Iban, ProtocolNumber};
 use sportello_store::{
     ApplicationStatus, BudgetSeed, NewApplication, NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRow,
     PaymentStatus, ReconcileCounts, Store, Submission, open,
@@ -64,7 +64,7 @@ async fn all(store: &dyn Store, run: i64, method: PaymentMethod, page: u32) -> V
 
 fn protocol(submission: &Submission) -> String {
     match submission {
-        Submission::Created(a) => a.protocol.clone(),
+        Submission::Created(a) => a.protocol.to_string(),
         other => panic!("expected a new application: {other:?}"),
     }
 }
@@ -183,7 +183,8 @@ pub async fn a_returned_payment_is_paid_again_once_after_a_new_iban(backend: Bac
     assert!(!store.replace_returned_iban(&person(0), &protocols[0], &new_iban, at(9100)).await.unwrap());
     assert!(store.replace_returned_iban(&person(1), &protocols[1], &new_iban, at(9100)).await.unwrap());
     assert!(!store.replace_returned_iban(&person(1), &protocols[1], &new_iban, at(9101)).await.unwrap());
-    let application = store.application(&person(1), &protocols[1]).await.unwrap().unwrap();
+    let application =
+        store.application(&person(1), &ProtocolNumber::parse(&protocols[1]).unwrap()).await.unwrap().unwrap();
     assert_eq!(application.details["payment"], serde_json::json!({ "method": "iban", "iban": NEW_IBAN }));
     assert_eq!(application.details["contact"]["email"], "a@example.it");
 

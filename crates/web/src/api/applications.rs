@@ -145,7 +145,7 @@ pub async fn submit(
             let (_, detail) = already_applied(&state, &first, lang);
             let first_application = FirstApplication {
                 title: scheme_title(&state, &first.scheme, lang),
-                protocol: first.protocol,
+                protocol: first.protocol.to_string(),
                 scheme: first.scheme,
             };
             Problem::new(ProblemKind::AlreadyApplied, lang, detail).naming(first_application).into_response()
@@ -193,7 +193,7 @@ pub async fn list(
                 standing_message: standing.message(lang),
                 standing,
                 scheme: a.scheme,
-                protocol: a.protocol,
+                protocol: a.protocol.to_string(),
             }
         })
         .collect();

@@ -217,7 +217,7 @@ impl Receipt {
             standing_message: standing.message(lang),
             standing,
             scheme: application.scheme,
-            protocol: application.protocol,
+            protocol: application.protocol.to_string(),
         }
     }
 }

@@ -266,7 +266,7 @@ pub async fn situation(
         .into_iter()
         .map(|a| FirstApplication {
             title: scheme_title(&state, &a.scheme, lang),
-            protocol: a.protocol,
+            protocol: a.protocol.to_string(),
             scheme: a.scheme,
         })
         .collect();

@@ -310,7 +310,7 @@ pub async fn applications(
                 submitted_at: italian_time::format(a.submitted_at),
                 standing_label: standing.label(lang),
                 standing_message: standing.message(lang),
-                protocol: a.protocol,
+                protocol: a.protocol.to_string(),
             }
         })
         .collect();

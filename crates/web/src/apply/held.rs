@@ -64,7 +64,7 @@ pub fn page(state: &AuthState, held: &Application, asked: &Scheme, lang: Lang) -
         refused,
         what,
         why,
-        protocol: held.protocol.clone(),
+        protocol: held.protocol.to_string(),
     };
     render(StatusCode::CONFLICT, &page)
 }

@@ -111,7 +111,7 @@ impl ReceiptView {
         let accepted_on = italian_time::in_italy(application.updated_at).date_naive();
         let status = application.status;
         ReceiptView {
-            protocol: application.protocol.clone(),
+            protocol: application.protocol.to_string(),
             submitted_at: italian_time::format_seconds(application.submitted_at),
             codice_fiscale: application.codice_fiscale.to_string(),
             title: scheme_title(state, &application.scheme, lang),
@@ -350,7 +350,7 @@ pub async fn receipt(
 pub async fn send(state: &AuthState, application: &Application, lang: Lang) {
     let Some(message) = message(state, application, lang) else { return };
     if let Err(e) = state.app.store.enqueue(message).await {
-        tracing::error!(error = %e, protocol = application.protocol, "could not queue the receipt of an application");
+        tracing::error!(error = %e, protocol = %application.protocol, "could not queue the receipt of an application");
     }
 }
 

@@ -204,7 +204,7 @@ mod tests {
 
     fn application(status: ApplicationStatus) -> Application {
         Application {
-            protocol: "INPS-COVID-2020-000000001".to_owned(),
+            protocol: sportello_domain::ProtocolNumber::parse("INPS-COVID-2020-000000001").unwrap(),
             codice_fiscale: CodiceFiscale::parse("RSSMRA80A01H501U").unwrap(),
             scheme: "art27".to_owned(),
             cumulation_group: "dl18-2020-marzo".to_owned(),

@@ -17,7 +17,7 @@ pub fn details_of(application: &Application) -> Option<Details> {
 /// Where `application` stands, given its citizen's `payments` (the store's [`PaymentRecord`]s, of any of their
 /// applications).
 pub fn standing(state: &AuthState, application: &Application, payments: &[PaymentRecord]) -> Standing {
-    let own: Vec<&PaymentRecord> = payments.iter().filter(|p| p.protocol == application.protocol).collect();
+    let own: Vec<&PaymentRecord> = payments.iter().filter(|p| application.protocol == p.protocol).collect();
     let limit_ref = find_scheme(state, &application.scheme).map_or("", |s| s.spending_limit_ref());
     Standing::of(application, &own, limit_ref)
 }

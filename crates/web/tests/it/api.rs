@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sportello_domain::CodiceFiscale;
 use sportello_domain::registry::{Position, PositionKind, RegistryRow};
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
 use sportello_web::routes::Audience;
 
 use crate::support::{
@@ -709,7 +709,8 @@ async fn the_citizen_follows_an_application_from_reserved_to_paid_or_returned_an
     assert_eq!((posted.status, posted.location.as_str()), (303, format!("/domande/{protocol}").as_str()));
     let page = browser.get(&format!("/domande/{protocol}")).await;
     assert!(page.body.contains("Accolta, importo riservato"), "{}", page.body);
-    let stored = app.store.application(&cf(PROFESSIONISTA), &protocol).await.unwrap().unwrap();
+    let stored =
+        app.store.application(&cf(PROFESSIONISTA), &ProtocolNumber::parse(&protocol).unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.details["payment"]["iban"], Iban::parse("IT60X0542811101000000123456").unwrap().electronic());
 }
 

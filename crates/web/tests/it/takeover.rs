@@ -3,6 +3,7 @@
 //! without a contact on file the stranger's half works, but what it submits is held for payment until the full PIN
 //! (whose second half is posted to the residence) confirms it, and the rightful person can annul it.
 
+use sportello_domain::ProtocolNumber;
 use sportello_store::ApplicationStatus;
 
 use crate::support::{Browser, PROFESSIONISTA, SESSION, TEST_PIN, TestApp, apply, cf, csrf_of, pin_half, spawn_app};
@@ -62,7 +63,7 @@ async fn without_a_contact_on_file_what_the_strangers_half_submits_is_held_until
     let receipt = holder.get(&submitted.location).await;
     assert!(receipt.body.contains("pagamento in attesa di conferma"), "the receipt says it is held: {}", receipt.body);
     let protocol = submitted.location.rsplit('/').next().unwrap().to_owned();
-    let held = app.store.application(&person, &protocol).await.unwrap().unwrap();
+    let held = app.store.application(&person, &ProtocolNumber::parse(&protocol).unwrap()).await.unwrap().unwrap();
     assert_eq!(held.status, ApplicationStatus::Accepted);
     assert!(held.hold.is_some(), "held for payment");
     assert!(!receipt.body.contains("/annulla"), "an unconfirmed session is not offered to annul");
@@ -70,7 +71,7 @@ async fn without_a_contact_on_file_what_the_strangers_half_submits_is_held_until
     // The full PIN (first half, then the one posted) confirms the person and releases the hold.
     let confirmed = Browser::new(&app);
     assert_eq!(confirmed.login(person.as_str(), &format!("{first}{second}")).await.status, 303);
-    let released = app.store.application(&person, &protocol).await.unwrap().unwrap();
+    let released = app.store.application(&person, &ProtocolNumber::parse(&protocol).unwrap()).await.unwrap().unwrap();
     assert_eq!(released.hold, None, "released for payment by the full PIN");
     let receipt = confirmed.get(&submitted.location).await;
     assert!(receipt.body.contains("importo riservato"), "{}", receipt.body);
@@ -111,7 +112,7 @@ async fn the_rightful_person_annuls_what_a_stranger_submitted_in_their_name_and_
     let annulled = owner.post(&format!("{receipt_path}/annulla"), &[("csrf", &csrf_of(&receipt.body))]).await;
     assert_eq!(annulled.status, 303, "{}", annulled.body);
     assert_eq!(annulled.location, receipt_path);
-    let stored = app.store.application(&person, &protocol).await.unwrap().unwrap();
+    let stored = app.store.application(&person, &ProtocolNumber::parse(&protocol).unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.status, ApplicationStatus::Annulled);
     assert!(owner.get(&receipt_path).await.body.contains("Annullata"));
     let audit = app.store.audit_of(&person, 50).await.unwrap();
