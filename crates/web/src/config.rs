@@ -41,6 +41,9 @@ pub struct Config {
     /// The payment runs announced to citizens.
     #[serde(default)]
     pub payments: PaymentsConfig,
+    /// SPID and CIE through the OpenID Connect Federation; off when the section is absent.
+    #[serde(default)]
+    pub federation: Option<crate::auth::oidc::FederationSection>,
 }
 
 /// The payment runs announced to citizens (`[payments]`): receipts name the first run on or after the day an

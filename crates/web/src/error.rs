@@ -26,6 +26,9 @@ pub enum AuthError {
     /// `[limits]` is not usable.
     #[error(transparent)]
     Limits(#[from] LimitsError),
+    /// `[federation]` is not usable (keys, the trust anchor's keys).
+    #[error("[federation]: {0}")]
+    Federation(String),
 }
 
 impl From<AuthError> for UseCaseError {

@@ -25,6 +25,8 @@ pub enum Binding<'a> {
     /// A device id and a codice fiscale, as `<id>:<codice fiscale>`: the tag saying that person logged in from
     /// that device (`super::device`).
     Device(&'a str),
+    /// A pending SPID/CIE login's cookie body (`super::oidc::pending`).
+    Pending(&'a str),
 }
 
 /// The key CSRF tokens are signed with; its `Debug` is redacted.
@@ -52,6 +54,7 @@ impl CsrfKey {
             Binding::PreLogin(value) => (&b"sportello-csrf-pre-login\0"[..], value),
             Binding::Session(value) => (&b"sportello-csrf-session\0"[..], value),
             Binding::Device(value) => (&b"sportello-device\0"[..], value),
+            Binding::Pending(value) => (&b"sportello-oidc-pending\0"[..], value),
         };
         mac.update(domain);
         mac.update(value.as_bytes());

@@ -304,6 +304,8 @@ struct LoginPage {
     refused: bool,
     /// Why the login was refused when logging in is locked: the words of [`pin_locked_message`].
     locked: Option<String>,
+    /// SPID's providers and CIE, when `[federation]` is configured.
+    federation: Option<super::oidc::Links>,
 }
 
 impl LoginPage {
@@ -318,6 +320,7 @@ impl LoginPage {
             pin_error: None,
             refused: false,
             locked: None,
+            federation: state.auth.oidc.as_ref().map(|door| door.cached_links()),
         }
     }
 }
@@ -330,6 +333,9 @@ pub async fn login_form(
 ) -> Result<Response, PageError> {
     let lang = query.lang();
     let (value, new) = pre_login_value(&headers).or_page(lang)?;
+    if let Some(door) = &state.auth.oidc {
+        door.links(state.auth.now().timestamp()).await;
+    }
     Ok(with_csrf_cookie(render(StatusCode::OK, &LoginPage::new(&state, lang, &value)), &value, new))
 }
 

@@ -20,6 +20,7 @@ pub mod csrf;
 pub mod device;
 pub mod handlers;
 pub mod login;
+pub mod oidc;
 pub mod session;
 
 pub use csrf::CsrfKey;
@@ -41,6 +42,8 @@ pub struct Auth {
     /// PIN requests being issued in the background at once ([`ISSUING_AT_ONCE`]); a request beyond waits for a
     /// place before it is answered, whoever it names.
     pub issuing: Arc<tokio::sync::Semaphore>,
+    /// The SPID/CIE door, when `[federation]` is configured.
+    pub oidc: Option<Arc<oidc::Door>>,
 }
 
 /// How many PIN requests may be issued in the background at once (each waits its turn for the hasher).
@@ -55,7 +58,13 @@ impl Auth {
         };
         let limits = Arc::new(RateLimits::new(&config.limits)?);
         let issuing = Arc::new(tokio::sync::Semaphore::new(ISSUING_AT_ONCE));
-        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: system_clock(), limits, issuing })
+        let oidc = match &config.federation {
+            Some(section) => {
+                Some(Arc::new(oidc::Door::from_settings(section).map_err(|e| AuthError::Federation(e.to_string()))?))
+            }
+            None => None,
+        };
+        Ok(Auth { hasher: PinHasher::new()?, csrf, clock: system_clock(), limits, issuing, oidc })
     }
 
     /// The same, hashing with `hasher` (tests use cheap parameters).
@@ -67,6 +76,12 @@ impl Auth {
     /// The same, reading the time from `clock`.
     pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The same, with the SPID/CIE door `door` (tests build it around their own trust anchor).
+    pub fn with_oidc(mut self, door: oidc::Door) -> Self {
+        self.oidc = Some(Arc::new(door));
         self
     }
 
@@ -96,6 +111,10 @@ pub struct AuthState {
 /// The PIN and login forms are personal too: each carries a CSRF token of its own.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
     let guard = axum::middleware::from_fn_with_state(Arc::clone(&auth.limits), crate::limits::guard);
+    let federation = match auth.oidc {
+        Some(_) => oidc::routes(AuthState { app: app.clone(), auth: auth.clone() }),
+        None => Routes::new(),
+    };
     Routes::new()
         .add(
             Audience::Personal,
@@ -106,4 +125,5 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/accedi", "GET POST", get(handlers::login_form).post(handlers::login).layer(guard))
         .add(Audience::Personal, "/esci", "POST", post(handlers::logout))
         .with_state(AuthState { app, auth })
+        .merge(federation)
 }

@@ -1,0 +1,242 @@
+//! The SPID/CIE pages: the entity configuration, the start of a login at a provider, and its callback.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_federation::rp::Level;
+use sportello_store::SessionKind;
+use sportello_usecases::sessions::{self, NewSession};
+
+use super::pending::{self, PENDING_COOKIE};
+use super::{Door, Failed};
+use crate::auth::AuthState;
+use crate::auth::session::{SESSION_COOKIE, clear_cookie, cookie, set_cookie};
+use crate::error::OrPage as _;
+use crate::i18n::{Lang, LangQuery};
+use crate::render::{lang_suffix, problem};
+
+fn door(state: &AuthState) -> Option<&Door> {
+    state.auth.oidc.as_deref()
+}
+
+fn now(state: &AuthState) -> i64 {
+    state.auth.now().timestamp()
+}
+
+/// `GET /.well-known/openid-federation`: Sportello's entity configuration, signed with its federation key.
+pub async fn entity_configuration(State(state): State<AuthState>) -> Response {
+    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
+    match door.rp.entity_configuration(now(&state)) {
+        Ok(jwt) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/entity-statement+jwt"))], jwt)
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the entity configuration could not be signed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// The query of `/accedi/spid`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StartQuery {
+    /// The provider chosen, by its entity identifier.
+    pub provider: String,
+    /// The page's language.
+    pub lang: Option<String>,
+}
+
+/// `GET /accedi/spid?provider=…`: to the chosen SPID provider, with a signed request.
+pub async fn start_spid(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
+    let lang = LangQuery { lang: query.lang.clone() }.lang();
+    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
+    if door.is_cie(&query.provider) {
+        return failed(
+            lang,
+            Failed::Refused(sportello_federation::Refusal::new("CIE's provider asked for by the SPID door")),
+        );
+    }
+    start(&state, door, &query.provider, door.level, lang).await
+}
+
+/// `GET /accedi/cie`: to CIE's provider.
+pub async fn start_cie(State(state): State<AuthState>, Query(query): Query<LangQuery>) -> Response {
+    let lang = query.lang();
+    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(cie) = door.cie.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    start(&state, door, &cie, Level::L2, lang).await
+}
+
+async fn start(state: &AuthState, door: &Door, provider: &str, level: Level, lang: Lang) -> Response {
+    let now = now(state);
+    let started = async {
+        let provider = door.federation.provider(provider, now).await?;
+        door.rp.authorization(&provider, level, now)
+    };
+    match started.await {
+        Ok((url, pending)) => {
+            let mut response = Redirect::to(&url).into_response();
+            if let Some(cookie) = pending::set(&pending::seal(&state.auth.csrf, &pending)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(e) => failed(lang, e.into()),
+    }
+}
+
+/// The provider's answer, on the callback's query. No `Debug`: it holds the authorization code.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct CallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` sent.
+    pub state: Option<String>,
+    /// The provider's identifier (CIE sends it).
+    pub iss: Option<String>,
+    /// An error code, when the login did not succeed.
+    pub error: Option<String>,
+}
+
+/// `GET /accedi/oidc/ritorno`: checks the provider's answer against this browser's pending login, exchanges the code,
+/// checks the ID token and userinfo, and opens a session for the person the provider names.
+pub async fn callback(
+    State(state): State<AuthState>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let lang = Lang::It;
+    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
+    let mut response = match log_in(&state, door, &headers, query).await {
+        Ok(id) => {
+            let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+            if let Some(cookie) = set_cookie(SESSION_COOKIE, &id) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(Ok(failure)) => failed(lang, failure),
+        Err(Err(page)) => page.into_response(),
+    };
+    // The pending login is spent whatever happened: a second callback finds none.
+    if let Some(clear) = clear_cookie(PENDING_COOKIE) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+type Outcome = Result<String, Result<Failed, crate::error::PageError>>;
+
+async fn log_in(state: &AuthState, door: &Door, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
+    let now = now(state);
+    let pending = pending::open(&state.auth.csrf, headers, now).ok_or(Ok(Failed::NoPendingLogin))?;
+    let same_state = query.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
+    if !same_state {
+        return Err(Ok(Failed::NoPendingLogin));
+    }
+    if let Some(error) = query.error {
+        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+        return Err(Ok(Failed::AtProvider(code)));
+    }
+    let code = query.code.ok_or(Ok(Failed::Refused(sportello_federation::Refusal::new("callback without a code"))))?;
+    let provider = door.federation.provider(&pending.provider, now).await.map_err(|e| Ok(e.into()))?;
+    if query.iss.as_deref().is_some_and(|iss| iss != provider.issuer()) {
+        return Err(Ok(Failed::Refused(sportello_federation::Refusal::new("callback names another provider"))));
+    }
+    let http = door.federation.transport();
+    let tokens = door.rp.exchange(http, &provider, &code, &pending, now).await.map_err(|e| Ok(e.into()))?;
+    let person = door.rp.userinfo(http, &provider, &tokens, now).await.map_err(|e| Ok(e.into()))?;
+    // Sportello keeps no provider token: the access token is revoked at once, so logout has nothing left there.
+    if let Err(e) = door.rp.revoke(http, &provider, &tokens.access_token, now).await {
+        tracing::warn!(provider = %provider.id, error = %e, "the access token could not be revoked");
+    }
+    let method = if door.is_cie(&provider.id) {
+        LoginMethod::Cie
+    } else if tokens.id_token.level >= Level::L3 {
+        LoginMethod::SpidL3
+    } else {
+        LoginMethod::SpidL2
+    };
+    let new = NewSession {
+        principal: Principal::citizen(person.codice_fiscale, method),
+        kind: SessionKind::Cookie,
+        credential: None,
+        confirmed: true,
+    };
+    let absolute = state.app.config.session.absolute_timeout();
+    let replacing = cookie(headers, SESSION_COOKIE);
+    let opened = sessions::open(state.app.store.as_ref(), new, replacing, absolute, state.auth.now())
+        .await
+        .or_page(Lang::It)
+        .map_err(Err)?;
+    tracing::info!(provider = %provider.id, method = method.as_str(), "logged in through the federation");
+    Ok(opened.id.expose().to_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The page for a login that did not open a session: 503 (with `Retry-After`) when a provider or the anchor did not
+/// answer, else 401 saying what to do. The reason goes to the log, never a token.
+fn failed(lang: Lang, failure: Failed) -> Response {
+    match failure {
+        Failed::Unavailable(why) => {
+            tracing::warn!(%why, "SPID/CIE login: a provider or the trust anchor did not answer");
+            let mut response = problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                lang.pick("Il gestore dell'identità non risponde", "The identity provider does not answer"),
+                lang.pick(
+                    "Il gestore dell'identità digitale non risponde in questo momento. Riprovi tra qualche minuto, scelga un altro gestore, oppure acceda con il PIN INPS.",
+                    "The digital identity provider does not answer at the moment. Try again in a few minutes, choose another provider, or log in with the INPS PIN.",
+                ),
+            );
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            response
+        }
+        Failed::Refused(why) => {
+            tracing::warn!(reason = %why, "SPID/CIE login refused");
+            refused(lang)
+        }
+        Failed::NoPendingLogin => {
+            tracing::warn!("SPID/CIE login refused: no pending login for this browser, or another state");
+            problem(
+                StatusCode::BAD_REQUEST,
+                lang,
+                lang.pick("Accesso scaduto", "Login expired"),
+                lang.pick(
+                    "Questo accesso non è stato avviato da questo browser o è scaduto. Torni alla pagina «Accedi» e scelga di nuovo il suo gestore.",
+                    "This login was not started in this browser, or it has expired. Go back to \"Log in\" and choose your provider again.",
+                ),
+            )
+        }
+        Failed::AtProvider(code) => {
+            tracing::info!(error = %code, "SPID/CIE login not completed at the provider");
+            problem(
+                StatusCode::UNAUTHORIZED,
+                lang,
+                lang.pick("Accesso non completato", "Login not completed"),
+                lang.pick(
+                    "L'accesso non è stato completato presso il gestore dell'identità. Può riprovare dalla pagina «Accedi».",
+                    "The login was not completed at the identity provider. You can try again from \"Log in\".",
+                ),
+            )
+        }
+    }
+}
+
+fn refused(lang: Lang) -> Response {
+    problem(
+        StatusCode::UNAUTHORIZED,
+        lang,
+        lang.pick("Accesso non riuscito", "Login failed"),
+        lang.pick(
+            "Non è stato possibile verificare l'identità con il gestore scelto. Riprovi dalla pagina «Accedi», scelga un altro gestore, oppure acceda con il PIN INPS.",
+            "Your identity could not be verified with the chosen provider. Try again from \"Log in\", choose another provider, or log in with the INPS PIN.",
+        ),
+    )
+}
