@@ -326,7 +326,10 @@ mod tests {
     fn unknown_names_are_refused_with_what_they_are() {
         assert_eq!(Actor::parse("operator:42").unwrap_err().to_string(), "'operator:42' is not a known actor");
         assert_eq!(Actor::parse("citizen:NOTACF").unwrap_err().what, "actor");
-        assert_eq!(LoginMethod::parse("password").unwrap_err().to_string(), "'password' is not a known login method");
+        assert_eq!(
+            LoginMethod::parse("fingerprint").unwrap_err().to_string(),
+            "'fingerprint' is not a known login method"
+        );
         assert_eq!(Channel::parse("fax").unwrap_err().what, "channel");
     }
 }
