@@ -94,7 +94,9 @@ async fn the_back_office(store: &dyn Store) {
     let report = gdpr::subject_access(store, &dpo, mario, &reason("richiesta art. 15 prot. 99"), t(20)).await.unwrap();
     assert_eq!(report.applications.len(), 1);
     let by_officers: Vec<&Access> = report.accesses.iter().filter(|a| a.actor.starts_with("officer:")).collect();
-    let seen: Vec<(String, DateTime<Utc>, Option<&str>, Option<&str>, &str)> = by_officers
+    /// Who, when, why, from where, what.
+    type Seen<'a> = (String, DateTime<Utc>, Option<&'a str>, Option<&'a str>, &'a str);
+    let seen: Vec<Seen<'_>> = by_officers
         .iter()
         .map(|a| (a.actor.clone(), a.at, a.reason.as_deref(), a.from.as_deref(), a.action.as_str()))
         .collect();
