@@ -41,6 +41,9 @@ pub struct Config {
     /// The payment runs announced to citizens.
     #[serde(default)]
     pub payments: PaymentsConfig,
+    /// How long delivered messages and audit rows are kept, and how often they are purged.
+    #[serde(default)]
+    pub retention: crate::office::retention::RetentionConfig,
 }
 
 /// The payment runs announced to citizens (`[payments]`): receipts name the first run on or after the day an

@@ -12,6 +12,7 @@ mod journey;
 mod letters;
 mod lockout;
 mod logs;
+mod office;
 mod outage;
 mod public;
 mod receipts;
