@@ -65,6 +65,12 @@ pub enum Command {
     /// Make the keys Sportello signs and decrypts with as a relying party of the SPID/CIE federation.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// The back office's local accounts (officers, supervisors, the data protection officer, auditors).
+    #[command(subcommand)]
+    Officers(crate::office::OfficersCommand),
+    /// Purge what is kept only for a while: ended sessions, delivered messages, old audit rows.
+    #[command(subcommand)]
+    Retention(crate::office::RetentionCommand),
     /// Benchmark aids: sessions opened in bulk, the raw PIN hash rate (see bench/parts).
     #[command(subcommand, hide = true)]
     Bench(crate::bench::BenchCommand),
@@ -315,6 +321,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(command) => crate::bench::run(&cli.database_url, command).await,
+        Command::Officers(command) => {
+            crate::office::officers(open_store(&cli.database_url).await?.as_ref(), command).await
+        }
+        Command::Retention(command) => {
+            crate::office::purge(open_store(&cli.database_url).await?.as_ref(), command).await
+        }
         Command::Pin(PinCommand::Issue(args)) => {
             let store = open_store(&cli.database_url).await?;
             let persons = match args.first {

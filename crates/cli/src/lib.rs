@@ -15,6 +15,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod gate;
 pub mod keys;
+pub mod office;
 pub mod output;
 pub mod payments;
 pub mod persons;

@@ -1,8 +1,8 @@
 //! Who acts, for whom, and how they came in: the principal every request that touches personal data carries.
 //!
-//! Today one actor exists, the citizen acting for themself after logging in with an INPS PIN. An intermediary's
-//! operator under a mandate, a Contact Center operator on a call and an institute officer are further [`Actor`]
-//! variants, each with the checks of its own door; a login by SPID, CIE or CNS is a further [`LoginMethod`]. Their
+//! A citizen acts for themself after logging in with an INPS PIN; an institute officer acts on others' data in the
+//! back office, for the duties their role allows. An intermediary's operator under a mandate and a Contact Center
+//! operator on a call are further [`Actor`] variants, each with the checks of its own door; a login by SPID, CIE or CNS is a further [`LoginMethod`]. Their
 //! stored names are part of the database's CHECK lists (`crates/store/migrations/*/…_principals.sql`).
 
 use std::fmt;
@@ -14,6 +14,44 @@ use crate::CodiceFiscale;
 pub enum Actor {
     /// A citizen acting for themself.
     Citizen(CodiceFiscale),
+    /// An officer of the institute, by the id of their account, in their role; acting on a subject's data only for
+    /// the duties the role allows ([`OfficerRole::may`]).
+    Officer {
+        /// The officer's account id.
+        id: i64,
+        /// What the officer may do.
+        role: OfficerRole,
+    },
+}
+
+/// An officer's role in the back office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfficerRole {
+    /// Handles cases: searches and reads them.
+    Officer,
+    /// An officer who may also re-decide a case ("riesame").
+    Supervisor,
+    /// The data protection officer: answers subject access and assesses breaches.
+    DataProtectionOfficer,
+    /// Reads the audit trail for breach assessment and the dashboard; no single person's case.
+    Auditor,
+}
+
+/// What an officer sets out to do; each officer use case names its duty and checks it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Duty {
+    /// Search for a case and read it (personal data, with a stated reason).
+    ViewCase,
+    /// Re-decide a suspended or contested application.
+    Review,
+    /// Confirm a review that overrides the law's decision (the second pair of eyes).
+    ConfirmOverride,
+    /// Answer a subject-access request (GDPR art. 15).
+    SubjectAccess,
+    /// Assess a breach: who was served whose data in a time window (GDPR art. 33).
+    Breach,
+    /// Watch the dashboard's figures (counts, no personal data).
+    Dashboard,
 }
 
 /// How the actor logged in.
@@ -31,6 +69,8 @@ pub enum LoginMethod {
     Cie,
     /// The national services card (a certificate).
     Cns,
+    /// A local account's password (the back office's demo accounts, until officers log in by SPID or CIE).
+    Password,
 }
 
 /// The door a request came by.
@@ -89,12 +129,13 @@ impl Principal {
     pub fn acts_for_self(&self) -> bool {
         match self.actor {
             Actor::Citizen(cf) => cf == self.subject,
+            Actor::Officer { .. } => false,
         }
     }
 }
 
 impl Actor {
-    /// The stored form, `citizen:<codice fiscale>`.
+    /// The stored form, `citizen:<codice fiscale>` or `officer:<id>:<role>`.
     pub fn stored(&self) -> String {
         self.to_string()
     }
@@ -104,6 +145,12 @@ impl Actor {
         let unknown = || UnknownName { what: "actor", value: stored.to_owned() };
         match stored.split_once(':') {
             Some(("citizen", cf)) => CodiceFiscale::parse(cf).map(Self::Citizen).map_err(|_| unknown()),
+            Some(("officer", rest)) => {
+                let (id, role) = rest.split_once(':').ok_or_else(unknown)?;
+                let id = id.parse::<i64>().map_err(|_| unknown())?;
+                let role = OfficerRole::parse(role).map_err(|_| unknown())?;
+                Ok(Self::Officer { id, role })
+            }
             _ => Err(unknown()),
         }
     }
@@ -113,13 +160,15 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Citizen(cf) => write!(f, "citizen:{cf}"),
+            Self::Officer { id, role } => write!(f, "officer:{id}:{}", role.as_str()),
         }
     }
 }
 
 impl LoginMethod {
     /// Every method, as stored.
-    pub const ALL: [Self; 6] = [Self::PinSimplified, Self::PinFull, Self::SpidL2, Self::SpidL3, Self::Cie, Self::Cns];
+    pub const ALL: [Self; 7] =
+        [Self::PinSimplified, Self::PinFull, Self::SpidL2, Self::SpidL3, Self::Cie, Self::Cns, Self::Password];
 
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
@@ -130,6 +179,7 @@ impl LoginMethod {
             Self::SpidL3 => "spid_l3",
             Self::Cie => "cie",
             Self::Cns => "cns",
+            Self::Password => "password",
         }
     }
 
@@ -165,6 +215,55 @@ impl Channel {
     }
 }
 
+impl OfficerRole {
+    /// Every role, as stored.
+    pub const ALL: [Self; 4] = [Self::Officer, Self::Supervisor, Self::DataProtectionOfficer, Self::Auditor];
+
+    /// The stored name (and the command line's).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Supervisor => "supervisor",
+            Self::DataProtectionOfficer => "dpo",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    /// The role from its stored name.
+    pub fn parse(stored: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == stored)
+            .ok_or_else(|| UnknownName { what: "officer role", value: stored.to_owned() })
+    }
+
+    /// Whether the role allows `duty` (docs/SECURITY.md, "The back office").
+    pub const fn may(self, duty: Duty) -> bool {
+        match duty {
+            Duty::Dashboard => true,
+            Duty::ViewCase => !matches!(self, Self::Auditor),
+            Duty::Review | Duty::ConfirmOverride => matches!(self, Self::Supervisor),
+            Duty::SubjectAccess => matches!(self, Self::DataProtectionOfficer),
+            Duty::Breach => matches!(self, Self::DataProtectionOfficer | Self::Auditor),
+        }
+    }
+}
+
+impl Principal {
+    /// An officer acting on `subject`'s data, logged in with `method`, through the back office.
+    pub fn officer(id: i64, role: OfficerRole, subject: CodiceFiscale, method: LoginMethod) -> Self {
+        Self { actor: Actor::Officer { id, role }, subject, method, channel: Channel::BackOffice }
+    }
+
+    /// The officer's role, if the actor is an officer.
+    pub fn officer_role(&self) -> Option<OfficerRole> {
+        match self.actor {
+            Actor::Officer { role, .. } => Some(role),
+            Actor::Citizen(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,10 +291,45 @@ mod tests {
     }
 
     #[test]
+    fn an_officer_reads_back_and_acts_for_someone_else() {
+        let cf = CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+        let principal = Principal::officer(7, OfficerRole::Supervisor, cf, LoginMethod::Password);
+        assert_eq!(principal.actor.stored(), "officer:7:supervisor");
+        let back = Principal::from_stored(&principal.actor.stored(), cf, "password", "back_office").unwrap();
+        assert_eq!(back, principal);
+        assert!(!back.acts_for_self());
+        assert_eq!(Actor::parse("officer:7").unwrap_err().what, "actor");
+        assert_eq!(Actor::parse("officer:x:officer").unwrap_err().what, "actor");
+        assert_eq!(Actor::parse("officer:7:boss").unwrap_err().what, "actor");
+    }
+
+    #[test]
+    fn each_role_may_do_its_duties_only() {
+        use Duty::*;
+        use OfficerRole::*;
+        let table = [
+            (Officer, [true, false, false, false, false, true]),
+            (Supervisor, [true, true, true, false, false, true]),
+            (DataProtectionOfficer, [true, false, false, true, true, true]),
+            (Auditor, [false, false, false, false, true, true]),
+        ];
+        for (role, allowed) in table {
+            let duties = [ViewCase, Review, ConfirmOverride, SubjectAccess, Breach, Dashboard];
+            for (duty, may) in duties.into_iter().zip(allowed) {
+                assert_eq!(role.may(duty), may, "{role:?} {duty:?}");
+            }
+            assert_eq!(OfficerRole::parse(role.as_str()), Ok(role));
+        }
+    }
+
+    #[test]
     fn unknown_names_are_refused_with_what_they_are() {
         assert_eq!(Actor::parse("operator:42").unwrap_err().to_string(), "'operator:42' is not a known actor");
         assert_eq!(Actor::parse("citizen:NOTACF").unwrap_err().what, "actor");
-        assert_eq!(LoginMethod::parse("password").unwrap_err().to_string(), "'password' is not a known login method");
+        assert_eq!(
+            LoginMethod::parse("fingerprint").unwrap_err().to_string(),
+            "'fingerprint' is not a known login method"
+        );
         assert_eq!(Channel::parse("fax").unwrap_err().what, "channel");
     }
 }

@@ -54,6 +54,14 @@ pub enum StoreError {
         count: u64,
     },
 
+    /// An officer's account with this user name exists already.
+    #[error("an officer's account named '{0}' exists already: choose another user name")]
+    OfficerExists(String),
+
+    /// A review that cannot be recorded or applied as asked.
+    #[error("the review cannot be applied: {0}")]
+    ReviewRefused(String),
+
     /// The folder that should hold the SQLite file could not be created.
     #[error("cannot create the folder {} for the database: {source}", path.display())]
     CreateFolder {

@@ -106,6 +106,7 @@ pub(crate) fn audit_rows<'a>(
                 from: by.from.clone(),
                 login_method: by.login_method.clone(),
                 channel: by.channel.clone(),
+                reason: None,
             })
         })
         .collect()

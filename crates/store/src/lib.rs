@@ -1,8 +1,8 @@
 //! Sportello's storage: traits by concern ([`RegistryStore`], [`ApplicationStore`], [`BudgetStore`],
 //! [`PaymentStore`], [`SessionStore`], [`OutboxStore`], [`AuditStore`], with [`Credentials`], [`Persons`] and
-//! [`Admin`]) under one umbrella, [`Store`], with a SQLite implementation (the embedded default) and a PostgreSQL
-//! one; [`open`] picks the backend from the database URL. Callers bring the traits into scope with
-//! `use sportello_store::prelude::*;`.
+//! [`Admin`], the back office's [`OfficeStore`], [`AuditReports`], [`Retention`] and [`Reviews`], and the outbox's
+//! [`DeadLetters`]) under one umbrella, [`Store`], with a SQLite implementation (the embedded default) and a
+//! PostgreSQL one; [`open`] picks the backend from the database URL. Callers bring the traits into scope with `use sportello_store::prelude::*;`.
 //!
 //! Two things live here: the registry (replaced whole by each import, atomically) and the applications (at most one
 //! holding an indemnity per person and cumulation group, enforced by the database itself). Beside them, the
@@ -16,13 +16,16 @@ mod applications;
 mod audit;
 mod budgets;
 pub mod credentials;
+pub mod dead_letters;
 mod error;
 pub mod group;
+pub mod office;
 mod outbox;
 mod payments;
 pub mod persons;
 pub mod postgres;
 mod registry;
+pub mod reviews;
 mod rows;
 mod sessions;
 mod sql;
@@ -37,8 +40,10 @@ pub use applications::{
 pub use audit::{AuditEntry, AuditStore};
 pub use budgets::{Budget, BudgetChange, BudgetEvent, BudgetSeed, BudgetStore, load_budgets};
 pub use credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock, STRANGERS};
+pub use dead_letters::DeadLetters;
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
+pub use office::{AuditReports, NewOfficer, OfficeSession, OfficeStore, Officer, Retention};
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{
     NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, PaymentStore,
@@ -46,13 +51,14 @@ pub use payments::{
 };
 pub use persons::{Persons, PersonsImport, PersonsSummary};
 pub use registry::{RegistryImport, RegistryStore, RegistrySummary};
+pub use reviews::{NewReview, Review, Reviews};
 pub use sessions::{Session, SessionKind, SessionStore};
 
 /// The store's traits, so that their methods can be called on a [`Store`]: `use sportello_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Admin, ApplicationStore, AuditStore, BudgetStore, Credentials, OutboxStore, PaymentStore, Persons,
-        RegistryStore, SessionStore, Store,
+        Admin, ApplicationStore, AuditReports, AuditStore, BudgetStore, Credentials, DeadLetters, OfficeStore,
+        OutboxStore, PaymentStore, Persons, RegistryStore, Retention, Reviews, SessionStore, Store,
     };
 }
 
@@ -70,6 +76,11 @@ pub trait Store:
     + AuditStore
     + Credentials
     + Persons
+    + OfficeStore
+    + AuditReports
+    + Retention
+    + Reviews
+    + DeadLetters
     + Send
     + Sync
 {
@@ -86,6 +97,11 @@ impl<T> Store for T where
         + AuditStore
         + Credentials
         + Persons
+        + OfficeStore
+        + AuditReports
+        + Retention
+        + Reviews
+        + DeadLetters
         + Send
         + Sync
 {

@@ -276,6 +276,7 @@ pub(crate) fn audit_entry(row: &impl StoredRow) -> Result<AuditEntry, StoreError
         from: row.opt_text("from_addr")?,
         login_method: row.opt_text("login_method")?,
         channel: row.text("channel")?,
+        reason: row.opt_text("reason")?,
     })
 }
 

@@ -16,7 +16,7 @@ pub(crate) const OUTBOX_COLUMNS: &str = "id, channel, recipient, subject, body, 
 pub(crate) const RUN_COLUMNS: &str = "id, pay_date, debtor_name, debtor_iban, debtor_bic, created_at, completed_at";
 
 /// An audit row's columns (but its id), as [`crate::rows::audit_entry`] reads them and as they are written.
-pub(crate) const AUDIT_COLUMNS: &str = "actor, action, subject, object, at, from_addr, login_method, channel";
+pub(crate) const AUDIT_COLUMNS: &str = "actor, action, subject, object, at, from_addr, login_method, channel, reason";
 
 /// A PIN credential's columns, as [`crate::rows::pin_credential`] reads them.
 pub(crate) const PIN_COLUMNS: &str =

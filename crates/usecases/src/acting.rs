@@ -41,6 +41,7 @@ impl Acting {
             from: self.from.clone(),
             login_method: Some(principal.method.as_str().to_owned()),
             channel: principal.channel.as_str().to_owned(),
+            reason: None,
         };
         store.audit(entry).await.map_err(UseCaseError::from)
     }

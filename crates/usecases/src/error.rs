@@ -33,6 +33,28 @@ pub enum UseCaseError {
     /// An annulment of an application that is not held for another, unconfirmed credential.
     #[error("application '{0}' was not made with another, unconfirmed credential: there is nothing to annul")]
     NothingToAnnul(ProtocolNumber),
+    /// An officer whose role does not allow what they asked for.
+    #[error("the role '{}' does not allow {duty:?}", .role.as_str())]
+    NotAllowed {
+        /// The officer's role.
+        role: sportello_domain::principal::OfficerRole,
+        /// What they asked to do.
+        duty: sportello_domain::principal::Duty,
+    },
+    /// An officer asked to see a person's data without a reason that can be recorded.
+    #[error("state why you look at this person's data: {min} to {max} characters, on one line")]
+    NoReason {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// What an officer typed to find a case is neither a codice fiscale nor a protocol number.
+    #[error("'{0}' is neither a codice fiscale nor a protocol number")]
+    NotACaseKey(String),
+    /// What an officer or an administrator typed does not fit (a user name, a password, a time window).
+    #[error("{0}")]
+    OfficeInput(String),
     /// The person is not in the registry, so no PIN is issued for them.
     #[error("{0} is not in the registry: no PIN issued for it")]
     NotInRegistry(CodiceFiscale),
@@ -138,10 +160,15 @@ impl UseCaseError {
             | Self::NotGranted(_)
             | Self::NotInRegistry(_)
             | Self::HoldsNoPin(_)
+            | Self::NoReason { .. }
+            | Self::NotACaseKey(_)
+            | Self::OfficeInput(_)
             | Self::OutsideWindow { .. } => ErrorKind::Input,
             Self::NoSuchApplication(_) => ErrorKind::NotFound,
-            Self::NotConfirmed => ErrorKind::Forbidden,
-            Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) => ErrorKind::Conflict,
+            Self::NotConfirmed | Self::NotAllowed { .. } => ErrorKind::Forbidden,
+            Self::NoReturnedPayment(_) | Self::NothingToAnnul(_) | Self::Store(StoreError::ReviewRefused(_)) => {
+                ErrorKind::Conflict
+            }
             Self::Budget(e) => e.kind(),
             Self::Payment(e) => e.kind(),
             Self::Gate(e) => e.kind(),
@@ -153,6 +180,7 @@ impl UseCaseError {
                 | StoreError::Outdated { .. }
                 | StoreError::UnknownBudget(_)
                 | StoreError::BudgetBelowReserved { .. }
+                | StoreError::OfficerExists(_)
                 | StoreError::UnnamedTransfers { .. },
             ) => ErrorKind::Input,
             Self::SlotTaken(_)

@@ -15,7 +15,9 @@
 //! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows;
 //! - the operator's: [`budgets`] (spending limits), [`payments`] (payment runs, pain.001 and pain.002),
 //!   [`gate`] (the admission gate's capacity, maintenance and passes), [`registry`] (the registry import), each
-//!   taking the [`Operator`] who acts where it records one.
+//!   taking the [`Operator`] who acts where it records one;
+//! - [`office`]: the institute's back office: officers' accounts and logins, cases read with a stated reason,
+//!   subject access and breach assessment (GDPR arts. 15 and 33), retention.
 //!
 //! Every use case that touches personal data takes the [`Acting`] principal and reaches only its subject's data.
 //! Errors are one type, [`UseCaseError`], whose [`ErrorKind`] each door maps once: to a page, to an RFC 9457
@@ -34,6 +36,7 @@ pub mod grant;
 pub mod iban;
 mod language;
 pub mod login;
+pub mod office;
 mod operator;
 pub mod payments;
 pub mod pin;

@@ -79,6 +79,7 @@ pub async fn confirm_identity(
             from: None,
             login_method: None,
             channel: Channel::BackOffice.as_str().to_owned(),
+            reason: None,
         })
         .await?;
     // What was held before and is not now: released by this confirmation.

@@ -44,6 +44,9 @@ pub struct Config {
     /// SPID and CIE through the OpenID Connect Federation; off when the section is absent.
     #[serde(default)]
     pub federation: Option<crate::auth::oidc::FederationSection>,
+    /// How long delivered messages and audit rows are kept, and how often they are purged.
+    #[serde(default)]
+    pub retention: crate::office::retention::RetentionConfig,
 }
 
 /// The payment runs announced to citizens (`[payments]`): receipts name the first run on or after the day an

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod i18n;
 pub mod limits;
 pub mod metrics;
+pub mod office;
 pub mod pages;
 pub mod render;
 pub mod routes;

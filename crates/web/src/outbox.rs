@@ -43,6 +43,9 @@ pub struct OutboxConfig {
     pub backoff_base: Duration,
     /// The longest wait between attempts, and the wait after a failure that retrying cannot fix.
     pub backoff_cap: Duration,
+    /// Attempts after which a message that keeps failing is set aside as a dead letter, claimed no more until an
+    /// operator puts it back in line (`sportello_store::DeadLetters`).
+    pub max_attempts: u32,
 }
 
 impl Default for OutboxConfig {
@@ -54,6 +57,7 @@ impl Default for OutboxConfig {
             idle: Duration::from_millis(500),
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
+            max_attempts: 12,
         }
     }
 }
@@ -160,7 +164,18 @@ impl OutboxWorker {
                     error = %failure,
                     "outbox message not delivered; will retry"
                 );
-                self.store.outbox_failed(entry.id, &failure.to_string(), retry_at).await?;
+                if entry.attempts >= self.config.max_attempts {
+                    tracing::error!(
+                        id = entry.id,
+                        channel = %entry.message.channel,
+                        to = %mask_recipient(&entry.message.recipient),
+                        attempts = entry.attempts,
+                        "outbox message set aside as a dead letter after its last attempt"
+                    );
+                    self.store.outbox_dead(entry.id, &failure.to_string(), now).await?;
+                } else {
+                    self.store.outbox_failed(entry.id, &failure.to_string(), retry_at).await?;
+                }
                 Ok(false)
             }
         }
@@ -282,6 +297,7 @@ mod tests {
             idle: Duration::from_millis(10),
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
+            max_attempts: 12,
         }
     }
 
@@ -383,6 +399,35 @@ mod tests {
         stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(10), running).await.expect("the worker stops").unwrap();
         assert_eq!(notifier.delivered_to(), ["mario.rossi@example.it"]);
+    }
+
+    #[tokio::test]
+    async fn a_message_that_keeps_failing_becomes_a_dead_letter_and_goes_again_when_revived() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(&dir).await;
+        let start = "2020-04-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let clock = ManualClock::new(start);
+        let id = store.enqueue(message("email", "mario.rossi@example.it", start)).await.unwrap();
+        // No route for e-mail: every attempt fails.
+        let worker = OutboxWorker::new(store.clone(), Arc::new(crate::notify::Notifiers::new()))
+            .with_config(OutboxConfig { max_attempts: 3, ..config() })
+            .with_clock({
+                let clock = clock.clone();
+                move || clock.now()
+            });
+        for attempt in 1..=3 {
+            assert_eq!(worker.deliver_due().await.unwrap().failed, 1, "attempt {attempt}");
+            clock.advance_secs(3600);
+        }
+        assert_eq!(worker.deliver_due().await.unwrap().claimed, 0, "a dead letter is claimed no more");
+        let dead = store.dead_letters(10).await.unwrap();
+        assert_eq!(dead.iter().map(|(entry, _)| (entry.id, entry.attempts)).collect::<Vec<_>>(), [(id, 3)]);
+        assert!(!dead[0].1.is_empty(), "kept with its last error");
+
+        assert!(store.revive_dead_letter(id, clock.now()).await.unwrap());
+        assert!(!store.revive_dead_letter(id, clock.now()).await.unwrap(), "only a dead letter is revived");
+        assert!(store.dead_letters(10).await.unwrap().is_empty());
+        assert_eq!(worker.deliver_due().await.unwrap().claimed, 1, "back in line, its attempts counted anew");
     }
 
     #[test]

@@ -150,6 +150,7 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
         .merge(crate::situation::routes(state.clone(), auth.clone()))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
+        .merge(crate::office::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth));
     // The waiting room sends visitors back only to pages this table serves.
     let gate = gate.map(|gate| gate.returning_to(portal.listed()));
@@ -267,6 +268,18 @@ async fn launch(
             .await;
         })
     });
+    let retention = tokio::spawn(crate::office::retention::schedule(
+        Arc::clone(&state.store),
+        state.config.retention.clone(),
+        state.config.session.idle_timeout(),
+        Arc::clone(&clock),
+        {
+            let mut stopped = stop_worker.subscribe();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        },
+    ));
     let router = routes.into_parts().0;
     let served = crate::serve::serve(listener, router, limits, async move {
         shutdown.await;
@@ -277,6 +290,9 @@ async fn launch(
         && let Ok(Err(e)) = metrics.await
     {
         tracing::error!(error = %e, "the metrics listener failed");
+    }
+    if let Err(e) = retention.await {
+        tracing::error!(error = %e, "the retention schedule did not stop cleanly");
     }
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "the outbox worker did not stop cleanly");

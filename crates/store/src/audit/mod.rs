@@ -38,4 +38,6 @@ pub struct AuditEntry {
     pub login_method: Option<String>,
     /// The door the actor came by ([`Session::channel`](crate::Session::channel)): `citizen` unless said otherwise.
     pub channel: String,
+    /// Why an officer looked (the reason they stated); `None` for the person's own views and the system's actions.
+    pub reason: Option<String>,
 }

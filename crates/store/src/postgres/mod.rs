@@ -34,10 +34,13 @@ mod applications;
 mod audit;
 mod budgets;
 mod credentials;
+mod dead_letters;
+mod office;
 mod outbox;
 mod payments;
 mod persons;
 mod registry;
+mod reviews;
 mod sessions;
 
 use crate::audit::writer::Auditor;

@@ -32,7 +32,8 @@ impl OutboxStore for PgStore {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "WITH due AS (
                  SELECT id FROM outbox
-                 WHERE delivered_at IS NULL AND not_before <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                 WHERE delivered_at IS NULL AND dead_at IS NULL AND not_before <= $1
+                   AND (leased_until IS NULL OR leased_until <= $1)
                  ORDER BY id
                  LIMIT $3
                  FOR UPDATE SKIP LOCKED

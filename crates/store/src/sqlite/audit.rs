@@ -47,7 +47,7 @@ impl AuditSink for SqliteAudits {
 
 /// Appends `entries` to the audit log on `conn`, inside the caller's transaction, a few hundred rows a statement.
 pub(super) async fn insert_audit_rows(conn: &mut SqliteConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    // Eight parameters a row: 512 rows stay far below SQLite's limit of 32,766 parameters a statement.
+    // Nine parameters a row: 512 rows stay far below SQLite's limit of 32,766 parameters a statement.
     for chunk in entries.chunks(512) {
         let mut insert = QueryBuilder::<Sqlite>::new(format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) "));
         insert.push_values(chunk, |mut row, entry| {
@@ -58,7 +58,8 @@ pub(super) async fn insert_audit_rows(conn: &mut SqliteConnection, entries: &[Au
                 .push_bind(timestamp(entry.at))
                 .push_bind(entry.from.clone())
                 .push_bind(entry.login_method.clone())
-                .push_bind(entry.channel.clone());
+                .push_bind(entry.channel.clone())
+                .push_bind(entry.reason.clone());
         });
         insert.build().execute(&mut *conn).await?;
     }

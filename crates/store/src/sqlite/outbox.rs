@@ -32,7 +32,8 @@ impl OutboxStore for SqliteStore {
             "UPDATE outbox SET leased_until = ?2, attempts = attempts + 1
              WHERE id IN (
                  SELECT id FROM outbox
-                 WHERE delivered_at IS NULL AND not_before <= ?1 AND (leased_until IS NULL OR leased_until <= ?1)
+                 WHERE delivered_at IS NULL AND dead_at IS NULL AND not_before <= ?1
+                   AND (leased_until IS NULL OR leased_until <= ?1)
                  ORDER BY id
                  LIMIT ?3
              )

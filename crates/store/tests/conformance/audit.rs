@@ -16,6 +16,7 @@ fn entry(subject: CodiceFiscale, action: &str, seconds: i64) -> AuditEntry {
         from: Some("203.0.113.7".to_owned()),
         login_method: Some("pin_full".to_owned()),
         channel: "citizen".to_owned(),
+        reason: None,
     }
 }
 
@@ -34,6 +35,7 @@ pub async fn audit_of_lists_one_persons_rows_newest_first(backend: Backend) {
         actor: "operatore-042".to_owned(),
         login_method: Some("cns".to_owned()),
         channel: "back_office".to_owned(),
+        reason: Some("reclamo n. 42 del 2 aprile: verifica dello stato".to_owned()),
         ..entry(person(1), "view_application", 30)
     };
     let someone_else = entry(person(2), "submit_application", 25);
@@ -72,6 +74,7 @@ pub async fn an_audit_row_keeps_the_login_method_and_channel(backend: Backend) {
             actor: actor.to_owned(),
             login_method: method.map(str::to_owned),
             channel: channel.to_owned(),
+            reason: None,
             ..entry(person(1), "view_decision", i64::try_from(i).unwrap())
         };
         store.audit(row).await.unwrap();

@@ -11,6 +11,7 @@ mod budgets;
 mod cumulation;
 mod group_commit;
 mod harness;
+mod office;
 mod opening;
 mod outbox;
 mod payments;
@@ -112,4 +113,10 @@ conformance! {
     payments::run_numbers_follow_each_other_without_gaps,
     payments::transfers_carry_the_holders_name_and_those_without_one_are_counted,
     opening::a_read_only_open_needs_an_up_to_date_database,
+    office::an_officer_is_stored_once_by_user_name_and_read_back,
+    office::five_wrong_passwords_lock_an_officer_and_a_lock_is_not_extended,
+    office::office_sessions_are_apart_from_citizens_sessions,
+    office::a_case_is_found_by_protocol_alone,
+    office::the_audit_is_read_per_person_and_per_window_and_purged_by_age,
+    office::a_dead_letter_is_claimed_no_more_until_revived_and_delivered_ones_are_purged,
 }

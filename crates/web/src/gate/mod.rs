@@ -248,6 +248,9 @@ pub fn is_exempt(path: &str) -> bool {
     path.starts_with("/static/")
         || matches!(path, "/favicon.ico" | "/healthz" | "/readyz" | "/stato" | "/attesa" | "/uscita")
         || path.starts_with("/attesa/")
+        // The institute's officers work through the click day rather than queue behind the citizens.
+        || path == "/ufficio"
+        || path.starts_with("/ufficio/")
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ fn fill(template: &str, protocol: &str) -> String {
         .split('/')
         .map(|segment| match segment {
             "{protocol}" => protocol.to_owned(),
+            // A review's number (the back office's confirmation); none exists, which the walk answers as any other.
+            "{id}" => "1".to_owned(),
             "{*file}" => sportello_web::assets::BOOTSTRAP_ITALIA_CSS.trim_start_matches("/static/").to_owned(),
             s if s.starts_with('{') => panic!("{template}: give this test a sample value for {s}"),
             s => s.to_owned(),

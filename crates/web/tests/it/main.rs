@@ -13,6 +13,7 @@ mod journey;
 mod letters;
 mod lockout;
 mod logs;
+mod office;
 mod outage;
 mod public;
 mod receipts;

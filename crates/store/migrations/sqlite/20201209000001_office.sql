@@ -1,0 +1,30 @@
+-- The institute's back office: officers' local accounts (until they log in by SPID or CIE), their sessions (a kind of
+-- their own, apart from the citizens' so that neither opens the other's pages), and the reason an officer gave for
+-- each view of personal data, kept on its audit row.
+
+CREATE TABLE officers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'dpo', 'auditor')),
+    password_hash TEXT NOT NULL,   -- Argon2id, a PHC string
+    created_at TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0), -- wrong passwords since the last success or lock
+    locked_until TEXT,             -- NULL when never locked; a past value means the lock has ended
+    disabled_at TEXT               -- NULL while the account may log in
+) STRICT;
+
+CREATE TABLE office_sessions (
+    id_hash TEXT PRIMARY KEY,      -- SHA-256 of the session id: a copy of the database opens no session
+    officer_id INTEGER NOT NULL REFERENCES officers (id),
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,      -- absolute end, whatever the activity
+    from_addr TEXT                 -- where the officer logged in from
+) STRICT, WITHOUT ROWID;
+CREATE INDEX office_sessions_officer ON office_sessions (officer_id);
+
+-- Why an officer looked at a person's data (NULL for the person's own views and the system's actions).
+ALTER TABLE audit_log ADD COLUMN reason TEXT;
+-- The breach assessment reads the log by time window.
+CREATE INDEX audit_log_at ON audit_log (at);

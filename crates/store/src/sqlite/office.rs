@@ -1,0 +1,198 @@
+//! The back office on SQLite: officers' accounts and sessions, a case by its protocol number, the audit log's
+//! readings and purge.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sportello_domain::{CodiceFiscale, ProtocolNumber};
+use sqlx::AssertSqlSafe;
+
+use super::{SqliteStore, timestamp};
+use crate::office::{OFFICE_SESSION_COLUMNS, OFFICER_COLUMNS, office_session, officer};
+use crate::sql::{APPLICATION_COLUMNS, AUDIT_COLUMNS};
+use crate::{
+    Application, AuditEntry, AuditReports, NewOfficer, OfficeSession, OfficeStore, Officer, Retention, StoreError,
+    later, rows,
+};
+
+#[async_trait]
+impl OfficeStore for SqliteStore {
+    async fn add_officer(&self, new: NewOfficer) -> Result<i64, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO officers (username, display_name, role, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(&new.username)
+        .bind(&new.display_name)
+        .bind(new.role.as_str())
+        .bind(&new.password_hash)
+        .bind(timestamp(new.created_at))
+        .fetch_optional(&self.writer)
+        .await?;
+        match inserted {
+            Some(row) => rows::StoredRow::int(&row, "id"),
+            None => Err(StoreError::OfficerExists(new.username)),
+        }
+    }
+
+    async fn officer_by_username(&self, username: &str) -> Result<Option<Officer>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {OFFICER_COLUMNS} FROM officers WHERE username = ?1")))
+            .bind(username)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(officer).transpose()
+    }
+
+    async fn officer(&self, id: i64) -> Result<Option<Officer>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {OFFICER_COLUMNS} FROM officers WHERE id = ?1")))
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(officer).transpose()
+    }
+
+    async fn officers(&self) -> Result<Vec<Officer>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {OFFICER_COLUMNS} FROM officers ORDER BY id")))
+            .fetch_all(&self.readers)
+            .await?;
+        rows.iter().map(officer).collect()
+    }
+
+    async fn record_officer_failure(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: u32,
+        lock_for: Duration,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // One statement reads and writes the count on the single writer: no failure is lost.
+        let row = sqlx::query(
+            "UPDATE officers SET
+                 failures = CASE WHEN locked_until > ?2 THEN failures
+                                 WHEN failures + 1 >= ?3 THEN 0 ELSE failures + 1 END,
+                 locked_until = CASE WHEN locked_until > ?2 THEN locked_until
+                                     WHEN failures + 1 >= ?3 THEN ?4 ELSE locked_until END
+             WHERE id = ?1 RETURNING locked_until",
+        )
+        .bind(id)
+        .bind(timestamp(now))
+        .bind(i64::from(max_failures.max(1)))
+        .bind(timestamp(later(now, lock_for)))
+        .fetch_optional(&self.writer)
+        .await?;
+        let until = row.as_ref().map(|r| rows::StoredRow::opt_timestamp(r, "locked_until")).transpose()?.flatten();
+        Ok(until.filter(|until| *until > now))
+    }
+
+    async fn clear_officer_failures(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE officers SET failures = 0 WHERE id = ?1 AND failures <> 0")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_office_session(&self, session: OfficeSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO office_sessions (id_hash, officer_id, created_at, last_seen_at, expires_at, from_addr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&session.id_hash)
+        .bind(session.officer_id)
+        .bind(timestamp(session.created_at))
+        .bind(timestamp(session.last_seen_at))
+        .bind(timestamp(session.expires_at))
+        .bind(session.from.as_deref())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn office_session(&self, id_hash: &str) -> Result<Option<OfficeSession>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {OFFICE_SESSION_COLUMNS} FROM office_sessions WHERE id_hash = ?1"
+        )))
+        .bind(id_hash)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.as_ref().map(office_session).transpose()
+    }
+
+    async fn touch_office_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE office_sessions SET last_seen_at = ?2 WHERE id_hash = ?1 AND last_seen_at < ?2")
+            .bind(id_hash)
+            .bind(timestamp(now))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_office_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM office_sessions WHERE id_hash = ?1").bind(id_hash).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn delete_expired_office_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM office_sessions WHERE expires_at <= ?1 OR last_seen_at < ?2")
+            .bind(timestamp(now))
+            .bind(timestamp(idle_before))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn application_by_protocol(&self, protocol: &ProtocolNumber) -> Result<Option<Application>, StoreError> {
+        let row =
+            sqlx::query(AssertSqlSafe(format!("SELECT {APPLICATION_COLUMNS} FROM applications WHERE protocol = ?1")))
+                .bind(protocol.as_str())
+                .fetch_optional(&self.readers)
+                .await?;
+        row.as_ref().map(rows::application).transpose()
+    }
+}
+
+#[async_trait]
+impl AuditReports for SqliteStore {
+    async fn audit_trail_of(&self, codice_fiscale: &CodiceFiscale) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE subject = ?1 ORDER BY at, id"
+        )))
+        .bind(codice_fiscale.as_str())
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(rows::audit_entry).collect()
+    }
+
+    async fn audit_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= ?1 AND at < ?2 ORDER BY at, id"
+        )))
+        .bind(timestamp(from))
+        .bind(timestamp(to))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(rows::audit_entry).collect()
+    }
+}
+
+#[async_trait]
+impl Retention for SqliteStore {
+    async fn purge_audit_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM audit_log WHERE at < ?1").bind(timestamp(before)).execute(&self.writer).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_delivered_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?1")
+            .bind(timestamp(before))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

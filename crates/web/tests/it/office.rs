@@ -1,0 +1,219 @@
+//! The back office over HTTP: an officer logs in with their account, opens a case only with a reason (audited with
+//! it), sees only what their role allows; citizens' and officers' sessions never open each other's pages; forms
+//! need their token; every office page is private.
+
+use sportello_domain::principal::OfficerRole;
+use sportello_usecases::office::accounts::{self, NewAccount};
+use sportello_usecases::pin::PinHasher;
+
+use crate::support::{Browser, PROFESSIONISTA, SESSION, TestApp, assert_private, cf, csrf_of, encode, spawn_app};
+
+const PASSWORD: &str = "una password lunga abbastanza";
+const OFFICE: &str = "__Host-sportello_office";
+
+async fn account(app: &TestApp, username: &str, role: OfficerRole) {
+    let hasher = PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 2).unwrap();
+    let new = NewAccount { username, display_name: "Dott.ssa Anna Verdi", role, password: PASSWORD };
+    accounts::add(app.store.as_ref(), &hasher, new, app.clock.now()).await.unwrap();
+}
+
+async fn office_login<'a>(app: &'a TestApp, username: &str, password: &str) -> (Browser<'a>, crate::support::Page) {
+    let browser = Browser::new(app);
+    let form = browser.get("/ufficio/accedi").await;
+    assert_eq!(form.status, 200);
+    assert_private(&form);
+    let csrf = csrf_of(&form.body);
+    let page =
+        browser.post("/ufficio/accedi", &[("csrf", &csrf), ("username", username), ("password", password)]).await;
+    (browser, page)
+}
+
+fn case_path(q: &str, motivo: &str) -> String {
+    format!("/ufficio/pratica?q={}&motivo={}", encode(q), encode(motivo))
+}
+
+#[tokio::test]
+async fn an_officer_opens_a_case_only_with_a_reason_and_the_view_is_audited_with_it() {
+    let app = spawn_app().await;
+    account(&app, "averdi", OfficerRole::Officer).await;
+    let subject = cf(PROFESSIONISTA);
+
+    let (_, wrong) = office_login(&app, "averdi", "non è questa la password").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Nome utente o password non validi"));
+    let (_, unknown) = office_login(&app, "nessuno", PASSWORD).await;
+    assert_eq!((unknown.status, unknown.body.contains("Nome utente o password non validi")), (401, true));
+
+    let (officer, page) = office_login(&app, "averdi", PASSWORD).await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/ufficio"));
+    let cookie = page.set_cookies.iter().find(|c| c.starts_with(OFFICE)).expect("the office's cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"));
+    let desk = officer.get("/ufficio").await;
+    assert_eq!(desk.status, 200);
+    assert!(desk.body.contains("Dott.ssa Anna Verdi"));
+    assert_private(&desk);
+
+    let no_reason = officer.get(&case_path(subject.as_str(), "")).await;
+    assert_eq!(no_reason.status, 422);
+    assert!(no_reason.body.contains("motivo della consultazione"), "{}", no_reason.body);
+    assert!(app.store.audit_of(&subject, 10).await.unwrap().is_empty(), "nothing read, nothing recorded");
+
+    let case = officer.get(&case_path(&subject.as_str().to_lowercase(), "reclamo n. 17 del 2 aprile")).await;
+    assert_eq!(case.status, 200, "{}", case.body);
+    assert_private(&case);
+    assert!(case.body.contains(subject.as_str()));
+    assert!(case.body.contains("art. 27"), "the law's decision with its articles");
+    let rows = app.store.audit_of(&subject, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].action, "office_view_case");
+    assert!(rows[0].actor.starts_with("officer:") && rows[0].actor.ends_with(":officer"), "{}", rows[0].actor);
+    assert_eq!(rows[0].channel, "back_office");
+    assert_eq!(rows[0].login_method.as_deref(), Some("password"));
+    assert_eq!(rows[0].reason.as_deref(), Some("reclamo n. 17 del 2 aprile"));
+    assert_eq!(rows[0].from.as_deref(), Some("127.0.0.1"));
+
+    let not_a_key = officer.get(&case_path("Mario Rossi", "reclamo n. 17 del 2 aprile")).await;
+    assert_eq!(not_a_key.status, 422);
+    let unknown = officer.get(&case_path("INPS-COVID-2020-999999999", "reclamo n. 17 del 2 aprile")).await;
+    assert_eq!(unknown.status, 404);
+
+    // The subject-access page is the data protection officer's, not this officer's.
+    let refused = officer.get(&format!("/ufficio/accesso?cf={subject}&motivo=richiesta+art.+15")).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(app.store.audit_of(&subject, 10).await.unwrap().len(), 1, "a refusal records nothing");
+}
+
+#[tokio::test]
+async fn citizens_and_officers_sessions_never_open_each_others_pages() {
+    let app = spawn_app().await;
+    account(&app, "averdi", OfficerRole::Supervisor).await;
+    let citizen = app.logged_in(&cf(PROFESSIONISTA)).await;
+    let citizen_id = citizen.cookie(SESSION).unwrap();
+    let refused = citizen.get("/ufficio").await;
+    assert_eq!((refused.status, refused.location.as_str()), (303, "/ufficio/accedi"));
+
+    let planted = Browser::new(&app);
+    planted.set_cookie(OFFICE, &citizen_id);
+    let page = planted.get("/ufficio").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/ufficio/accedi"), "a citizen's id in the office cookie");
+
+    let (officer, _) = office_login(&app, "averdi", PASSWORD).await;
+    let officer_id = officer.cookie(OFFICE).unwrap();
+    let as_citizen = Browser::new(&app);
+    as_citizen.set_cookie(SESSION, &officer_id);
+    let page = as_citizen.get("/situazione").await;
+    assert_eq!(page.status, 303, "an officer's id opens no citizen's page");
+    assert!(page.location.starts_with("/accedi"));
+    let api = app.client.get(app.url("/api/v1/situation")).bearer_auth(&officer_id).send().await.unwrap();
+    assert_eq!(api.status(), 401, "nor the API");
+}
+
+#[tokio::test]
+async fn forms_need_their_token_and_logout_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    account(&app, "averdi", OfficerRole::Officer).await;
+    let stranger = Browser::new(&app);
+    let forged =
+        stranger.post("/ufficio/accedi", &[("csrf", "00"), ("username", "averdi"), ("password", PASSWORD)]).await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.set_cookies.iter().all(|c| !c.starts_with(OFFICE)));
+
+    let (officer, _) = office_login(&app, "averdi", PASSWORD).await;
+    let id = officer.cookie(OFFICE).unwrap();
+    let refused = officer.post("/ufficio/esci", &[("csrf", "00")]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(officer.get("/ufficio").await.status, 200, "still logged in");
+    let csrf = csrf_of(&officer.get("/ufficio").await.body);
+    let out = officer.post("/ufficio/esci", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/ufficio/accedi"));
+    let replay = Browser::new(&app);
+    replay.set_cookie(OFFICE, &id);
+    assert_eq!(replay.get("/ufficio").await.status, 303, "the old id opens nothing");
+}
+
+#[tokio::test]
+async fn the_data_protection_officer_gets_subject_access_and_the_breach_report() {
+    let app = spawn_app().await;
+    account(&app, "clerk", OfficerRole::Officer).await;
+    account(&app, "dpo", OfficerRole::DataProtectionOfficer).await;
+    let subject = cf(PROFESSIONISTA);
+    let (clerk, _) = office_login(&app, "clerk", PASSWORD).await;
+    assert_eq!(clerk.get(&case_path(subject.as_str(), "reclamo n. 17 del 2 aprile")).await.status, 200);
+
+    let (dpo, _) = office_login(&app, "dpo", PASSWORD).await;
+    let page = dpo.get(&format!("/ufficio/accesso?cf={subject}&motivo={}", encode("richiesta art. 15 n. 9"))).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_private(&page);
+    assert!(page.body.contains("reclamo n. 17 del 2 aprile") && page.body.contains("office_view_case"));
+    let json =
+        dpo.get(&format!("/ufficio/accesso?cf={subject}&motivo={}&formato=json", encode("richiesta n. 9"))).await;
+    assert_eq!(json.status, 200);
+    let report: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let actions: Vec<&str> =
+        report["accesses"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["office_view_case", "office_subject_access", "office_subject_access"]);
+
+    let now = app.clock.now();
+    let window = |formato: &str| {
+        format!(
+            "/ufficio/violazioni?dal={}&al={}&formato={formato}",
+            (now - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M"),
+            (now + chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M")
+        )
+    };
+    let csv = dpo.get(&window("csv")).await;
+    assert_eq!(csv.status, 200);
+    assert_private(&csv);
+    assert_eq!(csv.body.lines().count(), 4, "a header and the three accesses:\n{}", csv.body);
+    let summary = dpo.get(&window("")).await;
+    assert_eq!(summary.status, 200);
+    assert!(summary.body.contains("id=\"breach-summary\""));
+    let (clerk_again, _) = office_login(&app, "clerk", PASSWORD).await;
+    assert_eq!(clerk_again.get(&window("csv")).await.status, 403, "a clerk assesses no breach");
+}
+
+#[tokio::test]
+async fn a_supervisor_overrides_the_law_only_with_a_second_supervisor_and_the_citizen_is_told() {
+    let app = spawn_app().await;
+    account(&app, "primo", OfficerRole::Supervisor).await;
+    account(&app, "secondo", OfficerRole::Supervisor).await;
+    let subject = cf(PROFESSIONISTA);
+    let citizen = app.logged_in(&subject).await;
+    let (submitted, _) = crate::support::apply(&citizen, "art27").await;
+    assert_eq!(submitted.status, 303, "{}", submitted.body);
+    let protocol = submitted.location.trim_start_matches("/domande/").to_owned();
+    let receipt_messages = app.wait_for_messages("mario.rossi@example.it", 1).await.len();
+
+    let (first, _) = office_login(&app, "primo", PASSWORD).await;
+    let case = first.get(&case_path(&protocol, "istanza di riesame n. 5 del 3 aprile")).await;
+    assert_eq!(case.status, 200, "{}", case.body);
+    assert!(case.body.contains("action=\"/ufficio/riesame\""), "a supervisor may review");
+    let motivation = "Verifica ispettiva: il rapporto di lavoro autonomo risulta cessato prima del 23 febbraio 2020.";
+    let form = [
+        ("csrf", csrf_of(&case.body)),
+        ("protocollo", protocol.clone()),
+        ("stato", "accepted".to_owned()),
+        ("esito", "non_spetta".to_owned()),
+        ("motivazione", motivation.to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let forged: Vec<(&str, &str)> = form.iter().map(|&(k, v)| if k == "csrf" { (k, "00") } else { (k, v) }).collect();
+    assert_eq!(first.post("/ufficio/riesame", &forged).await.status, 403, "no token, nothing done");
+    let proposed = first.post("/ufficio/riesame", &form).await;
+    assert_eq!(proposed.status, 200, "{}", proposed.body);
+    assert!(proposed.body.contains("secondo responsabile"), "{}", proposed.body);
+
+    // The proposer's own case page offers no confirmation; another supervisor's does.
+    let own = first.get(&case_path(&protocol, "istanza di riesame n. 5 del 3 aprile")).await;
+    assert!(!own.body.contains("/conferma\""));
+    let (second, _) = office_login(&app, "secondo", PASSWORD).await;
+    let theirs = second.get(&case_path(&protocol, "seconda verifica del riesame n. 5")).await;
+    let action = theirs.body.split("action=\"/ufficio/riesame/").nth(1).expect("a confirmation form");
+    let id = action.split('/').next().unwrap().to_owned();
+    let confirmed = second.post(&format!("/ufficio/riesame/{id}/conferma"), &[("csrf", &csrf_of(&theirs.body))]).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("Respinta"), "{}", confirmed.body);
+    let told = app.wait_for_messages("mario.rossi@example.it", receipt_messages + 1).await;
+    let last = told.last().unwrap();
+    assert!(last.subject.contains(&protocol) && last.body.contains(motivation), "{}", last.body);
+}
