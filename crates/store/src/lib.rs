@@ -1,8 +1,8 @@
 //! Sportello's storage: traits by concern ([`RegistryStore`], [`ApplicationStore`], [`BudgetStore`],
-//! [`PaymentStore`], [`SessionStore`], [`OutboxStore`], [`AuditStore`], with [`Credentials`], [`Persons`] and
-//! [`Admin`]) under one umbrella, [`Store`], with a SQLite implementation (the embedded default) and a PostgreSQL
-//! one; [`open`] picks the backend from the database URL. Callers bring the traits into scope with
-//! `use sportello_store::prelude::*;`.
+//! [`PaymentStore`], [`SessionStore`], [`OutboxStore`], [`AuditStore`], with [`Credentials`], [`Persons`],
+//! [`Intermediaries`] (the roster and the mandates) and [`Admin`]) under one umbrella, [`Store`], with a SQLite
+//! implementation (the embedded default) and a PostgreSQL one; [`open`] picks the backend from the database URL.
+//! Callers bring the traits into scope with `use sportello_store::prelude::*;`.
 //!
 //! Two things live here: the registry (replaced whole by each import, atomically) and the applications (at most one
 //! holding an indemnity per person and cumulation group, enforced by the database itself). Beside them, the
@@ -18,6 +18,7 @@ mod budgets;
 pub mod credentials;
 mod error;
 pub mod group;
+pub mod intermediaries;
 mod outbox;
 mod payments;
 pub mod persons;
@@ -39,6 +40,7 @@ pub use budgets::{Budget, BudgetChange, BudgetEvent, BudgetSeed, BudgetStore, lo
 pub use credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock, STRANGERS};
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
+pub use intermediaries::{Intermediaries, MandateRecorded, NewMandate, RosterSummary};
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{
     NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, PaymentStore,
@@ -51,8 +53,8 @@ pub use sessions::{Session, SessionKind, SessionStore};
 /// The store's traits, so that their methods can be called on a [`Store`]: `use sportello_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Admin, ApplicationStore, AuditStore, BudgetStore, Credentials, OutboxStore, PaymentStore, Persons,
-        RegistryStore, SessionStore, Store,
+        Admin, ApplicationStore, AuditStore, BudgetStore, Credentials, Intermediaries, OutboxStore, PaymentStore,
+        Persons, RegistryStore, SessionStore, Store,
     };
 }
 
@@ -70,6 +72,7 @@ pub trait Store:
     + AuditStore
     + Credentials
     + Persons
+    + Intermediaries
     + Send
     + Sync
 {
@@ -86,6 +89,7 @@ impl<T> Store for T where
         + AuditStore
         + Credentials
         + Persons
+        + Intermediaries
         + Send
         + Sync
 {

@@ -92,6 +92,12 @@ pub enum UseCaseError {
     /// A persons file refused or failed; the personal records are unchanged.
     #[error(transparent)]
     Persons(#[from] crate::registry::PersonsError),
+    /// An operator or a mandate refused.
+    #[error(transparent)]
+    Mandate(#[from] crate::intermediaries::MandateError),
+    /// A roster file refused or failed; the roster is unchanged.
+    #[error(transparent)]
+    Roster(#[from] crate::intermediaries::RosterError),
     /// Details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's details: {0}")]
     Json(#[from] serde_json::Error),
@@ -147,6 +153,8 @@ impl UseCaseError {
             Self::Gate(e) => e.kind(),
             Self::Import(e) => e.kind(),
             Self::Persons(e) => e.kind(),
+            Self::Roster(e) => e.kind(),
+            Self::Mandate(e) => e.kind(),
             // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
             Self::Store(
                 StoreError::Missing(_)

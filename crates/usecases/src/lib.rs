@@ -15,7 +15,8 @@
 //! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows;
 //! - the operator's: [`budgets`] (spending limits), [`payments`] (payment runs, pain.001 and pain.002),
 //!   [`gate`] (the admission gate's capacity, maintenance and passes), [`registry`] (the registry import), each
-//!   taking the [`Operator`] who acts where it records one.
+//!   taking the [`Operator`] who acts where it records one; [`intermediaries`] (the roster of the operators who
+//!   act for citizens).
 //!
 //! Every use case that touches personal data takes the [`Acting`] principal and reaches only its subject's data.
 //! Errors are one type, [`UseCaseError`], whose [`ErrorKind`] each door maps once: to a page, to an RFC 9457
@@ -32,6 +33,7 @@ pub mod files;
 pub mod gate;
 pub mod grant;
 pub mod iban;
+pub mod intermediaries;
 mod language;
 pub mod login;
 mod operator;

@@ -34,6 +34,7 @@ mod applications;
 mod audit;
 mod budgets;
 mod credentials;
+mod intermediaries;
 mod outbox;
 mod payments;
 mod persons;

@@ -37,6 +37,7 @@ mod applications;
 mod audit;
 mod budgets;
 mod credentials;
+mod intermediaries;
 mod outbox;
 mod payments;
 mod persons;
