@@ -62,6 +62,9 @@ pub enum Command {
     /// Grant the indemnities the institute pays without an application (April 2020, art. 84 c. 1 DL 34/2020).
     #[command(subcommand)]
     Indemnities(IndemnitiesCommand),
+    /// Manage the roster of the intermediaries who act for citizens.
+    #[command(subcommand)]
+    Intermediaries(crate::intermediaries::IntermediariesCommand),
     /// Benchmark aids: sessions opened in bulk, the raw PIN hash rate (see bench/parts).
     #[command(subcommand, hide = true)]
     Bench(crate::bench::BenchCommand),
@@ -231,6 +234,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&cli.database_url, &args).await,
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Gate(command) => crate::gate::run(command).await,
+        Command::Intermediaries(command) => crate::intermediaries::run(&cli.database_url, command).await,
         Command::Drill(args) => crate::drill::run(&cli.database_url, *args).await,
         Command::Payments(PaymentsCommand::Run(args)) => {
             let debtor_iban = sportello_domain::Iban::parse(&args.debtor_iban)

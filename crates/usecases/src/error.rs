@@ -95,6 +95,9 @@ pub enum UseCaseError {
     /// An operator or a mandate refused.
     #[error(transparent)]
     Mandate(#[from] crate::intermediaries::MandateError),
+    /// A Contact Center call that cannot go on (the caller not identified, no consent).
+    #[error(transparent)]
+    Call(#[from] crate::intermediaries::CallError),
     /// A roster file refused or failed; the roster is unchanged.
     #[error(transparent)]
     Roster(#[from] crate::intermediaries::RosterError),
@@ -155,6 +158,7 @@ impl UseCaseError {
             Self::Persons(e) => e.kind(),
             Self::Roster(e) => e.kind(),
             Self::Mandate(e) => e.kind(),
+            Self::Call(e) => e.kind(),
             // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
             Self::Store(
                 StoreError::Missing(_)

@@ -13,7 +13,6 @@ use sportello_store::testing::TestDatabase;
 use sportello_store::{FirstHalfTo, NewPin, Store, Submission};
 use sportello_usecases::apply::{Draft, submit};
 use sportello_usecases::draft::{Contacts, Declarations, Details, Payment};
-use sportello_usecases::intermediaries::MandateError;
 use sportello_usecases::intermediaries::contact_center::{self, Call, CallError};
 use sportello_usecases::intermediaries::mandates;
 use sportello_usecases::login::Lockout;
@@ -27,7 +26,7 @@ fn cf(first15: &str) -> CodiceFiscale {
 fn call_error(error: UseCaseError) -> (ErrorKind, CallError) {
     let kind = error.kind();
     match error {
-        UseCaseError::Mandate(MandateError::Call(e)) => (kind, e),
+        UseCaseError::Call(e) => (kind, e),
         other => panic!("expected a call error, got {other}"),
     }
 }

@@ -8,7 +8,6 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::intermediaries::{CallId, IntermediaryKind};
 use sportello_domain::principal::Principal;
 
-use super::MandateError;
 use super::mandates::Seat;
 use crate::acting::Acting;
 use crate::error::UseCaseError;
@@ -75,19 +74,19 @@ pub async fn identify(
     now: DateTime<Utc>,
 ) -> Result<Acting, UseCaseError> {
     if seat.kind != IntermediaryKind::ContactCenter {
-        return Err(MandateError::from(CallError::NotContactCenter).into());
+        return Err(CallError::NotContactCenter.into());
     }
     if !call.consent {
-        return Err(MandateError::from(CallError::NoConsent).into());
+        return Err(CallError::NoConsent.into());
     }
     if first_half.kind() != PinKind::Simplified {
-        return Err(MandateError::from(CallError::NotFirstHalf).into());
+        return Err(CallError::NotFirstHalf.into());
     }
     let (credential, confirmed) =
         match login::check(store, hasher, call.caller, first_half, BUCKET, lockout, now).await? {
             Checked::Opened { credential, confirmed, .. } => (credential, confirmed),
             Checked::Refused { locked_until } => {
-                return Err(MandateError::from(CallError::NotIdentified { locked_until }).into());
+                return Err(CallError::NotIdentified { locked_until }.into());
             }
         };
     let acting = Acting {

@@ -80,9 +80,6 @@ pub enum MandateError {
     /// Only the citizen revokes their own mandates.
     #[error("mandate {0} is not one of yours")]
     NotYours(i64),
-    /// A Contact Center call that cannot go on.
-    #[error(transparent)]
-    Call(#[from] super::contact_center::CallError),
 }
 
 impl MandateError {
@@ -94,7 +91,6 @@ impl MandateError {
             Self::NoMandate | Self::NotYours(_) => ErrorKind::NotFound,
             Self::Form(_) | Self::Privacy | Self::Object(_) | Self::FutureDate(_) => ErrorKind::Input,
             Self::SameForm(_) => ErrorKind::Conflict,
-            Self::Call(e) => e.kind(),
         }
     }
 }

@@ -8,5 +8,6 @@ pub mod contact_center;
 pub mod mandates;
 mod roster;
 
+pub use contact_center::CallError;
 pub use mandates::MandateError;
 pub use roster::{MAX_ROWS, RosterError, RosterFile, RosterImported, import_roster};
