@@ -71,6 +71,9 @@ pub enum Command {
     /// Purge what is kept only for a while: ended sessions, delivered messages, old audit rows.
     #[command(subcommand)]
     Retention(crate::office::RetentionCommand),
+    /// Manage the roster of the intermediaries who act for citizens.
+    #[command(subcommand)]
+    Intermediaries(crate::intermediaries::IntermediariesCommand),
     /// Benchmark aids: sessions opened in bulk, the raw PIN hash rate (see bench/parts).
     #[command(subcommand, hide = true)]
     Bench(crate::bench::BenchCommand),
@@ -241,6 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Gate(command) => crate::gate::run(command).await,
         Command::Keys(command) => crate::keys::run(command),
+        Command::Intermediaries(command) => crate::intermediaries::run(&cli.database_url, command).await,
         Command::Drill(args) => crate::drill::run(&cli.database_url, *args).await,
         Command::Payments(PaymentsCommand::Run(args)) => {
             let debtor_iban = sportello_domain::Iban::parse(&args.debtor_iban)

@@ -14,6 +14,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
+pub mod intermediaries;
 pub mod keys;
 pub mod office;
 pub mod output;

@@ -1,19 +1,38 @@
 //! Who acts, for whom, and how they came in: the principal every request that touches personal data carries.
 //!
-//! A citizen acts for themself after logging in with an INPS PIN; an institute officer acts on others' data in the
-//! back office, for the duties their role allows. An intermediary's operator under a mandate and a Contact Center
-//! operator on a call are further [`Actor`] variants, each with the checks of its own door; a login by SPID, CIE or CNS is a further [`LoginMethod`]. Their
-//! stored names are part of the database's CHECK lists (`crates/store/migrations/*/…_principals.sql`).
+//! A citizen acts for themself after logging in with an INPS PIN. An intermediary's operator acts for a citizen
+//! under a mandate, in the name of one office of the roster; a Contact Center operator acts for a caller they have
+//! identified, on one call (`docs/SECURITY.md`, "Acting for someone else"); an institute officer acts on others' data
+//! in the back office, for the duties their role allows. Each is an [`Actor`] variant whose principal is built only
+//! after its door's checks; a login by SPID, CIE or CNS is a further [`LoginMethod`]. The stored names of methods and
+//! channels are part of the database's CHECK lists (`crates/store/migrations/*/â¦_principals.sql`); an actor is stored
+//! as text.
 
 use std::fmt;
 
 use crate::CodiceFiscale;
+use crate::intermediaries::{CallId, OfficeCode};
 
 /// Who acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// A citizen acting for themself.
     Citizen(CodiceFiscale),
+    /// An intermediary's operator, in the name of one of their offices in the roster, for a citizen whose mandate
+    /// that office holds.
+    Intermediary {
+        /// The operator's codice fiscale.
+        operator: CodiceFiscale,
+        /// The office they chose at login.
+        office: OfficeCode,
+    },
+    /// A Contact Center operator on a call, for the caller they identified.
+    ContactCenter {
+        /// The operator's codice fiscale.
+        operator: CodiceFiscale,
+        /// The call.
+        call: CallId,
+    },
     /// An officer of the institute, by the id of their account, in their role; acting on a subject's data only for
     /// the duties the role allows ([`OfficerRole::may`]).
     Officer {
@@ -115,6 +134,23 @@ impl Principal {
         Self { actor: Actor::Citizen(codice_fiscale), subject: codice_fiscale, method, channel: Channel::Citizen }
     }
 
+    /// An intermediary's operator acting for `subject`. Build it only once the roster and the mandate allow it: the
+    /// door's use case checks both, on the day, before it hands this principal on.
+    pub fn intermediary(
+        operator: CodiceFiscale,
+        office: OfficeCode,
+        subject: CodiceFiscale,
+        method: LoginMethod,
+    ) -> Self {
+        Self { actor: Actor::Intermediary { operator, office }, subject, method, channel: Channel::Intermediary }
+    }
+
+    /// A Contact Center operator acting for the caller `subject` on `call`. Build it only once the caller is
+    /// identified (their PIN's first half, or a one-time code sent to the contact on file).
+    pub fn contact_center(operator: CodiceFiscale, call: CallId, subject: CodiceFiscale, method: LoginMethod) -> Self {
+        Self { actor: Actor::ContactCenter { operator, call }, subject, method, channel: Channel::ContactCenter }
+    }
+
     /// Reads a principal back from its stored names.
     pub fn from_stored(actor: &str, subject: CodiceFiscale, method: &str, channel: &str) -> Result<Self, UnknownName> {
         Ok(Self {
@@ -130,14 +166,26 @@ impl Principal {
         match self.actor {
             Actor::Citizen(cf) => cf == self.subject,
             Actor::Officer { .. } => false,
+            Actor::Intermediary { .. } | Actor::ContactCenter { .. } => false,
         }
     }
 }
 
 impl Actor {
-    /// The stored form, `citizen:<codice fiscale>` or `officer:<id>:<role>`.
+    /// The stored form: `citizen:<codice fiscale>`, `intermediary:<operator's codice fiscale>@<office>`,
+    /// `contact_center:<operator's codice fiscale>@<call id>` or `officer:<id>:<role>`.
     pub fn stored(&self) -> String {
         self.to_string()
+    }
+
+    /// The door this actor comes by.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Citizen(_) => Channel::Citizen,
+            Self::Intermediary { .. } => Channel::Intermediary,
+            Self::ContactCenter { .. } => Channel::ContactCenter,
+            Self::Officer { .. } => Channel::BackOffice,
+        }
     }
 
     /// The actor from its stored form.
@@ -151,6 +199,20 @@ impl Actor {
                 let role = OfficerRole::parse(role).map_err(|_| unknown())?;
                 Ok(Self::Officer { id, role })
             }
+            Some(("intermediary", rest)) => {
+                let (operator, office) = rest.split_once('@').ok_or_else(unknown)?;
+                Ok(Self::Intermediary {
+                    operator: CodiceFiscale::parse(operator).map_err(|_| unknown())?,
+                    office: OfficeCode::parse(office).map_err(|_| unknown())?,
+                })
+            }
+            Some(("contact_center", rest)) => {
+                let (operator, call) = rest.split_once('@').ok_or_else(unknown)?;
+                Ok(Self::ContactCenter {
+                    operator: CodiceFiscale::parse(operator).map_err(|_| unknown())?,
+                    call: CallId::parse(call).map_err(|_| unknown())?,
+                })
+            }
             _ => Err(unknown()),
         }
     }
@@ -161,6 +223,8 @@ impl fmt::Display for Actor {
         match self {
             Self::Citizen(cf) => write!(f, "citizen:{cf}"),
             Self::Officer { id, role } => write!(f, "officer:{id}:{}", role.as_str()),
+            Self::Intermediary { operator, office } => write!(f, "intermediary:{operator}@{office}"),
+            Self::ContactCenter { operator, call } => write!(f, "contact_center:{operator}@{call}"),
         }
     }
 }
@@ -259,7 +323,7 @@ impl Principal {
     pub fn officer_role(&self) -> Option<OfficerRole> {
         match self.actor {
             Actor::Officer { role, .. } => Some(role),
-            Actor::Citizen(_) => None,
+            Actor::Citizen(_) | Actor::Intermediary { .. } | Actor::ContactCenter { .. } => None,
         }
     }
 }
@@ -320,6 +384,39 @@ mod tests {
             }
             assert_eq!(OfficerRole::parse(role.as_str()), Ok(role));
         }
+    }
+
+    #[test]
+    fn an_operator_s_principal_reads_back_and_never_acts_for_self() {
+        let operator = CodiceFiscale::parse("RSSMRA80A01H501U").unwrap();
+        let subject = CodiceFiscale::parse("MRTMRA83T56A269B").unwrap();
+        let office = OfficeCode::parse("INCA-RM-01").unwrap();
+        let call = CallId::parse("C-803164-0001").unwrap();
+        for principal in [
+            Principal::intermediary(operator, office, subject, LoginMethod::PinFull),
+            Principal::contact_center(operator, call, subject, LoginMethod::PinFull),
+            // Even an operator acting for themself comes by their door, not as a citizen.
+            Principal::intermediary(operator, office, operator, LoginMethod::PinFull),
+        ] {
+            let stored = principal.actor.stored();
+            let back = Principal::from_stored(
+                &stored,
+                principal.subject,
+                principal.method.as_str(),
+                principal.channel.as_str(),
+            )
+            .unwrap();
+            assert_eq!(back, principal);
+            assert!(!back.acts_for_self(), "{stored}");
+            assert_eq!(back.actor.channel(), back.channel);
+        }
+        assert_eq!(
+            Principal::intermediary(operator, office, subject, LoginMethod::PinFull).actor.stored(),
+            "intermediary:RSSMRA80A01H501U@INCA-RM-01"
+        );
+        assert_eq!(Actor::parse("intermediary:RSSMRA80A01H501U").unwrap_err().what, "actor");
+        assert_eq!(Actor::parse("intermediary:RSSMRA80A01H501U@inca").unwrap_err().what, "actor");
+        assert_eq!(Actor::parse("contact_center:NOTACF@C1").unwrap_err().what, "actor");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Sportello's storage: traits by concern ([`RegistryStore`], [`ApplicationStore`], [`BudgetStore`],
-//! [`PaymentStore`], [`SessionStore`], [`OutboxStore`], [`AuditStore`], with [`Credentials`], [`Persons`] and
-//! [`Admin`], the back office's [`OfficeStore`], [`AuditReports`], [`Retention`] and [`Reviews`], and the outbox's
-//! [`DeadLetters`]) under one umbrella, [`Store`], with a SQLite implementation (the embedded default) and a
-//! PostgreSQL one; [`open`] picks the backend from the database URL. Callers bring the traits into scope with `use sportello_store::prelude::*;`.
+//! [`PaymentStore`], [`SessionStore`], [`OutboxStore`], [`AuditStore`], with [`Credentials`], [`Persons`],
+//! [`Intermediaries`] (the roster and the mandates) and [`Admin`], the back office's [`OfficeStore`], [`AuditReports`],
+//! [`Retention`] and [`Reviews`], and the outbox's [`DeadLetters`]) under one umbrella, [`Store`], with a SQLite
+//! implementation (the embedded default) and a PostgreSQL one; [`open`] picks the backend from the database URL.
+//! Callers bring the traits into scope with `use sportello_store::prelude::*;`.
 //!
 //! Two things live here: the registry (replaced whole by each import, atomically) and the applications (at most one
 //! holding an indemnity per person and cumulation group, enforced by the database itself). Beside them, the
@@ -19,6 +20,7 @@ pub mod credentials;
 pub mod dead_letters;
 mod error;
 pub mod group;
+pub mod intermediaries;
 pub mod office;
 mod outbox;
 mod payments;
@@ -43,6 +45,7 @@ pub use credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock, 
 pub use dead_letters::DeadLetters;
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
+pub use intermediaries::{Intermediaries, MandateRecorded, NewMandate, RosterSummary};
 pub use office::{AuditReports, NewOfficer, OfficeSession, OfficeStore, Officer, Retention};
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{
@@ -57,8 +60,8 @@ pub use sessions::{Session, SessionKind, SessionStore};
 /// The store's traits, so that their methods can be called on a [`Store`]: `use sportello_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Admin, ApplicationStore, AuditReports, AuditStore, BudgetStore, Credentials, DeadLetters, OfficeStore,
-        OutboxStore, PaymentStore, Persons, RegistryStore, Retention, Reviews, SessionStore, Store,
+        Admin, ApplicationStore, AuditReports, AuditStore, BudgetStore, Credentials, DeadLetters, Intermediaries,
+        OfficeStore, OutboxStore, PaymentStore, Persons, RegistryStore, Retention, Reviews, SessionStore, Store,
     };
 }
 
@@ -81,6 +84,7 @@ pub trait Store:
     + Retention
     + Reviews
     + DeadLetters
+    + Intermediaries
     + Send
     + Sync
 {
@@ -102,6 +106,7 @@ impl<T> Store for T where
         + Retention
         + Reviews
         + DeadLetters
+        + Intermediaries
         + Send
         + Sync
 {

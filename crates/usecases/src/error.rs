@@ -114,6 +114,15 @@ pub enum UseCaseError {
     /// A persons file refused or failed; the personal records are unchanged.
     #[error(transparent)]
     Persons(#[from] crate::registry::PersonsError),
+    /// An operator or a mandate refused.
+    #[error(transparent)]
+    Mandate(#[from] crate::intermediaries::MandateError),
+    /// A Contact Center call that cannot go on (the caller not identified, no consent).
+    #[error(transparent)]
+    Call(#[from] crate::intermediaries::CallError),
+    /// A roster file refused or failed; the roster is unchanged.
+    #[error(transparent)]
+    Roster(#[from] crate::intermediaries::RosterError),
     /// Details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's details: {0}")]
     Json(#[from] serde_json::Error),
@@ -174,6 +183,9 @@ impl UseCaseError {
             Self::Gate(e) => e.kind(),
             Self::Import(e) => e.kind(),
             Self::Persons(e) => e.kind(),
+            Self::Roster(e) => e.kind(),
+            Self::Mandate(e) => e.kind(),
+            Self::Call(e) => e.kind(),
             // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
             Self::Store(
                 StoreError::Missing(_)

@@ -15,7 +15,8 @@
 //! - [`grant`]: an indemnity paid without an application, granted to the beneficiaries of the one it follows;
 //! - the operator's: [`budgets`] (spending limits), [`payments`] (payment runs, pain.001 and pain.002),
 //!   [`gate`] (the admission gate's capacity, maintenance and passes), [`registry`] (the registry import), each
-//!   taking the [`Operator`] who acts where it records one;
+//!   taking the [`Operator`] who acts where it records one; [`intermediaries`] (the roster of the operators who
+//!   act for citizens);
 //! - [`office`]: the institute's back office: officers' accounts and logins, cases read with a stated reason,
 //!   subject access and breach assessment (GDPR arts. 15 and 33), retention.
 //!
@@ -34,6 +35,7 @@ pub mod files;
 pub mod gate;
 pub mod grant;
 pub mod iban;
+pub mod intermediaries;
 mod language;
 pub mod login;
 pub mod office;

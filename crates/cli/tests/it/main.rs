@@ -8,6 +8,7 @@ mod drill;
 mod fuzz_corpus;
 mod gate;
 mod import;
+mod intermediaries;
 mod leak;
 mod nodes;
 mod operations;

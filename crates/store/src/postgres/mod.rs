@@ -35,6 +35,7 @@ mod audit;
 mod budgets;
 mod credentials;
 mod dead_letters;
+mod intermediaries;
 mod office;
 mod outbox;
 mod payments;

@@ -38,6 +38,7 @@ mod audit;
 mod budgets;
 mod credentials;
 mod dead_letters;
+mod intermediaries;
 mod office;
 mod outbox;
 mod payments;

@@ -11,6 +11,7 @@ mod budgets;
 mod cumulation;
 mod group_commit;
 mod harness;
+mod intermediaries;
 mod office;
 mod opening;
 mod outbox;
@@ -77,6 +78,8 @@ conformance! {
     group_commit::a_nul_in_a_text_is_kept_or_refused_never_cut,
     group_commit::audited_submissions_get_their_rows_in_their_batch,
     persons::persons_import_round_trips_and_replaces_the_whole_file,
+    intermediaries::a_roster_import_replaces_the_whole_roster,
+    intermediaries::a_mandate_is_recorded_once_with_its_notice_and_revoked_only_by_its_citizen,
     persons::an_aborted_or_failed_persons_import_changes_nothing,
     pins::a_new_pin_takes_a_free_slot_and_never_one_in_use,
     pins::put_pin_enqueues_its_messages_in_the_same_transaction,

@@ -24,6 +24,7 @@ use super::rule;
 use super::scheme::{Cumulation, Scheme};
 use super::window::Window;
 use super::{Decision, Facts, SchemeDecision, art31, art44};
+use crate::intermediaries::IntermediaryKind;
 use crate::registry::Position;
 use crate::{Cents, CodiceFiscale, Date};
 
@@ -55,6 +56,17 @@ pub struct Decree {
     gazette: String,
     entry_into_force: Cited<Date>,
     applications: Window,
+    filed_by: FiledBy,
+}
+
+/// Which kinds of intermediary may file a decree's applications for citizens (`[decree] filed_by`), and the act
+/// that says so. Empty: only citizens file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FiledBy {
+    /// The kinds allowed.
+    pub kinds: Vec<IntermediaryKind>,
+    /// Where that is set; empty when nobody is allowed.
+    pub legal_ref: String,
 }
 
 /// How a scheme is granted.
@@ -81,6 +93,27 @@ impl Rulebook {
                 opens: to_date(&d.applications.opens, "key 'decree.applications.opens'")?,
                 closes: to_date(&d.applications.closes, "key 'decree.applications.closes'")?,
                 legal_ref: non_empty("key 'decree.applications.ref'", d.applications.legal_ref)?,
+            },
+            filed_by: match d.filed_by {
+                None => FiledBy::default(),
+                Some(f) => FiledBy {
+                    kinds: f
+                        .kinds
+                        .iter()
+                        .map(|k| {
+                            IntermediaryKind::parse(k).ok_or_else(|| {
+                                invalid(
+                                    "key 'decree.filed_by.kinds'",
+                                    format!(
+                                        "'{k}' is not a kind of intermediary; the kinds are {}",
+                                        IntermediaryKind::names()
+                                    ),
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    legal_ref: non_empty("key 'decree.filed_by.ref'", f.legal_ref)?,
+                },
             },
         };
         if decree.applications.closes < decree.applications.opens {
@@ -309,6 +342,16 @@ impl Decree {
     /// The days applications for its indemnities are taken.
     pub fn applications(&self) -> &Window {
         &self.applications
+    }
+
+    /// Which kinds of intermediary may file its applications for citizens.
+    pub fn filed_by(&self) -> &FiledBy {
+        &self.filed_by
+    }
+
+    /// Whether an intermediary of `kind` may file its applications for a citizen.
+    pub fn may_be_filed_by(&self, kind: IntermediaryKind) -> bool {
+        self.filed_by.kinds.contains(&kind)
     }
 }
 

@@ -30,6 +30,18 @@ pub(super) struct RawDecree {
     pub(super) gazette: String,
     pub(super) entry_into_force: RawCited,
     pub(super) applications: RawWindow,
+    /// Absent: only the citizen files, no intermediary.
+    #[serde(default)]
+    pub(super) filed_by: Option<RawFiledBy>,
+}
+
+/// `[decree] filed_by`: which kinds of intermediary may file its applications for citizens, with where that is set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFiledBy {
+    pub(super) kinds: Vec<String>,
+    #[serde(rename = "ref")]
+    pub(super) legal_ref: String,
 }
 
 /// `[decree] applications`: the first and last day applications are taken, with where they are set.

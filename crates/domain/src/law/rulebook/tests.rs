@@ -299,3 +299,26 @@ fn the_rest_of_art_84_loads_with_its_amounts_and_months() {
         "scheme 'art84c3', parameter 'ceased_by': is before ceased_from; write the later day last"
     );
 }
+
+#[test]
+fn the_decree_says_which_intermediaries_may_file_for_citizens() {
+    use crate::intermediaries::IntermediaryKind::{Caf, Consulente, ContactCenter, Patronato};
+    let book = Rulebook::dl18_2020();
+    assert!(book.decree().may_be_filed_by(Patronato));
+    assert!(book.decree().may_be_filed_by(ContactCenter));
+    assert!(!book.decree().may_be_filed_by(Consulente));
+    assert!(!book.decree().may_be_filed_by(Caf));
+    assert!(book.decree().filed_by().legal_ref.contains("1381"));
+    // Without the key, only citizens file.
+    let start = DL18_2020.find("filed_by = ").unwrap();
+    let end = start + DL18_2020[start..].find('\n').unwrap();
+    let without = format!("{}{}", &DL18_2020[..start], &DL18_2020[end..]);
+    let book = Rulebook::from_toml(&without).unwrap();
+    assert!(IntermediaryKind::ALL.iter().all(|k| !book.decree().may_be_filed_by(*k)));
+    let wrong = edited(r#"kinds = ["patronato", "contact_center"]"#, r#"kinds = ["patronato", "sindacato"]"#);
+    assert_eq!(
+        error(&wrong),
+        "key 'decree.filed_by.kinds': 'sindacato' is not a kind of intermediary; the kinds are patronato, caf, \
+         consulente, contact_center"
+    );
+}
