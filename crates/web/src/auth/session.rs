@@ -119,7 +119,7 @@ pub fn touch_every(idle: std::time::Duration) -> chrono::TimeDelta {
         .unwrap_or(chrono::TimeDelta::zero())
 }
 
-/// The session of `kind` whose id a client presented, as the `__Host-sportello` cookie ([`SessionKind::Cookie`]) or
+/// The citizen's own session of `kind` whose id a client presented, as the `__Host-sportello` cookie ([`SessionKind::Cookie`]) or
 /// as an API bearer token ([`SessionKind::Bearer`]): the sessions live in one store, so any node serves any request,
 /// but a door opens only its own kind, so a token copied into a cookie (or the reverse) opens nothing. A live
 /// session's use is recorded (see [`touch_every`]); an expired one is forgotten now rather than at the next sweep.
@@ -134,6 +134,11 @@ pub async fn resume(state: &AuthState, id: &str, kind: SessionKind) -> Result<Re
             let principal =
                 Principal::from_stored(&session.actor, session.codice_fiscale, &session.login_method, &session.channel)
                     .map_err(|e| StoreError::Corrupt(format!("a session's principal: {e}")))?;
+            // The citizen's doors open only a citizen's own session: an operator acting for someone else comes by
+            // the door of their own actor, with its checks, never through these pages or this API.
+            if !principal.acts_for_self() {
+                return Ok(Resumed::Unknown);
+            }
             if now - session.last_seen_at >= touch_every(idle) {
                 store.touch_session(&id_hash, now).await?;
             }

@@ -795,6 +795,36 @@ async fn a_bearer_token_opens_no_page_and_a_session_cookie_opens_no_api_and_audi
 }
 
 #[tokio::test]
+async fn a_session_of_someone_acting_for_another_opens_no_citizen_page_and_no_api() {
+    use sportello_domain::intermediaries::OfficeCode;
+    use sportello_domain::principal::{LoginMethod, Principal};
+    use sportello_store::SessionKind;
+    use sportello_usecases::sessions::{self, NewSession};
+
+    let app = spawn_app().await;
+    let citizen = cf(PROFESSIONISTA);
+    let operator = cf(PENSIONATA);
+    let office = OfficeCode::parse("INCA-RM-01").unwrap();
+    let acting_for = Principal::intermediary(operator, office, citizen, LoginMethod::PinFull);
+    let open = |kind| NewSession { principal: acting_for, kind, credential: None, confirmed: true };
+    let day = Duration::from_secs(86_400);
+    let cookie =
+        sessions::open(app.store.as_ref(), open(SessionKind::Cookie), None, day, app.clock.now()).await.unwrap();
+    let bearer =
+        sessions::open(app.store.as_ref(), open(SessionKind::Bearer), None, day, app.clock.now()).await.unwrap();
+
+    // Stored as they are, such sessions would open the citizen's data; the citizen's doors open only a citizen's own.
+    let browser = Browser::new(&app);
+    browser.set_cookie(SESSION, cookie.id.expose());
+    let page = browser.get("/situazione").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(page.location.starts_with("/accedi"), "{}", page.location);
+    let answer = Client::with_token(&app, bearer.id.expose()).get("/api/v1/situation").await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(!answer.body.to_string().contains(citizen.as_str()), "{}", answer.body);
+}
+
+#[tokio::test]
 async fn a_march_beneficiary_applies_for_may_once_and_a_second_may_is_refused_citing_art_84() {
     let app = spawn_app().await;
     let me = cf(PROFESSIONISTA);
