@@ -80,6 +80,11 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    /// The database is out of reach for now: no primary (a failover under way), a server that does not answer in
+    /// time, a connection lost. Doors answer 503 with `Retry-After`; trying again later is safe.
+    #[error("the database is unavailable for now: {0}")]
+    Unavailable(String),
+
     /// The database holds a value this program cannot read back: someone wrote it by hand, or a newer version did.
     #[error("the database holds a value that cannot be read back: {0}")]
     Corrupt(String),

@@ -2,8 +2,11 @@
 
 mod browser;
 mod check;
+mod cluster;
+mod cluster_client;
 mod crash;
 mod decrees;
+mod deploy;
 mod drill;
 mod fuzz_corpus;
 mod gate;

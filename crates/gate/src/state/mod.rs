@@ -11,6 +11,7 @@
 
 mod memory;
 mod redis;
+pub mod sentinel;
 
 pub use memory::MemoryState;
 pub use redis::RedisState;

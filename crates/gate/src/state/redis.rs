@@ -3,9 +3,10 @@
 //! the scripts also run on a Redis Cluster. Numbers stored are integers below 2^53, exact in Lua's doubles.
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands as _, Script};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::{AsyncCommands as _, Cmd, Pipeline, RedisFuture, Script, Value};
 
+use super::sentinel::{SCHEME as SENTINEL_SCHEME, SentinelLink, SentinelUrl};
 use super::{
     Admission, ClaimOutcome, Control, DrawState, GateState, IssueOutcome, IssueRequest, MEASURE_WINDOW_MS,
     QueueSnapshot, StateError, WINDOW_KEEP_MS,
@@ -204,10 +205,46 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('GET', KEYS[1])
 ";
 
+/// How a node reaches Redis: one server (`redis://`), or whichever the Sentinels name master
+/// (`redis+sentinel://`).
+#[derive(Clone)]
+enum Link {
+    Direct(ConnectionManager),
+    Sentinel(SentinelLink),
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Link::Direct(conn) => conn.req_packed_command(cmd),
+            Link::Sentinel(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Link::Direct(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Link::Sentinel(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Link::Direct(conn) => conn.get_db(),
+            Link::Sentinel(conn) => conn.get_db(),
+        }
+    }
+}
+
 /// The gate's state in Redis, under a key prefix (so deployments and tests can share a server).
 #[derive(Clone)]
 pub struct RedisState {
-    conn: ConnectionManager,
+    conn: Link,
     prefix: String,
     advance: Script,
     issue: Script,
@@ -225,13 +262,19 @@ impl std::fmt::Debug for RedisState {
 
 impl RedisState {
     /// Connects to the Redis at `url` (reconnecting by itself after failures); keys start with `prefix`.
+    /// `redis://…` names one server; `redis+sentinel://[:password@]host:port,…/service` the Sentinels that
+    /// know the master of `service` (see [`super::sentinel`]).
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StateError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
-            .set_response_timeout(Some(std::time::Duration::from_secs(5)))
-            .set_number_of_retries(2);
-        let conn = client.get_connection_manager_with_config(config).await?;
+        let conn = if url.starts_with(SENTINEL_SCHEME) {
+            Link::Sentinel(SentinelLink::connect(&SentinelUrl::parse(url)?).await?)
+        } else {
+            let client = redis::Client::open(url)?;
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
+                .set_response_timeout(Some(std::time::Duration::from_secs(5)))
+                .set_number_of_retries(2);
+            Link::Direct(client.get_connection_manager_with_config(config).await?)
+        };
         let script = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
         Ok(Self {
             conn,

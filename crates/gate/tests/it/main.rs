@@ -6,4 +6,5 @@ mod nodes;
 mod prequeue;
 mod queue;
 mod schedule;
+mod sentinel;
 mod support;

@@ -85,6 +85,18 @@ pub(super) struct PgBatch {
 
 impl Batch for PgBatch {
     async fn commit(&mut self, applications: &[NewApplication], by: &[Option<SubmittedBy>]) -> BatchOutcome {
+        match tokio::time::timeout(super::BATCH_DEADLINE, self.commit_now(applications, by)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database did not answer a batch of submissions within {} s",
+                super::BATCH_DEADLINE.as_secs()
+            ))),
+        }
+    }
+}
+
+impl PgBatch {
+    async fn commit_now(&mut self, applications: &[NewApplication], by: &[Option<SubmittedBy>]) -> BatchOutcome {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
         let together = async {

@@ -59,6 +59,17 @@ const MAX_CONNECTIONS: u32 = 16;
 /// its timeout; the pool reconnects by itself once the server is back.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The longest a statement may run on the server before it cancels it: a request never holds a connection longer,
+/// and a batch of submissions stuck behind a lock fails (and is answered 503) rather than stalling every writer.
+/// Not applied to the registry import's own connection, whose `COPY` may rightly take minutes.
+const STATEMENT_TIMEOUT: &str = "5s";
+
+/// How long one batch of submissions may take from acquiring its connection to its COMMIT's answer, measured here:
+/// a server that stops answering without closing its connections (a frozen process, a network that drops
+/// packets) cancels nothing, so the writer gives up on its own clock, answers each submission of the batch
+/// "unavailable" (503; resubmitting with the same idempotency key is safe), and takes the next batch.
+pub(crate) const BATCH_DEADLINE: Duration = Duration::from_secs(8);
+
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -86,10 +97,13 @@ impl PgStore {
         // where the pool would retry until its acquire timeout. Later the pool retries and reconnects by itself.
         let probe = options.connect().await.map_err(|e| StoreError::connect(url, e))?;
         let _ = probe.close().await;
+        let pooled = options.clone().options([("statement_timeout", STATEMENT_TIMEOUT)]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone());
+            // A connection that failed (its server gone, or no longer the primary) is not handed out again.
+            .test_before_acquire(true)
+            .connect_lazy_with(pooled);
         let submissions = Submitter::spawn(PgBatch { pool: pool.clone() }, group_commit, "postgres");
         let audits = Auditor::spawn(PgAudits { pool: pool.clone() });
         Ok(Self { pool, options, submissions, audits })
