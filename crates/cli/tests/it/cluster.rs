@@ -158,7 +158,7 @@ async fn restore_drill(cluster: &Cluster, outcomes: &BTreeMap<String, Result<Opt
             looked += 1;
             let cf = CodiceFiscale::parse(codice_fiscale).unwrap();
             let stored = store.applications_of(&cf).await.unwrap();
-            if !stored.iter().any(|a| a.protocol.to_string() == *protocol) {
+            if !stored.iter().any(|a| a.protocol.as_str() == protocol.as_str()) {
                 missing += 1;
             }
         }
@@ -310,7 +310,7 @@ async fn the_cluster_survives_losing_a_node_its_primary_its_redis_master_and_a_f
         match outcome {
             Ok(Some(protocol)) => {
                 report.acknowledged += 1;
-                if !stored.iter().any(|a| a.protocol.to_string() == *protocol && a.codice_fiscale == cf) {
+                if !stored.iter().any(|a| a.protocol.as_str() == protocol.as_str() && a.codice_fiscale == cf) {
                     report.lost += 1;
                 }
                 report.doubled += stored.len().saturating_sub(1);
