@@ -76,7 +76,10 @@ async fn apply(base: &RwLock<String>, codice_fiscale: &str, pin: &str, retries: 
                     "not_reddito_di_cittadinanza": true,
                     "no_other_compulsory_scheme": true,
                     "not_employed": true
-                }
+                },
+                // May 2020's indemnity (art. 84 c. 2 DL 34/2020) asks for the income of March–April 2019 and 2020;
+                // the others ignore them.
+                "figures": {"income_2019_bimester_2": "4000.00", "income_2020_bimester_2": "1000.00"}
             });
             let submitted = http
                 .post(url("/api/v1/applications"))
