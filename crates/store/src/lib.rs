@@ -21,6 +21,7 @@ pub mod dead_letters;
 mod error;
 pub mod group;
 pub mod intermediaries;
+mod notices;
 pub mod office;
 mod outbox;
 mod payments;

@@ -4,10 +4,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sportello_domain::Cents;
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::PgStore;
+use super::outbox::enqueue_on;
 use crate::budgets::{fit_under, reserved_at_start};
+use crate::notices::Addressee;
 use crate::rows;
 use crate::sql::BUDGET_SELECT;
 use crate::{Budget, BudgetChange, BudgetEvent, BudgetSeed, BudgetStore, StoreError};
@@ -78,17 +80,37 @@ impl BudgetStore for PgStore {
                 .await?
                 .ok_or_else(|| StoreError::UnknownBudget(scheme.to_owned()))?;
         let fit = fit_under(scheme, limit, amount, reserved)?;
-        let released = sqlx::query(
-            "UPDATE applications SET status = 'accepted', updated_at = $3
-             WHERE id IN (SELECT id FROM applications WHERE scheme = $1 AND status = 'suspended_budget'
-                          ORDER BY submitted_at, id LIMIT $2)",
+        // The applications released, in order of submission, with where to tell their owners.
+        let chosen = sqlx::query(
+            "SELECT a.id, a.protocol, a.details, p.email, p.cellulare
+             FROM applications a LEFT JOIN persons p ON p.codice_fiscale = a.codice_fiscale
+             WHERE a.scheme = $1 AND a.status = 'suspended_budget'
+             ORDER BY a.submitted_at, a.id LIMIT $2",
         )
         .bind(scheme)
         .bind(fit)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<i64> = chosen.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
+        sqlx::query("UPDATE applications SET status = 'accepted', updated_at = $2 WHERE id = ANY($1)")
+            .bind(&ids)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let mut told = Vec::with_capacity(chosen.len());
+        for row in &chosen {
+            let details: serde_json::Value = row.try_get("details")?;
+            told.push(Addressee::of(
+                row.try_get("protocol")?,
+                &details,
+                row.try_get("email")?,
+                row.try_get("cellulare")?,
+            ));
+        }
+        for message in told.iter().flat_map(|addressee| addressee.released(legal_ref, at)) {
+            enqueue_on(&mut tx, &message).await?;
+        }
+        let released = chosen.len() as u64;
         let released_cents =
             i64::try_from(released).map_err(|_| StoreError::Corrupt("too many released".into()))? * amount;
         sqlx::query(

@@ -3,9 +3,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sportello_domain::{CodiceFiscale, Iban};
-use sqlx::AssertSqlSafe;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{AssertSqlSafe, Row};
 
+use super::outbox::enqueue_on;
 use super::{SqliteStore, iso_date, timestamp};
+use crate::notices::{Addressee, day};
 use crate::rows;
 use crate::sql::{RUN_COLUMNS, payable};
 use crate::{
@@ -53,6 +56,7 @@ impl PaymentStore for SqliteStore {
             .bind(timestamp(run.accepted_before))
             .execute(&mut *tx)
             .await?;
+            tell_run(&mut tx, id, &day(run.pay_date), run.at).await?;
         }
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM payment_runs WHERE pay_date = ?1")))
             .bind(&pay_date)
@@ -126,6 +130,7 @@ impl PaymentStore for SqliteStore {
     }
 
     async fn reconcile(&self, outcomes: &[PaymentOutcome], at: DateTime<Utc>) -> Result<ReconcileCounts, StoreError> {
+        let now = at;
         let at = timestamp(at);
         let mut counts = ReconcileCounts::default();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -151,6 +156,9 @@ impl PaymentStore for SqliteStore {
                 .await?
                 .rows_affected(),
             };
+            if changed > 0 {
+                tell_outcome(&mut tx, &outcome.protocol, outcome.returned.as_deref(), now).await?;
+            }
             counts.record(changed, outcome.returned.is_some());
         }
         tx.commit().await?;
@@ -205,4 +213,64 @@ impl PaymentStore for SqliteStore {
         .await?;
         rows.iter().map(rows::payment_record).collect()
     }
+}
+
+/// Where to tell the owner of the application in `row` (its `protocol`, `details`, and `email` and `cellulare` on file).
+fn addressee(row: &sqlx::sqlite::SqliteRow) -> Result<Addressee, StoreError> {
+    let details: String = row.try_get("details")?;
+    let details = serde_json::from_str(&details).unwrap_or(serde_json::Value::Null);
+    Ok(Addressee::of(row.try_get("protocol")?, &details, row.try_get("email")?, row.try_get("cellulare")?))
+}
+
+/// Queues, in the run's transaction, the message of each payment of run `run_id` to its owner, in payment order.
+async fn tell_run(
+    conn: &mut SqliteConnection,
+    run_id: i64,
+    pay_date: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.protocol, p.method, p.amount_cents, a.details, pe.email, pe.cellulare
+         FROM payments p JOIN applications a ON a.id = p.application_id
+         LEFT JOIN persons pe ON pe.codice_fiscale = p.codice_fiscale
+         WHERE p.run_id = ?1 ORDER BY p.id",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let method: String = row.try_get("method")?;
+        for message in addressee(row)?.scheduled(pay_date, row.try_get("amount_cents")?, &method, now) {
+            enqueue_on(conn, &message).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues, in the report's transaction, the message telling the owner of application `protocol` that its payment
+/// was made, or `returned` (with the reason) and what to do.
+async fn tell_outcome(
+    conn: &mut SqliteConnection,
+    protocol: &str,
+    returned: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(
+        "SELECT a.protocol, a.details, pe.email, pe.cellulare
+         FROM applications a LEFT JOIN persons pe ON pe.codice_fiscale = a.codice_fiscale
+         WHERE a.protocol = ?1",
+    )
+    .bind(protocol)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let addressee = addressee(&row)?;
+    let messages = match returned {
+        None => addressee.paid(now),
+        Some(reason) => addressee.returned(reason, now),
+    };
+    for message in &messages {
+        enqueue_on(conn, message).await?;
+    }
+    Ok(())
 }

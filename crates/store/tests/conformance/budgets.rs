@@ -128,3 +128,35 @@ pub async fn concurrent_submissions_at_the_edge_never_overshoot(backend: Backend
     let reserved = raw.number("SELECT reserved_cents FROM budgets WHERE scheme = 'art27'".to_owned()).await;
     assert!(reserved <= budget.limit.get(), "reserved {reserved} over the limit");
 }
+
+pub async fn a_raise_tells_each_released_applicant_once_in_order(backend: Backend) {
+    let store = &backend.store;
+    store.ensure_budget(&seed(1), at(0)).await.unwrap();
+    let mut protocols = Vec::new();
+    for n in 0..4u32 {
+        let mut new = application(person(n), "form", Accepted);
+        new.submitted_at = at(i64::from(n));
+        new.details = serde_json::json!({ "contact": { "email": format!("persona{n}@example.it"), "mobile": null } });
+        let Submission::Created(created) = store.submit(new).await.unwrap() else { panic!("not created") };
+        protocols.push(created.protocol.to_string());
+    }
+    // The first fits; the other three are suspended, and a raise for two more releases the earlier two.
+    let change = store
+        .set_budget_limit("art27", Cents::from_euros(1800), "DL 34/2020 art. 84", "m.bianchi", at(100))
+        .await
+        .unwrap();
+    assert_eq!(change.released, 2);
+    let claimed = store.claim_outbox(at(100), 100, std::time::Duration::from_secs(60)).await.unwrap();
+    let told: Vec<_> = claimed.iter().map(|e| (e.message.channel.as_str(), e.message.recipient.as_str())).collect();
+    assert_eq!(told, [("email", "persona1@example.it"), ("email", "persona2@example.it")]);
+    for (entry, protocol) in claimed.iter().zip(&protocols[1..3]) {
+        assert!(entry.message.subject.contains(protocol.as_str()), "{:?}", entry.message.subject);
+        assert!(entry.message.body.contains("DL 34/2020 art. 84") && entry.message.body.contains("accolta"));
+    }
+    for entry in &claimed {
+        store.outbox_delivered(entry.id, at(101)).await.unwrap();
+    }
+    // A raise that releases nothing tells nobody.
+    store.set_budget_limit("art27", Cents::from_euros(1800), "again", "m.bianchi", at(200)).await.unwrap();
+    assert!(store.claim_outbox(at(300), 100, std::time::Duration::from_secs(60)).await.unwrap().is_empty());
+}

@@ -12,6 +12,7 @@ mod cumulation;
 mod group_commit;
 mod harness;
 mod intermediaries;
+mod notices;
 mod office;
 mod opening;
 mod outbox;
@@ -109,6 +110,8 @@ conformance! {
     budgets::past_the_limit_an_application_is_suspended_and_a_raise_releases_in_order,
     budgets::ensure_budget_keeps_a_raised_limit_and_counts_what_is_accepted,
     budgets::concurrent_submissions_at_the_edge_never_overshoot,
+    budgets::a_raise_tells_each_released_applicant_once_in_order,
+    notices::each_payment_state_change_is_told_once_in_order,
     payments::a_run_pays_every_accepted_application_once_and_a_rerun_nothing_new,
     payments::concurrent_runs_never_pay_an_application_twice,
     payments::a_returned_payment_is_paid_again_once_after_a_new_iban,
