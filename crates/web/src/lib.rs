@@ -12,6 +12,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod gate;
 pub mod i18n;
+pub mod intermediaries;
 pub mod limits;
 pub mod metrics;
 pub mod office;
