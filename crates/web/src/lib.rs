@@ -14,6 +14,7 @@ pub mod gate;
 pub mod i18n;
 pub mod intermediaries;
 pub mod limits;
+pub mod mandates;
 pub mod metrics;
 pub mod office;
 pub mod pages;

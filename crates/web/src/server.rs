@@ -148,6 +148,7 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
         .add(Audience::Operations, "/readyz", "GET", get(readyz))
         .merge(crate::assets::routes())
         .merge(crate::situation::routes(state.clone(), auth.clone()))
+        .merge(crate::mandates::routes(state.clone(), auth.clone()))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
         .merge(crate::office::routes(state.clone(), auth.clone()))

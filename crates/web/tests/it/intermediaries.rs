@@ -143,3 +143,37 @@ async fn no_session_for_someone_the_roster_does_not_list_and_none_from_a_citizen
     let desk = citizen.get("/intermediari").await;
     assert_eq!((desk.status, desk.location.as_str()), (303, "/intermediari/accedi"));
 }
+
+#[tokio::test]
+async fn a_citizen_revokes_a_mandate_in_le_mie_deleghe_and_the_office_loses_them() {
+    let app = spawn_app().await;
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    let subject = cf(PROFESSIONISTA);
+    let id = mandate(&app, subject, "INCA-RM01", 30).await;
+    let (operator, _) = operator_login(&app, "INCA-RM01").await;
+    assert!(operator.get("/intermediari").await.body.contains(subject.as_str()));
+    assert_eq!(operator.get("/deleghe").await.location, "/accedi", "an operator's session opens no citizen page");
+
+    let citizen = app.logged_in(&subject).await;
+    let list = citizen.get("/deleghe").await;
+    assert_eq!(list.status, 200);
+    assert_private(&list);
+    assert!(list.body.contains("INCA-RM01") && list.body.contains("In vigore"), "{}", list.body);
+    let path = format!("/deleghe/{id}/revoca");
+    assert!(list.body.contains(&path), "a revocation form: {}", list.body);
+
+    // Another citizen's revocation is refused as not found, and without the form's token nothing happens.
+    let other = app.logged_in(&cf(PENSIONATA)).await;
+    let token = csrf_of(&other.get("/deleghe").await.body);
+    assert_eq!(other.post(&path, &[("csrf", &token)]).await.status, 404);
+    assert_eq!(citizen.post(&path, &[("csrf", "no")]).await.status, 403);
+    assert!(operator.get("/intermediari").await.body.contains(subject.as_str()), "still in force");
+
+    let revoked = citizen.post(&path, &[("csrf", &csrf_of(&list.body))]).await;
+    assert_eq!((revoked.status, revoked.location.as_str()), (303, "/deleghe"));
+    let list = citizen.get("/deleghe").await;
+    assert!(list.body.contains("Revocata") && !list.body.contains(&path), "{}", list.body);
+    let desk = operator.get("/intermediari").await;
+    assert_eq!(desk.status, 200);
+    assert!(!desk.body.contains(subject.as_str()), "the office lost the citizen: {}", desk.body);
+}
