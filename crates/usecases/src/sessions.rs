@@ -109,6 +109,12 @@ pub async fn open(
     Ok(Opened { id, opened_at: now, expires_at })
 }
 
+/// Ends the session whose id the client presents (a logout); an unknown id ends nothing.
+pub async fn close(store: &dyn Store, id: &str) -> Result<(), UseCaseError> {
+    store.delete_session(&hash_id(id)).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,14 @@ impl IntoResponse for PageError {
                      applications\".",
                 ),
             ),
+            UseCaseError::Mandate(sportello_usecases::intermediaries::MandateError::NotYours(_)) => (
+                StatusCode::NOT_FOUND,
+                lang.pick("Delega non trovata", "Mandate not found"),
+                lang.pick(
+                    "Tra le Sue deleghe non ce n'è una con questo numero. Le trova tutte in «Le mie deleghe».",
+                    "None of your mandates has this number. You will find them all in \"My mandates\".",
+                ),
+            ),
             UseCaseError::NoReturnedPayment(_) => (
                 StatusCode::CONFLICT,
                 lang.pick("Nessun pagamento da correggere", "No payment to correct"),

@@ -148,9 +148,11 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
         .add(Audience::Operations, "/readyz", "GET", get(readyz))
         .merge(crate::assets::routes())
         .merge(crate::situation::routes(state.clone(), auth.clone()))
+        .merge(crate::mandates::routes(state.clone(), auth.clone()))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
         .merge(crate::office::routes(state.clone(), auth.clone()))
+        .merge(crate::intermediaries::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth));
     // The waiting room sends visitors back only to pages this table serves.
     let gate = gate.map(|gate| gate.returning_to(portal.listed()));

@@ -137,6 +137,13 @@ pub async fn act_for(
     })
 }
 
+/// The mandates of the seat's office in force on `day`, newest first: the operator's list of the citizens they may
+/// act for today. Call it with a seat [`seat`] answered for this request.
+pub async fn in_force_at(store: &dyn Store, seat: &Seat, day: Date) -> Result<Vec<Mandate>, UseCaseError> {
+    let held = store.mandates_held_by(&seat.office).await?;
+    Ok(held.into_iter().filter(|m| m.allows(seat.office, m.subject, day)).collect())
+}
+
 /// Whether the seat's kind may file `scheme`'s applications for citizens (its scheme file's `filed_by`).
 pub fn may_file(decrees: &Decrees, seat: &Seat, scheme: &str) -> Result<(), UseCaseError> {
     let book = decrees.rulebook_of(scheme).ok_or_else(|| UseCaseError::UnknownScheme(scheme.to_owned()))?;

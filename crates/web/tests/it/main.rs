@@ -9,6 +9,7 @@ mod declarations;
 mod federation;
 mod gate;
 mod holding;
+mod intermediaries;
 mod journey;
 mod letters;
 mod lockout;

@@ -1,0 +1,214 @@
+//! `GET`/`POST /intermediari/accedi`, `POST /intermediari/sede` and `POST /intermediari/esci`: an operator logs in
+//! with their INPS PIN (the citizens' check, lockout buckets and per-address limits), at an office the roster lists
+//! for them today (the one they name, or the first listed), changes office among those listed, and logs out.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sportello_domain::CodiceFiscale;
+use sportello_domain::intermediaries::OfficeCode;
+use sportello_store::{STRANGERS, SessionKind};
+use sportello_usecases::intermediaries::mandates::{self, Seat};
+use sportello_usecases::login::{self, Checked, Lockout};
+use sportello_usecases::sessions::{self, NewSession};
+
+use super::page::{Header, IntermError, OrInterm, forbidden_form, problem};
+use super::session::{LOGIN, OPERATOR_COOKIE, Operator, clear_operator_cookie, seated, set_operator_cookie, today};
+use crate::auth::AuthState;
+use crate::auth::csrf::{Binding, CSRF_COOKIE};
+use crate::auth::session::{cookie, random_hex, set_cookie};
+use crate::i18n::Lang;
+use crate::limits::{ClientIp, too_many};
+use crate::pin::EnteredPin;
+use crate::render::{LAST_UPDATE, render_with};
+
+#[derive(Template)]
+#[template(path = "intermediaries/login.html")]
+struct LoginPage {
+    lang: Lang,
+    last_update: &'static str,
+    header: Option<Header>,
+    csrf: String,
+    codice_fiscale: String,
+    sede: String,
+    refused: Option<&'static str>,
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    codice_fiscale: String,
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    sede: String,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm").field("sede", &self.sede).finish_non_exhaustive()
+    }
+}
+
+const INVALID: &str = "Codice fiscale o PIN non validi. Dopo cinque tentativi errati l'accesso resta bloccato.";
+
+/// `GET /intermediari/accedi`: the form, with the pre-login token (a double submit bound to a random cookie).
+pub async fn form(State(state): State<AuthState>, headers: HeaderMap) -> Result<Response, IntermError> {
+    let (value, new) = match cookie(&headers, CSRF_COOKIE) {
+        Some(value) => (value.to_owned(), false),
+        None => (random_hex().or_interm(None)?, true),
+    };
+    let csrf = state.auth.csrf.token(Binding::PreLogin(&value));
+    let page = LoginPage {
+        lang: Lang::It,
+        last_update: LAST_UPDATE,
+        header: None,
+        csrf,
+        codice_fiscale: String::new(),
+        sede: String::new(),
+        refused: None,
+    };
+    let mut response = render_with(StatusCode::OK, &page);
+    if new && let Some(cookie) = set_cookie(CSRF_COOKIE, &value) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// `POST /intermediari/accedi`: checks the PIN as the citizens' login does (in the strangers' bucket: an operator's
+/// browser is no device of theirs to remember), then the operator's seat at the office today; opens an operator's
+/// session (ending the one this browser held) and goes to `/intermediari`.
+pub async fn login(
+    State(state): State<AuthState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, IntermError> {
+    let Some(value) = cookie(&headers, CSRF_COOKIE) else { return Ok(forbidden_form(None)) };
+    if !state.auth.csrf.verify(Binding::PreLogin(value), &form.csrf) {
+        return Ok(forbidden_form(None));
+    }
+    let refuse = |message: &'static str| {
+        let page = LoginPage {
+            lang: Lang::It,
+            last_update: LAST_UPDATE,
+            header: None,
+            csrf: state.auth.csrf.token(Binding::PreLogin(value)),
+            codice_fiscale: form.codice_fiscale.chars().take(16).collect(),
+            sede: form.sede.chars().take(32).collect(),
+            refused: Some(message),
+        };
+        render_with(StatusCode::UNAUTHORIZED, &page)
+    };
+    let (Ok(operator), Ok(pin)) = (CodiceFiscale::parse(&form.codice_fiscale), EnteredPin::parse(&form.pin)) else {
+        return Ok(refuse(INVALID));
+    };
+    let limits = &state.auth.limits;
+    if let Err(wait) = limits.check_login(&operator, STRANGERS) {
+        return Ok(too_many(false, Lang::It, wait));
+    }
+    if let Some(wait) = limits.failures_barred(client) {
+        return Ok(too_many(false, Lang::It, wait));
+    }
+    let pin_config = &state.app.config.pin;
+    let lockout = Lockout { max_failures: pin_config.max_failures, lock_for: pin_config.lock_for() };
+    let store = state.app.store.as_ref();
+    let now = state.auth.now();
+    let checked =
+        login::check(store, &state.auth.hasher, operator, &pin, STRANGERS, lockout, now).await.or_interm(None)?;
+    let method = match checked {
+        Checked::Opened { principal, .. } => principal.method,
+        Checked::Refused { .. } => {
+            limits.count_failure(client);
+            return Ok(refuse(INVALID));
+        }
+    };
+    let day = today(&state);
+    let office = if form.sede.trim().is_empty() {
+        mandates::offices_of(store, operator, day).await.or_interm(None)?.first().map(|row| row.office)
+    } else {
+        OfficeCode::parse(form.sede.trim()).ok()
+    };
+    let Some(office) = office else {
+        return Ok(problem(
+            StatusCode::FORBIDDEN,
+            None,
+            "Operazione non consentita",
+            "L'elenco degli operatori dell'Istituto non La abilita ad alcuna sede oggi.",
+        ));
+    };
+    let seat = mandates::seat(store, operator, office, method, day).await.or_interm(None)?;
+    open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await
+}
+
+/// Opens the operator's session at `seat`, ending the one the browser held, and goes to the office's desk.
+async fn open(state: &AuthState, seat: &Seat, replacing: Option<&str>) -> Result<Response, IntermError> {
+    let new = NewSession { principal: seated(seat), kind: SessionKind::Cookie, credential: None, confirmed: true };
+    let absolute = state.app.config.session.absolute_timeout();
+    let store = state.app.store.as_ref();
+    let opened = sessions::open(store, new, replacing, absolute, state.auth.now()).await.or_interm(None)?;
+    let mut response = Redirect::to("/intermediari").into_response();
+    if let Some(cookie) = set_operator_cookie(opened.id.expose()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The office-change form's fields.
+#[derive(Debug, Deserialize)]
+pub struct SeatForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    sede: String,
+}
+
+/// `POST /intermediari/sede`: the operator moves to another office the roster lists for them today; the session id
+/// rotates.
+pub async fn change(
+    State(state): State<AuthState>,
+    operator: Operator,
+    headers: HeaderMap,
+    Form(form): Form<SeatForm>,
+) -> Result<Response, IntermError> {
+    let header = Some(&operator.header);
+    if !operator.token_ok(&state, &form.csrf) {
+        return Ok(forbidden_form(header));
+    }
+    let Ok(office) = OfficeCode::parse(form.sede.trim()) else { return Ok(forbidden_form(header)) };
+    let store = state.app.store.as_ref();
+    let seat = operator.seat;
+    let seat = mandates::seat(store, seat.operator, office, seat.method, today(&state)).await.or_interm(header)?;
+    open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await
+}
+
+/// The logout form's field.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /intermediari/esci`: ends the session on the server and clears the cookie.
+pub async fn logout(
+    State(state): State<AuthState>,
+    operator: Operator,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, IntermError> {
+    if !operator.token_ok(&state, &form.csrf) {
+        return Ok(forbidden_form(Some(&operator.header)));
+    }
+    if let Some(id) = cookie(&headers, OPERATOR_COOKIE) {
+        sessions::close(state.app.store.as_ref(), id).await.or_interm(Some(&operator.header))?;
+    }
+    let mut response = Redirect::to(LOGIN).into_response();
+    response.headers_mut().append(header::SET_COOKIE, clear_operator_cookie());
+    Ok(response)
+}

@@ -1,0 +1,27 @@
+//! The intermediaries' area under `/intermediari` (issue 17): an operator logs in with their PIN at an office the
+//! institute's roster lists for them today (`login`), and sees the mandates of that office in force (`desk`). Every
+//! page re-checks the roster (`session::Operator`) and reaches a citizen only through `mandates::act_for`; every
+//! route is personal, so none is kept by a shared cache. docs/SECURITY.md, "Acting for someone else".
+
+use axum::routing::{get, post};
+
+use crate::auth::{Auth, AuthState};
+use crate::routes::{Audience, Routes};
+use crate::state::AppState;
+
+pub mod desk;
+pub mod login;
+pub mod page;
+pub mod session;
+
+/// The operators' routes, ready to merge into the portal's router. The login's POST passes the same per-address
+/// rate limit as the citizens' login.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {
+    let guard = axum::middleware::from_fn_with_state(std::sync::Arc::clone(&auth.limits), crate::limits::guard);
+    Routes::new()
+        .add(Audience::Personal, "/intermediari", "GET", get(desk::home))
+        .add(Audience::Personal, "/intermediari/accedi", "GET POST", get(login::form).post(login::login).layer(guard))
+        .add(Audience::Personal, "/intermediari/sede", "POST", post(login::change))
+        .add(Audience::Personal, "/intermediari/esci", "POST", post(login::logout))
+        .with_state(AuthState { app, auth })
+}
