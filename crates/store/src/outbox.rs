@@ -13,7 +13,10 @@ pub trait OutboxStore: Send + Sync {
     async fn enqueue(&self, message: OutboxMessage) -> Result<i64, StoreError>;
 
     /// Claims up to `limit` messages due at `now` (not delivered, `not_before <= now`, not leased by another
-    /// worker), leasing them until `now + lease` so that concurrent workers never claim the same message.
+    /// worker), leasing them until `now + lease` so that concurrent workers never claim the same message. A message
+    /// waits while an earlier one to the same recipient is pending (tried and not yet delivered, or due no later):
+    /// one recipient's messages go out one at a time, in the order queued, whatever the failures and retries; a
+    /// dead letter holds nothing back.
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,

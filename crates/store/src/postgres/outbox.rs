@@ -34,6 +34,12 @@ impl OutboxStore for PgStore {
                  SELECT id FROM outbox
                  WHERE delivered_at IS NULL AND dead_at IS NULL AND not_before <= $1
                    AND (leased_until IS NULL OR leased_until <= $1)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM outbox earlier
+                       WHERE earlier.recipient = outbox.recipient AND earlier.id < outbox.id
+                         AND earlier.delivered_at IS NULL AND earlier.dead_at IS NULL
+                         AND (earlier.attempts > 0 OR earlier.not_before <= outbox.not_before)
+                   )
                  ORDER BY id
                  LIMIT $3
                  FOR UPDATE SKIP LOCKED

@@ -104,6 +104,8 @@ conformance! {
     outbox::concurrent_claims_never_share_a_message,
     outbox::a_delivered_message_is_wiped_and_never_claimed_again,
     outbox::a_failed_delivery_is_retried_at_its_time,
+    outbox::one_recipients_messages_go_out_one_at_a_time_in_order,
+    outbox::a_message_due_later_holds_back_no_message_due_sooner,
     audit::audit_of_lists_one_persons_rows_newest_first,
     audit::audit_rows_at_the_same_instant_keep_their_order,
     audit::an_audit_row_keeps_the_login_method_and_channel,

@@ -162,3 +162,35 @@ async fn raw_text(backend: &Backend, select: &str, id: i64) -> Option<String> {
         }
     }
 }
+
+pub async fn one_recipients_messages_go_out_one_at_a_time_in_order(backend: Backend) {
+    let store = backend.store.as_ref();
+    let to =
+        |n: u32, recipient: u32| OutboxMessage { recipient: format!("persona{recipient}@example.it"), ..message(n, 0) };
+    let first = store.enqueue(to(1, 1)).await.unwrap();
+    let second = store.enqueue(to(2, 1)).await.unwrap();
+    let other = store.enqueue(to(3, 2)).await.unwrap();
+    // The second waits behind the first; another recipient's message does not.
+    assert_eq!(ids(&store.claim_outbox(at(0), 10, LEASE).await.unwrap()), vec![first, other]);
+    store.outbox_delivered(other, at(1)).await.unwrap();
+    // The first fails and is due again later: the second still waits, past the first's lease too.
+    store.outbox_failed(first, "421", at(100)).await.unwrap();
+    assert!(store.claim_outbox(at(50), 10, LEASE).await.unwrap().is_empty());
+    assert_eq!(ids(&store.claim_outbox(at(100), 10, LEASE).await.unwrap()), vec![first]);
+    store.outbox_delivered(first, at(101)).await.unwrap();
+    assert_eq!(ids(&store.claim_outbox(at(101), 10, LEASE).await.unwrap()), vec![second]);
+}
+
+pub async fn a_message_due_later_holds_back_no_message_due_sooner(backend: Backend) {
+    let store = backend.store.as_ref();
+    let to_one = |n: u32, not_before: i64| OutboxMessage {
+        recipient: "persona@example.it".to_owned(),
+        ..message(n, not_before)
+    };
+    // A PIN's second half, due in an hour, then a receipt due now: the receipt does not wait an hour.
+    let later = store.enqueue(to_one(1, 3600)).await.unwrap();
+    let now = store.enqueue(to_one(2, 0)).await.unwrap();
+    assert_eq!(ids(&store.claim_outbox(at(0), 10, LEASE).await.unwrap()), vec![now]);
+    store.outbox_delivered(now, at(1)).await.unwrap();
+    assert_eq!(ids(&store.claim_outbox(at(3600), 10, LEASE).await.unwrap()), vec![later]);
+}
