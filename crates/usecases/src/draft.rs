@@ -89,6 +89,23 @@ pub struct Details {
     /// The amounts the citizen declared, by figure id (only for schemes that ask for them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub figures: BTreeMap<String, Cents>,
+    /// Who filed it for the citizen, when someone else did: set by the use case that files under a mandate, never
+    /// read from a door's input; the receipt says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_by: Option<FiledBy>,
+}
+
+/// The office and operator that filed an application for a citizen under a mandate, as stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledBy {
+    /// The intermediary's office (its code on the roster).
+    pub office: String,
+    /// Its kind (`patronato` …).
+    pub kind: String,
+    /// The operator's codice fiscale.
+    pub operator: String,
+    /// The mandate the office acted under.
+    pub mandate: i64,
 }
 
 impl Details {
@@ -266,6 +283,7 @@ fn details(scheme: Option<&Scheme>, input: &DraftInput, invalid: &mut Vec<Invali
         contact: Contacts { email, mobile },
         declarations: Declarations::of(asked),
         figures: declared,
+        filed_by: None,
     })
 }
 

@@ -15,6 +15,7 @@ fn draft(scheme: &str, key: &str) -> Draft {
         contact: Contacts::default(),
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     Draft { scheme: scheme.to_owned(), idempotency_key: IdempotencyKey::parse(key).unwrap(), details }
 }

@@ -113,6 +113,7 @@ async fn the_contact_center_acts_only_for_an_identified_consenting_caller(store:
         contact: Contacts::default(),
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     let draft = Draft { scheme: "art28".into(), idempotency_key: IdempotencyKey::parse("cc1").unwrap(), details };
     let Submission::Created(_) = submit(store, &Decrees::embedded(), &acting, draft, now).await.unwrap() else {

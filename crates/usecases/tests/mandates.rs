@@ -10,9 +10,10 @@ use sportello_domain::principal::{Channel, LoginMethod, Principal};
 use sportello_domain::{CodiceFiscale, Date, IdempotencyKey};
 use sportello_store::testing::TestDatabase;
 use sportello_store::{Store, Submission};
-use sportello_usecases::apply::{Draft, submit};
+use sportello_usecases::apply::Draft;
 use sportello_usecases::draft::{Contacts, Declarations, Details, Payment};
 use sportello_usecases::intermediaries::MandateError;
+use sportello_usecases::intermediaries::filing;
 use sportello_usecases::intermediaries::mandates::{self, MandateInput};
 use sportello_usecases::{Acting, ErrorKind, UseCaseError};
 
@@ -166,11 +167,16 @@ async fn operators_act_only_under_a_mandate_of_their_office_in_force(store: &dyn
         contact: Contacts::default(),
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     let draft = Draft { scheme: "art28".into(), idempotency_key: IdempotencyKey::parse("m1").unwrap(), details };
-    let Submission::Created(_) = submit(store, &decrees, &acting, draft, at(4, 1)).await.unwrap() else {
+    let Submission::Created(filed) = filing::file(store, &decrees, &seat, anna, draft, None, at(4, 1)).await.unwrap()
+    else {
         panic!("recorded")
     };
+    let stored = Details::stored(&filed).unwrap().filed_by.expect("who filed it is kept with the application");
+    assert_eq!((stored.office.as_str(), stored.kind.as_str(), stored.mandate), ("INCA-RM-01", "patronato", m_anna.id));
+    assert_eq!(stored.operator, op.to_string());
     let audit = store.audit_of(&anna, 10).await.unwrap();
     let row = audit.iter().find(|a| a.action == "submit_application").unwrap();
     assert_eq!(row.actor, format!("intermediary:{op}@INCA-RM-01"));

@@ -60,6 +60,7 @@ async fn the_back_office(store: &dyn Store) {
         contact: Contacts { email: Some("mario.rossi@example.it".to_owned()), mobile: None },
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     let draft = Draft { scheme: "art27".to_owned(), idempotency_key: IdempotencyKey::parse("k").unwrap(), details };
     let Submission::Created(application) = submit(store, &decrees, &citizen(mario), draft, t(1)).await.unwrap() else {
@@ -181,6 +182,7 @@ async fn reviews_need_a_motivation_and_four_eyes_to_override_the_law(store: &dyn
         },
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     let draft = Draft { scheme: "art27".to_owned(), idempotency_key: IdempotencyKey::parse("k").unwrap(), details };
     let Submission::Created(application) = submit(store, &decrees, &citizen(mario), draft, t(1)).await.unwrap() else {

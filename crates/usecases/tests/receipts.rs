@@ -35,6 +35,7 @@ async fn a_receipt_is_the_subject_s_own_or_not_found_and_each_reading_is_audited
         contact: Contacts { email: Some("mario.rossi@example.it".to_owned()), mobile: None },
         declarations: Declarations::default(),
         figures: Default::default(),
+        filed_by: None,
     };
     let draft = Draft {
         scheme: "art27".to_owned(),

@@ -6,6 +6,7 @@ pub mod api;
 pub mod apply;
 pub mod assets;
 pub mod auth;
+pub mod body_limit;
 pub mod config;
 pub mod error;
 #[doc(hidden)]

@@ -1,7 +1,8 @@
 //! "Le mie deleghe" (`GET /deleghe`): the mandates the logged-in citizen gave to intermediaries' offices, where each
 //! stands today, and `POST /deleghe/{id}/revoca`, which revokes one at once (`sportello_usecases::intermediaries::
 //! mandates`: only the citizen acting for themself; another person's mandate is not found). From the revocation on,
-//! the office can no longer read the citizen's data or file for them.
+//! the office can no longer read the citizen's data or file for them. The page also lists what intermediaries and
+//! the Contact Center did on the citizen's behalf (`mandates::acts_for_me`, from the audit log): by whom, when, what.
 
 use askama::Template;
 use axum::Form;
@@ -11,6 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use sportello_domain::mandate::MandateState;
+use sportello_domain::principal::{Actor, Principal};
+use sportello_store::AuditEntry;
 use sportello_usecases::intermediaries::mandates;
 
 use crate::auth::csrf::Binding;
@@ -41,6 +44,14 @@ struct Row {
     revocable: bool,
 }
 
+/// An act done on the citizen's behalf, as the page lists it.
+struct Act {
+    at: String,
+    by: String,
+    what: String,
+    object: String,
+}
+
 #[derive(Template)]
 #[template(path = "mandates.html")]
 struct MandatesPage {
@@ -49,6 +60,43 @@ struct MandatesPage {
     last_update: &'static str,
     csrf: String,
     mandates: Vec<Row>,
+    acts: Vec<Act>,
+}
+
+/// Who acted, in the citizen's words: the office and its operator, or the Contact Center's call and operator.
+fn who(entry: &AuditEntry, lang: Lang) -> String {
+    match Principal::from_stored(
+        &entry.actor,
+        entry.subject,
+        entry.login_method.as_deref().unwrap_or(""),
+        &entry.channel,
+    )
+    .map(|p| p.actor)
+    {
+        Ok(Actor::Intermediary { operator, office }) => match lang {
+            Lang::It => format!("Patronato, sede {office} (operatore {operator})"),
+            Lang::En => format!("Patronato, office {office} (operator {operator})"),
+        },
+        Ok(Actor::ContactCenter { operator, call }) => match lang {
+            Lang::It => format!("Contact Center, chiamata {call} (operatore {operator})"),
+            Lang::En => format!("Contact Center, call {call} (operator {operator})"),
+        },
+        _ => entry.actor.clone(),
+    }
+}
+
+/// What was done, in the citizen's words.
+fn what(action: &str, lang: Lang) -> String {
+    let (it, en) = match action {
+        "record_mandate" => ("Registrazione della delega", "Recorded the mandate"),
+        "view_decision" => ("Consultazione della Sua situazione", "Read your situation"),
+        "submit_application" => ("Presentazione di una domanda", "Filed an application"),
+        "view_application" | "list_applications" => ("Consultazione delle Sue domande", "Read your applications"),
+        "identify_caller" => ("Identificazione al telefono", "Identified you on the phone"),
+        "replace_iban" => ("Cambio dell'IBAN", "Changed the IBAN"),
+        other => (other, other),
+    };
+    lang.pick(it, en).to_owned()
 }
 
 fn state_label(state: MandateState, lang: Lang) -> &'static str {
@@ -87,8 +135,18 @@ pub async fn list(
             }
         })
         .collect();
+    let acts = mandates::acts_for_me(state.app.store.as_ref(), &citizen.acting(&from), now).await.or_page(lang)?;
+    let acts = acts
+        .iter()
+        .map(|entry| Act {
+            at: crate::apply::italian_time::format_seconds(entry.at),
+            by: who(entry, lang),
+            what: what(&entry.action, lang),
+            object: entry.object.clone().unwrap_or_default(),
+        })
+        .collect();
     let csrf = state.auth.csrf.token(Binding::Session(&citizen.id_hash));
-    let page = MandatesPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, csrf, mandates };
+    let page = MandatesPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, csrf, mandates, acts };
     Ok(render(StatusCode::OK, &page))
 }
 

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -169,7 +168,10 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
             // The shedder sits outside the timeout (waiting for a slot is bounded on its own) and inside the gate,
             // so what reaches it holds a pass or is the waiting room's; its 503s become problems on the API.
             let router = router
-                .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::body_limit::BodyLimit(http.max_body_bytes),
+                    crate::body_limit::limit,
+                ))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, http.request_timeout()))
                 .layer(axum::middleware::from_fn_with_state(shedder, crate::shed::guard))
                 .layer(axum::middleware::from_fn(crate::api::problem::plain_errors_as_problems));

@@ -10,9 +10,9 @@ use sha2::Digest as _;
 use sportello_domain::intermediaries::{IntermediaryKind, OfficeCode, Role, RosterRow};
 use sportello_domain::law::Decrees;
 use sportello_domain::mandate::{MAX_OBJECT, Mandate, any_allows};
-use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_domain::principal::{Channel, LoginMethod, Principal};
 use sportello_domain::{CodiceFiscale, Date};
-use sportello_store::{MandateRecorded, NewMandate, OutboxMessage, Store};
+use sportello_store::{AuditEntry, MandateRecorded, NewMandate, OutboxMessage, Store};
 use thiserror::Error;
 
 use crate::acting::Acting;
@@ -64,7 +64,7 @@ pub enum MandateError {
     NoMandate,
     /// The uploaded form is not acceptable.
     #[error("the signed form: {0}")]
-    Form(&'static str),
+    Form(FormProblem),
     /// The privacy notice was not acknowledged.
     #[error("the citizen's acknowledgement of the privacy notice is required")]
     Privacy,
@@ -80,6 +80,23 @@ pub enum MandateError {
     /// Only the citizen revokes their own mandates.
     #[error("mandate {0} is not one of yours")]
     NotYours(i64),
+}
+
+/// What is wrong with an uploaded form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum FormProblem {
+    /// Nothing was uploaded.
+    #[error("the file is empty")]
+    Empty,
+    /// Past [`MAX_FORM_BYTES`].
+    #[error("the file is larger than 2 MiB")]
+    TooLarge,
+    /// No `%PDF-` header.
+    #[error("the file is not a PDF")]
+    NotPdf,
+    /// No `%%EOF` near its end.
+    #[error("the PDF is cut short (no %%EOF at its end)")]
+    Truncated,
 }
 
 impl MandateError {
@@ -189,17 +206,17 @@ impl std::fmt::Debug for MandateInput {
 /// (not the file's name, not the browser's content type).
 pub fn check_form(form: &[u8]) -> Result<(), MandateError> {
     if form.is_empty() {
-        return Err(MandateError::Form("the file is empty"));
+        return Err(MandateError::Form(FormProblem::Empty));
     }
     if form.len() > MAX_FORM_BYTES {
-        return Err(MandateError::Form("the file is larger than 2 MiB"));
+        return Err(MandateError::Form(FormProblem::TooLarge));
     }
     if !form.starts_with(b"%PDF-") {
-        return Err(MandateError::Form("the file is not a PDF"));
+        return Err(MandateError::Form(FormProblem::NotPdf));
     }
     let tail = &form[form.len().saturating_sub(1024)..];
     if !tail.windows(5).any(|w| w == b"%%EOF") {
-        return Err(MandateError::Form("the PDF is cut short (no %%EOF at its end)"));
+        return Err(MandateError::Form(FormProblem::Truncated));
     }
     Ok(())
 }
@@ -298,6 +315,23 @@ pub async fn mandates_of(store: &dyn Store, who: &Acting, now: DateTime<Utc>) ->
     Ok(mandates)
 }
 
+/// How many of the newest acts "Le mie deleghe" lists.
+pub const ACTS_SHOWN: u32 = 200;
+
+/// What intermediaries and the Contact Center did on the acting citizen's behalf, newest first (the newest
+/// [`ACTS_SHOWN`] rows of the audit log about them, those made by someone else acting for them): who, when, what, on
+/// which object, under which office or call. Only the citizen themself; the reading is audited.
+pub async fn acts_for_me(store: &dyn Store, who: &Acting, now: DateTime<Utc>) -> Result<Vec<AuditEntry>, UseCaseError> {
+    if !who.principal.acts_for_self() {
+        return Err(MandateError::NotYours(0).into());
+    }
+    let rows = store.audit_of(&who.principal.subject, ACTS_SHOWN).await?;
+    let on_behalf = [Channel::Intermediary.as_str(), Channel::ContactCenter.as_str()];
+    let acts = rows.into_iter().filter(|row| on_behalf.contains(&row.channel.as_str())).collect();
+    who.audit(store, "view_acts_for_me", None, now).await?;
+    Ok(acts)
+}
+
 /// The acting citizen revokes their mandate `id`; another person's is not found. Only the citizen themself.
 pub async fn revoke(store: &dyn Store, who: &Acting, id: i64, now: DateTime<Utc>) -> Result<(), UseCaseError> {
     if !who.principal.acts_for_self() {
@@ -315,16 +349,13 @@ mod tests {
 
     #[test]
     fn a_form_must_be_a_whole_pdf_of_at_most_2_mib() {
-        assert_eq!(check_form(b""), Err(MandateError::Form("the file is empty")));
-        assert_eq!(check_form(b"GIF89a...%%EOF"), Err(MandateError::Form("the file is not a PDF")));
-        assert_eq!(
-            check_form(b"%PDF-1.4\n1 0 obj"),
-            Err(MandateError::Form("the PDF is cut short (no %%EOF at its end)"))
-        );
+        assert_eq!(check_form(b""), Err(MandateError::Form(FormProblem::Empty)));
+        assert_eq!(check_form(b"GIF89a...%%EOF"), Err(MandateError::Form(FormProblem::NotPdf)));
+        assert_eq!(check_form(b"%PDF-1.4\n1 0 obj"), Err(MandateError::Form(FormProblem::Truncated)));
         assert_eq!(check_form(b"%PDF-1.4\n1 0 obj\n%%EOF\n"), Ok(()));
         let mut big = b"%PDF-1.4\n".to_vec();
         big.resize(MAX_FORM_BYTES + 1, b' ');
         big.extend_from_slice(b"%%EOF");
-        assert_eq!(check_form(&big), Err(MandateError::Form("the file is larger than 2 MiB")));
+        assert_eq!(check_form(&big), Err(MandateError::Form(FormProblem::TooLarge)));
     }
 }

@@ -22,7 +22,7 @@ pub mod italian_time;
 pub mod receipt;
 pub mod standing;
 pub mod stored;
-mod views;
+pub(crate) mod views;
 
 /// The application routes, ready to merge into the portal's router.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Routes<S> {

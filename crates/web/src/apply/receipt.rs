@@ -85,6 +85,8 @@ pub struct ReceiptView {
     pub reasons: Vec<ReasonView>,
     /// For a rejection: how, to whom and by when to ask for a review.
     pub review: Option<String>,
+    /// Who filed it for the applicant, when someone else did: the office, its kind, the operator, the mandate.
+    pub filed_by: Option<String>,
     /// The e-mail address given, if any.
     pub email: String,
     /// The mobile number given, if any.
@@ -105,6 +107,16 @@ impl ReceiptView {
             }
             _ => lang.pick("Bonifico domiciliato presso un ufficio postale", "Cash at a post office").to_owned(),
         };
+        let filed_by = details.as_ref().and_then(|d| d.filed_by.as_ref()).map(|by| match lang {
+            Lang::It => format!(
+                "ufficio {} ({}), operatore {}, in forza della delega n. {}",
+                by.office, by.kind, by.operator, by.mandate
+            ),
+            Lang::En => format!(
+                "office {} ({}), operator {}, under mandate no. {}",
+                by.office, by.kind, by.operator, by.mandate
+            ),
+        });
         let (email, mobile) = details.map(|d| (d.contact.email, d.contact.mobile)).unwrap_or_default();
         let amount = find_scheme(state, &application.scheme).map(|s| lang.money(s.amount())).unwrap_or_default();
         let submitted_on = italian_time::in_italy(application.submitted_at).date_naive();
@@ -133,6 +145,7 @@ impl ReceiptView {
                 .map(|r| ReasonView { article: r.article.clone(), text: lang.pick(&r.it, &r.en).to_owned() })
                 .collect(),
             review: (status == ApplicationStatus::Rejected).then(|| review(submitted_on, lang)),
+            filed_by,
             email: email.unwrap_or_default(),
             mobile: mobile.unwrap_or_default(),
         }
@@ -176,6 +189,11 @@ impl ReceiptView {
             format!("{}: {}. {}", lang.pick("Stato", "Status"), self.standing_label, self.standing_message),
             format!("{}: {}", lang.pick("Modalità di pagamento", "Payment method"), self.payment),
         ];
+        if let Some(by) = &self.filed_by {
+            // After the outcome, before the status and the payment (the last two lines so far).
+            let at = body.len() - 2;
+            body.insert(at, format!("{}: {by}", lang.pick("Presentata per Suo conto da", "Filed on your behalf by")));
+        }
         body.extend(pay_date.map(|_| {
             format!("{}: {}", lang.pick("Data di pagamento", "Payment date"), self.pay_date.as_deref().unwrap_or(""))
         }));
@@ -210,7 +228,7 @@ impl ReceiptView {
 }
 
 /// The outcome decided at submission, in words.
-fn outcome(status: ApplicationStatus, lang: Lang) -> &'static str {
+pub fn outcome(status: ApplicationStatus, lang: Lang) -> &'static str {
     match status {
         ApplicationStatus::Accepted => lang.pick("Accolta", "Accepted"),
         ApplicationStatus::SuspendedBudget => {

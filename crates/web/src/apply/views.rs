@@ -8,19 +8,19 @@ use crate::auth::AuthState;
 use crate::i18n::Lang;
 
 /// What the pages show of the indemnity applied for.
-pub(super) struct SchemeSummary {
-    pub(super) id: String,
-    pub(super) title: String,
-    pub(super) legal_ref: String,
-    pub(super) amount: String,
+pub(crate) struct SchemeSummary {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) legal_ref: String,
+    pub(crate) amount: String,
     /// The decree granting it, e.g. "DL 18/2020".
-    pub(super) decree: String,
+    pub(crate) decree: String,
     /// The month it is for, e.g. "marzo 2020".
-    pub(super) period: String,
+    pub(crate) period: String,
 }
 
 impl SchemeSummary {
-    pub(super) fn new(state: &AuthState, scheme: &Scheme, lang: Lang) -> Self {
+    pub(crate) fn new(state: &AuthState, scheme: &Scheme, lang: Lang) -> Self {
         let decree = state.app.decrees.rulebook_of(scheme.id()).map(|b| b.decree().short().to_owned());
         let group = scheme.cumulation();
         SchemeSummary {
@@ -35,20 +35,20 @@ impl SchemeSummary {
 }
 
 /// One amount the indemnity asks the applicant to declare, as the form and the review show it.
-pub(super) struct FigureView {
+pub(crate) struct FigureView {
     /// The input's name and id.
-    pub(super) id: String,
+    pub(crate) id: String,
     /// What to declare.
-    pub(super) label: String,
+    pub(crate) label: String,
     /// The article that asks for it.
-    pub(super) legal_ref: String,
+    pub(crate) legal_ref: String,
     /// As typed.
-    pub(super) value: String,
+    pub(crate) value: String,
 }
 
 impl FigureView {
     /// The figures `scheme` asks for, filled as in `form`.
-    pub(super) fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
+    pub(crate) fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
         scheme
             .figures()
             .iter()
@@ -63,20 +63,20 @@ impl FigureView {
 }
 
 /// One declaration the indemnity asks for, as the form and the review show it.
-pub(super) struct DeclarationView {
+pub(crate) struct DeclarationView {
     /// The checkbox's name and id.
-    pub(super) id: &'static str,
+    pub(crate) id: &'static str,
     /// What the citizen declares, after "Dichiaro:".
-    pub(super) text: String,
+    pub(crate) text: String,
     /// The article that makes it a condition.
-    pub(super) legal_ref: String,
+    pub(crate) legal_ref: String,
     /// Ticked in the form as posted.
-    pub(super) checked: bool,
+    pub(crate) checked: bool,
 }
 
 impl DeclarationView {
     /// The declarations `scheme` asks for, ticked as in `form`.
-    pub(super) fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
+    pub(crate) fn of(scheme: &Scheme, form: &ApplicationForm, lang: Lang) -> Vec<Self> {
         scheme
             .declarations()
             .iter()

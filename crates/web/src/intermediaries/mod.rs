@@ -1,17 +1,22 @@
 //! The intermediaries' area under `/intermediari` (issue 17): an operator logs in with their PIN at an office the
-//! institute's roster lists for them today (`login`), and sees the mandates of that office in force (`desk`). Every
+//! institute's roster lists for them today (`login`), sees the mandates of that office in force (`desk`), records a
+//! mandate with its signed form (`record`), reads a citizen's situation (`citizen`) and files for them (`filing`). Every
 //! page re-checks the roster (`session::Operator`) and reaches a citizen only through `mandates::act_for`; every
 //! route is personal, so none is kept by a shared cache. docs/SECURITY.md, "Acting for someone else".
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
 use crate::state::AppState;
 
+pub mod citizen;
 pub mod desk;
+pub mod filing;
 pub mod login;
 pub mod page;
+pub mod record;
 pub mod session;
 
 /// The operators' routes, ready to merge into the portal's router. The login's POST passes the same per-address
@@ -21,6 +26,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
     Routes::new()
         .add(Audience::Personal, "/intermediari", "GET", get(desk::home))
         .add(Audience::Personal, "/intermediari/accedi", "GET POST", get(login::form).post(login::login).layer(guard))
+        .add(Audience::Personal, "/intermediari/cittadino", "GET", get(citizen::situation))
+        .add(
+            Audience::Personal,
+            crate::body_limit::UPLOAD_PATH,
+            "GET POST",
+            get(record::form).post(record::record).layer(DefaultBodyLimit::max(crate::body_limit::MAX_UPLOAD_BYTES)),
+        )
+        .add(Audience::Personal, "/intermediari/domanda", "GET POST", get(filing::form).post(filing::submit))
         .add(Audience::Personal, "/intermediari/sede", "POST", post(login::change))
         .add(Audience::Personal, "/intermediari/esci", "POST", post(login::logout))
         .with_state(AuthState { app, auth })

@@ -9,11 +9,12 @@ use sportello_domain::intermediaries::{IntermediaryKind, OfficeCode, Role, Roste
 use sportello_store::{MandateRecorded, NewMandate};
 
 use crate::support::{
-    Browser, PENSIONATA, PROFESSIONISTA, SESSION, TEST_PIN, TestApp, assert_private, cf, csrf_of, spawn_app,
+    Browser, PENSIONATA, PROFESSIONISTA, SESSION, TEST_PIN, TestApp, assert_private, cf, csrf_of, filled, pairs,
+    spawn_app,
 };
 
-const OPERATOR: &str = "__Host-sportello_intermediari";
-const OPERATORE: &str = "VRDGPP70B02L219";
+pub(crate) const OPERATOR: &str = "__Host-sportello_intermediari";
+pub(crate) const OPERATORE: &str = "VRDGPP70B02L219";
 
 fn office(code: &str) -> OfficeCode {
     OfficeCode::parse(code).unwrap()
@@ -23,7 +24,7 @@ fn today(now: DateTime<Utc>) -> sportello_domain::Date {
     now.with_timezone(&chrono_tz::Europe::Rome).date_naive()
 }
 
-async fn roster(app: &TestApp, operator: CodiceFiscale, offices: &[&str]) {
+pub(crate) async fn roster(app: &TestApp, operator: CodiceFiscale, offices: &[&str]) {
     let rows: Vec<RosterRow> = offices
         .iter()
         .map(|code| RosterRow {
@@ -42,7 +43,7 @@ async fn roster(app: &TestApp, operator: CodiceFiscale, offices: &[&str]) {
 }
 
 /// Records a mandate of `code` for `subject`, signed yesterday and in force until `days` from today.
-async fn mandate(app: &TestApp, subject: CodiceFiscale, code: &str, days: i64) -> i64 {
+pub(crate) async fn mandate(app: &TestApp, subject: CodiceFiscale, code: &str, days: i64) -> i64 {
     let day = today(app.clock.now());
     let form = format!("%PDF-1.4\n% {subject} {code} {days}\n%%EOF\n").into_bytes();
     let new = NewMandate {
@@ -62,7 +63,7 @@ async fn mandate(app: &TestApp, subject: CodiceFiscale, code: &str, days: i64) -
     }
 }
 
-async fn operator_login<'a>(app: &'a TestApp, sede: &str) -> (Browser<'a>, crate::support::Page) {
+pub(crate) async fn operator_login<'a>(app: &'a TestApp, sede: &str) -> (Browser<'a>, crate::support::Page) {
     // The operator's PIN, issued as any person's is.
     drop(app.logged_in(&cf(OPERATORE)).await);
     let browser = Browser::new(app);
@@ -176,4 +177,199 @@ async fn a_citizen_revokes_a_mandate_in_le_mie_deleghe_and_the_office_loses_them
     let desk = operator.get("/intermediari").await;
     assert_eq!(desk.status, 200);
     assert!(!desk.body.contains(subject.as_str()), "the office lost the citizen: {}", desk.body);
+}
+
+#[tokio::test]
+async fn an_operator_reads_a_citizen_only_under_a_mandate_of_their_office_in_force() {
+    let app = spawn_app().await;
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    let in_force = cf(PROFESSIONISTA);
+    let revoked = cf(PENSIONATA);
+    let expired = cf("BNCLRA65C41F205");
+    let elsewhere = cf("GLLMRC72D12L219");
+    // Not the operator's own codice fiscale, which every page's header shows.
+    let never = cf("PLLSRA90M50L736");
+    mandate(&app, in_force, "INCA-RM01", 30).await;
+    let id = mandate(&app, revoked, "INCA-RM01", 30).await;
+    assert!(app.store.revoke_mandate(id, &revoked, &format!("citizen:{revoked}"), app.clock.now()).await.unwrap());
+    mandate(&app, expired, "INCA-RM01", -1).await;
+    mandate(&app, elsewhere, "INCA-RM02", 30).await;
+    let (operator, _) = operator_login(&app, "INCA-RM01").await;
+
+    let seen = operator.get(&format!("/intermediari/cittadino?cf={in_force}")).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert_private(&seen);
+    assert!(seen.body.contains(in_force.as_str()) && seen.body.contains("spetta"), "{}", seen.body);
+    let rows = app.store.audit_of(&in_force, 10).await.unwrap();
+    let viewed = rows.iter().find(|r| r.action == "view_decision").expect("the reading is audited");
+    assert_eq!(viewed.actor, format!("intermediary:{}@INCA-RM01", cf(OPERATORE)));
+    assert_eq!(viewed.channel, "intermediary");
+
+    for (why, subject) in [("revoked", revoked), ("expired", expired), ("another office's", elsewhere), ("none", never)]
+    {
+        let page = operator.get(&format!("/intermediari/cittadino?cf={subject}")).await;
+        assert_eq!(page.status, 404, "{why}: {}", page.body);
+        assert!(!page.body.contains(subject.as_str()), "{why}: the body names the citizen");
+        assert!(app.store.audit_of(&subject, 10).await.unwrap().is_empty(), "{why}: nothing read, nothing audited");
+    }
+    assert_eq!(operator.get("/intermediari/cittadino?cf=non-un-codice").await.status, 404);
+}
+
+#[tokio::test]
+async fn an_operator_files_for_a_citizen_under_a_mandate_and_the_citizen_s_receipt_says_who_filed_it() {
+    let app = spawn_app().await;
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    let citizen = cf(PROFESSIONISTA);
+    let stranger = cf(PENSIONATA);
+    app.on_file(&citizen, Some("mario.rossi@example.it"), None).await;
+    let mandate_id = mandate(&app, citizen, "INCA-RM01", 30).await;
+    let (operator, _) = operator_login(&app, "INCA-RM01").await;
+
+    let choices = operator.get(&format!("/intermediari/domanda?cf={citizen}")).await;
+    assert_eq!(choices.status, 200, "{}", choices.body);
+    assert_private(&choices);
+    assert!(choices.body.contains("scheme=art27"), "{}", choices.body);
+    let form = operator.get(&format!("/intermediari/domanda?cf={citizen}&scheme=art27")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("value=\"mario.rossi@example.it\""), "the contacts on file fill the form");
+    let mut posted = filled(&form);
+    posted.push(("cf".to_owned(), citizen.to_string()));
+
+    // A declaration not ticked: the form again, naming it, and nothing recorded.
+    let unticked: Vec<_> = posted.iter().filter(|(k, _)| k != "not_pension_holder").cloned().collect();
+    let refused = operator.post("/intermediari/domanda", &pairs(&unticked)).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("pensione"), "{}", refused.body);
+    assert!(app.store.applications_of(&citizen).await.unwrap().is_empty(), "nothing recorded on a bad form");
+
+    // Without the form's token nothing is done.
+    let forged: Vec<_> = posted.iter().filter(|(k, _)| k != "csrf").cloned().collect();
+    assert_eq!(operator.post("/intermediari/domanda", &pairs(&forged)).await.status, 403);
+
+    let filed = operator.post("/intermediari/domanda", &pairs(&posted)).await;
+    assert_eq!(filed.status, 200, "{}", filed.body);
+    assert_private(&filed);
+    assert!(filed.body.contains("Accolta"), "{}", filed.body);
+    // The same form again answers with the same application.
+    let again = operator.post("/intermediari/domanda", &pairs(&posted)).await;
+    assert!(again.body.contains("già presentata"), "{}", again.body);
+    let recorded = app.store.applications_of(&citizen).await.unwrap();
+    assert_eq!(recorded.len(), 1, "one application, however often the form is posted");
+    let protocol = recorded[0].protocol.to_string();
+    assert!(filed.body.contains(&protocol) && again.body.contains(&protocol));
+    let audit = app.store.audit_of(&citizen, 20).await.unwrap();
+    let row = audit.iter().find(|r| r.action == "submit_application").expect("the filing is audited");
+    assert_eq!(row.actor, format!("intermediary:{}@INCA-RM01", cf(OPERATORE)));
+    assert_eq!(row.channel, "intermediary");
+
+    // The citizen is told, and their receipt names the office, the operator and the mandate.
+    let told = app.wait_for_messages("mario.rossi@example.it", 1).await;
+    let receipt = told.iter().find(|m| m.subject.contains(&protocol)).expect("the receipt reaches the citizen");
+    let by =
+        format!("ufficio INCA-RM01 (patronato), operatore {}, in forza della delega n. {mandate_id}", cf(OPERATORE));
+    assert!(receipt.body.contains(&by), "{}", receipt.body);
+    let own = app.logged_in(&citizen).await;
+    let page = own.get(&format!("/domande/{protocol}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&by), "{}", page.body);
+    // "Le mie deleghe" lists the act done on their behalf: by whom, what, on which application.
+    let acts = own.get("/deleghe").await;
+    assert_eq!(acts.status, 200, "{}", acts.body);
+    let listed = acts.body.split("id=\"acts\"").nth(1).expect("the acts done on the citizen's behalf");
+    for expected in ["Presentazione di una domanda", "sede INCA-RM01", protocol.as_str()] {
+        assert!(listed.contains(expected), "{expected}: {listed}");
+    }
+
+    // For a citizen without a mandate of this office: 404, the same as for a codice fiscale nobody holds, and nothing
+    // recorded for them.
+    let mut for_stranger = posted.clone();
+    for (k, v) in &mut for_stranger {
+        match k.as_str() {
+            "cf" => *v = stranger.to_string(),
+            "idempotency_key" => *v = "f".repeat(32),
+            _ => {}
+        }
+    }
+    let no_mandate = operator.post("/intermediari/domanda", &pairs(&for_stranger)).await;
+    assert_eq!(no_mandate.status, 404, "{}", no_mandate.body);
+    assert!(!no_mandate.body.contains(stranger.as_str()));
+    assert!(app.store.applications_of(&stranger).await.unwrap().is_empty());
+    assert_eq!(operator.get(&format!("/intermediari/domanda?cf={stranger}&scheme=art27")).await.status, 404);
+    let nobody = cf("PLLSRA90M50L736");
+    assert_eq!(operator.get(&format!("/intermediari/domanda?cf={nobody}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn an_operator_records_a_mandate_with_its_signed_form_and_the_citizen_is_told() {
+    let app = spawn_app().await;
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    let citizen = cf(PROFESSIONISTA);
+    app.on_file(&citizen, Some("mario.rossi@example.it"), None).await;
+    let (operator, _) = operator_login(&app, "INCA-RM01").await;
+    let form = operator.get("/intermediari/deleghe").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_private(&form);
+    assert!(form.body.contains("enctype=\"multipart/form-data\"") && form.body.contains("dl18-2020"));
+    let csrf = csrf_of(&form.body);
+    let signed = today(app.clock.now()).to_string();
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let fields = |cf: &str, privacy: bool| {
+        let mut fields = vec![("csrf", csrf.clone()), ("cf", cf.to_owned()), ("decreto", "dl18-2020".to_owned())];
+        fields.push(("firmata_il", signed.clone()));
+        if privacy {
+            fields.push(("privacy", "si".to_owned()));
+        }
+        fields
+    };
+    let post = |fields: Vec<(&'static str, String)>, file: Vec<u8>| {
+        let operator = &operator;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            operator.post_file("/intermediari/deleghe", &fields, "modulo", &file).await
+        }
+    };
+
+    // What is refused records nothing, and says what to correct, in the operator's words.
+    // Why, the fields, the file, the status expected, what the page says.
+    type Case = (&'static str, Vec<(&'static str, String)>, Vec<u8>, u16, &'static str);
+    let cases: [Case; 5] = [
+        ("not a PDF", fields(citizen.as_str(), true), b"GIF89a not a pdf %%EOF".to_vec(), 422, "non è un PDF"),
+        ("cut short", fields(citizen.as_str(), true), b"%PDF-1.4 half a file".to_vec(), 422, "incompleto"),
+        ("no privacy", fields(citizen.as_str(), false), pdf.clone(), 422, "informativa"),
+        ("bad codice fiscale", fields("RSSMRA80", true), pdf.clone(), 422, "Codice fiscale"),
+        (
+            "too large",
+            fields(citizen.as_str(), true),
+            [b"%PDF-1.4\n".as_slice(), &vec![b' '; 3 << 20]].concat(),
+            413,
+            "troppo grand",
+        ),
+    ];
+    for (why, fields, file, status, says) in cases {
+        let page = post(fields, file).await;
+        assert_eq!(page.status, status, "{why}: {}", page.body);
+        assert!(page.body.contains(says), "{why}: {}", page.body);
+        assert!(app.store.mandates_of(&citizen).await.unwrap().is_empty(), "{why}: nothing recorded");
+    }
+    let mut forged = fields(citizen.as_str(), true);
+    forged[0].1 = "not-the-token".to_owned();
+    assert_eq!(post(forged, pdf.clone()).await.status, 403);
+    assert!(app.store.mandates_of(&citizen).await.unwrap().is_empty(), "nothing recorded without the token");
+
+    let recorded = post(fields(citizen.as_str(), true), pdf.clone()).await;
+    assert_eq!((recorded.status, recorded.location.as_str()), (303, "/intermediari"), "{}", recorded.body);
+    let held = app.store.mandates_of(&citizen).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].form_sha256, hex::encode(sha2::Sha256::digest(&pdf)), "the form is kept with its hash");
+    let desk = operator.get("/intermediari").await;
+    assert!(desk.body.contains(citizen.as_str()), "the desk lists the new mandate: {}", desk.body);
+    let told = app.wait_for_messages("mario.rossi@example.it", 1).await;
+    assert!(told.iter().any(|m| m.body.contains("INCA-RM01") && m.body.contains("Le mie deleghe")), "{told:?}");
+    let audit = app.store.audit_of(&citizen, 10).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "record_mandate" && r.actor.ends_with("@INCA-RM01")), "{audit:?}");
+
+    // The same signed form cannot stand for a second citizen.
+    let again = post(fields(cf(PENSIONATA).as_str(), true), pdf).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(app.store.mandates_of(&cf(PENSIONATA)).await.unwrap().is_empty());
 }

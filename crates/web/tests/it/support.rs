@@ -351,6 +351,30 @@ impl<'a> Browser<'a> {
         self.send(request.body(body)).await
     }
 
+    /// Posts `fields` and the file `file` (named `file_field`, as `application/pdf`) to `path` as
+    /// `multipart/form-data`, as a browser sends a form with a file.
+    pub async fn post_file(&self, path: &str, fields: &[(&str, &str)], file_field: &str, file: &[u8]) -> Page {
+        let boundary = "sportello-test-boundary-7d3f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+            );
+        }
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"modulo.pdf\"\r\n\
+                 Content-Type: application/pdf\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let request = self.client.post(self.app.url(path)).header("content-type", content_type);
+        self.send(request.body(body)).await
+    }
+
     /// The CSRF token of the form at `path`.
     pub async fn token(&self, path: &str) -> String {
         let page = self.get(path).await;
