@@ -88,10 +88,10 @@ async fn admitted(app: &GateApp, valid: &Pass, token: &str, request: Request, ne
     response
 }
 
-/// Whether the request ends the holder's session: logging out on the pages or the API.
+/// Whether the request ends the holder's session: logging out on the citizens' or the operators' pages, or the API.
 fn is_logout(request: &Request) -> bool {
     let path = request.uri().path();
-    (request.method() == Method::POST && path == "/esci")
+    (request.method() == Method::POST && (path == "/esci" || path == "/intermediari/esci"))
         || (request.method() == Method::DELETE && path == "/api/v1/sessions/current")
 }
 

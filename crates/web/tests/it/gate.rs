@@ -270,9 +270,14 @@ fn assert_queue_answer(page: &Page, retry_after: Option<&str>, what: &str) {
 
 /// Asks for a place as the page's script does: the challenge from the page, the proof of work, the JSON entry.
 async fn solve_and_enter(visitor: &Visitor<'_>) -> (Page, Option<String>) {
-    let asked = visitor.get("/").await;
+    solve_and_enter_at(visitor, "/").await
+}
+
+/// [`solve_and_enter`], asking first for `back`, a page of the room the place is in.
+async fn solve_and_enter_at(visitor: &Visitor<'_>, back: &str) -> (Page, Option<String>) {
+    let asked = visitor.get(back).await;
     assert_eq!(asked.status, 303, "no pass: to the waiting room");
-    assert_eq!(asked.location, "/attesa?dopo=/");
+    assert_eq!(asked.location, format!("/attesa?dopo={back}"));
     let room = visitor.get(&asked.location).await;
     assert_eq!(room.status, 200, "{}", room.body);
     assert_eq!(data(&room.body, "shown"), "challenge");
@@ -288,7 +293,7 @@ async fn solve_and_enter(visitor: &Visitor<'_>) -> (Page, Option<String>) {
         .post(visitor.url("/attesa/biglietto"))
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}&nonce={nonce}&dopo=%2F"));
+        .body(format!("token={token}&nonce={nonce}&dopo={}", crate::support::encode(back)));
     visitor.send(request).await
 }
 
@@ -892,4 +897,92 @@ async fn a_strained_backend_lowers_the_admission_rate_and_the_metrics_show_the_q
     let eta = value("sportello_gate_eta_last_seconds");
     assert!(waiting == 0.0 && eta == 0.0 || waiting > 0.0 && eta > 0.0, "waiting {waiting}, eta {eta}");
     assert!(text.contains("sportello_gate_admitted_per_second{room=\"sotto-sforzo\"}"), "{text}");
+}
+
+/// The rooms of the first of April 2020: citizens from 16:00 (Rome), intermediaries on weekdays from 8 to 16.
+fn first_of_april_both_rooms() -> String {
+    let intermediaries = "[[gate.rooms]]\nkey = \"intermediari\"\npath = \"/intermediari\"\n\
+                          windows = [{ days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"], opens = \"08:00\", closes = \"16:00\" }]\n";
+    gated("", "cittadini", "", intermediaries)
+}
+
+#[tokio::test]
+async fn on_the_first_of_april_an_operator_gets_in_at_eight_and_a_citizen_waits_until_sixteen() {
+    use sportello_domain::intermediaries::{IntermediaryKind, OfficeCode, Role, RosterRow};
+    // 08:00 in Rome (CEST) on Wednesday 1 April 2020.
+    let clock = ManualClock::new("2020-04-01T06:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    let app = spawn_gated(&first_of_april_both_rooms(), clock.clock()).await;
+    let operator = cf("VRDGPP70B02L219");
+    // The portal reads the roster on its own (wall) clock's day.
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Rome).date_naive();
+    let row = RosterRow {
+        organisation: OfficeCode::parse("INCA").unwrap(),
+        organisation_name: "Patronato INCA".to_owned(),
+        kind: IntermediaryKind::Patronato,
+        office: OfficeCode::parse("INCA-RM01").unwrap(),
+        office_name: "Roma centro".to_owned(),
+        operator,
+        role: Role::Operatore,
+        valid_from: today - chrono::TimeDelta::days(30),
+        valid_to: None,
+    };
+    app.store.replace_roster(&[row], Utc::now()).await.unwrap();
+
+    // 08:00: the citizen finds their room closed until 16:00 and says so.
+    let citizen = Visitor::new(&app);
+    let asked = citizen.get("/").await;
+    assert_eq!((asked.status, asked.location.as_str()), (303, "/attesa?dopo=/"));
+    let (closed, retry_after) = citizen.send(citizen.client.get(citizen.url(&asked.location))).await;
+    assert_eq!(closed.status, 503, "{}", closed.body);
+    assert!(retry_after.is_some(), "a closed room says when to come back");
+    assert!(closed.body.contains("01/04/2020 16:00"), "{}", closed.body);
+
+    // 08:00: the operator takes a place in the intermediaries' room, is admitted, logs in and reaches the desk.
+    let desk_visitor = Visitor::new(&app);
+    let (entered, _) = solve_and_enter_at(&desk_visitor, "/intermediari/accedi").await;
+    assert_eq!(entered.status, 200, "{}", entered.body);
+    let entered: serde_json::Value = serde_json::from_str(&entered.body).unwrap();
+    assert_eq!(entered["admitted"], true, "an open, empty room admits at once: {entered}");
+    let form = desk_visitor.get("/intermediari/accedi").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let full_hash = app.hasher.hash_blocking(TEST_PIN.to_owned()).await.unwrap();
+    let simplified_hash = app.hasher.hash_blocking(TEST_PIN[..8].to_owned()).await.unwrap();
+    let pin = NewPin {
+        codice_fiscale: operator,
+        slot: sportello_web::pin::EnteredPin::parse(TEST_PIN).unwrap().slot(),
+        full_hash,
+        simplified_hash,
+        issued_at: Utc::now(),
+        first_half_to: sportello_store::FirstHalfTo::OnFile,
+    };
+    assert!(app.store.put_pin(pin, &[]).await.unwrap());
+    let csrf = crate::support::csrf_of(&form.body);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("codice_fiscale", operator.as_str()),
+        ("pin", &TEST_PIN[..8]),
+        ("sede", "INCA-RM01"),
+    ];
+    let login = desk_visitor.post("/intermediari/accedi", &fields).await;
+    assert_eq!((login.status, login.location.as_str()), (303, "/intermediari"), "{}", login.body);
+    let desk = desk_visitor.get("/intermediari").await;
+    assert_eq!(desk.status, 200, "{}", desk.body);
+    assert!(desk.body.contains("INCA-RM01"), "{}", desk.body);
+    // The intermediaries' pass opens no citizen page: the citizens' room is another room, closed.
+    let elsewhere = desk_visitor.get("/accedi").await;
+    assert_eq!((elsewhere.status, elsewhere.location.as_str()), (303, "/attesa?dopo=/accedi"));
+
+    // 16:00: the citizens' room opens; the citizen takes a place, is admitted, and reaches the login.
+    clock.set("2020-04-01T14:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    let place = take_a_place(&citizen).await;
+    assert_eq!(place["admitted"], true, "{place}");
+    let login_form = citizen.get("/accedi").await;
+    assert_eq!(login_form.status, 200, "{}", login_form.body);
+    // And a newcomer to the intermediaries' room now finds it closed until the next working day, 2 April at 8:00.
+    let late = Visitor::new(&app);
+    let asked = late.get("/intermediari").await;
+    assert_eq!(asked.status, 303);
+    let (closed, _) = late.send(late.client.get(late.url(&asked.location))).await;
+    assert_eq!(closed.status, 503, "{}", closed.body);
+    assert!(closed.body.contains("02/04/2020 08:00"), "{}", closed.body);
 }

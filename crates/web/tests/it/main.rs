@@ -1,5 +1,6 @@
 //! The portal over real HTTP: each test starts the server on port 0 with a fresh database.
 
+mod access;
 mod api;
 mod apply;
 mod assets;
@@ -14,6 +15,7 @@ mod journey;
 mod letters;
 mod lockout;
 mod logs;
+mod notices;
 mod office;
 mod outage;
 mod public;
