@@ -81,16 +81,6 @@ impl Mandate {
     }
 }
 
-/// Whether any of `mandates` lets `office` act for `subject` on `day`.
-pub fn any_allows<'a>(
-    mandates: impl IntoIterator<Item = &'a Mandate>,
-    office: OfficeCode,
-    subject: CodiceFiscale,
-    day: Date,
-) -> bool {
-    mandates.into_iter().any(|m| m.allows(office, subject, day))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +124,6 @@ mod tests {
         let mut m = mandate();
         m.revoked = Some((DateTime::UNIX_EPOCH, "citizen:MRTMRA83T56A269B".to_owned()));
         assert_eq!(m.state_on(d(4, 1)), MandateState::Revoked);
-        assert!(!any_allows([&m], m.office, m.subject, d(4, 1)));
+        assert!(!m.allows(m.office, m.subject, d(4, 1)));
     }
 }

@@ -8,7 +8,7 @@ use sportello_domain::CodiceFiscale;
 use sportello_domain::law::Decrees;
 use sportello_store::{Store, Submission};
 
-use super::mandates::{self, MandateError, Seat};
+use super::mandates::{self, Seat};
 use crate::apply::{self, Draft};
 use crate::draft::FiledBy;
 use crate::error::UseCaseError;
@@ -27,15 +27,9 @@ pub async fn file(
     now: DateTime<Utc>,
 ) -> Result<Submission, UseCaseError> {
     let day = now.with_timezone(&chrono_tz::Europe::Rome).date_naive();
-    let acting = mandates::act_for(store, seat, subject, day, from).await?;
+    let mandate = mandates::in_force_for(store, seat, subject, day).await?;
     mandates::may_file(decrees, seat, &draft.scheme)?;
-    // The mandate acted under: the newest in force (act_for has just found one).
-    let held = store.mandates_of(&subject).await?;
-    let mandate = held
-        .iter()
-        .filter(|m| m.allows(seat.office, subject, day))
-        .max_by_key(|m| m.id)
-        .ok_or(MandateError::NoMandate)?;
+    let acting = mandates::acting_under(seat, subject, from);
     draft.details.filed_by = Some(FiledBy {
         office: seat.office.to_string(),
         kind: seat.kind.to_string(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sha2::Digest as _;
 use sportello_domain::intermediaries::{IntermediaryKind, OfficeCode, Role, RosterRow};
 use sportello_domain::law::Decrees;
-use sportello_domain::mandate::{MAX_OBJECT, Mandate, any_allows};
+use sportello_domain::mandate::{MAX_OBJECT, Mandate};
 use sportello_domain::principal::{Channel, LoginMethod, Principal};
 use sportello_domain::{CodiceFiscale, Date};
 use sportello_store::{AuditEntry, MandateRecorded, NewMandate, OutboxMessage, Store};
@@ -132,8 +132,21 @@ pub async fn seat(
     Ok(Seat { operator, office, kind: row.kind, role: row.role, method })
 }
 
+/// The mandate of the seat's office for `subject` in force on `day` (the newest, if several are): the one an
+/// operator acts under. Refused alike for a citizen without one and a codice fiscale nobody holds.
+pub async fn in_force_for(
+    store: &dyn Store,
+    seat: &Seat,
+    subject: CodiceFiscale,
+    day: Date,
+) -> Result<Mandate, UseCaseError> {
+    let mandates = store.mandates_of(&subject).await?;
+    let newest = mandates.into_iter().filter(|m| m.allows(seat.office, subject, day)).max_by_key(|m| m.id);
+    Ok(newest.ok_or(MandateError::NoMandate)?)
+}
+
 /// The principal an operator at `seat` acts with for `subject` on `day`, from `from`: only under a mandate of the
-/// seat's office in force that day. Refused alike for a citizen without one and a codice fiscale nobody holds.
+/// seat's office in force that day ([`in_force_for`]).
 pub async fn act_for(
     store: &dyn Store,
     seat: &Seat,
@@ -141,17 +154,19 @@ pub async fn act_for(
     day: Date,
     from: Option<String>,
 ) -> Result<Acting, UseCaseError> {
-    let mandates = store.mandates_of(&subject).await?;
-    if !any_allows(&mandates, seat.office, subject, day) {
-        return Err(MandateError::NoMandate.into());
-    }
-    Ok(Acting {
+    in_force_for(store, seat, subject, day).await?;
+    Ok(acting_under(seat, subject, from))
+}
+
+/// The principal an operator at `seat` acts with for `subject`, once a mandate in force is found.
+pub(crate) fn acting_under(seat: &Seat, subject: CodiceFiscale, from: Option<String>) -> Acting {
+    Acting {
         principal: Principal::intermediary(seat.operator, seat.office, subject, seat.method),
         credential: None,
         // The citizen signed the mandate before an operator the roster lists: nothing is held for payment.
         confirmed: true,
         from,
-    })
+    }
 }
 
 /// The mandates of the seat's office in force on `day`, newest first: the operator's list of the citizens they may
