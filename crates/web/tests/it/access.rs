@@ -12,7 +12,7 @@ use reqwest::Method;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::intermediaries::CallId;
 use sportello_domain::principal::{LoginMethod, Principal};
-use sportello_store::{ApplicationStatus, NewApplication, SessionKind, Submission};
+use sportello_store::SessionKind;
 use sportello_usecases::sessions::{self, NewSession};
 use sportello_web::routes::Audience;
 
@@ -26,28 +26,6 @@ struct Actor {
     bearer: Option<String>,
     /// The codici fiscali whose data (and applications) this actor may receive.
     may_see: Vec<CodiceFiscale>,
-}
-
-/// An application of `subject`, recorded straight in the store: its protocol number.
-async fn application_of(app: &TestApp, subject: CodiceFiscale) -> String {
-    let submitted = app
-        .store
-        .submit(NewApplication {
-            codice_fiscale: subject,
-            scheme: "art27".to_owned(),
-            cumulation_group: "dl18-2020-marzo".to_owned(),
-            protocol_prefix: "INPS-COVID-".to_owned(),
-            idempotency_key: sportello_domain::IdempotencyKey::parse(&format!("access-{subject}")).unwrap(),
-            status: ApplicationStatus::Accepted,
-            reasons: Vec::new(),
-            details: serde_json::json!({"payment": {"method": "domiciliato"}}),
-            submitted_at: chrono::Utc::now(),
-            hold: None,
-        })
-        .await
-        .unwrap();
-    let Submission::Created(application) = submitted else { panic!("a new application: {submitted:?}") };
-    application.protocol.to_string()
 }
 
 /// A session opened straight in the store for `principal`: its id.
@@ -88,7 +66,7 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
 
     let mut protocols = BTreeMap::new();
     for person in persons {
-        protocols.insert(person, application_of(&app, person).await);
+        protocols.insert(person, app.application_of(person, &format!("access-{person}")).await.protocol.to_string());
     }
     roster(&app, operator, &["INCA-RM01"]).await;
     let mut mandates = vec![mandate(&app, in_force, "INCA-RM01", 30).await];

@@ -8,7 +8,6 @@
 //! pass to every stranger the shared cache serves it to.
 
 use reqwest::Method;
-use sportello_store::{ApplicationStatus, NewApplication, Submission};
 use sportello_web::routes::Audience;
 
 use sportello_web::gate::{PASS_COOKIE, PASS_HEADER};
@@ -45,23 +44,7 @@ struct Walked {
 /// back) and the gate's clock is moved so that the call renews it.
 async fn walk(app: &TestApp, browser: &Browser<'_>) -> Walked {
     let me = cf(PROFESSIONISTA);
-    let submitted = app
-        .store
-        .submit(NewApplication {
-            codice_fiscale: me,
-            scheme: "art27".to_owned(),
-            cumulation_group: "dl18-2020-marzo".to_owned(),
-            protocol_prefix: "INPS-COVID-".to_owned(),
-            idempotency_key: sportello_domain::IdempotencyKey::parse("caching-test").unwrap(),
-            status: ApplicationStatus::Accepted,
-            reasons: Vec::new(),
-            details: serde_json::json!({"payment": {"method": "domiciliato"}}),
-            submitted_at: chrono::Utc::now(),
-            hold: None,
-        })
-        .await
-        .unwrap();
-    let Submission::Created(application) = submitted else { panic!("a new application: {submitted:?}") };
+    let application = app.application_of(me, "caching-test").await;
     let session = browser.cookie(SESSION).expect("a session");
     let personal = [me.as_str(), application.protocol.as_str(), session.as_str()];
 

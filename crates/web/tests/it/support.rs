@@ -161,6 +161,30 @@ impl TestApp {
         import.commit().await.unwrap();
     }
 
+    /// An accepted art. 27 application of `subject`, paid in cash, recorded straight in the store under `key`.
+    pub async fn application_of(&self, subject: CodiceFiscale, key: &str) -> sportello_store::Application {
+        let submitted = self
+            .store
+            .submit(sportello_store::NewApplication {
+                codice_fiscale: subject,
+                scheme: "art27".to_owned(),
+                cumulation_group: "dl18-2020-marzo".to_owned(),
+                protocol_prefix: "INPS-COVID-".to_owned(),
+                idempotency_key: sportello_domain::IdempotencyKey::parse(key).unwrap(),
+                status: sportello_store::ApplicationStatus::Accepted,
+                reasons: Vec::new(),
+                details: serde_json::json!({"payment": {"method": "domiciliato"}}),
+                submitted_at: Utc::now(),
+                hold: None,
+            })
+            .await
+            .unwrap();
+        let sportello_store::Submission::Created(application) = submitted else {
+            panic!("a new application: {submitted:?}")
+        };
+        application
+    }
+
     /// Moves the waiting room's clock past half a pass's lifetime: the next request of a pass holder renews it.
     pub fn make_pass_due(&self) {
         let (_, clock) = self.gate.as_ref().expect("a gated app");
