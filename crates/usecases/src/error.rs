@@ -123,6 +123,9 @@ pub enum UseCaseError {
     /// A roster file refused or failed; the roster is unchanged.
     #[error(transparent)]
     Roster(#[from] crate::intermediaries::RosterError),
+
+    #[error(transparent)]
+    Batch(#[from] crate::intermediaries::batch::BatchError),
     /// Details could not be written as JSON (a defect, not input).
     #[error("cannot write an application's details: {0}")]
     Json(#[from] serde_json::Error),
@@ -186,6 +189,7 @@ impl UseCaseError {
             Self::Roster(e) => e.kind(),
             Self::Mandate(e) => e.kind(),
             Self::Call(e) => e.kind(),
+            Self::Batch(e) => e.kind(),
             // What the operator can fix: a database not there or not migrated, a limit or run the data refuses.
             Self::Store(
                 StoreError::Missing(_)

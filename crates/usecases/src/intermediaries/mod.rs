@@ -4,6 +4,7 @@
 //! citizen's principal to an operator only under one in force; [`contact_center`] answers a caller's principal to
 //! a Contact Center operator only once the caller is identified and consents.
 
+pub mod batch;
 pub mod contact_center;
 pub mod filing;
 pub mod mandates;

@@ -1,6 +1,7 @@
 //! The intermediaries' area under `/intermediari` (issue 17): an operator logs in with their PIN at an office the
 //! institute's roster lists for them today (`login`), sees the mandates of that office in force (`desk`), records a
-//! mandate with its signed form (`record`), reads a citizen's situation (`citizen`) and files for them (`filing`). Every
+//! mandate with its signed form (`record`), reads a citizen's situation (`citizen`) and files for them, one by one
+//! (`filing`) or in a batch (`batch`). Every
 //! page re-checks the roster (`session::Operator`) and reaches a citizen only through `mandates::act_for`; every
 //! route is personal, so none is kept by a shared cache. docs/SECURITY.md, "Acting for someone else".
 
@@ -11,6 +12,7 @@ use crate::auth::{Auth, AuthState};
 use crate::routes::{Audience, Routes};
 use crate::state::AppState;
 
+pub mod batch;
 pub mod citizen;
 pub mod desk;
 pub mod filing;
@@ -32,6 +34,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
             crate::body_limit::UPLOAD_PATH,
             "GET POST",
             get(record::form).post(record::record).layer(DefaultBodyLimit::max(crate::body_limit::MAX_UPLOAD_BYTES)),
+        )
+        .add(
+            Audience::Personal,
+            crate::body_limit::BATCH_PATH,
+            "GET POST",
+            get(batch::form).post(batch::upload).layer(DefaultBodyLimit::max(crate::body_limit::MAX_BATCH_BYTES)),
         )
         .add(Audience::Personal, "/intermediari/domanda", "GET POST", get(filing::form).post(filing::submit))
         .add(Audience::Personal, "/intermediari/sede", "POST", post(login::change))

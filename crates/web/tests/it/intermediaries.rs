@@ -25,6 +25,11 @@ fn today(now: DateTime<Utc>) -> sportello_domain::Date {
 }
 
 pub(crate) async fn roster(app: &TestApp, operator: CodiceFiscale, offices: &[&str]) {
+    roster_as(app, operator, offices, Role::Operatore).await;
+}
+
+/// The roster: `operator` in `offices`, in `role`.
+async fn roster_as(app: &TestApp, operator: CodiceFiscale, offices: &[&str], role: Role) {
     let rows: Vec<RosterRow> = offices
         .iter()
         .map(|code| RosterRow {
@@ -34,7 +39,7 @@ pub(crate) async fn roster(app: &TestApp, operator: CodiceFiscale, offices: &[&s
             office: office(code),
             office_name: format!("Sede {code}"),
             operator,
-            role: Role::Operatore,
+            role,
             valid_from: today(app.clock.now()) - TimeDelta::days(30),
             valid_to: None,
         })
@@ -372,4 +377,66 @@ async fn an_operator_records_a_mandate_with_its_signed_form_and_the_citizen_is_t
     let again = post(fields(cf(PENSIONATA).as_str(), true), pdf).await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(app.store.mandates_of(&cf(PENSIONATA)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_office_files_a_batch_and_gets_a_report_per_row_and_the_same_file_again_files_nothing_new() {
+    let app = spawn_app().await;
+    roster_as(&app, cf(OPERATORE), &["INCA-RM01"], Role::Responsabile).await;
+    let entitled = cf(PROFESSIONISTA);
+    let pensioner = cf(PENSIONATA);
+    let stranger = cf("GLLMRC72D12L219");
+    mandate(&app, entitled, "INCA-RM01", 30).await;
+    mandate(&app, pensioner, "INCA-RM01", 30).await;
+    let (operator, _) = operator_login(&app, "INCA-RM01").await;
+    let form = operator.get("/intermediari/lotti").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_private(&form);
+    assert!(form.body.contains(&sportello_usecases::intermediaries::batch::COLUMNS.join(",")));
+    let csrf = csrf_of(&form.body);
+    let row = |cf: &str, iban: &str| format!("{cf},art27,iban,{iban},mario.rossi@example.it,,si,si,si,si,,\n");
+    let file = [
+        format!("{}\n", sportello_usecases::intermediaries::batch::COLUMNS.join(",")),
+        row(entitled.as_str(), "IT60X0542811101000000123456"),
+        row(pensioner.as_str(), "IT60X0542811101000000123456"),
+        row(stranger.as_str(), "IT60X0542811101000000123456"),
+        row(entitled.as_str(), "IT00"),
+    ]
+    .concat();
+
+    // Without the form's token nothing is filed.
+    let forged = operator.post_file("/intermediari/lotti", &[], "lotto", file.as_bytes()).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(app.store.applications_of(&entitled).await.unwrap().is_empty());
+
+    let filed = operator.post_file("/intermediari/lotti", &[("csrf", &csrf)], "lotto", file.as_bytes()).await;
+    assert_eq!(filed.status, 200, "{}", filed.body);
+    assert_private(&filed);
+    let report = filed.body.split("id=\"report\"").nth(1).expect("the report");
+    let lines: Vec<&str> = report.split("<tr>").skip(2).collect();
+    assert_eq!(lines.len(), 4, "a row of report per row: {report}");
+    let protocol = app.store.applications_of(&entitled).await.unwrap()[0].protocol.to_string();
+    assert!(lines[0].contains("<td>2</td>") && lines[0].contains("accolta") && lines[0].contains(&protocol));
+    assert!(lines[1].contains("respinta") && lines[1].contains("art."), "{}", lines[1]);
+    assert!(lines[2].contains("colonna codice_fiscale"), "{}", lines[2]);
+    assert!(lines[3].contains("colonna iban"), "{}", lines[3]);
+    assert!(filed.body.contains("accolte 1 · respinte 1 · non presentate 2"), "{}", filed.body);
+
+    let again = operator.post_file("/intermediari/lotti", &[("csrf", &csrf)], "lotto", file.as_bytes()).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("già presentate con un caricamento precedente 2"), "{}", again.body);
+    assert_eq!(app.store.applications_of(&entitled).await.unwrap().len(), 1, "nothing new");
+    assert_eq!(app.store.applications_of(&pensioner).await.unwrap().len(), 1, "nothing new");
+    assert!(app.store.applications_of(&stranger).await.unwrap().is_empty());
+
+    let headless = operator.post_file("/intermediari/lotti", &[("csrf", &csrf)], "lotto", b"RSSMRA80A01H501U\n").await;
+    assert_eq!(headless.status, 422, "{}", headless.body);
+
+    // An operatore, not the office's head, files no batch.
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    let (operatore, _) = operator_login(&app, "INCA-RM01").await;
+    let csrf = csrf_of(&operatore.get("/intermediari").await.body);
+    let refused = operatore.post_file("/intermediari/lotti", &[("csrf", &csrf)], "lotto", file.as_bytes()).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(app.store.applications_of(&entitled).await.unwrap().len(), 1, "nothing new");
 }
