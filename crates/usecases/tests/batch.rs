@@ -192,6 +192,10 @@ async fn a_file_without_the_header_files_nothing_and_rows_past_the_limit_are_rep
     let mut batch = Batch::new(store.as_ref(), &decrees, &seat, None, now()).unwrap();
     let refused = batch.feed(format!("{},art27\n", person(0)).as_bytes()).await.unwrap_err();
     assert!(refused.to_string().contains("line 1 must be the header"), "{refused}");
+    // Nor is a first line too long to read.
+    let mut batch = Batch::new(store.as_ref(), &decrees, &seat, None, now()).unwrap();
+    let refused = batch.feed(&vec![b'x'; 5000]).await.unwrap_err();
+    assert!(refused.to_string().contains("line 1 must be the header"), "{refused}");
     assert!(store.applications_of(&person(0)).await.unwrap().is_empty());
 
     // Past MAX_ROWS, and a line far too long: reported, not filed. Rows here name nobody the office holds a

@@ -158,7 +158,7 @@ impl<'a> Batch<'a> {
         if self.pending.len() > MAX_LINE_BYTES {
             // No row is this long: report it once and drop the rest of it up to its newline.
             if !self.skipping {
-                self.too_long();
+                self.too_long()?;
             }
             self.pending.clear();
             self.skipping = true;
@@ -178,17 +178,22 @@ impl<'a> Batch<'a> {
         Ok(self.report)
     }
 
-    fn too_long(&mut self) {
+    /// Reports the next line as too long; as line 1, the header it cannot be refuses the file.
+    fn too_long(&mut self) -> Result<(), UseCaseError> {
+        if self.line == 0 {
+            let found = format!("a line of more than {MAX_LINE_BYTES} bytes");
+            return Err(BatchError::Header { found }.into());
+        }
         self.line += 1;
         let message = format!("a line longer than {MAX_LINE_BYTES} bytes: not filed");
         let outcome = Outcome::Error { column: None, message };
         self.report.push(RowReport { line: self.line, codice_fiscale: String::new(), outcome });
+        Ok(())
     }
 
     async fn line_read(&mut self, line: &[u8]) -> Result<(), UseCaseError> {
         if line.len() > MAX_LINE_BYTES {
-            self.too_long();
-            return Ok(());
+            return self.too_long();
         }
         self.line += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
