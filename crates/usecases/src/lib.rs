@@ -36,6 +36,7 @@ pub mod gate;
 pub mod grant;
 pub mod iban;
 pub mod intermediaries;
+mod kind;
 mod language;
 pub mod login;
 pub mod office;

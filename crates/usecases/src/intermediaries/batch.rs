@@ -7,38 +7,17 @@
 
 use chrono::{DateTime, Utc};
 use sha2::Digest as _;
-use sportello_domain::intermediaries::{OfficeCode, Role};
+use sportello_domain::intermediaries::Role;
 use sportello_domain::law::{DeclarationKind, Decrees};
 use sportello_domain::{CodiceFiscale, IdempotencyKey};
 use sportello_store::{ApplicationStatus, Store, Submission};
 
+pub use super::batch_file::{BatchError, COLUMNS, MAX_LINE_BYTES, MAX_ROWS};
 use super::filing;
 use super::mandates::Seat;
 use crate::apply::Draft;
 use crate::draft::{self, DraftInput, Invalid, PaymentChoice};
 use crate::error::{ErrorKind, UseCaseError};
-
-/// The most rows a batch files; the rows after it are reported, not filed.
-pub const MAX_ROWS: usize = 10_000;
-
-/// The longest line read; a longer one is reported as an error and skipped.
-pub const MAX_LINE_BYTES: usize = 2048;
-
-/// The header line a batch starts with: its columns, in this order.
-pub const COLUMNS: [&str; 12] = [
-    "codice_fiscale",
-    "scheme",
-    "payment",
-    "iban",
-    "email",
-    "mobile",
-    "not_pension_holder",
-    "no_other_compulsory_scheme",
-    "not_employed",
-    "not_reddito_di_cittadinanza",
-    "income_2019_bimester_2",
-    "income_2020_bimester_2",
-];
 
 /// What became of one row.
 #[derive(Debug, Clone)]
@@ -99,33 +78,6 @@ pub struct Batch<'a> {
     line: u64,
     rows: usize,
     report: Vec<RowReport>,
-}
-
-/// Why a whole batch is refused (a row's problem is in its report instead).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BatchError {
-    /// The file is empty.
-    #[error("the file is empty: its first line must be the header {}", COLUMNS.join(","))]
-    Empty,
-    /// The first line is not the header.
-    #[error("line 1 must be the header {}, not {found}", COLUMNS.join(","))]
-    Header {
-        /// What line 1 says.
-        found: String,
-    },
-    /// Only the office's head uploads batches (docs/specs/intermediaries-roster.md, `ruolo`).
-    #[error("only the head of office {0} (ruolo responsabile) may file a batch")]
-    NotHead(OfficeCode),
-}
-
-impl BatchError {
-    /// The kind of failure, for the doors.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Empty | Self::Header { .. } => ErrorKind::Input,
-            Self::NotHead(_) => ErrorKind::Forbidden,
-        }
-    }
 }
 
 impl<'a> Batch<'a> {

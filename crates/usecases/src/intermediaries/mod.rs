@@ -5,6 +5,7 @@
 //! a Contact Center operator only once the caller is identified and consents.
 
 pub mod batch;
+pub(crate) mod batch_file;
 pub mod contact_center;
 pub mod filing;
 pub mod mandates;
