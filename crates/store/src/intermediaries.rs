@@ -57,6 +57,49 @@ pub trait Intermediaries: Send + Sync {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Stores the one-time code for `code.caller` on `code.call` (replacing one that call had for them) and queues
+    /// `message`, which carries it to the contact on file, in one transaction; codes past their expiry are purged.
+    async fn put_call_code(&self, code: &NewCallCode, message: &OutboxMessage) -> Result<(), StoreError>;
+
+    /// Checks `code_hash` against the live code for `caller` on `call`, in one transaction: a match uses the code up;
+    /// a mismatch counts an attempt; a code expired, used up or tried `max_attempts` times matches nothing.
+    async fn use_call_code(
+        &self,
+        call: &str,
+        caller: &CodiceFiscale,
+        code_hash: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CallCodeCheck, StoreError>;
+}
+
+/// A one-time code sent to a caller's contact on file, to identify them on a Contact Center call: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCallCode {
+    /// The call's id.
+    pub call: String,
+    /// Whom it identifies.
+    pub caller: CodiceFiscale,
+    /// The operator on the call.
+    pub operator: CodiceFiscale,
+    /// Hex SHA-256 of the call, the caller and the code.
+    pub code_hash: String,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What checking a one-time code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallCodeCheck {
+    /// The code matched: it is used up.
+    Matched,
+    /// A live code, not this one: the attempt is counted.
+    Wrong,
+    /// No live code for this call and caller (none sent, expired, used, or tried too often).
+    NoCode,
 }
 
 /// Figures about the current roster.

@@ -46,7 +46,7 @@ pub use credentials::{Credentials, FirstHalfTo, NewPin, PinCredential, PinLock, 
 pub use dead_letters::DeadLetters;
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
-pub use intermediaries::{Intermediaries, MandateRecorded, NewMandate, RosterSummary};
+pub use intermediaries::{CallCodeCheck, Intermediaries, MandateRecorded, NewCallCode, NewMandate, RosterSummary};
 pub use office::{AuditReports, NewOfficer, OfficeSession, OfficeStore, Officer, Retention};
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{

@@ -12,8 +12,8 @@ use sqlx::AssertSqlSafe;
 use super::PgStore;
 use super::outbox::enqueue_on;
 use crate::intermediaries::{
-    Intermediaries, MANDATE_COLUMNS, MandateRecorded, NewMandate, ROSTER_COLUMNS, RosterSummary, mandate, office_count,
-    roster_row,
+    CallCodeCheck, Intermediaries, MANDATE_COLUMNS, MandateRecorded, NewCallCode, NewMandate, ROSTER_COLUMNS,
+    RosterSummary, mandate, office_count, roster_row,
 };
 use crate::rows::StoredRow;
 use crate::{OutboxMessage, StoreError};
@@ -157,5 +157,75 @@ impl Intermediaries for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())
+    }
+
+    async fn put_call_code(&self, code: &NewCallCode, message: &OutboxMessage) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM call_codes WHERE expires_at <= $1")
+            .bind(code.created_at.trunc_subsecs(6))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO call_codes (call_id, caller, operator, code_hash, attempts, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, 0, $5, $6)
+             ON CONFLICT (call_id, caller) DO UPDATE SET operator = excluded.operator,
+                 code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at,
+                 expires_at = excluded.expires_at",
+        )
+        .bind(&code.call)
+        .bind(code.caller.as_str())
+        .bind(code.operator.as_str())
+        .bind(&code.code_hash)
+        .bind(code.created_at.trunc_subsecs(6))
+        .bind(code.expires_at.trunc_subsecs(6))
+        .execute(&mut *tx)
+        .await?;
+        enqueue_on(&mut tx, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_call_code(
+        &self,
+        call: &str,
+        caller: &CodiceFiscale,
+        code_hash: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CallCodeCheck, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The row locked, so that two tries at once count twice and a code is used once.
+        let live: Option<String> = sqlx::query_scalar(
+            "SELECT code_hash FROM call_codes
+             WHERE call_id = $1 AND caller = $2 AND expires_at > $3 AND attempts < $4
+             FOR UPDATE",
+        )
+        .bind(call)
+        .bind(caller.as_str())
+        .bind(now)
+        .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let check = match live {
+            None => CallCodeCheck::NoCode,
+            Some(stored) if stored == code_hash => {
+                sqlx::query("DELETE FROM call_codes WHERE call_id = $1 AND caller = $2")
+                    .bind(call)
+                    .bind(caller.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                CallCodeCheck::Matched
+            }
+            Some(_) => {
+                sqlx::query("UPDATE call_codes SET attempts = attempts + 1 WHERE call_id = $1 AND caller = $2")
+                    .bind(call)
+                    .bind(caller.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                CallCodeCheck::Wrong
+            }
+        };
+        tx.commit().await?;
+        Ok(check)
     }
 }

@@ -11,8 +11,8 @@ use sqlx::AssertSqlSafe;
 use super::outbox::enqueue_on;
 use super::{SqliteStore, iso_date, timestamp, timestamp_to_db};
 use crate::intermediaries::{
-    Intermediaries, MANDATE_COLUMNS, MandateRecorded, NewMandate, ROSTER_COLUMNS, RosterSummary, mandate, office_count,
-    roster_row,
+    CallCodeCheck, Intermediaries, MANDATE_COLUMNS, MandateRecorded, NewCallCode, NewMandate, ROSTER_COLUMNS,
+    RosterSummary, mandate, office_count, roster_row,
 };
 use crate::rows::StoredRow;
 use crate::{OutboxMessage, StoreError};
@@ -154,5 +154,72 @@ impl Intermediaries for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn put_call_code(&self, code: &NewCallCode, message: &OutboxMessage) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM call_codes WHERE expires_at <= ?1")
+            .bind(timestamp(code.created_at))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO call_codes (call_id, caller, operator, code_hash, attempts, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)
+             ON CONFLICT (call_id, caller) DO UPDATE SET operator = excluded.operator,
+                 code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at,
+                 expires_at = excluded.expires_at",
+        )
+        .bind(&code.call)
+        .bind(code.caller.as_str())
+        .bind(code.operator.as_str())
+        .bind(&code.code_hash)
+        .bind(timestamp(code.created_at))
+        .bind(timestamp(code.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        enqueue_on(&mut tx, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_call_code(
+        &self,
+        call: &str,
+        caller: &CodiceFiscale,
+        code_hash: &str,
+        max_attempts: u32,
+        now: DateTime<chrono::Utc>,
+    ) -> Result<CallCodeCheck, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let live: Option<String> = sqlx::query_scalar(
+            "SELECT code_hash FROM call_codes WHERE call_id = ?1 AND caller = ?2 AND expires_at > ?3 AND attempts < ?4",
+        )
+        .bind(call)
+        .bind(caller.as_str())
+        .bind(timestamp(now))
+        .bind(i64::from(max_attempts))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let check = match live {
+            None => CallCodeCheck::NoCode,
+            Some(stored) if stored == code_hash => {
+                sqlx::query("DELETE FROM call_codes WHERE call_id = ?1 AND caller = ?2")
+                    .bind(call)
+                    .bind(caller.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                CallCodeCheck::Matched
+            }
+            Some(_) => {
+                sqlx::query("UPDATE call_codes SET attempts = attempts + 1 WHERE call_id = ?1 AND caller = ?2")
+                    .bind(call)
+                    .bind(caller.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                CallCodeCheck::Wrong
+            }
+        };
+        tx.commit().await?;
+        Ok(check)
     }
 }

@@ -3,7 +3,7 @@
 
 use sportello_domain::intermediaries::{IntermediaryKind, OfficeCode, Role, RosterRow};
 use sportello_domain::mandate::MandateState;
-use sportello_store::{MandateRecorded, NewMandate, OutboxMessage};
+use sportello_store::{CallCodeCheck, MandateRecorded, NewCallCode, NewMandate, OutboxMessage};
 
 use crate::harness::{Backend, at, date, person};
 
@@ -102,4 +102,41 @@ pub async fn a_mandate_is_recorded_once_with_its_notice_and_revoked_only_by_its_
     let revoked = store.mandates_of(&person(10)).await.unwrap().remove(0);
     assert_eq!(revoked.revoked, Some((at(20), by)));
     assert_eq!(revoked.state_on(date(2020, 4, 1)), MandateState::Revoked);
+}
+
+pub async fn a_call_code_matches_once_until_it_expires_or_is_tried_too_often(backend: Backend) {
+    let store = backend.store.as_ref();
+    let code = |call: &str, hash: &str, sent: i64| NewCallCode {
+        call: call.to_owned(),
+        caller: person(20),
+        operator: person(1),
+        code_hash: hash.to_owned(),
+        created_at: at(sent),
+        expires_at: at(sent + 600),
+    };
+    let check = |call: &'static str, hash: &'static str, now: i64| async move {
+        store.use_call_code(call, &person(20), hash, 3, at(now)).await.unwrap()
+    };
+    store.put_call_code(&code("C1", "aa", 0), &notice()).await.unwrap();
+    let queued = store.claim_outbox(at(1), 10, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(queued.len(), 1, "the message carrying the code is queued with it");
+
+    // Another call, another caller: no code. A wrong code counts; the right one matches once.
+    assert_eq!(check("C2", "aa", 10).await, CallCodeCheck::NoCode);
+    assert_eq!(store.use_call_code("C1", &person(21), "aa", 3, at(10)).await.unwrap(), CallCodeCheck::NoCode);
+    assert_eq!(check("C1", "bb", 10).await, CallCodeCheck::Wrong);
+    assert_eq!(check("C1", "aa", 11).await, CallCodeCheck::Matched);
+    assert_eq!(check("C1", "aa", 12).await, CallCodeCheck::NoCode, "a code is used once");
+
+    // Tried too often: the right code no longer matches. A new code for the call starts afresh.
+    store.put_call_code(&code("C1", "cc", 100), &notice()).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(check("C1", "dd", 110).await, CallCodeCheck::Wrong);
+    }
+    assert_eq!(check("C1", "cc", 111).await, CallCodeCheck::NoCode);
+    store.put_call_code(&code("C1", "ee", 200), &notice()).await.unwrap();
+    // Expired: nothing matches.
+    assert_eq!(check("C1", "ee", 800).await, CallCodeCheck::NoCode);
+    store.put_call_code(&code("C1", "ff", 900), &notice()).await.unwrap();
+    assert_eq!(check("C1", "ff", 901).await, CallCodeCheck::Matched);
 }

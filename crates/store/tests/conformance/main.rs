@@ -81,6 +81,7 @@ conformance! {
     persons::persons_import_round_trips_and_replaces_the_whole_file,
     intermediaries::a_roster_import_replaces_the_whole_roster,
     intermediaries::a_mandate_is_recorded_once_with_its_notice_and_revoked_only_by_its_citizen,
+    intermediaries::a_call_code_matches_once_until_it_expires_or_is_tried_too_often,
     persons::an_aborted_or_failed_persons_import_changes_nothing,
     pins::a_new_pin_takes_a_free_slot_and_never_one_in_use,
     pins::put_pin_enqueues_its_messages_in_the_same_transaction,
