@@ -95,7 +95,8 @@ pub struct Details {
     pub filed_by: Option<FiledBy>,
 }
 
-/// The office and operator that filed an application for a citizen under a mandate, as stored with it.
+/// The office and operator that filed an application for a citizen, as stored with it: under a mandate (a patronato's
+/// office), or on a call the citizen made to the Contact Center. Exactly one of the two is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiledBy {
     /// The intermediary's office (its code on the roster).
@@ -104,8 +105,12 @@ pub struct FiledBy {
     pub kind: String,
     /// The operator's codice fiscale.
     pub operator: String,
-    /// The mandate the office acted under.
-    pub mandate: i64,
+    /// The mandate the office acted under, when it acted under one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandate: Option<i64>,
+    /// The Contact Center call the operator filed it on, when the citizen called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
 }
 
 impl Details {

@@ -139,8 +139,48 @@ pub async fn request(
     Ok(())
 }
 
+/// A fresh PIN for `codice_fiscale` in `slot` (free, or holding a PIN that never opened a session, which it replaces):
+/// its first half to `contact` now, its second half to the same contact after `second_half_delay`, and a notice to
+/// each of `others`. `contact` must be one on file: this is for the Contact Center's validation of a request whose
+/// first half did not arrive (`contact_center::resend_first_half`). `false` when the slot's PIN was used meanwhile
+/// (nothing is stored or sent).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reissue(
+    store: &dyn Store,
+    hasher: &PinHasher,
+    codice_fiscale: CodiceFiscale,
+    slot: u8,
+    contact: &Contact,
+    others: &[Contact],
+    second_half_delay: Duration,
+    lang: Language,
+    now: DateTime<Utc>,
+) -> Result<bool, UseCaseError> {
+    let pin = Pin::generate_for_slot(slot)?;
+    let (full_hash, simplified_hash) =
+        tokio::join!(hasher.hash_blocking(pin.expose().to_owned()), hasher.hash_blocking(pin.first_half().to_owned()));
+    let later = chrono::TimeDelta::from_std(second_half_delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    let mut messages = vec![
+        pin_half_message(contact, lang, pin.first_half(), true, now),
+        pin_half_message(contact, lang, pin.second_half(), false, later),
+    ];
+    messages.extend(others.iter().map(|c| pin_requested_notice(c, lang, now)));
+    let new_pin = NewPin {
+        codice_fiscale,
+        slot,
+        full_hash: full_hash?,
+        simplified_hash: simplified_hash?,
+        issued_at: now,
+        first_half_to: FirstHalfTo::OnFile,
+    };
+    Ok(store.put_pin(new_pin, &messages).await?)
+}
+
 /// The contacts on file of a person, the mobile number first (a text message arrives at once).
-fn contacts_on_file(person: &PersonRecord) -> Vec<Contact> {
+pub(crate) fn contacts_on_file(person: &PersonRecord) -> Vec<Contact> {
     let sms = person.cellulare.iter().map(|n| Contact::Sms(n.clone()));
     sms.chain(person.email.iter().map(|e| Contact::Email(e.clone()))).collect()
 }

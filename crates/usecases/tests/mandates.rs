@@ -175,7 +175,10 @@ async fn operators_act_only_under_a_mandate_of_their_office_in_force(store: &dyn
         panic!("recorded")
     };
     let stored = Details::stored(&filed).unwrap().filed_by.expect("who filed it is kept with the application");
-    assert_eq!((stored.office.as_str(), stored.kind.as_str(), stored.mandate), ("INCA-RM-01", "patronato", m_anna.id));
+    assert_eq!(
+        (stored.office.as_str(), stored.kind.as_str(), stored.mandate),
+        ("INCA-RM-01", "patronato", Some(m_anna.id))
+    );
     assert_eq!(stored.operator, op.to_string());
     let audit = store.audit_of(&anna, 10).await.unwrap();
     let row = audit.iter().find(|a| a.action == "submit_application").unwrap();

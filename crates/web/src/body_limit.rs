@@ -1,6 +1,6 @@
 //! The request body limit: `[http] max_body_bytes` for every request but two uploads: a mandate's signed form
 //! (`POST /intermediari/deleghe`), which may carry the largest form `mandates::MAX_FORM_BYTES` allows and the few
-//! fields around it, and an office's batch (`POST /intermediari/lotti`), up to `batch::MAX_ROWS` lines of
+//! fields around it, and an office's batch (`POST /intermediari/lotti`, or `POST /api/v1/intermediaries/batches`), up to `batch::MAX_ROWS` lines of
 //! `batch::MAX_LINE_BYTES`. A body declared larger is refused with 413 before it is read; one that grows past the limit
 //! while it is read fails its extractor with 413 (axum answers `http_body_util::LengthLimitError` so). tower-http's
 //! `RequestBodyLimitLayer` holds one limit for every route; one route needs another, hence this layer.
@@ -27,6 +27,9 @@ pub const MAX_UPLOAD_BYTES: usize = MAX_FORM_BYTES + UPLOAD_FIELDS_BYTES;
 /// The path an office's batch is posted to.
 pub const BATCH_PATH: &str = "/intermediari/lotti";
 
+/// The path an office's batch is posted to through the API, as the file alone.
+pub const API_BATCH_PATH: &str = "/api/v1/intermediaries/batches";
+
 /// The largest batch body: the most rows, each at its longest, and the fields around them.
 pub const MAX_BATCH_BYTES: usize = (MAX_ROWS + 1) * MAX_LINE_BYTES + UPLOAD_FIELDS_BYTES;
 
@@ -38,7 +41,7 @@ pub struct BodyLimit(pub usize);
 pub async fn limit(State(BodyLimit(default)): State<BodyLimit>, request: Request, next: Next) -> Response {
     let max = match (request.method() == Method::POST, request.uri().path()) {
         (true, UPLOAD_PATH) => MAX_UPLOAD_BYTES.max(default),
-        (true, BATCH_PATH) => MAX_BATCH_BYTES.max(default),
+        (true, BATCH_PATH | API_BATCH_PATH) => MAX_BATCH_BYTES.max(default),
         _ => default,
     };
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());

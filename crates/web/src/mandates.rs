@@ -93,6 +93,12 @@ fn what(action: &str, lang: Lang) -> String {
         "submit_application" => ("Presentazione di una domanda", "Filed an application"),
         "view_application" | "list_applications" => ("Consultazione delle Sue domande", "Read your applications"),
         "identify_caller" => ("Identificazione al telefono", "Identified you on the phone"),
+        "send_call_code" => ("Invio di un codice al Suo recapito", "Sent a code to your contact"),
+        "resend_pin_first_half" => (
+            "Invio di una nuova prima parte del PIN al Suo recapito",
+            "Sent a new first half of your PIN to your contact",
+        ),
+        "end_call" => ("Fine della chiamata", "Ended the call"),
         "replace_iban" => ("Cambio dell'IBAN", "Changed the IBAN"),
         other => (other, other),
     };

@@ -118,6 +118,16 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    /// The report of the lines filed so far, a row per line after the header.
+    pub fn report_so_far(&self) -> &[RowReport] {
+        &self.report
+    }
+
+    /// Whether the header has been read and accepted, so that the rows that follow will be filed.
+    pub fn has_header(&self) -> bool {
+        self.line > 0
+    }
+
     /// Files the last line, if it had no newline, and answers the report, a row per line after the header.
     pub async fn finish(mut self) -> Result<Vec<RowReport>, UseCaseError> {
         if !self.pending.is_empty() && !self.skipping {

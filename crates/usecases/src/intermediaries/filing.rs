@@ -34,7 +34,8 @@ pub async fn file(
         office: seat.office.to_string(),
         kind: seat.kind.to_string(),
         operator: seat.operator.to_string(),
-        mandate: mandate.id,
+        mandate: Some(mandate.id),
+        call: None,
     });
     apply::submit(store, decrees, &acting, draft, now).await
 }

@@ -13,10 +13,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::{FieldError, FirstApplication, Problem};
 use super::responses::{
-    AlreadyApplied, Invalid, LoginRefused, Malformed, NoReturnedPayment, NotConfirmed, NotFound, NothingToAnnul,
-    TooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+    AlreadyApplied, Forbidden, Invalid, LoginRefused, Malformed, NoReturnedPayment, NotConfirmed, NotFound,
+    NothingToAnnul, TooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
 };
-use super::{applications, sessions, situation};
+use super::{applications, intermediaries, sessions, situation};
 use crate::security;
 
 /// How long shared caches may keep the document (seconds), as the public pages.
@@ -48,10 +48,19 @@ const DOCUMENT_MAX_AGE: u32 = 300;
         applications::receipt,
         applications::new_iban,
         applications::annul,
+        intermediaries::create_session,
+        intermediaries::file_batch,
         openapi,
     ),
     components(
-        schemas(Problem, FieldError, FirstApplication),
+        schemas(
+            Problem,
+            FieldError,
+            FirstApplication,
+            intermediaries::BatchTotals,
+            intermediaries::BatchReason,
+            intermediaries::BatchFieldError
+        ),
         responses(
             Malformed,
             Unauthorized,
@@ -61,6 +70,7 @@ const DOCUMENT_MAX_AGE: u32 = 300;
             NoReturnedPayment,
             NotConfirmed,
             NothingToAnnul,
+            Forbidden,
             TooLarge,
             TooManyRequests,
             UnsupportedMediaType,
@@ -73,6 +83,8 @@ const DOCUMENT_MAX_AGE: u32 = 300;
         (name = "sessions", description = "The INPS PIN: asking for one, logging in and out."),
         (name = "law", description = "The indemnities and the registry's decision."),
         (name = "applications", description = "Applying and reading receipts."),
+        (name = "intermediaries", description = "A patronato's office: an operator's session, and a batch of \
+            applications for the citizens whose mandates it holds."),
         (name = "meta", description = "This document."),
     )
 )]

@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub mod applications;
 pub mod bodies;
 pub mod doc;
+pub mod intermediaries;
 pub mod json;
 pub mod problem;
 pub mod responses;
@@ -31,7 +32,20 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Public, "/api/openapi.json", "GET", get(doc::openapi))
         .add(Audience::Public, "/api/v1/schemes", "GET", get(situation::schemes))
         .add(Audience::Personal, "/api/v1/pin", "POST", post(sessions::request_pin).layer(guard.clone()))
-        .add(Audience::Personal, "/api/v1/sessions", "POST", post(sessions::create).layer(guard))
+        .add(Audience::Personal, "/api/v1/sessions", "POST", post(sessions::create).layer(guard.clone()))
+        .add(
+            Audience::Personal,
+            "/api/v1/intermediaries/sessions",
+            "POST",
+            post(intermediaries::create_session).layer(guard),
+        )
+        .add(
+            Audience::Personal,
+            crate::body_limit::API_BATCH_PATH,
+            "POST",
+            post(intermediaries::file_batch)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::body_limit::MAX_BATCH_BYTES)),
+        )
         .add(Audience::Personal, "/api/v1/sessions/current", "DELETE", delete(sessions::delete_current))
         .add(Audience::Personal, "/api/v1/situation", "GET", get(situation::situation))
         .add(Audience::Personal, "/api/v1/applications", "GET POST", get(applications::list).post(applications::submit))

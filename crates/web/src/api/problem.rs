@@ -37,6 +37,8 @@ pub enum ProblemKind {
     /// Too many wrong PINs have locked logging in with this codice fiscale from this client; `locked_until` says
     /// until when. Any codice fiscale locks alike, registered or not.
     LoginLocked,
+    /// The operator may not do this, for this office, today (the institute's roster).
+    Forbidden,
     /// Nothing at this address for this citizen.
     NotFound,
     /// The address exists but not with this method.
@@ -72,6 +74,7 @@ impl ProblemKind {
             Self::Unauthorized => "urn:sportello:problem:unauthorized",
             Self::LoginRefused => "urn:sportello:problem:login-refused",
             Self::LoginLocked => "urn:sportello:problem:login-locked",
+            Self::Forbidden => "urn:sportello:problem:forbidden",
             Self::NotFound => "urn:sportello:problem:not-found",
             Self::MethodNotAllowed => "urn:sportello:problem:method-not-allowed",
             Self::AlreadyApplied => "urn:sportello:problem:already-applied",
@@ -95,7 +98,7 @@ impl ProblemKind {
             Self::Unauthorized | Self::LoginRefused | Self::LoginLocked => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotConfirmed => StatusCode::FORBIDDEN,
+            Self::NotConfirmed | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::AlreadyApplied | Self::NoReturnedPayment | Self::NothingToAnnul => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -113,6 +116,7 @@ impl ProblemKind {
             Self::Unauthorized => lang.pick("Accesso necessario", "Authentication required"),
             Self::LoginRefused => lang.pick("Accesso non riuscito", "Login refused"),
             Self::LoginLocked => lang.pick("Accesso bloccato", "Login locked"),
+            Self::Forbidden => lang.pick("Operazione non consentita", "Not allowed"),
             Self::NotFound => lang.pick("Non trovato", "Not found"),
             Self::MethodNotAllowed => lang.pick("Metodo non consentito", "Method not allowed"),
             Self::AlreadyApplied => lang.pick("Domanda già presentata", "Already applied"),

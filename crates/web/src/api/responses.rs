@@ -81,6 +81,16 @@ pub struct NotConfirmed(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NothingToAnnul(pub Problem);
 
+/// The operator may not do this: the institute's roster does not list them at the office today, or not in the role
+/// it needs (a batch is filed by the office's head).
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({"type": "urn:sportello:problem:forbidden", "title": "Operazione non consentita", "status": 403,
+        "detail": "L'elenco degli operatori dell'Istituto non La abilita a questa operazione per questa sede oggi."})
+)]
+pub struct Forbidden(pub Problem);
+
 /// The body is larger than the portal accepts (`[http] max_body_bytes`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]

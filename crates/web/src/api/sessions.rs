@@ -42,25 +42,26 @@ impl FromRequestParts<AuthState> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.uri, &parts.headers);
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(Problem::unauthorized(lang, false));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN);
-        let Some(token) = token else {
-            return Err(Problem::unauthorized(lang, true));
-        };
+        let token = bearer_token(&parts.headers).map_err(|presented| Problem::unauthorized(lang, presented))?;
         match resume(state, token, SessionKind::Bearer).await {
             Ok(Resumed::Live(citizen)) => Ok(Bearer(citizen)),
             Ok(Resumed::Expired | Resumed::Unknown) => Err(Problem::unauthorized(lang, true)),
             Err(e) => Err(Problem::of(e.into(), lang).into_response()),
         }
     }
+}
+
+/// The token of the request's `Authorization: Bearer` header; without one, whether a header was presented at all.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, bool> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(false)?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN)
+        .ok_or(true)
 }
 
 /// A request for a PIN: a codice fiscale and where to send the PIN, an e-mail address or a mobile number.

@@ -107,15 +107,23 @@ impl ReceiptView {
             }
             _ => lang.pick("Bonifico domiciliato presso un ufficio postale", "Cash at a post office").to_owned(),
         };
-        let filed_by = details.as_ref().and_then(|d| d.filed_by.as_ref()).map(|by| match lang {
-            Lang::It => format!(
-                "ufficio {} ({}), operatore {}, in forza della delega n. {}",
-                by.office, by.kind, by.operator, by.mandate
-            ),
-            Lang::En => format!(
-                "office {} ({}), operator {}, under mandate no. {}",
-                by.office, by.kind, by.operator, by.mandate
-            ),
+        let filed_by = details.as_ref().and_then(|d| d.filed_by.as_ref()).map(|by| {
+            let under = match (&by.call, by.mandate) {
+                (Some(call), _) => {
+                    format!(
+                        "{} {call}",
+                        lang.pick("nella chiamata al Contact Center n.", "on the Contact Center call no.")
+                    )
+                }
+                (None, Some(mandate)) => {
+                    format!("{} {mandate}", lang.pick("in forza della delega n.", "under mandate no."))
+                }
+                (None, None) => String::new(),
+            };
+            match lang {
+                Lang::It => format!("ufficio {} ({}), operatore {}, {under}", by.office, by.kind, by.operator),
+                Lang::En => format!("office {} ({}), operator {}, {under}", by.office, by.kind, by.operator),
+            }
         });
         let (email, mobile) = details.map(|d| (d.contact.email, d.contact.mobile)).unwrap_or_default();
         let amount = find_scheme(state, &application.scheme).map(|s| lang.money(s.amount())).unwrap_or_default();

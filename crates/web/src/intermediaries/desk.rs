@@ -28,6 +28,8 @@ struct DeskPage {
     last_update: &'static str,
     header: Option<Header>,
     mandates: Vec<Row>,
+    /// Whether the office is the Contact Center's, whose operators act on calls rather than mandates.
+    contact_center: bool,
     offices: Vec<(String, String)>,
 }
 
@@ -53,6 +55,14 @@ pub async fn home(State(state): State<AuthState>, operator: Operator) -> Result<
         .filter(|row| row.office != operator.seat.office)
         .map(|row| (row.office.to_string(), row.office_name))
         .collect();
-    let page = DeskPage { lang: Lang::It, last_update: LAST_UPDATE, header: Some(operator.header), mandates, offices };
+    let contact_center = operator.seat.kind == sportello_domain::intermediaries::IntermediaryKind::ContactCenter;
+    let page = DeskPage {
+        lang: Lang::It,
+        last_update: LAST_UPDATE,
+        header: Some(operator.header),
+        mandates,
+        contact_center,
+        offices,
+    };
     Ok(render_with(StatusCode::OK, &page))
 }

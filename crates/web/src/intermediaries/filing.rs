@@ -51,12 +51,40 @@ struct Choice {
     legal_ref: String,
 }
 
+/// Which door the filing pages serve: under a mandate (`/intermediari/domanda`) or on a Contact Center call
+/// (`/intermediari/chiamata/domanda`); where their form posts, what they say the filing rests on, where they lead back.
+#[derive(Debug, Clone)]
+pub struct Door {
+    /// Where the form posts.
+    pub action: &'static str,
+    /// What the filing rests on, as the form says it.
+    pub basis: &'static str,
+    /// The link that chooses an indemnity, to which its id is appended.
+    pub choose: String,
+    /// Where the pages lead back to, and the words of the link.
+    pub back: (String, &'static str),
+}
+
+impl Door {
+    /// Filing under the office's mandate for `subject`.
+    pub fn mandate(subject: CodiceFiscale) -> Self {
+        Self {
+            action: "/intermediari/domanda",
+            basis: "Presentata in forza della delega in vigore presso questa sede: la domanda e la ricevuta al \
+                    cittadino riportano la sede e il Suo codice fiscale.",
+            choose: format!("/intermediari/domanda?cf={subject}&scheme="),
+            back: (format!("/intermediari/cittadino?cf={subject}"), "Torna alla situazione del cittadino"),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "intermediaries/apply.html")]
 struct FilingPage {
     lang: Lang,
     last_update: &'static str,
     header: Option<Header>,
+    door: Door,
     subject: String,
     /// The indemnities to choose from, when none is chosen yet.
     choices: Vec<Choice>,
@@ -74,6 +102,7 @@ struct FiledPage {
     lang: Lang,
     last_update: &'static str,
     header: Option<Header>,
+    door: Door,
     subject: String,
     protocol: String,
     title: String,
@@ -95,7 +124,7 @@ async fn under_mandate(state: &AuthState, operator: &Operator, cf: &str) -> Resu
 }
 
 /// The indemnity `id`, if in force, applied for and one the office's kind may file.
-fn fileable<'a>(state: &'a AuthState, operator: &Operator, id: &str) -> Result<&'a Scheme, IntermError> {
+pub fn fileable<'a>(state: &'a AuthState, operator: &Operator, id: &str) -> Result<&'a Scheme, IntermError> {
     let header = Some(&operator.header);
     let scheme = state.app.decrees.scheme(id).filter(|s| s.on_application());
     let scheme = scheme.ok_or_else(|| UseCaseError::UnknownScheme(id.to_owned())).or_interm(header)?;
@@ -103,9 +132,11 @@ fn fileable<'a>(state: &'a AuthState, operator: &Operator, id: &str) -> Result<&
     Ok(scheme)
 }
 
-fn page(
+/// The form for `subject` and `scheme` at `door`: 200, or 422 with what to correct.
+pub fn page(
     state: &AuthState,
     operator: &Operator,
+    door: Door,
     subject: CodiceFiscale,
     scheme: &Scheme,
     form: ApplicationForm,
@@ -116,6 +147,7 @@ fn page(
         lang: Lang::It,
         last_update: LAST_UPDATE,
         header: Some(operator.header.clone()),
+        door,
         subject: subject.to_string(),
         choices: Vec::new(),
         scheme: Some(SchemeSummary::new(state, scheme, Lang::It)),
@@ -128,6 +160,95 @@ fn page(
     render_with(status, &page)
 }
 
+/// The indemnities the office may file for `subject` at `door`, to choose from.
+pub fn choices(state: &AuthState, operator: &Operator, door: Door, subject: CodiceFiscale) -> Response {
+    let decrees = &state.app.decrees;
+    let choices = decrees
+        .schemes()
+        .filter(|s| s.on_application() && mandates::may_file(decrees, &operator.seat, s.id()).is_ok())
+        .map(|s| Choice {
+            id: s.id().to_owned(),
+            title: s.title_it().to_owned(),
+            legal_ref: crate::schemes::citation(state, s.id()),
+        })
+        .collect();
+    let page = FilingPage {
+        lang: Lang::It,
+        last_update: LAST_UPDATE,
+        header: Some(operator.header.clone()),
+        door,
+        subject: subject.to_string(),
+        choices,
+        scheme: None,
+        declarations: Vec::new(),
+        figures: Vec::new(),
+        form: ApplicationForm::default(),
+        errors: FieldErrors::default(),
+        ticked: TICKED,
+    };
+    render_with(StatusCode::OK, &page)
+}
+
+/// A new form for `scheme`, filled with the contacts `subject` has on file.
+pub async fn prefilled(
+    state: &AuthState,
+    operator: &Operator,
+    subject: CodiceFiscale,
+    scheme: &Scheme,
+) -> Result<ApplicationForm, IntermError> {
+    let header = Some(&operator.header);
+    let person = state.app.store.person(&subject).await.or_interm(header)?;
+    let (email, mobile) = person.map(|p| (p.email, p.cellulare)).unwrap_or_default();
+    Ok(ApplicationForm {
+        scheme: scheme.id().to_owned(),
+        idempotency_key: random_hex().or_interm(header)?,
+        email: email.unwrap_or_default(),
+        mobile: mobile.unwrap_or_default(),
+        ..ApplicationForm::default()
+    })
+}
+
+/// The page answering a filing at `door`: the new application (its receipt sent to the citizen), the one recorded
+/// before under the same form, or 409 when an application of the same group holds an indemnity.
+pub async fn filed(
+    state: &AuthState,
+    operator: &Operator,
+    door: Door,
+    subject: CodiceFiscale,
+    scheme: &Scheme,
+    submitted: Submission,
+) -> Response {
+    let header = Some(&operator.header);
+    let (application, again) = match submitted {
+        Submission::Created(application) => {
+            metrics::counter!(
+                "sportello_applications_total", "scheme" => application.scheme.clone(), "status" => application.status.as_str()
+            )
+            .increment(1);
+            crate::apply::receipt::send(state, &application, Lang::It).await;
+            (application, false)
+        }
+        Submission::Duplicate(application) => (application, true),
+        Submission::AlreadyHolds(first) => {
+            let (title, message) = crate::apply::handlers::already_applied(state, &first, Lang::It);
+            return problem(StatusCode::CONFLICT, header, title, &message);
+        }
+    };
+    let page = FiledPage {
+        lang: Lang::It,
+        last_update: LAST_UPDATE,
+        header: Some(operator.header.clone()),
+        door,
+        subject: subject.to_string(),
+        protocol: application.protocol.to_string(),
+        title: scheme.title_it().to_owned(),
+        outcome: crate::apply::receipt::outcome(application.status, Lang::It),
+        reasons: application.reasons.iter().map(|r| format!("{} ({})", r.it, r.article)).collect(),
+        again,
+    };
+    render_with(StatusCode::OK, &page)
+}
+
 /// `GET /intermediari/domanda?cf=…`: the indemnities the office may file for the citizen; with `&scheme=…`, the
 /// form, filled with the contacts on file.
 pub async fn form(
@@ -138,42 +259,11 @@ pub async fn form(
     let header = Some(&operator.header);
     let Some(subject) = under_mandate(&state, &operator, &asked.cf).await? else { return Ok(not_found(header)) };
     if asked.scheme.is_empty() {
-        let decrees = &state.app.decrees;
-        let choices = decrees
-            .schemes()
-            .filter(|s| s.on_application() && mandates::may_file(decrees, &operator.seat, s.id()).is_ok())
-            .map(|s| Choice {
-                id: s.id().to_owned(),
-                title: s.title_it().to_owned(),
-                legal_ref: crate::schemes::citation(&state, s.id()),
-            })
-            .collect();
-        let page = FilingPage {
-            lang: Lang::It,
-            last_update: LAST_UPDATE,
-            header: Some(operator.header.clone()),
-            subject: subject.to_string(),
-            choices,
-            scheme: None,
-            declarations: Vec::new(),
-            figures: Vec::new(),
-            form: ApplicationForm::default(),
-            errors: FieldErrors::default(),
-            ticked: TICKED,
-        };
-        return Ok(render_with(StatusCode::OK, &page));
+        return Ok(choices(&state, &operator, Door::mandate(subject), subject));
     }
     let scheme = fileable(&state, &operator, &asked.scheme)?;
-    let person = state.app.store.person(&subject).await.or_interm(header)?;
-    let (email, mobile) = person.map(|p| (p.email, p.cellulare)).unwrap_or_default();
-    let form = ApplicationForm {
-        scheme: scheme.id().to_owned(),
-        idempotency_key: random_hex().or_interm(header)?,
-        email: email.unwrap_or_default(),
-        mobile: mobile.unwrap_or_default(),
-        ..ApplicationForm::default()
-    };
-    Ok(page(&state, &operator, subject, scheme, form, FieldErrors::default()))
+    let form = prefilled(&state, &operator, subject, scheme).await?;
+    Ok(page(&state, &operator, Door::mandate(subject), subject, scheme, form, FieldErrors::default()))
 }
 
 /// `POST /intermediari/domanda`: checks the form as the citizen's is checked and files it under the mandate; the
@@ -195,7 +285,7 @@ pub async fn submit(
     let checked = form.validate_for(Lang::It, scheme).and_then(|details| Ok((form.key(Lang::It)?, details)));
     let (idempotency_key, details) = match checked {
         Ok(checked) => checked,
-        Err(errors) => return Ok(page(&state, &operator, subject, scheme, form, errors)),
+        Err(errors) => return Ok(page(&state, &operator, Door::mandate(subject), subject, scheme, form, errors)),
     };
     let draft = Draft { scheme: scheme.id().to_owned(), idempotency_key, details };
     let from = from.0.map(|addr| addr.ip().to_string());
@@ -203,31 +293,5 @@ pub async fn submit(
     let submitted = filing::file(store, &state.app.decrees, &operator.seat, subject, draft, from, state.auth.now())
         .await
         .or_interm(header)?;
-    let (application, again) = match submitted {
-        Submission::Created(application) => {
-            metrics::counter!(
-                "sportello_applications_total", "scheme" => application.scheme.clone(), "status" => application.status.as_str()
-            )
-            .increment(1);
-            crate::apply::receipt::send(&state, &application, Lang::It).await;
-            (application, false)
-        }
-        Submission::Duplicate(application) => (application, true),
-        Submission::AlreadyHolds(first) => {
-            let (title, message) = crate::apply::handlers::already_applied(&state, &first, Lang::It);
-            return Ok(problem(StatusCode::CONFLICT, header, title, &message));
-        }
-    };
-    let page = FiledPage {
-        lang: Lang::It,
-        last_update: LAST_UPDATE,
-        header: Some(operator.header.clone()),
-        subject: subject.to_string(),
-        protocol: application.protocol.to_string(),
-        title: scheme.title_it().to_owned(),
-        outcome: crate::apply::receipt::outcome(application.status, Lang::It),
-        reasons: application.reasons.iter().map(|r| format!("{} ({})", r.it, r.article)).collect(),
-        again,
-    };
-    Ok(render_with(StatusCode::OK, &page))
+    Ok(filed(&state, &operator, Door::mandate(subject), subject, scheme, submitted).await)
 }

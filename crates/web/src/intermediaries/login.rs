@@ -106,45 +106,74 @@ pub async fn login(
         };
         render_with(StatusCode::UNAUTHORIZED, &page)
     };
-    let (Ok(operator), Ok(pin)) = (CodiceFiscale::parse(&form.codice_fiscale), EnteredPin::parse(&form.pin)) else {
-        return Ok(refuse(INVALID));
+    match seat_for(&state, client, &form.codice_fiscale, &form.pin, &form.sede).await {
+        Ok(seat) => open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await,
+        Err(Refusal::Invalid) => Ok(refuse(INVALID)),
+        Err(Refusal::Wait(wait)) => Ok(too_many(false, Lang::It, wait)),
+        Err(Refusal::NoOffice) => Ok(problem(
+            StatusCode::FORBIDDEN,
+            None,
+            "Operazione non consentita",
+            "L'elenco degli operatori dell'Istituto non La abilita ad alcuna sede oggi.",
+        )),
+        Err(Refusal::Failed(e)) => Err(e).or_interm(None),
+    }
+}
+
+/// Why an operator's login opened no seat.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The codice fiscale or the PIN is not valid, or they do not match: said the same way.
+    Invalid,
+    /// Too many attempts for this person or from this address: try again after this long.
+    Wait(std::time::Duration),
+    /// The roster lists the operator at no office today.
+    NoOffice,
+    /// The seat was refused (not listed at that office: forbidden), or the store failed.
+    Failed(sportello_usecases::UseCaseError),
+}
+
+/// An operator's login, whichever door it comes by (the form, the API): the PIN checked as the citizens' login
+/// checks it (in the strangers' bucket: an operator's client is no device of theirs to remember, with the same
+/// per-person and per-address limits), then the operator's seat today at office `sede`, or at the first office the
+/// roster lists for them if `sede` is empty.
+pub async fn seat_for(
+    state: &AuthState,
+    client: ClientIp,
+    codice_fiscale: &str,
+    pin: &str,
+    sede: &str,
+) -> Result<Seat, Refusal> {
+    let (Ok(operator), Ok(pin)) = (CodiceFiscale::parse(codice_fiscale), EnteredPin::parse(pin)) else {
+        return Err(Refusal::Invalid);
     };
     let limits = &state.auth.limits;
-    if let Err(wait) = limits.check_login(&operator, STRANGERS) {
-        return Ok(too_many(false, Lang::It, wait));
-    }
+    limits.check_login(&operator, STRANGERS).map_err(Refusal::Wait)?;
     if let Some(wait) = limits.failures_barred(client) {
-        return Ok(too_many(false, Lang::It, wait));
+        return Err(Refusal::Wait(wait));
     }
     let pin_config = &state.app.config.pin;
     let lockout = Lockout { max_failures: pin_config.max_failures, lock_for: pin_config.lock_for() };
     let store = state.app.store.as_ref();
     let now = state.auth.now();
-    let checked =
-        login::check(store, &state.auth.hasher, operator, &pin, STRANGERS, lockout, now).await.or_interm(None)?;
+    let checked = login::check(store, &state.auth.hasher, operator, &pin, STRANGERS, lockout, now)
+        .await
+        .map_err(Refusal::Failed)?;
     let method = match checked {
         Checked::Opened { principal, .. } => principal.method,
         Checked::Refused { .. } => {
             limits.count_failure(client);
-            return Ok(refuse(INVALID));
+            return Err(Refusal::Invalid);
         }
     };
-    let day = today(&state);
-    let office = if form.sede.trim().is_empty() {
-        mandates::offices_of(store, operator, day).await.or_interm(None)?.first().map(|row| row.office)
+    let day = today(state);
+    let office = if sede.trim().is_empty() {
+        mandates::offices_of(store, operator, day).await.map_err(Refusal::Failed)?.first().map(|row| row.office)
     } else {
-        OfficeCode::parse(form.sede.trim()).ok()
+        OfficeCode::parse(sede.trim()).ok()
     };
-    let Some(office) = office else {
-        return Ok(problem(
-            StatusCode::FORBIDDEN,
-            None,
-            "Operazione non consentita",
-            "L'elenco degli operatori dell'Istituto non La abilita ad alcuna sede oggi.",
-        ));
-    };
-    let seat = mandates::seat(store, operator, office, method, day).await.or_interm(None)?;
-    open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await
+    let office = office.ok_or(Refusal::NoOffice)?;
+    mandates::seat(store, operator, office, method, day).await.map_err(Refusal::Failed)
 }
 
 /// Opens the operator's session at `seat`, ending the one the browser held, and goes to the office's desk.
@@ -170,7 +199,7 @@ pub struct SeatForm {
 }
 
 /// `POST /intermediari/sede`: the operator moves to another office the roster lists for them today; the session id
-/// rotates.
+/// rotates, and a Contact Center call the browser held ends.
 pub async fn change(
     State(state): State<AuthState>,
     operator: Operator,
@@ -185,7 +214,10 @@ pub async fn change(
     let store = state.app.store.as_ref();
     let seat = operator.seat;
     let seat = mandates::seat(store, seat.operator, office, seat.method, today(&state)).await.or_interm(header)?;
-    open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await
+    super::call::end_held(&state, &headers).await?;
+    let mut response = open(&state, &seat, cookie(&headers, OPERATOR_COOKIE)).await?;
+    response.headers_mut().append(header::SET_COOKIE, super::call::clear_call_cookie());
+    Ok(response)
 }
 
 /// The logout form's field.
@@ -195,7 +227,8 @@ pub struct TokenForm {
     csrf: String,
 }
 
-/// `POST /intermediari/esci`: ends the session on the server and clears the cookie.
+/// `POST /intermediari/esci`: ends the session, and the Contact Center call it held, on the server and clears the
+/// cookies.
 pub async fn logout(
     State(state): State<AuthState>,
     operator: Operator,
@@ -208,7 +241,9 @@ pub async fn logout(
     if let Some(id) = cookie(&headers, OPERATOR_COOKIE) {
         sessions::close(state.app.store.as_ref(), id).await.or_interm(Some(&operator.header))?;
     }
+    super::call::end_held(&state, &headers).await?;
     let mut response = Redirect::to(LOGIN).into_response();
     response.headers_mut().append(header::SET_COOKIE, clear_operator_cookie());
+    response.headers_mut().append(header::SET_COOKIE, super::call::clear_call_cookie());
     Ok(response)
 }

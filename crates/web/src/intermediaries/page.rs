@@ -75,6 +75,13 @@ pub struct IntermError {
     pub header: Option<Box<Header>>,
 }
 
+impl IntermError {
+    /// `error` on a page under `header`.
+    pub fn from_use_case(error: UseCaseError, header: Option<&Header>) -> Self {
+        Self { error, header: header.cloned().map(Box::new) }
+    }
+}
+
 impl IntoResponse for IntermError {
     fn into_response(self) -> Response {
         let header = self.header.as_deref();

@@ -65,18 +65,21 @@ impl Operator {
 }
 
 /// What a presented operator session id opens.
-enum Resumed {
+pub enum Resumed {
+    /// A live session of an operator seated at an office the roster lists for them today.
     Live(Seat),
+    /// No such session, or it ended (the roster row with it).
     Closed,
 }
 
-async fn resume(state: &AuthState, id: &str) -> Result<Resumed, IntermError> {
+/// The seat a presented operator session id of `kind` opens, if live and still on the roster today.
+pub async fn resume(state: &AuthState, id: &str, kind: SessionKind) -> Result<Resumed, IntermError> {
     let store = state.app.store.as_ref();
     let id_hash = hash_id(id);
     let now = state.auth.now();
     let idle = state.app.config.session.idle_timeout();
     let Some(session) = store.session(&id_hash).await.or_interm(None)? else { return Ok(Resumed::Closed) };
-    if session.kind != SessionKind::Cookie {
+    if session.kind != kind {
         return Ok(Resumed::Closed);
     }
     let principal =
@@ -109,7 +112,7 @@ impl FromRequestParts<AuthState> for Operator {
     async fn from_request_parts(parts: &mut Parts, state: &AuthState) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to(LOGIN).into_response();
         let Some(id) = cookie(&parts.headers, OPERATOR_COOKIE) else { return Err(to_login()) };
-        match resume(state, id).await {
+        match resume(state, id, SessionKind::Cookie).await {
             Ok(Resumed::Live(seat)) => {
                 let id_hash = hash_id(id);
                 let csrf = state.auth.csrf.token(Binding::Session(&id_hash));

@@ -1,7 +1,8 @@
 //! Who may see whom, walked from the route table: every personal route and API operation, with every path parameter
 //! set to each person's object in turn, asked by each actor — a citizen for themself, a patronato operator (whose
 //! office holds one mandate in force, one revoked, one expired, and none for a citizen another office holds one for),
-//! a Contact Center operator with an identified caller and one without. Each answer is scanned: no actor ever
+//! a Contact Center operator with a caller identified through the door and another without one (who presents the
+//! first one's call), and a call's session presented at every other door. Each answer is scanned: no actor ever
 //! receives the codice fiscale or the protocol number of a person they may not see. A route added tomorrow is walked
 //! here without anyone remembering to list it. Key answers are checked by status too.
 
@@ -16,8 +17,9 @@ use sportello_store::SessionKind;
 use sportello_usecases::sessions::{self, NewSession};
 use sportello_web::routes::Audience;
 
-use crate::intermediaries::{OPERATOR, OPERATORE, mandate, operator_login, roster};
-use crate::support::{PENSIONATA, PROFESSIONISTA, SESSION, TestApp, cf, spawn_app};
+use crate::contact_center::{CALL, CC_OPERATOR, CC_OTHER, identify, roster_with_contact_center};
+use crate::intermediaries::{OPERATOR, OPERATORE, mandate, operator_login, operator_login_as};
+use crate::support::{PENSIONATA, PROFESSIONISTA, SESSION, TEST_PIN, TestApp, cf, spawn_app};
 
 /// An actor as the walk presents them: their cookies, their bearer token, whom they may see.
 struct Actor {
@@ -61,14 +63,17 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
     let caller = cf("NREGNN81H41A944");
     let nobody = cf("PLLSRA90M50L736");
     let operator = cf(OPERATORE);
-    let cc_operator = cf("CNTCNT70A01H501");
+    let cc_operator = cf(CC_OPERATOR);
+    let cc_other = cf(CC_OTHER);
     let persons = [citizen, in_force, revoked, expired, other_office, caller, nobody];
 
     let mut protocols = BTreeMap::new();
     for person in persons {
         protocols.insert(person, app.application_of(person, &format!("access-{person}")).await.protocol.to_string());
     }
-    roster(&app, operator, &["INCA-RM01"]).await;
+    roster_with_contact_center(&app).await;
+    // The caller's PIN, issued as anyone's is.
+    drop(app.logged_in(&caller).await);
     let mut mandates = vec![mandate(&app, in_force, "INCA-RM01", 30).await];
     let id = mandate(&app, revoked, "INCA-RM01", 30).await;
     assert!(app.store.revoke_mandate(id, &revoked, &format!("citizen:{revoked}"), app.clock.now()).await.unwrap());
@@ -79,10 +84,14 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
     let own = app.logged_in(&citizen).await;
     let (desk, _) = operator_login(&app, "INCA-RM01").await;
     let call = CallId::parse("CALL-20200401-0001").unwrap();
-    let with_caller = Principal::contact_center(cc_operator, call, caller, LoginMethod::PinFull);
-    let without_caller = Principal::contact_center(cc_operator, call, cc_operator, LoginMethod::PinFull);
+    let stored_call = Principal::contact_center(cc_operator, call, caller, LoginMethod::PinFull);
     let citizen_bearer =
         session_for(&app, Principal::citizen(citizen, LoginMethod::PinFull), SessionKind::Bearer).await;
+    let (on_call, _) = operator_login_as(&app, cc_operator, "CC-RM01").await;
+    let opened = identify(&on_call, "CALL-20200401-0001", &caller, &TEST_PIN[..8], true).await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let call_cookie = on_call.cookie(CALL).expect("the call's session");
+    let (no_caller, _) = operator_login_as(&app, cc_other, "CC-RM01").await;
     let mut actors = vec![
         Actor {
             name: "citizen",
@@ -92,20 +101,29 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
         },
         Actor {
             name: "patronato operator",
-            cookies: vec![(OPERATOR, desk.cookie(OPERATOR).unwrap())],
+            cookies: vec![(OPERATOR, desk.cookie(OPERATOR).unwrap()), (CALL, call_cookie.clone())],
             bearer: desk.cookie(OPERATOR),
             may_see: vec![in_force, operator],
         },
+        Actor {
+            name: "contact center, caller identified",
+            cookies: vec![(OPERATOR, on_call.cookie(OPERATOR).unwrap()), (CALL, call_cookie.clone())],
+            bearer: Some(call_cookie.clone()),
+            may_see: vec![caller, cc_operator],
+        },
+        // Another operator of the same office, presenting the first one's call: it opens nothing for them.
+        Actor {
+            name: "contact center, no caller",
+            cookies: vec![(OPERATOR, no_caller.cookie(OPERATOR).unwrap()), (CALL, call_cookie.clone())],
+            bearer: Some(call_cookie.clone()),
+            may_see: vec![cc_other],
+        },
     ];
-    for (name, principal) in
-        [("contact center, caller identified", with_caller), ("contact center, no caller", without_caller)]
-    {
-        let cookie = session_for(&app, principal, SessionKind::Cookie).await;
-        let bearer = session_for(&app, principal, SessionKind::Bearer).await;
-        // Presented in every cookie a door reads: no door opens it.
-        let cookies = vec![(SESSION, cookie.clone()), (OPERATOR, cookie)];
-        actors.push(Actor { name, cookies, bearer: Some(bearer), may_see: vec![] });
-    }
+    // A call's session, presented in every cookie a door reads and as a bearer token: no other door opens it.
+    let cookie = session_for(&app, stored_call, SessionKind::Cookie).await;
+    let bearer = session_for(&app, stored_call, SessionKind::Bearer).await;
+    let cookies = vec![(SESSION, cookie.clone()), (OPERATOR, cookie.clone()), (CALL, cookie)];
+    actors.push(Actor { name: "a call's session at the other doors", cookies, bearer: Some(bearer), may_see: vec![] });
 
     let mut values: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     values.insert("{protocol}", protocols.values().cloned().collect());
@@ -131,6 +149,9 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
                     paths.extend(persons.iter().map(|p| format!("/intermediari/domanda?cf={p}&scheme=art27")));
                 }
             }
+            if route.path == "/intermediari/chiamata/domanda" {
+                paths.push("/intermediari/chiamata/domanda?scheme=art27".to_owned());
+            }
             for path in paths {
                 for method in &route.methods {
                     // No form token is sent: a post changes nothing, and its answer is scanned all the same.
@@ -148,7 +169,7 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
                     let body = response.text().await.unwrap();
                     let what = format!("{} {method} {path}", actor.name);
                     assert!(status < 500, "{what}: {status} {body}");
-                    for person in persons.iter().chain([&operator, &cc_operator]) {
+                    for person in persons.iter().chain([&operator, &cc_operator, &cc_other]) {
                         if actor.may_see.contains(person) {
                             continue;
                         }
@@ -182,12 +203,29 @@ async fn no_actor_ever_receives_a_person_they_may_not_see_on_any_route() {
         // The operator's session opens no citizen page and no API call.
         assert_eq!(status("patronato operator", format!("GET /domande/{protocol}")), 303);
         assert_eq!(status("patronato operator", format!("GET /api/v1/applications/{protocol}")), 401);
-        for cc in ["contact center, caller identified", "contact center, no caller"] {
+        for cc in
+            ["contact center, caller identified", "contact center, no caller", "a call's session at the other doors"]
+        {
             assert_eq!(status(cc, format!("GET /domande/{protocol}")), 303, "{cc}");
             assert_eq!(status(cc, format!("GET /api/v1/applications/{protocol}")), 401, "{cc}");
-            assert_eq!(status(cc, format!("GET /intermediari/cittadino?cf={person}")), 303, "{cc}");
         }
+        for cc in ["contact center, caller identified", "contact center, no caller"] {
+            // No mandate stands behind a call: the mandate pages find nobody.
+            assert_eq!(status(cc, format!("GET /intermediari/cittadino?cf={person}")), 404, "{cc}");
+        }
+        let other_doors = "a call's session at the other doors";
+        assert_eq!(status(other_doors, format!("GET /intermediari/cittadino?cf={person}")), 303);
     }
+    // The call's pages: the caller for the operator on the call; the form for their colleague; nothing for the
+    // patronato, the citizen, or a call's session without the operator's.
+    assert_eq!(status("contact center, caller identified", "GET /intermediari/chiamata".to_owned()), 200);
+    let filing = "GET /intermediari/chiamata/domanda?scheme=art27".to_owned();
+    assert_eq!(status("contact center, caller identified", filing.clone()), 200);
+    assert_eq!(status("contact center, no caller", "GET /intermediari/chiamata".to_owned()), 200);
+    assert_eq!(status("contact center, no caller", filing.clone()), 403);
+    assert_eq!(status("patronato operator", "GET /intermediari/chiamata".to_owned()), 403);
+    assert_eq!(status("citizen", "GET /intermediari/chiamata".to_owned()), 303);
+    assert_eq!(status("a call's session at the other doors", filing), 303);
     assert_eq!(status("citizen", "GET /intermediari".to_owned()), 303, "a citizen's session opens no operator page");
     assert_eq!(status("citizen", "GET /situazione".to_owned()), 200);
     assert_eq!(status("patronato operator", "GET /intermediari".to_owned()), 200);

@@ -600,8 +600,10 @@ async fn the_openapi_document_describes_exactly_the_routes_served_and_matches_it
         for method in &route.methods {
             let operation = &document["paths"][route.path][method.as_str().to_lowercase()];
             let secured = operation["security"] == json!([{"bearer": []}]);
-            let bearer = !matches!((route.path, method.as_str()), ("/api/v1/pin" | "/api/v1/sessions", _))
-                && route.audience == Audience::Personal;
+            let bearer = !matches!(
+                (route.path, method.as_str()),
+                ("/api/v1/pin" | "/api/v1/sessions" | "/api/v1/intermediaries/sessions", _)
+            ) && route.audience == Audience::Personal;
             assert_eq!(secured, bearer, "{method} {}", route.path);
             if secured {
                 assert!(operation["responses"]["401"].is_object(), "{method} {}: its 401", route.path);

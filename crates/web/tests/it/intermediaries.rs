@@ -69,14 +69,22 @@ pub(crate) async fn mandate(app: &TestApp, subject: CodiceFiscale, code: &str, d
 }
 
 pub(crate) async fn operator_login<'a>(app: &'a TestApp, sede: &str) -> (Browser<'a>, crate::support::Page) {
+    operator_login_as(app, cf(OPERATORE), sede).await
+}
+
+/// `operator` logs in at `sede` (the first office listed for them, if empty) with their PIN.
+pub(crate) async fn operator_login_as<'a>(
+    app: &'a TestApp,
+    operator: CodiceFiscale,
+    sede: &str,
+) -> (Browser<'a>, crate::support::Page) {
     // The operator's PIN, issued as any person's is.
-    drop(app.logged_in(&cf(OPERATORE)).await);
+    drop(app.logged_in(&operator).await);
     let browser = Browser::new(app);
     let form = browser.get("/intermediari/accedi").await;
     assert_eq!(form.status, 200);
     assert_private(&form);
     let csrf = csrf_of(&form.body);
-    let operator = cf(OPERATORE);
     let fields =
         [("csrf", csrf.as_str()), ("codice_fiscale", operator.as_str()), ("pin", &TEST_PIN[..8]), ("sede", sede)];
     let page = browser.post("/intermediari/accedi", &fields).await;
@@ -439,4 +447,113 @@ async fn an_office_files_a_batch_and_gets_a_report_per_row_and_the_same_file_aga
     let refused = operatore.post_file("/intermediari/lotti", &[("csrf", &csrf)], "lotto", file.as_bytes()).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(app.store.applications_of(&entitled).await.unwrap().len(), 1, "nothing new");
+}
+
+/// The lines of an NDJSON answer, as JSON.
+fn ndjson(body: &str) -> Vec<serde_json::Value> {
+    body.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+}
+
+#[tokio::test]
+async fn an_office_files_a_batch_in_one_api_call_and_reads_each_row_as_it_is_filed() {
+    let app = spawn_app().await;
+    roster_as(&app, cf(OPERATORE), &["INCA-RM01"], Role::Responsabile).await;
+    let entitled = cf(PROFESSIONISTA);
+    let pensioner = cf(PENSIONATA);
+    let stranger = cf("GLLMRC72D12L219");
+    mandate(&app, entitled, "INCA-RM01", 30).await;
+    mandate(&app, pensioner, "INCA-RM01", 30).await;
+    // The operator's PIN, issued as anyone's is.
+    drop(app.logged_in(&cf(OPERATORE)).await);
+    let client = reqwest::Client::new();
+    let login = |office: &'static str, pin: &'static str| {
+        let request = client.post(app.url("/api/v1/intermediaries/sessions")).json(&serde_json::json!({
+            "codice_fiscale": cf(OPERATORE).as_str(), "pin": pin, "office": office
+        }));
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(login("INCA-RM01", "ABCD2346").await.status(), 401, "a wrong PIN");
+    let elsewhere = login("INCA-RM02", &TEST_PIN[..8]).await;
+    assert_eq!(elsewhere.status(), 403, "an office the roster does not list for them");
+    let opened = login("INCA-RM01", &TEST_PIN[..8]).await;
+    assert_eq!(opened.status(), 201);
+    let opened: serde_json::Value = opened.json().await.unwrap();
+    let token = opened["token"].as_str().unwrap().to_owned();
+    assert_eq!(opened["office"], "INCA-RM01");
+
+    let row = |cf: &str, iban: &str| format!("{cf},art27,iban,{iban},mario.rossi@example.it,,si,si,si,si,,\n");
+    let file = [
+        format!("{}\n", sportello_usecases::intermediaries::batch::COLUMNS.join(",")),
+        row(entitled.as_str(), "IT60X0542811101000000123456"),
+        row(pensioner.as_str(), "IT60X0542811101000000123456"),
+        row(stranger.as_str(), "IT60X0542811101000000123456"),
+        row(entitled.as_str(), "IT00"),
+    ]
+    .concat();
+    let post = |token: Option<&str>, content_type: &str, body: String| {
+        let mut request =
+            client.post(app.url("/api/v1/intermediaries/batches")).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(post(None, "text/csv", file.clone()).await.status(), 401);
+    assert_eq!(post(Some(&token), "text/plain", file.clone()).await.status(), 415);
+    // A citizen's token opens no operator's call, and an operator's opens no citizen's.
+    let citizen = app.logged_in(&entitled).await;
+    drop(citizen);
+    let citizen_token: serde_json::Value = client
+        .post(app.url("/api/v1/sessions"))
+        .json(&serde_json::json!({"codice_fiscale": entitled.as_str(), "pin": &TEST_PIN[..8]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let citizen_token = citizen_token["token"].as_str().unwrap().to_owned();
+    assert_eq!(post(Some(&citizen_token), "text/csv", file.clone()).await.status(), 401);
+    let situation = client.get(app.url("/api/v1/situation")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(situation.status(), 401);
+    assert!(app.store.applications_of(&entitled).await.unwrap().is_empty(), "nothing filed so far");
+
+    let filed = post(Some(&token), "text/csv", file.clone()).await;
+    assert_eq!(filed.status(), 200);
+    assert_eq!(filed.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(filed.headers()["cache-control"], "no-store, private");
+    let lines = ndjson(&filed.text().await.unwrap());
+    assert_eq!(lines.len(), 5, "a line per row, then the totals: {lines:?}");
+    let protocol = app.store.applications_of(&entitled).await.unwrap()[0].protocol.to_string();
+    assert_eq!((lines[0]["line"].as_u64(), lines[0]["outcome"].as_str()), (Some(2), Some("accepted")));
+    assert_eq!(lines[0]["protocol"], protocol.as_str());
+    assert_eq!(lines[1]["outcome"], "refused");
+    assert!(lines[1]["reasons"][0]["article"].as_str().unwrap().contains("art."), "{}", lines[1]);
+    assert_eq!(
+        (lines[2]["outcome"].as_str(), lines[2]["errors"][0]["column"].as_str()),
+        (Some("error"), Some("codice_fiscale"))
+    );
+    assert_eq!(
+        (lines[3]["outcome"].as_str(), lines[3]["errors"][0]["column"].as_str()),
+        (Some("invalid"), Some("iban"))
+    );
+    assert_eq!(
+        lines[4]["totals"],
+        serde_json::json!({"rows": 4, "accepted": 1, "refused": 1, "not_filed": 2, "again": 0})
+    );
+
+    // The same file again creates nothing new.
+    let again = ndjson(&post(Some(&token), "text/csv", file.clone()).await.text().await.unwrap());
+    assert_eq!(again[0]["again"], true);
+    assert_eq!(again[4]["totals"]["again"], 2);
+    assert_eq!(app.store.applications_of(&entitled).await.unwrap().len(), 1, "nothing new");
+    assert!(app.store.applications_of(&stranger).await.unwrap().is_empty());
+
+    // A file without its header: refused before anything is filed.
+    let headless = post(Some(&token), "text/csv", row(entitled.as_str(), "IT60X0542811101000000123456")).await;
+    assert_eq!(headless.status(), 422);
+
+    // An operatore, not the office's head, files no batch.
+    roster(&app, cf(OPERATORE), &["INCA-RM01"]).await;
+    assert_eq!(post(Some(&token), "text/csv", file).await.status(), 403);
 }

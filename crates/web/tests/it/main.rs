@@ -6,6 +6,7 @@ mod apply;
 mod assets;
 mod auth;
 mod caching;
+mod contact_center;
 mod declarations;
 mod federation;
 mod gate;
