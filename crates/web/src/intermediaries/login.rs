@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::intermediaries::OfficeCode;
+use sportello_domain::principal::LoginMethod;
 use sportello_store::{STRANGERS, SessionKind};
 use sportello_usecases::intermediaries::mandates::{self, Seat};
 use sportello_usecases::login::{self, Checked, Lockout};
@@ -19,6 +20,7 @@ use super::page::{Header, IntermError, OrInterm, forbidden_form, problem};
 use super::session::{LOGIN, OPERATOR_COOKIE, Operator, clear_operator_cookie, seated, set_operator_cookie, today};
 use crate::auth::AuthState;
 use crate::auth::csrf::{Binding, CSRF_COOKIE};
+use crate::auth::oidc::Links;
 use crate::auth::session::{cookie, random_hex, set_cookie};
 use crate::i18n::Lang;
 use crate::limits::{ClientIp, too_many};
@@ -35,6 +37,8 @@ struct LoginPage {
     codice_fiscale: String,
     sede: String,
     refused: Option<&'static str>,
+    /// SPID's providers and CIE, when the portal takes them.
+    federation: Option<Links>,
 }
 
 /// The login form's fields.
@@ -60,6 +64,9 @@ const INVALID: &str = "Codice fiscale o PIN non validi. Dopo cinque tentativi er
 
 /// `GET /intermediari/accedi`: the form, with the pre-login token (a double submit bound to a random cookie).
 pub async fn form(State(state): State<AuthState>, headers: HeaderMap) -> Result<Response, IntermError> {
+    if let Some(door) = &state.auth.oidc {
+        door.links(state.auth.now().timestamp()).await;
+    }
     let (value, new) = match cookie(&headers, CSRF_COOKIE) {
         Some(value) => (value.to_owned(), false),
         None => (random_hex().or_interm(None)?, true),
@@ -73,6 +80,7 @@ pub async fn form(State(state): State<AuthState>, headers: HeaderMap) -> Result<
         codice_fiscale: String::new(),
         sede: String::new(),
         refused: None,
+        federation: state.auth.oidc.as_ref().map(|door| door.cached_links()),
     };
     let mut response = render_with(StatusCode::OK, &page);
     if new && let Some(cookie) = set_cookie(CSRF_COOKIE, &value) {
@@ -103,6 +111,7 @@ pub async fn login(
             codice_fiscale: form.codice_fiscale.chars().take(16).collect(),
             sede: form.sede.chars().take(32).collect(),
             refused: Some(message),
+            federation: state.auth.oidc.as_ref().map(|door| door.cached_links()),
         };
         render_with(StatusCode::UNAUTHORIZED, &page)
     };
@@ -174,6 +183,31 @@ pub async fn seat_for(
     };
     let office = office.ok_or(Refusal::NoOffice)?;
     mandates::seat(store, operator, office, method, day).await.map_err(Refusal::Failed)
+}
+
+/// An operator whom SPID or CIE identified (the callback in `auth::oidc`): seated at the first office the roster lists
+/// for them today, with the login method the provider vouched for, their session opened (ending the one this browser
+/// held), and on to the desk. Someone the roster does not list today gets no session: a SPID identity, even for
+/// professional use, proves who the person is, not that they work for an intermediary.
+pub async fn after_identity(
+    state: &AuthState,
+    headers: &HeaderMap,
+    operator: CodiceFiscale,
+    method: LoginMethod,
+) -> Result<Response, IntermError> {
+    let store = state.app.store.as_ref();
+    let day = today(state);
+    let listed = mandates::offices_of(store, operator, day).await.or_interm(None)?;
+    let Some(office) = listed.first().map(|row| row.office) else {
+        return Ok(problem(
+            StatusCode::FORBIDDEN,
+            None,
+            "Operazione non consentita",
+            "L'elenco degli operatori dell'Istituto non La abilita ad alcuna sede oggi.",
+        ));
+    };
+    let seat = mandates::seat(store, operator, office, method, day).await.or_interm(None)?;
+    open(state, &seat, cookie(headers, OPERATOR_COOKIE)).await
 }
 
 /// Opens the operator's session at `seat`, ending the one the browser held, and goes to the office's desk.

@@ -196,3 +196,43 @@ async fn the_entity_configuration_is_served_signed_by_the_federation_key() {
         format!("{CLIENT_ID}/accedi/oidc/ritorno")
     );
 }
+
+#[tokio::test]
+async fn an_operator_logs_in_with_spid_at_the_first_office_the_roster_lists_and_a_stranger_gets_no_session() {
+    let operator = cf(crate::intermediaries::OPERATORE);
+    let (app, federation, _dir) = portal(&format!("TINIT-{operator}"), false).await;
+    let provider = url::form_urlencoded::byte_serialize(federation.provider().as_bytes()).collect::<String>();
+
+    // Not on the roster: the provider vouches for the person, and no session of any kind is opened.
+    let stranger = Browser::new(&app);
+    let page = stranger.get("/intermediari/accedi").await;
+    assert!(page.body.contains("/intermediari/accedi/spid?provider="), "{}", page.body);
+    assert!(!page.body.contains("<script>"), "no inline script");
+    let back = through_provider(&stranger, &format!("/intermediari/accedi/spid?provider={provider}")).await;
+    assert_eq!(back.status, 403, "{}", back.body);
+    assert!(stranger.cookie(crate::intermediaries::OPERATOR).is_none() && stranger.cookie(SESSION).is_none());
+
+    // On the roster: an operator's session at the first office listed, by SPID; no citizen's session.
+    crate::intermediaries::roster(&app, operator, &["INCA-RM01", "INCA-RM02"]).await;
+    let browser = Browser::new(&app);
+    let back = through_provider(&browser, &format!("/intermediari/accedi/spid?provider={provider}")).await;
+    assert_eq!((back.status, back.location.as_str()), (303, "/intermediari"), "{}", back.body);
+    assert!(browser.cookie(crate::intermediaries::OPERATOR).is_some());
+    assert!(browser.cookie(SESSION).is_none(), "an operator's login opens no citizen's session");
+    assert!(browser.cookie("__Host-sportello_oidc_intermediari").is_none(), "the mark is spent");
+    let desk = browser.get("/intermediari").await;
+    assert_eq!(desk.status, 200, "{}", desk.body);
+    assert!(desk.body.contains("INCA-RM01"), "{}", desk.body);
+    let id = browser.cookie(crate::intermediaries::OPERATOR).unwrap();
+    let session = app.store.session(&sportello_usecases::sessions::hash_id(&id)).await.unwrap().unwrap();
+    assert_eq!(
+        (session.actor.as_str(), session.login_method.as_str()),
+        (format!("intermediary:{operator}@INCA-RM01").as_str(), "spid_l2")
+    );
+
+    // The same person at the citizens' door is a citizen: the operators' mark is for its own login only.
+    let citizen = Browser::new(&app);
+    let back = through_provider(&citizen, &format!("/accedi/spid?provider={provider}")).await;
+    assert_eq!((back.status, back.location.as_str()), (303, "/situazione"), "{}", back.body);
+    assert!(citizen.cookie(crate::intermediaries::OPERATOR).is_none());
+}

@@ -4,12 +4,13 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::{LoginMethod, Principal};
 use sportello_federation::rp::Level;
 use sportello_store::SessionKind;
 use sportello_usecases::sessions::{self, NewSession};
 
-use super::pending::{self, PENDING_COOKIE};
+use super::pending::{self, OPERATOR_MARK_COOKIE, PENDING_COOKIE};
 use super::{Door, Failed};
 use crate::auth::AuthState;
 use crate::auth::session::{SESSION_COOKIE, clear_cookie, cookie, set_cookie};
@@ -48,28 +49,53 @@ pub struct StartQuery {
     pub lang: Option<String>,
 }
 
+/// Who a login by SPID or CIE is for: a citizen, at `/accedi`, or an intermediary's operator, at
+/// `/intermediari/accedi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum For {
+    Citizen,
+    Operator,
+}
+
 /// `GET /accedi/spid?provider=…`: to the chosen SPID provider, with a signed request.
 pub async fn start_spid(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
+    spid(&state, query, For::Citizen).await
+}
+
+/// `GET /intermediari/accedi/spid?provider=…`: an operator's login at the chosen SPID provider.
+pub async fn start_spid_operator(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
+    spid(&state, query, For::Operator).await
+}
+
+async fn spid(state: &AuthState, query: StartQuery, who: For) -> Response {
     let lang = LangQuery { lang: query.lang.clone() }.lang();
-    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(door) = door(state) else { return StatusCode::NOT_FOUND.into_response() };
     if door.is_cie(&query.provider) {
         return failed(
             lang,
             Failed::Refused(sportello_federation::Refusal::new("CIE's provider asked for by the SPID door")),
         );
     }
-    start(&state, door, &query.provider, door.level, lang).await
+    start(state, door, &query.provider, door.level, lang, who).await
 }
 
 /// `GET /accedi/cie`: to CIE's provider.
 pub async fn start_cie(State(state): State<AuthState>, Query(query): Query<LangQuery>) -> Response {
-    let lang = query.lang();
-    let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(cie) = door.cie.clone() else { return StatusCode::NOT_FOUND.into_response() };
-    start(&state, door, &cie, Level::L2, lang).await
+    cie(&state, query.lang(), For::Citizen).await
 }
 
-async fn start(state: &AuthState, door: &Door, provider: &str, level: Level, lang: Lang) -> Response {
+/// `GET /intermediari/accedi/cie`: an operator's login at CIE's provider.
+pub async fn start_cie_operator(State(state): State<AuthState>) -> Response {
+    cie(&state, Lang::It, For::Operator).await
+}
+
+async fn cie(state: &AuthState, lang: Lang, who: For) -> Response {
+    let Some(door) = door(state) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(cie) = door.cie.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    start(state, door, &cie, Level::L2, lang, who).await
+}
+
+async fn start(state: &AuthState, door: &Door, provider: &str, level: Level, lang: Lang, who: For) -> Response {
     let now = now(state);
     let started = async {
         let provider = door.federation.provider(provider, now).await?;
@@ -80,6 +106,13 @@ async fn start(state: &AuthState, door: &Door, provider: &str, level: Level, lan
             let mut response = Redirect::to(&url).into_response();
             if let Some(cookie) = pending::set(&pending::seal(&state.auth.csrf, &pending)) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            let mark = match who {
+                For::Operator => pending::mark_operator(&state.auth.csrf, &pending),
+                For::Citizen => clear_cookie(OPERATOR_MARK_COOKIE),
+            };
+            if let Some(mark) = mark {
+                response.headers_mut().append(header::SET_COOKIE, mark);
             }
             response
         }
@@ -102,7 +135,8 @@ pub struct CallbackQuery {
 }
 
 /// `GET /accedi/oidc/ritorno`: checks the provider's answer against this browser's pending login, exchanges the code,
-/// checks the ID token and userinfo, and opens a session for the person the provider names.
+/// checks the ID token and userinfo, and opens a session for the person it names: a citizen's, or, for a login started
+/// at `/intermediari/accedi`, an operator's at the first office the institute's roster lists for them today.
 pub async fn callback(
     State(state): State<AuthState>,
     headers: HeaderMap,
@@ -110,45 +144,59 @@ pub async fn callback(
 ) -> Response {
     let lang = Lang::It;
     let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
-    let mut response = match log_in(&state, door, &headers, query).await {
-        Ok(id) => {
-            let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
-            if let Some(cookie) = set_cookie(SESSION_COOKIE, &id) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
+    let mut response = match verified(&state, door, &headers, query).await {
+        Ok((person, method, For::Operator)) => {
+            match crate::intermediaries::login::after_identity(&state, &headers, person, method).await {
+                Ok(response) => response,
+                Err(page) => page.into_response(),
             }
-            response
         }
-        Err(Ok(failure)) => failed(lang, failure),
-        Err(Err(page)) => page.into_response(),
+        Ok((person, method, For::Citizen)) => match open_citizen(&state, &headers, person, method).await {
+            Ok(id) => {
+                let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
+                if let Some(cookie) = set_cookie(SESSION_COOKIE, &id) {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                response
+            }
+            Err(page) => page.into_response(),
+        },
+        Err(failure) => failed(lang, failure),
     };
     // The pending login is spent whatever happened: a second callback finds none.
-    if let Some(clear) = clear_cookie(PENDING_COOKIE) {
-        response.headers_mut().append(header::SET_COOKIE, clear);
+    for name in [PENDING_COOKIE, OPERATOR_MARK_COOKIE] {
+        if let Some(clear) = clear_cookie(name) {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
     }
     response
 }
 
-type Outcome = Result<String, Result<Failed, crate::error::PageError>>;
-
-async fn log_in(state: &AuthState, door: &Door, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
+/// The person the provider vouches for, how they logged in, and whom the login was for.
+async fn verified(
+    state: &AuthState,
+    door: &Door,
+    headers: &HeaderMap,
+    query: CallbackQuery,
+) -> Result<(CodiceFiscale, LoginMethod, For), Failed> {
     let now = now(state);
-    let pending = pending::open(&state.auth.csrf, headers, now).ok_or(Ok(Failed::NoPendingLogin))?;
+    let pending = pending::open(&state.auth.csrf, headers, now).ok_or(Failed::NoPendingLogin)?;
     let same_state = query.state.as_deref().is_some_and(|s| constant_time_eq(s.as_bytes(), pending.state.as_bytes()));
     if !same_state {
-        return Err(Ok(Failed::NoPendingLogin));
+        return Err(Failed::NoPendingLogin);
     }
     if let Some(error) = query.error {
         let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
-        return Err(Ok(Failed::AtProvider(code)));
+        return Err(Failed::AtProvider(code));
     }
-    let code = query.code.ok_or(Ok(Failed::Refused(sportello_federation::Refusal::new("callback without a code"))))?;
-    let provider = door.federation.provider(&pending.provider, now).await.map_err(|e| Ok(e.into()))?;
+    let code = query.code.ok_or(Failed::Refused(sportello_federation::Refusal::new("callback without a code")))?;
+    let provider = door.federation.provider(&pending.provider, now).await?;
     if query.iss.as_deref().is_some_and(|iss| iss != provider.issuer()) {
-        return Err(Ok(Failed::Refused(sportello_federation::Refusal::new("callback names another provider"))));
+        return Err(Failed::Refused(sportello_federation::Refusal::new("callback names another provider")));
     }
     let http = door.federation.transport();
-    let tokens = door.rp.exchange(http, &provider, &code, &pending, now).await.map_err(|e| Ok(e.into()))?;
-    let person = door.rp.userinfo(http, &provider, &tokens, now).await.map_err(|e| Ok(e.into()))?;
+    let tokens = door.rp.exchange(http, &provider, &code, &pending, now).await?;
+    let person = door.rp.userinfo(http, &provider, &tokens, now).await?;
     // Sportello keeps no provider token: the access token is revoked at once, so logout has nothing left there.
     if let Err(e) = door.rp.revoke(http, &provider, &tokens.access_token, now).await {
         tracing::warn!(provider = %provider.id, error = %e, "the access token could not be revoked");
@@ -160,19 +208,28 @@ async fn log_in(state: &AuthState, door: &Door, headers: &HeaderMap, query: Call
     } else {
         LoginMethod::SpidL2
     };
+    let who = if pending::is_operator(&state.auth.csrf, headers, &pending) { For::Operator } else { For::Citizen };
+    tracing::info!(provider = %provider.id, method = method.as_str(), operator = who == For::Operator, "logged in through the federation");
+    Ok((person.codice_fiscale, method, who))
+}
+
+/// Opens the citizen's session for `person`, ending the one this browser held: its id.
+async fn open_citizen(
+    state: &AuthState,
+    headers: &HeaderMap,
+    person: CodiceFiscale,
+    method: LoginMethod,
+) -> Result<String, crate::error::PageError> {
     let new = NewSession {
-        principal: Principal::citizen(person.codice_fiscale, method),
+        principal: Principal::citizen(person, method),
         kind: SessionKind::Cookie,
         credential: None,
         confirmed: true,
     };
     let absolute = state.app.config.session.absolute_timeout();
     let replacing = cookie(headers, SESSION_COOKIE);
-    let opened = sessions::open(state.app.store.as_ref(), new, replacing, absolute, state.auth.now())
-        .await
-        .or_page(Lang::It)
-        .map_err(Err)?;
-    tracing::info!(provider = %provider.id, method = method.as_str(), "logged in through the federation");
+    let opened =
+        sessions::open(state.app.store.as_ref(), new, replacing, absolute, state.auth.now()).await.or_page(Lang::It)?;
     Ok(opened.id.expose().to_owned())
 }
 

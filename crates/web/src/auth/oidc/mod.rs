@@ -181,6 +181,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthState) -> Routes<S> {
         .add(Audience::Public, "/.well-known/openid-federation", "GET", get(handlers::entity_configuration))
         .add(Audience::Personal, "/accedi/spid", "GET", get(handlers::start_spid))
         .add(Audience::Personal, "/accedi/cie", "GET", get(handlers::start_cie))
+        .add(Audience::Personal, "/intermediari/accedi/spid", "GET", get(handlers::start_spid_operator))
+        .add(Audience::Personal, "/intermediari/accedi/cie", "GET", get(handlers::start_cie_operator))
         .add(Audience::Personal, CALLBACK, "GET", get(handlers::callback))
         .with_state(state)
 }

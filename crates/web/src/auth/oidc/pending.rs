@@ -43,6 +43,29 @@ pub fn set(sealed: &str) -> Option<HeaderValue> {
     .ok()
 }
 
+/// The cookie saying that the pending login is an intermediary's operator's, started at `/intermediari/accedi`: a tag
+/// bound to the pending login's `state`, so that it marks that login and no other.
+pub const OPERATOR_MARK_COOKIE: &str = "__Host-sportello_oidc_intermediari";
+
+fn operator_binding(pending: &Pending) -> String {
+    format!("intermediari {}", pending.state)
+}
+
+/// The `Set-Cookie` value marking `pending` as an operator's login, lasting [`MAX_AGE_SECS`].
+pub fn mark_operator(key: &CsrfKey, pending: &Pending) -> Option<HeaderValue> {
+    let tag = key.token(Binding::Pending(&operator_binding(pending)));
+    HeaderValue::from_str(&format!(
+        "{OPERATOR_MARK_COOKIE}={tag}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECS}"
+    ))
+    .ok()
+}
+
+/// Whether the request's cookies mark `pending` as an operator's login.
+pub fn is_operator(key: &CsrfKey, headers: &HeaderMap, pending: &Pending) -> bool {
+    cookie_at_most(headers, OPERATOR_MARK_COOKIE, MAX_LEN)
+        .is_some_and(|tag| key.verify(Binding::Pending(&operator_binding(pending)), tag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +99,19 @@ mod tests {
         other.nonce = "m".repeat(32);
         let forged = format!("{}.{}", seal(&key, &other).split_once('.').unwrap().0, sealed.split_once('.').unwrap().1);
         assert_eq!(open(&key, &headers(&forged), 1100), None, "a body under another body's tag");
+    }
+
+    #[test]
+    fn an_operators_mark_marks_only_its_own_pending_login() {
+        let key = CsrfKey::generate().unwrap();
+        let mark = mark_operator(&key, &pending()).unwrap();
+        let tag = mark.to_str().unwrap().split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+        let mut h = HeaderMap::new();
+        h.insert(axum::http::header::COOKIE, HeaderValue::from_str(&format!("{OPERATOR_MARK_COOKIE}={tag}")).unwrap());
+        assert!(is_operator(&key, &h, &pending()));
+        let mut other = pending();
+        other.state = "t".repeat(32);
+        assert!(!is_operator(&key, &h, &other), "another login's mark");
+        assert!(!is_operator(&key, &HeaderMap::new(), &pending()), "no mark");
     }
 }
