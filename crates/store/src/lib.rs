@@ -47,7 +47,7 @@ pub use dead_letters::DeadLetters;
 pub use error::StoreError;
 pub use group::{CommitCount, GroupCommit};
 pub use intermediaries::{CallCodeCheck, Intermediaries, MandateRecorded, NewCallCode, NewMandate, RosterSummary};
-pub use office::{AuditReports, NewOfficer, OfficeSession, OfficeStore, Officer, Retention};
+pub use office::{AuditReports, MinuteCount, NewOfficer, OfficeSession, OfficeStore, Officer, Retention};
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{
     NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, PaymentStore,

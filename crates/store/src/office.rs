@@ -63,6 +63,25 @@ pub trait OfficeStore: Send + Sync {
 
     /// The application numbered `protocol`, whoever's it is: for the office only, which audits the reading.
     async fn application_by_protocol(&self, protocol: &ProtocolNumber) -> Result<Option<Application>, StoreError>;
+
+    /// How many applications were submitted from `since` (included), by minute, scheme, status and channel, oldest
+    /// minute first: the dashboard's figures, no personal data.
+    async fn submissions_since(&self, since: DateTime<Utc>) -> Result<Vec<MinuteCount>, StoreError>;
+}
+
+/// Applications submitted in one minute, of one scheme, with one status, by one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// The minute's start.
+    pub minute: DateTime<Utc>,
+    /// The scheme.
+    pub scheme: String,
+    /// The status now (`accepted`, `rejected`, `suspended_budget`, …).
+    pub status: String,
+    /// Who filed it: `citizen`, or the kind of intermediary of `details.filed_by` (`patronato`, `contact_center`…).
+    pub channel: String,
+    /// How many.
+    pub count: u64,
 }
 
 /// The audit log read as the data protection officer needs it, and purged after its retention period.

@@ -150,7 +150,7 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
         .merge(crate::mandates::routes(state.clone(), auth.clone()))
         .merge(apply::routes(state.clone(), auth.clone()))
         .merge(crate::api::routes(state.clone(), auth.clone()))
-        .merge(crate::office::routes(state.clone(), auth.clone()))
+        .merge(crate::office::routes(state.clone(), auth.clone(), gate.as_ref().map(|g| Arc::clone(&g.gate))))
         .merge(crate::intermediaries::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth));
     // The waiting room sends visitors back only to pages this table serves.

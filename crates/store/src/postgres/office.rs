@@ -154,6 +154,28 @@ impl OfficeStore for PgStore {
                 .await?;
         row.as_ref().map(rows::application).transpose()
     }
+
+    async fn submissions_since(&self, since: DateTime<Utc>) -> Result<Vec<crate::MinuteCount>, StoreError> {
+        let rows: Vec<(DateTime<Utc>, String, String, String, i64)> = sqlx::query_as(
+            "SELECT date_trunc('minute', submitted_at) AS minute, scheme, status,
+                    COALESCE(details->'filed_by'->>'kind', 'citizen') AS channel, COUNT(*) AS count
+             FROM applications WHERE submitted_at >= $1
+             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(minute, scheme, status, channel, count)| crate::MinuteCount {
+                minute,
+                scheme,
+                status,
+                channel,
+                count: u64::try_from(count).unwrap_or_default(),
+            })
+            .collect())
+    }
 }
 
 #[async_trait]

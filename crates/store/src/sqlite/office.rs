@@ -154,6 +154,31 @@ impl OfficeStore for SqliteStore {
                 .await?;
         row.as_ref().map(rows::application).transpose()
     }
+
+    async fn submissions_since(&self, since: DateTime<Utc>) -> Result<Vec<crate::MinuteCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT substr(submitted_at, 1, 16) AS minute, scheme, status,
+                    COALESCE(json_extract(details, '$.filed_by.kind'), 'citizen') AS channel, COUNT(*) AS count
+             FROM applications WHERE submitted_at >= ?1
+             GROUP BY minute, scheme, status, channel ORDER BY minute, scheme, status, channel",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let minute: String = super::get(row, "minute")?;
+                let count: i64 = super::get(row, "count")?;
+                Ok(crate::MinuteCount {
+                    minute: super::timestamp_from_db(&format!("{minute}:00Z"))?,
+                    scheme: super::get(row, "scheme")?,
+                    status: super::get(row, "status")?,
+                    channel: super::get(row, "channel")?,
+                    count: u64::try_from(count).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
 }
 
 #[async_trait]

@@ -126,6 +126,7 @@ conformance! {
     office::five_wrong_passwords_lock_an_officer_and_a_lock_is_not_extended,
     office::office_sessions_are_apart_from_citizens_sessions,
     office::a_case_is_found_by_protocol_alone,
+    office::submissions_are_counted_by_minute_scheme_status_and_channel,
     office::the_audit_is_read_per_person_and_per_window_and_purged_by_age,
     office::a_dead_letter_is_claimed_no_more_until_revived_and_delivered_ones_are_purged,
 }

@@ -157,3 +157,36 @@ pub async fn a_dead_letter_is_claimed_no_more_until_revived_and_delivered_ones_a
     let claimed = store.claim_outbox(at(200), 10, lease).await.unwrap();
     assert_eq!(claimed.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>(), [(dead, 1)]);
 }
+
+pub async fn submissions_are_counted_by_minute_scheme_status_and_channel(backend: Backend) {
+    let store = backend.store.as_ref();
+    let filed = |n: u32, seconds: i64, status: ApplicationStatus, kind: Option<&str>| {
+        let mut new = application(person(n), &format!("m{n}"), status);
+        new.submitted_at = at(seconds);
+        if let Some(kind) = kind {
+            new.details = serde_json::json!({ "filed_by": { "office": "X-1", "kind": kind, "operator": "Y" } });
+        }
+        new
+    };
+    for new in [
+        filed(1, 0, ApplicationStatus::Accepted, None),
+        filed(2, 10, ApplicationStatus::Accepted, None),
+        filed(3, 20, ApplicationStatus::Rejected, Some("patronato")),
+        filed(4, 70, ApplicationStatus::Accepted, Some("contact_center")),
+        filed(5, 130, ApplicationStatus::Accepted, None),
+    ] {
+        store.submit(new).await.unwrap();
+    }
+    let counts = store.submissions_since(at(60)).await.unwrap();
+    let seen: Vec<(i64, &str, &str, u64)> = counts
+        .iter()
+        .map(|c| ((c.minute - at(0)).num_seconds(), c.status.as_str(), c.channel.as_str(), c.count))
+        .collect();
+    assert_eq!(seen, vec![(60, "accepted", "contact_center", 1), (120, "accepted", "citizen", 1)]);
+    let all = store.submissions_since(at(0)).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.count).sum::<u64>(), 5);
+    let first: Vec<_> =
+        all.iter().filter(|c| c.minute == at(0)).map(|c| (c.status.as_str(), c.channel.as_str(), c.count)).collect();
+    assert_eq!(first, vec![("accepted", "citizen", 2), ("rejected", "patronato", 1)]);
+    assert!(all.iter().all(|c| c.scheme == "art27"));
+}

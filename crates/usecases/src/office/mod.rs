@@ -15,6 +15,7 @@ use crate::error::UseCaseError;
 
 pub mod accounts;
 pub mod cases;
+pub mod dashboard;
 pub mod gdpr;
 pub mod login;
 pub mod retention;

@@ -18,12 +18,14 @@ pub struct OfficeState {
     pub auth: Auth,
     /// Argon2id with the parameters for passwords, made on first use.
     pub passwords: Arc<OnceCell<PinHasher>>,
+    /// The admission gate, when the portal has a waiting room: the dashboard reads its rooms.
+    pub gate: Option<Arc<sportello_gate::gate::Gate>>,
 }
 
 impl OfficeState {
-    /// The state over `app` and `auth`.
-    pub fn new(app: AppState, auth: Auth) -> Self {
-        Self { app, auth, passwords: Arc::new(OnceCell::new()) }
+    /// The state over `app` and `auth`, with the portal's admission gate if it has one.
+    pub fn new(app: AppState, auth: Auth, gate: Option<Arc<sportello_gate::gate::Gate>>) -> Self {
+        Self { app, auth, passwords: Arc::new(OnceCell::new()), gate }
     }
 
     /// The password hasher, made now if it was not yet.

@@ -217,3 +217,84 @@ async fn a_supervisor_overrides_the_law_only_with_a_second_supervisor_and_the_ci
     let last = told.last().unwrap();
     assert!(last.subject.contains(&protocol) && last.body.contains(motivation), "{}", last.body);
 }
+
+/// The counts of the dashboard's row `id`: the last minute's and the last hour's.
+fn rate_counts(body: &str, marker: &str) -> (u64, u64) {
+    let row = body.split(marker).nth(1).unwrap_or_else(|| panic!("{marker} on the dashboard: {body}"));
+    let row = row.split("</tr>").next().unwrap();
+    let cells: Vec<u64> = row
+        .split("<td>")
+        .skip(1)
+        .filter_map(|cell| cell.split("</td>").next())
+        .filter(|cell| !cell.contains(','))
+        .map(|cell| cell.parse().unwrap())
+        .collect();
+    (cells[0], cells[1])
+}
+
+#[tokio::test]
+async fn the_dashboard_s_figures_agree_with_the_store_and_a_forecast_over_the_limit_is_flagged() {
+    let app = spawn_app().await;
+    account(&app, "auditor", OfficerRole::Auditor).await;
+    // Applications by three channels, recorded as the doors record them.
+    let mut citizens = 0;
+    for n in 0..7u32 {
+        let person = cf(&format!("RSSMRA80A{:02}H501", n + 1));
+        let mut new = sportello_store::NewApplication {
+            codice_fiscale: person,
+            scheme: "art27".to_owned(),
+            cumulation_group: "dl18-2020-marzo".to_owned(),
+            protocol_prefix: "INPS-COVID-".to_owned(),
+            idempotency_key: sportello_domain::IdempotencyKey::parse(&format!("dash-{n}")).unwrap(),
+            status: sportello_store::ApplicationStatus::Accepted,
+            reasons: Vec::new(),
+            details: serde_json::json!({"payment": {"method": "domiciliato"}}),
+            submitted_at: app.clock.now(),
+            hold: None,
+        };
+        match n % 3 {
+            0 => citizens += 1,
+            1 => {
+                new.details["filed_by"] =
+                    serde_json::json!({"office": "INCA-RM01", "kind": "patronato", "operator": "X"})
+            }
+            _ => {
+                new.details["filed_by"] =
+                    serde_json::json!({"office": "CC-RM01", "kind": "contact_center", "operator": "Y", "call": "C1"})
+            }
+        }
+        app.store.submit(new).await.unwrap();
+    }
+    let (officer, _) = office_login(&app, "auditor", PASSWORD).await;
+    let page = officer.get("/ufficio/cruscotto").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_private(&page);
+    assert!(page.body.contains("http-equiv=\"refresh\""), "the page refreshes itself");
+    assert!(!page.body.contains("<script"), "no script");
+
+    // What the store holds, counted apart from the dashboard's query.
+    let since = app.clock.now() - chrono::TimeDelta::minutes(1);
+    let mut stored = 0;
+    for n in 0..7u32 {
+        let person = cf(&format!("RSSMRA80A{:02}H501", n + 1));
+        stored += app.store.applications_of(&person).await.unwrap().iter().filter(|a| a.submitted_at >= since).count();
+    }
+    assert_eq!(rate_counts(&page.body, "id=\"rate-total\""), (stored as u64, stored as u64));
+    let channel = |label: &str| rate_counts(&page.body, &format!("Canale: {label}</th>"));
+    assert_eq!(channel("cittadini"), (citizens, citizens));
+    assert_eq!(channel("patronati").1 + channel("Contact Center").1 + citizens, stored as u64);
+    assert_eq!(rate_counts(&page.body, "Esito: accolte</th>").1, 7);
+
+    // The limit lowered to what is reserved, and one more accepted application: it waits, suspended, for a higher
+    // limit; the forecast (reserved and suspended) crosses the limit, and the page says so.
+    let budget = app.store.budgets().await.unwrap().into_iter().find(|b| b.scheme == "art27");
+    let budget = budget.expect("art27 has a spending limit in the decrees");
+    app.store.set_budget_limit("art27", budget.reserved, "test", "test", app.clock.now()).await.unwrap();
+    let calm = officer.get("/ufficio/cruscotto").await;
+    assert!(!calm.body.contains("spending-alert"), "at the limit, not over it: {}", calm.body);
+    let one_more = app.application_of(cf("RSSMRA80A08H501"), "dash-8").await;
+    assert_eq!(one_more.status, sportello_store::ApplicationStatus::SuspendedBudget);
+    let page = officer.get("/ufficio/cruscotto").await;
+    assert!(page.body.contains("spending-alert") && page.body.contains("supera il limite"), "{}", page.body);
+    assert_eq!(rate_counts(&page.body, "Esito: sospese per i limiti di spesa</th>").1, 1);
+}

@@ -1,0 +1,178 @@
+//! The live dashboard's figures (issue 18): applications per second over the last minute and hour, by scheme, by
+//! channel and by outcome, minute by minute over the hour; each scheme's spending against its limit with a forecast;
+//! and the waiting room's queue as the door passes it in. Counts only: no person's data, so nothing is audited.
+//!
+//! The forecast follows the decree's monitoring clause ("anche in via prospettica"): what accepted applications
+//! reserve, plus what the applications suspended for a higher limit would reserve, plus the expected share of those
+//! still to come — the visitors waiting in the queue now, times the share of the last hour's applications this
+//! scheme accepted. A scheme whose forecast crosses its limit is flagged.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, DurationRound as _, Utc};
+use sportello_domain::Cents;
+use sportello_domain::law::Decrees;
+use sportello_domain::principal::Duty;
+use sportello_store::{MinuteCount, Store};
+
+use super::OnDuty;
+use crate::error::UseCaseError;
+
+/// Submissions in a window, with the rate they make.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    /// How many.
+    pub count: u64,
+    /// Per second, over the window's length.
+    pub per_second: f64,
+}
+
+/// One group's submissions over the last minute and the last hour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Line {
+    /// The group: a scheme's id, a channel (`citizen`, `patronato`, `contact_center`, …) or a status.
+    pub key: String,
+    /// Over the last 60 seconds.
+    pub minute: Window,
+    /// Over the last 3,600 seconds.
+    pub hour: Window,
+}
+
+/// A scheme's spending against its limit, with its forecast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spending {
+    /// The scheme.
+    pub scheme: String,
+    /// The limit in force.
+    pub limit: Cents,
+    /// What accepted applications reserve.
+    pub reserved: Cents,
+    /// What the applications suspended for a higher limit would reserve.
+    pub suspended: Cents,
+    /// What the visitors waiting now are expected to reserve, at the last hour's acceptance share.
+    pub expected: Cents,
+    /// Reserved + suspended + expected.
+    pub forecast: Cents,
+    /// Whether the forecast crosses the limit.
+    pub alert: bool,
+}
+
+/// Everything the dashboard shows, as of `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// When they were read.
+    pub at: DateTime<Utc>,
+    /// All submissions.
+    pub total: Line,
+    /// By scheme, by channel, by outcome (the status the application has now).
+    pub by_scheme: Vec<Line>,
+    /// By channel.
+    pub by_channel: Vec<Line>,
+    /// By outcome.
+    pub by_outcome: Vec<Line>,
+    /// Submissions in each of the last 60 minutes, oldest first (the current minute last).
+    pub per_minute: Vec<u64>,
+    /// Each scheme with a limit.
+    pub spending: Vec<Spending>,
+    /// Visitors waiting in the queue, as the waiting room counts them (0 without one).
+    pub waiting: u64,
+}
+
+fn window(count: u64, seconds: f64) -> Window {
+    Window { count, per_second: count as f64 / seconds }
+}
+
+/// The figures at `now`, for an officer whose role may watch the dashboard; `waiting` is the waiting room's queue.
+pub async fn figures(
+    store: &dyn Store,
+    decrees: &Decrees,
+    officer: &OnDuty,
+    waiting: u64,
+    now: DateTime<Utc>,
+) -> Result<Figures, UseCaseError> {
+    officer.require(Duty::Dashboard)?;
+    let this_minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
+    let hour_start = this_minute - Duration::minutes(59);
+    let counts = store.submissions_since(hour_start).await?;
+    let minute_start = now - Duration::seconds(60);
+    // The last minute counts whole minutes' buckets that overlap it, weighted by the overlap: the store counts by
+    // minute, and the rate over the last 60 seconds is read from the current minute and the share of the one before.
+    let previous = this_minute - Duration::minutes(1);
+    let previous_share = ((this_minute - minute_start).num_milliseconds() as f64 / 60_000.0).clamp(0.0, 1.0);
+    let in_minute = |c: &MinuteCount| -> f64 {
+        if c.minute == this_minute {
+            c.count as f64
+        } else if c.minute == previous {
+            c.count as f64 * previous_share
+        } else {
+            0.0
+        }
+    };
+    let hour_seconds = ((now - hour_start).num_milliseconds() as f64 / 1000.0).max(1.0);
+    let line = |key: String, rows: &[&MinuteCount]| {
+        let minute: f64 = rows.iter().map(|c| in_minute(c)).sum();
+        let hour: u64 = rows.iter().map(|c| c.count).sum();
+        Line {
+            key,
+            minute: Window { count: minute.round() as u64, per_second: minute / 60.0 },
+            hour: window(hour, hour_seconds),
+        }
+    };
+    let grouped = |key: fn(&MinuteCount) -> &str| {
+        let mut groups: BTreeMap<&str, Vec<&MinuteCount>> = BTreeMap::new();
+        for c in &counts {
+            groups.entry(key(c)).or_default().push(c);
+        }
+        groups.into_iter().map(|(k, rows)| line(k.to_owned(), &rows)).collect::<Vec<_>>()
+    };
+    let all: Vec<&MinuteCount> = counts.iter().collect();
+    let total = line("all".to_owned(), &all);
+    let by_scheme = grouped(|c| c.scheme.as_str());
+    let by_channel = grouped(|c| c.channel.as_str());
+    let by_outcome = grouped(|c| c.status.as_str());
+    let mut per_minute = vec![0u64; 60];
+    for c in &counts {
+        let index = (c.minute - hour_start).num_minutes();
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| per_minute.get_mut(i)) {
+            *slot += c.count;
+        }
+    }
+
+    let accepted_in_hour = |scheme: &str| -> u64 {
+        counts.iter().filter(|c| c.scheme == scheme && c.status == "accepted").map(|c| c.count).sum()
+    };
+    let spending = store
+        .budgets()
+        .await?
+        .into_iter()
+        .filter(|b| decrees.scheme(&b.scheme).is_some())
+        .map(|b| {
+            let suspended = Cents::new(b.amount.get().saturating_mul(i64::try_from(b.suspended).unwrap_or(i64::MAX)));
+            let share =
+                if total.hour.count == 0 { 0.0 } else { accepted_in_hour(&b.scheme) as f64 / total.hour.count as f64 };
+            let expected = Cents::new((waiting as f64 * share * b.amount.get() as f64).round() as i64);
+            let forecast = Cents::new(b.reserved.get().saturating_add(suspended.get()).saturating_add(expected.get()));
+            Spending {
+                scheme: b.scheme,
+                limit: b.limit,
+                reserved: b.reserved,
+                suspended,
+                expected,
+                forecast,
+                alert: forecast.get() > b.limit.get(),
+            }
+        })
+        .collect();
+    Ok(Figures { at: now, total, by_scheme, by_channel, by_outcome, per_minute, spending, waiting })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_a_count_over_its_window() {
+        assert_eq!(window(120, 60.0).per_second, 2.0);
+        assert_eq!(window(0, 3600.0).per_second, 0.0);
+    }
+}
