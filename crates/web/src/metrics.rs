@@ -65,3 +65,54 @@ pub fn router() -> Router {
     let handle = handle().clone();
     Router::new().route("/metrics", get(move || std::future::ready(handle.render())))
 }
+
+/// How often the spending gauges are read again.
+pub const SPENDING_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Sets the spending gauges every [`SPENDING_EVERY`] until `stop`: for each scheme with a limit, in euros, the
+/// limit, what accepted applications reserve, what the suspended would reserve, and the dashboard's forecast
+/// (`sportello_usecases::office::dashboard`, with the waiting room's queue when there is one), so that Prometheus
+/// can alert when the forecast crosses the limit (deploy/prometheus).
+pub async fn spending(
+    state: crate::state::AppState,
+    gate: Option<std::sync::Arc<sportello_gate::gate::Gate>>,
+    clock: crate::auth::Clock,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let work = async {
+        let mut ticks = tokio::time::interval(SPENDING_EVERY);
+        loop {
+            ticks.tick().await;
+            let mut waiting = 0;
+            if let Some(gate) = &gate {
+                for room in &gate.config().rooms {
+                    if let Ok(view) = gate.status(room.id).await {
+                        waiting += view.waiting;
+                    }
+                }
+            }
+            let read =
+                sportello_usecases::office::dashboard::read(state.store.as_ref(), &state.decrees, waiting, clock())
+                    .await;
+            match read {
+                Ok(figures) => {
+                    for s in figures.spending {
+                        let euros = |c: sportello_domain::Cents| c.get() as f64 / 100.0;
+                        let scheme = s.scheme.clone();
+                        metrics::gauge!("sportello_budget_limit_euros", "scheme" => scheme.clone()).set(euros(s.limit));
+                        metrics::gauge!("sportello_budget_reserved_euros", "scheme" => scheme.clone())
+                            .set(euros(s.reserved));
+                        metrics::gauge!("sportello_budget_suspended_euros", "scheme" => scheme.clone())
+                            .set(euros(s.suspended));
+                        metrics::gauge!("sportello_budget_forecast_euros", "scheme" => scheme).set(euros(s.forecast));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the spending gauges could not be read"),
+            }
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = stop => {}
+    }
+}

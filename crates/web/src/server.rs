@@ -243,6 +243,17 @@ async fn launch(
             })
             .await;
     });
+    let spending = state.config.http.metrics_listen.map(|_| {
+        let mut stopped = stop_worker.subscribe();
+        tokio::spawn(crate::metrics::spending(
+            state.clone(),
+            gate.as_ref().map(|g| Arc::clone(&g.gate)),
+            Arc::clone(&clock),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ))
+    });
     let metrics = match state.config.http.metrics_listen {
         Some(address) => {
             let metrics_listener = TcpListener::bind(address).await?;
@@ -294,6 +305,11 @@ async fn launch(
         && let Ok(Err(e)) = metrics.await
     {
         tracing::error!(error = %e, "the metrics listener failed");
+    }
+    if let Some(spending) = spending
+        && let Err(e) = spending.await
+    {
+        tracing::error!(error = %e, "the spending gauges did not stop cleanly");
     }
     if let Err(e) = retention.await {
         tracing::error!(error = %e, "the retention schedule did not stop cleanly");

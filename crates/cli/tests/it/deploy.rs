@@ -72,3 +72,64 @@ fn the_deployment_scripts_pass_shellcheck() {
     let Some(shellcheck) = tool("shellcheck", "apt-get install shellcheck") else { return };
     passes(&shellcheck, &["deploy/local-cluster", "deploy/backup", "scripts/drills"]);
 }
+
+#[test]
+fn the_prometheus_configuration_rules_and_their_unit_tests_pass_promtool() {
+    let Some(promtool) = tool("promtool", "apt-get install prometheus") else { return };
+    passes(&promtool, &["check", "config", "deploy/prometheus/prometheus.yml"]);
+    passes(&promtool, &["check", "rules", "deploy/prometheus/alerts.yml"]);
+    // The alerts' own tests: each fires on the series that should fire it, and the forecast alert stays quiet below
+    // the limit.
+    let out = Command::new(&promtool)
+        .args(["test", "rules", "alerts.test.yml"])
+        .current_dir(root().join("deploy/prometheus"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every `sportello_…` metric name a file mentions.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (at, _) in text.match_indices("sportello_") {
+        let name: String =
+            text[at..].chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+        names.insert(name);
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_and_the_alerts_name_only_metrics_the_portal_exposes() {
+    // The names the portal's code records (a counter, gauge or histogram macro's first argument), histogram series
+    // included.
+    let mut exposed = std::collections::BTreeSet::new();
+    let mut folders = vec![root().join("crates/web/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let code = std::fs::read_to_string(&path).unwrap();
+                for (at, _) in code.match_indices("\"sportello_") {
+                    let name: String = code[at + 1..].chars().take_while(|c| *c != '"').collect();
+                    for suffix in ["", "_bucket", "_sum", "_count"] {
+                        exposed.insert(format!("{name}{suffix}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(exposed.contains("sportello_budget_forecast_euros"), "{exposed:?}");
+    for file in ["deploy/grafana/sportello.json", "deploy/prometheus/alerts.yml"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let used = metric_names(&text);
+        assert!(!used.is_empty(), "{file} names no metric");
+        let unknown: Vec<_> = used.iter().filter(|name| !exposed.contains(*name)).collect();
+        assert!(unknown.is_empty(), "{file} names metrics the portal does not expose: {unknown:?}");
+    }
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("deploy/grafana/sportello.json")).unwrap()).unwrap();
+    assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 6), "the dashboard's panels");
+}

@@ -91,6 +91,16 @@ pub async fn figures(
     now: DateTime<Utc>,
 ) -> Result<Figures, UseCaseError> {
     officer.require(Duty::Dashboard)?;
+    read(store, decrees, waiting, now).await
+}
+
+/// The same figures for the portal's own metrics (`/metrics`, on its side listener): counts only, no officer needed.
+pub async fn read(
+    store: &dyn Store,
+    decrees: &Decrees,
+    waiting: u64,
+    now: DateTime<Utc>,
+) -> Result<Figures, UseCaseError> {
     let this_minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
     let hour_start = this_minute - Duration::minutes(59);
     let counts = store.submissions_since(hour_start).await?;

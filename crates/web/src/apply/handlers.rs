@@ -252,7 +252,8 @@ pub async fn submit_application(
         Submission::AlreadyHolds(_) => Some((scheme.id().to_owned(), "refused_art31")),
     };
     if let Some((scheme, status)) = counted {
-        metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status).increment(1);
+        metrics::counter!("sportello_applications_total", "scheme" => scheme, "status" => status, "channel" => "citizen")
+            .increment(1);
     }
     if let Submission::Created(application) = &outcome {
         super::receipt::send(state, application, lang).await;

@@ -222,7 +222,10 @@ pub async fn filed(
     let (application, again) = match submitted {
         Submission::Created(application) => {
             metrics::counter!(
-                "sportello_applications_total", "scheme" => application.scheme.clone(), "status" => application.status.as_str()
+                "sportello_applications_total",
+                "scheme" => application.scheme.clone(),
+                "status" => application.status.as_str(),
+                "channel" => operator.seat.kind.as_str()
             )
             .increment(1);
             crate::apply::receipt::send(state, &application, Lang::It).await;

@@ -151,15 +151,21 @@ async fn metrics_are_served_on_their_own_listener_and_never_on_the_portals() {
     assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 200);
     assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), 404);
 
+    // The spending gauges are set as the portal starts, then every 15 seconds.
     let mut text = String::new();
-    for _ in 0..50 {
+    for _ in 0..250 {
         if let Ok(response) = app.client.get(format!("http://{metrics_address}/metrics")).send().await {
             text = response.text().await.unwrap();
-            break;
+            if text.contains("sportello_budget_forecast_euros") {
+                break;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(text.contains("sportello_http_requests_total"), "{text}");
+    for gauge in ["limit", "reserved", "suspended", "forecast"] {
+        assert!(text.contains(&format!("sportello_budget_{gauge}_euros{{scheme=\"art27\"}}")), "{gauge}: {text}");
+    }
     assert!(text.contains("route=\"/\""), "requests are labelled by route template: {text}");
     assert!(text.contains("route=\"unmatched\""), "unknown paths are counted without their path: {text}");
 }
