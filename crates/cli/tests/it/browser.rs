@@ -8,6 +8,10 @@
 //! (`chromium`; `.ci/run` installs it); where it is missing the test skips saying so, and under `CI=true` it fails.
 //! Node and npm are already needed to build the portal; the test installs `e2e/package-lock.json` with `npm ci` when
 //! `e2e/node_modules` is missing.
+//!
+//! The institute's officer goes through the back office the same way (`e2e/office.mjs`): the login, the desk, a case
+//! refused without a reason and opened with one, the dashboard, subject access and the breach assessment; their
+//! screenshots follow the citizen's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -183,6 +187,81 @@ fn a_citizen_goes_through_the_portal_in_a_browser_and_every_page_passes_axe() {
     }
     for (number, page) in PAGES.iter().enumerate() {
         let shot = shots.join(format!("{:02}-{page}.png", number + 1));
+        let size = std::fs::metadata(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display())).len();
+        assert!(size > 10_000, "{} is {size} bytes: not a screenshot of a page", shot.display());
+    }
+}
+
+/// The officer's pages, in order, after the citizen's.
+const OFFICE_PAGES: &[&str] = &[
+    "ufficio-accedi",
+    "ufficio-accedi-errore",
+    "ufficio-pratiche",
+    "ufficio-pratica-errore",
+    "ufficio-pratica",
+    "ufficio-cruscotto",
+    "ufficio-accesso",
+    "ufficio-accesso-riepilogo",
+    "ufficio-violazioni",
+    "ufficio-violazioni-esito",
+];
+
+#[test]
+fn an_officer_goes_through_the_back_office_in_a_browser_and_every_page_passes_axe() {
+    let Some(chromium) = chromium() else { return };
+    let e2e = e2e();
+    let sandbox = Sandbox::new();
+    let extract =
+        sandbox.file("extract.csv", &format!("{HEADER}{CITIZEN},gestione_separata_professionista,2015-06-01,,,,,\n"));
+    let out = sandbox.run(&["registry", "import", extract.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The data protection officer's account, the password on standard input as an operator types it.
+    let password = "una password lunga per il browser";
+    let mut add = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["officers", "add", "--username", "dpo.browser", "--name", "Dott.ssa Anna Verdi", "--role", "dpo"])
+        .current_dir(sandbox.dir.path())
+        .env("SPORTELLO_DATABASE_URL", &sandbox.database_url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let password_file = sandbox.file("password", password);
+    let portal = Server::start(sandbox.dir.path(), &sandbox.database_url, &[], &[]);
+
+    let shots = screenshots(sandbox.path("screenshots"));
+    let first = (PAGES.len() + 1).to_string();
+    let out = Command::new("node")
+        .arg(e2e.join("office.mjs"))
+        .arg(&portal.base)
+        .args(["--user", "dpo.browser", "--password-file", password_file.to_str().unwrap(), "--cf", CITIZEN])
+        .args(["--shots", shots.to_str().unwrap(), "--first", &first])
+        .env("CHROMIUM", &chromium)
+        .current_dir(&e2e)
+        .output()
+        .expect("node runs (Node.js is needed to build the portal too)");
+    drop(portal);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{report}");
+    assert!(out.status.success(), "the officer's journey failed:\n{report}\n{}", stderr(&out));
+    let checked: Vec<(&str, &str)> = report
+        .lines()
+        .filter_map(|line| line.strip_prefix("DRILL axe page="))
+        .map(|rest| {
+            let (page, rest) = rest.split_once(' ').unwrap();
+            (page, rest.rsplit_once("violations=").unwrap().1)
+        })
+        .collect();
+    let names: Vec<&str> = checked.iter().map(|(page, _)| *page).collect();
+    assert_eq!(names, OFFICE_PAGES, "every page of the officer's journey was checked, in order");
+    for (page, violations) in &checked {
+        assert_eq!(*violations, "0", "axe violations on {page}:\n{report}");
+    }
+    for (number, page) in OFFICE_PAGES.iter().enumerate() {
+        let shot = shots.join(format!("{:02}-{page}.png", PAGES.len() + number + 1));
         let size = std::fs::metadata(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display())).len();
         assert!(size > 10_000, "{} is {size} bytes: not a screenshot of a page", shot.display());
     }

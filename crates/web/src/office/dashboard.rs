@@ -1,13 +1,15 @@
 //! `GET /ufficio/cruscotto`: the live dashboard (issue 18), for every officer's role. Applications per second over
 //! the last minute and hour, by scheme, channel and outcome; the last hour minute by minute; each scheme's spending
 //! against its limit with the forecast and an alert when it crosses the limit; the waiting room's queue, admissions
-//! and promised wait. Server-rendered, charts as inline SVG, no script: the page asks to be reloaded every
-//! [`REFRESH_SECS`] seconds (`<meta http-equiv="refresh">`), which the strict content security policy allows.
+//! and promised wait. Server-rendered, charts as inline SVG, no script: an officer who asks for it
+//! (`?aggiorna=si`) has the page reload itself every [`REFRESH_SECS`] seconds (`<meta http-equiv="refresh">`, which the
+//! strict content security policy allows) until they stop it; by default it changes only when reloaded.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Deserialize;
 use sportello_usecases::office::dashboard::{self, Figures, Line};
 
 use super::page::{Header, OfficeError, OrOffice};
@@ -72,6 +74,9 @@ struct DashboardPage {
     last_update: &'static str,
     header: Option<Header>,
     refresh: u32,
+    /// Whether the officer asked the page to reload itself (`?aggiorna=si`); never by default, so that nobody has
+    /// a page changing under them they did not ask for (WCAG 2.2.1).
+    auto: bool,
     at: String,
     total: RateRow,
     by_scheme: Vec<RateRow>,
@@ -161,8 +166,20 @@ fn pct(part: i64, whole: i64) -> u64 {
     if whole <= 0 { 0 } else { u64::try_from(part.clamp(0, whole) * 100 / whole).unwrap_or(0) }
 }
 
-/// `GET /ufficio/cruscotto`: the figures now.
-pub async fn page(State(state): State<OfficeState>, officer: Officer) -> Result<Response, OfficeError> {
+/// The dashboard's query: `aggiorna=si` to have it reload itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DashboardQuery {
+    aggiorna: String,
+}
+
+/// `GET /ufficio/cruscotto`: the figures now; with `?aggiorna=si`, reloading itself every [`REFRESH_SECS`] seconds
+/// until the officer stops it.
+pub async fn page(
+    State(state): State<OfficeState>,
+    officer: Officer,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Response, OfficeError> {
     let header = Some(&officer.header);
     let (rooms, waiting) = rooms(&state).await;
     let now = state.auth.now();
@@ -197,6 +214,7 @@ pub async fn page(State(state): State<OfficeState>, officer: Officer) -> Result<
         last_update: LAST_UPDATE,
         header: Some(officer.header.clone()),
         refresh: REFRESH_SECS,
+        auto: query.aggiorna == "si",
         at: italian_time::in_italy(figures.at).format("%d/%m/%Y %H:%M:%S").to_string(),
         total: rate_row(&figures.total, "Tutte".to_owned()),
         by_scheme: figures.by_scheme.iter().map(|l| rate_row(l, title(&l.key))).collect(),

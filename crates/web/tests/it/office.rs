@@ -269,7 +269,9 @@ async fn the_dashboard_s_figures_agree_with_the_store_and_a_forecast_over_the_li
     let page = officer.get("/ufficio/cruscotto").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_private(&page);
-    assert!(page.body.contains("http-equiv=\"refresh\""), "the page refreshes itself");
+    assert!(!page.body.contains("http-equiv=\"refresh\""), "the page changes only when the officer asks");
+    let auto = officer.get("/ufficio/cruscotto?aggiorna=si").await;
+    assert!(auto.body.contains("http-equiv=\"refresh\"") && auto.body.contains("id=\"stop-refresh\""));
     assert!(!page.body.contains("<script"), "no script");
 
     // What the store holds, counted apart from the dashboard's query.
