@@ -43,7 +43,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// SPID and CIE through the OpenID Connect Federation; off when the section is absent.
     #[serde(default)]
-    pub federation: Option<crate::auth::oidc::FederationSection>,
+    pub federation: Option<crate::auth::oidc::settings::FederationSection>,
     /// How long delivered messages and audit rows are kept, and how often they are purged.
     #[serde(default)]
     pub retention: crate::office::retention::RetentionConfig,

@@ -28,8 +28,9 @@ use crate::apply::form::message;
 use crate::auth::AuthState;
 use crate::auth::session::ClientAddr;
 use crate::i18n::Lang;
+use crate::intermediaries::identity::seated;
 use crate::intermediaries::login::{Refusal, seat_for};
-use crate::intermediaries::session::{Resumed, resume, seated};
+use crate::intermediaries::session::{Resumed, resume};
 use crate::limits::{ClientIp, too_many};
 
 /// The operator at their office whose `Authorization: Bearer` token opens an operator's API session, re-checked

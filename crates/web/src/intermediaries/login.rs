@@ -10,14 +10,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::CodiceFiscale;
 use sportello_domain::intermediaries::OfficeCode;
-use sportello_domain::principal::LoginMethod;
-use sportello_store::{STRANGERS, SessionKind};
+use sportello_store::STRANGERS;
 use sportello_usecases::intermediaries::mandates::{self, Seat};
 use sportello_usecases::login::{self, Checked, Lockout};
-use sportello_usecases::sessions::{self, NewSession};
+use sportello_usecases::sessions;
 
+use super::identity::OPERATOR_COOKIE;
 use super::page::{Header, IntermError, OrInterm, forbidden_form, problem};
-use super::session::{LOGIN, OPERATOR_COOKIE, Operator, clear_operator_cookie, seated, set_operator_cookie, today};
+use super::session::{LOGIN, Operator, clear_operator_cookie, today};
 use crate::auth::AuthState;
 use crate::auth::csrf::{Binding, CSRF_COOKIE};
 use crate::auth::oidc::Links;
@@ -185,42 +185,9 @@ pub async fn seat_for(
     mandates::seat(store, operator, office, method, day).await.map_err(Refusal::Failed)
 }
 
-/// An operator whom SPID or CIE identified (the callback in `auth::oidc`): seated at the first office the roster lists
-/// for them today, with the login method the provider vouched for, their session opened (ending the one this browser
-/// held), and on to the desk. Someone the roster does not list today gets no session: a SPID identity, even for
-/// professional use, proves who the person is, not that they work for an intermediary.
-pub async fn after_identity(
-    state: &AuthState,
-    headers: &HeaderMap,
-    operator: CodiceFiscale,
-    method: LoginMethod,
-) -> Result<Response, IntermError> {
-    let store = state.app.store.as_ref();
-    let day = today(state);
-    let listed = mandates::offices_of(store, operator, day).await.or_interm(None)?;
-    let Some(office) = listed.first().map(|row| row.office) else {
-        return Ok(problem(
-            StatusCode::FORBIDDEN,
-            None,
-            "Operazione non consentita",
-            "L'elenco degli operatori dell'Istituto non La abilita ad alcuna sede oggi.",
-        ));
-    };
-    let seat = mandates::seat(store, operator, office, method, day).await.or_interm(None)?;
-    open(state, &seat, cookie(headers, OPERATOR_COOKIE)).await
-}
-
 /// Opens the operator's session at `seat`, ending the one the browser held, and goes to the office's desk.
 async fn open(state: &AuthState, seat: &Seat, replacing: Option<&str>) -> Result<Response, IntermError> {
-    let new = NewSession { principal: seated(seat), kind: SessionKind::Cookie, credential: None, confirmed: true };
-    let absolute = state.app.config.session.absolute_timeout();
-    let store = state.app.store.as_ref();
-    let opened = sessions::open(store, new, replacing, absolute, state.auth.now()).await.or_interm(None)?;
-    let mut response = Redirect::to("/intermediari").into_response();
-    if let Some(cookie) = set_operator_cookie(opened.id.expose()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    super::identity::open(&state.app, state.auth.now(), seat, replacing).await
 }
 
 /// The office-change form's fields.

@@ -18,6 +18,7 @@ pub mod call;
 pub mod citizen;
 pub mod desk;
 pub mod filing;
+pub mod identity;
 pub mod login;
 pub mod page;
 pub mod record;

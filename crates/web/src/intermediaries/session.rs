@@ -19,26 +19,14 @@ use crate::auth::AuthState;
 use crate::auth::csrf::Binding;
 use crate::auth::session::{cookie, is_live, touch_every};
 
-/// The operators' session cookie, apart from the citizens' `__Host-sportello` and the office's.
-pub const OPERATOR_COOKIE: &str = "__Host-sportello_intermediari";
+use super::identity::OPERATOR_COOKIE;
 
 /// Where an operator logs in.
 pub const LOGIN: &str = "/intermediari/accedi";
 
-/// A `Set-Cookie` value for the operator's session, for as long as the browser is open.
-pub fn set_operator_cookie(value: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{OPERATOR_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
-}
-
 /// A `Set-Cookie` value that removes the operator's session cookie.
 pub fn clear_operator_cookie() -> HeaderValue {
     HeaderValue::from_static("__Host-sportello_intermediari=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
-}
-
-/// The session's principal for an operator seated at an office: the operator is their own subject until a mandate
-/// gives them a citizen's (`mandates::act_for`).
-pub fn seated(seat: &Seat) -> Principal {
-    Principal::intermediary(seat.operator, seat.office, seat.operator, seat.method)
 }
 
 /// Today in Italy, the day the roster and the mandates are read on.

@@ -146,7 +146,11 @@ pub async fn callback(
     let Some(door) = door(&state) else { return StatusCode::NOT_FOUND.into_response() };
     let mut response = match verified(&state, door, &headers, query).await {
         Ok((person, method, For::Operator)) => {
-            match crate::intermediaries::login::after_identity(&state, &headers, person, method).await {
+            let replacing = cookie(&headers, crate::intermediaries::identity::OPERATOR_COOKIE);
+            let app = &state.app;
+            match crate::intermediaries::identity::after_identity(app, state.auth.now(), person, method, replacing)
+                .await
+            {
                 Ok(response) => response,
                 Err(page) => page.into_response(),
             }
