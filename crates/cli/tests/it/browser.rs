@@ -215,20 +215,9 @@ fn an_officer_goes_through_the_back_office_in_a_browser_and_every_page_passes_ax
         sandbox.file("extract.csv", &format!("{HEADER}{CITIZEN},gestione_separata_professionista,2015-06-01,,,,,\n"));
     let out = sandbox.run(&["registry", "import", extract.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // The data protection officer's account, the password on standard input as an operator types it.
+    // The data protection officer's account.
     let password = "una password lunga per il browser";
-    let mut add = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(["officers", "add", "--username", "dpo.browser", "--name", "Dott.ssa Anna Verdi", "--role", "dpo"])
-        .current_dir(sandbox.dir.path())
-        .env("SPORTELLO_DATABASE_URL", &sandbox.database_url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    sandbox.officer("dpo.browser", "dpo", password);
     let password_file = sandbox.file("password", password);
     let portal = Server::start(sandbox.dir.path(), &sandbox.database_url, &[], &[]);
 

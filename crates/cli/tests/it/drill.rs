@@ -30,6 +30,50 @@ fn registry(persons: u32) -> Sandbox {
     sandbox
 }
 
+/// An auditor logs in at the office and reads the dashboard: its page. The cookies are carried by hand: they are
+/// `Secure`, and the portal under test speaks plain HTTP on loopback.
+async fn officer_reads_the_dashboard(sandbox: &Sandbox, portal: &Server) -> String {
+    let password = "una password lunga per il cruscotto";
+    sandbox.officer("auditor.drill", "auditor", password);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut jar: Vec<String> = Vec::new();
+    let keep = |jar: &mut Vec<String>, response: &reqwest::Response| {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            jar.retain(|c| !c.starts_with(&format!("{name}=")));
+            jar.push(pair);
+        }
+    };
+    let form = client.get(format!("{}/ufficio/accedi", portal.base)).send().await.unwrap();
+    keep(&mut jar, &form);
+    let form = form.text().await.unwrap();
+    let start = form.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = form[start..].split('"').next().unwrap().to_owned();
+    let fields = [("csrf", csrf.as_str()), ("username", "auditor.drill"), ("password", password)];
+    let login = client
+        .post(format!("{}/ufficio/accedi", portal.base))
+        .header("cookie", jar.join("; "))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303, "the auditor logs in");
+    keep(&mut jar, &login);
+    let page =
+        client.get(format!("{}/ufficio/cruscotto", portal.base)).header("cookie", jar.join("; ")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
+/// The last hour's count of the dashboard's row after `marker`.
+fn dashboard_count(page: &str, marker: &str) -> u64 {
+    let row =
+        page.split(marker).nth(1).unwrap_or_else(|| panic!("{marker} on the dashboard")).split("</tr>").next().unwrap();
+    let counts: Vec<u64> = row.split("<td>").skip(1).filter_map(|c| c.split("</td>").next()?.parse().ok()).collect();
+    counts[1]
+}
+
 fn read_report(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -52,8 +96,10 @@ async fn a_drill_of_two_hundred_citizens_applies_once_for_each_entitled_one_and_
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    drop(portal);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    // An officer watched: at the end, the dashboard's last hour.
+    let dashboard = officer_reads_the_dashboard(&sandbox, &portal).await;
+    drop(portal);
 
     // Who the drill played: the first 200 registry persons (none had applied). The law, asked directly, says who
     // among them is entitled to something.
@@ -75,6 +121,21 @@ async fn a_drill_of_two_hundred_citizens_applies_once_for_each_entitled_one_and_
         entitled += u64::from(eligible);
     }
     assert!(entitled > 20 && entitled < 200, "the registry mixes entitled and not entitled people: {entitled}");
+
+    // The dashboard's figures are the store's: every application the drill filed, all accepted or not, counted once.
+    let mut accepted = 0;
+    for cf in &drilled {
+        accepted += store
+            .applications_of(cf)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.status == sportello_store::ApplicationStatus::Accepted)
+            .count() as u64;
+    }
+    assert_eq!(dashboard_count(&dashboard, "id=\"rate-total\""), entitled, "the dashboard's total is the store's");
+    assert_eq!(dashboard_count(&dashboard, "Canale: cittadini</th>"), entitled, "all filed by citizens");
+    assert_eq!(dashboard_count(&dashboard, "Esito: accolte</th>"), accepted, "accepted, as the store says");
 
     let report = read_report(&report);
     assert_eq!(report["arrived"], 200);

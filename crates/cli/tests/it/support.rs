@@ -32,6 +32,23 @@ impl Sandbox {
     pub fn run(&self, args: &[&str]) -> Output {
         run_in(self.dir.path(), &self.database_url, args)
     }
+
+    /// Makes an officer's account with `sportello officers add`, the password on standard input as an operator
+    /// types it.
+    pub fn officer(&self, username: &str, role: &str, password: &str) {
+        let mut add = Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(["officers", "add", "--username", username, "--name", "Dott.ssa Anna Verdi", "--role", role])
+            .current_dir(self.dir.path())
+            .env("SPORTELLO_DATABASE_URL", &self.database_url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
+        let out = add.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
 }
 
 pub fn run_in(cwd: &Path, database_url: &str, args: &[&str]) -> Output {
