@@ -87,7 +87,9 @@ async fn a_rejected_receipt_gives_the_way_the_office_and_the_term_to_ask_for_rev
     let browser = app.logged_in(&cf(PENSIONATA)).await;
     let (submitted, _) = apply(&browser, "art27").await;
     let receipt = browser.get(&submitted.location).await;
-    let deadline = (app.clock.now() + chrono::TimeDelta::days(20)).format("%d/%m/%Y").to_string();
+    // Twenty days from the day of submission in Italy: between 23:00 and midnight UTC that is already tomorrow.
+    let submitted_on = app.clock.now().with_timezone(&chrono_tz::Europe::Rome).date_naive();
+    let deadline = (submitted_on + chrono::Days::new(20)).format("%d/%m/%Y").to_string();
     for expected in ["Respinta", "Come chiedere il riesame", "sede INPS", &format!("entro il {deadline}"), "giudice"] {
         assert!(receipt.body.contains(expected), "{expected} missing from the rejection:\n{}", receipt.body);
     }
