@@ -109,12 +109,7 @@ pub async fn identify(
     from: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Acting, UseCaseError> {
-    if seat.kind != IntermediaryKind::ContactCenter {
-        return Err(CallError::NotContactCenter.into());
-    }
-    if !call.consent {
-        return Err(CallError::NoConsent.into());
-    }
+    may_act_on(seat, &call)?;
     if first_half.kind() != PinKind::Simplified {
         return Err(CallError::NotFirstHalf.into());
     }
@@ -196,6 +191,17 @@ pub async fn hang_up(
     on_call.audit(store, "end_call", call.as_deref(), now).await
 }
 
+/// Whether the operator at `seat` may act on `call` at all: a Contact Center seat, and the caller's consent.
+fn may_act_on(seat: &Seat, call: &Call) -> Result<(), CallError> {
+    if seat.kind != IntermediaryKind::ContactCenter {
+        return Err(CallError::NotContactCenter);
+    }
+    if !call.consent {
+        return Err(CallError::NoConsent);
+    }
+    Ok(())
+}
+
 /// The hash a one-time code is kept by: bound to its call and caller.
 fn code_hash(call: &CallId, caller: &CodiceFiscale, code: &str) -> String {
     hex::encode(sha2::Sha256::digest(format!("{call}\n{caller}\n{code}")))
@@ -211,12 +217,7 @@ pub async fn send_code(
     lang: Language,
     now: DateTime<Utc>,
 ) -> Result<bool, UseCaseError> {
-    if seat.kind != IntermediaryKind::ContactCenter {
-        return Err(CallError::NotContactCenter.into());
-    }
-    if !call.consent {
-        return Err(CallError::NoConsent.into());
-    }
+    may_act_on(seat, &call)?;
     let person = store.person(&call.caller).await?;
     let on_file = person.and_then(|p| p.cellulare.map(Contact::Sms).or(p.email.map(Contact::Email)));
     let Some(contact) = on_file else { return Ok(false) };
@@ -274,12 +275,7 @@ pub async fn identify_by_code(
     from: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Acting, UseCaseError> {
-    if seat.kind != IntermediaryKind::ContactCenter {
-        return Err(CallError::NotContactCenter.into());
-    }
-    if !call.consent {
-        return Err(CallError::NoConsent.into());
-    }
+    may_act_on(seat, &call)?;
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CallError::NotACode.into());
     }
@@ -331,12 +327,7 @@ pub async fn resend_first_half(
     lang: Language,
     now: DateTime<Utc>,
 ) -> Result<(), UseCaseError> {
-    if seat.kind != IntermediaryKind::ContactCenter {
-        return Err(CallError::NotContactCenter.into());
-    }
-    if !call.consent {
-        return Err(CallError::NoConsent.into());
-    }
+    may_act_on(seat, &call)?;
     let waited = chrono::TimeDelta::from_std(UNDELIVERED_AFTER).unwrap_or(chrono::TimeDelta::MAX);
     let pins = store.pins_of(&call.caller).await?;
     let stale = pins

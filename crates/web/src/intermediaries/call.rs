@@ -458,6 +458,17 @@ fn refused(
     Ok(identify_page(operator, status, asked, Some(error.to_string())))
 }
 
+/// The call a form names, once its token is this session's; otherwise the page answering it (403, or the form
+/// again with what to correct).
+fn checked_call(state: &AuthState, operator: &Operator, asked: &IdentifyForm) -> Result<Call, Box<Response>> {
+    if !operator.token_ok(state, &asked.csrf) {
+        return Err(Box::new(forbidden_form(Some(&operator.header))));
+    }
+    asked
+        .call()
+        .map_err(|message| Box::new(identify_page(operator, StatusCode::UNPROCESSABLE_ENTITY, asked, Some(message))))
+}
+
 /// `POST /intermediari/chiamata/codice`: sends the caller a one-time code at their contact on file (never at one
 /// they give), for this call; the form again, saying the same whether or not the caller has a contact on file.
 pub async fn send_code(
@@ -466,12 +477,9 @@ pub async fn send_code(
     Form(asked): Form<IdentifyForm>,
 ) -> Result<Response, IntermError> {
     let operator = on_call.operator;
-    if !operator.token_ok(&state, &asked.csrf) {
-        return Ok(forbidden_form(Some(&operator.header)));
-    }
-    let call = match asked.call() {
+    let call = match checked_call(&state, &operator, &asked) {
         Ok(call) => call,
-        Err(message) => return Ok(identify_page(&operator, StatusCode::UNPROCESSABLE_ENTITY, &asked, Some(message))),
+        Err(page) => return Ok(*page),
     };
     let store = state.app.store.as_ref();
     let lang = sportello_usecases::Language::It;
@@ -498,12 +506,9 @@ pub async fn resend_pin(
     Form(asked): Form<IdentifyForm>,
 ) -> Result<Response, IntermError> {
     let operator = on_call.operator;
-    if !operator.token_ok(&state, &asked.csrf) {
-        return Ok(forbidden_form(Some(&operator.header)));
-    }
-    let call = match asked.call() {
+    let call = match checked_call(&state, &operator, &asked) {
         Ok(call) => call,
-        Err(message) => return Ok(identify_page(&operator, StatusCode::UNPROCESSABLE_ENTITY, &asked, Some(message))),
+        Err(page) => return Ok(*page),
     };
     let store = state.app.store.as_ref();
     let lang = sportello_usecases::Language::It;
