@@ -1,11 +1,12 @@
-//! `sportello officers …` and `sportello retention purge`: the back office's accounts (local ones, until officers log in
-//! by SPID or CIE) and the purge of what is kept only for a while. The use cases are
+//! `sportello officers …` and `sportello retention purge`: the back office's accounts (a password, and a codice fiscale
+//! for logging in with SPID or CIE) and the purge of what is kept only for a while. The use cases are
 //! `sportello_usecases::office::{accounts, retention}`; here are the arguments and what is printed.
 
 use std::io::BufRead as _;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::OfficerRole;
 use sportello_store::Store;
 use sportello_usecases::office::accounts::{self, NewAccount};
@@ -21,6 +22,16 @@ pub enum OfficersCommand {
     Add(AddArgs),
     /// List the accounts: id, user name, role, name.
     List,
+    /// Disable an account: it logs in no more, by password or by SPID/CIE, and its open sessions end.
+    Disable(DisableArgs),
+}
+
+/// `sportello officers disable`.
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    /// The account's user name.
+    #[arg(long)]
+    pub username: String,
 }
 
 /// `sportello officers add`.
@@ -35,10 +46,17 @@ pub struct AddArgs {
     /// What the officer may do: officer, supervisor, dpo (data protection officer) or auditor.
     #[arg(long, value_parser = parse_role)]
     pub role: OfficerRole,
+    /// The officer's own codice fiscale: with it they may log in with SPID or CIE too (one account per person).
+    #[arg(long, value_parser = parse_codice_fiscale)]
+    pub codice_fiscale: Option<CodiceFiscale>,
 }
 
 fn parse_role(text: &str) -> Result<OfficerRole, String> {
     OfficerRole::parse(text).map_err(|_| format!("'{text}' is not a role: use officer, supervisor, dpo or auditor"))
+}
+
+fn parse_codice_fiscale(text: &str) -> Result<CodiceFiscale, String> {
+    CodiceFiscale::parse(text).map_err(|e| format!("'{text}' is not a valid codice fiscale: {e}"))
 }
 
 /// What is kept only for a while.
@@ -76,9 +94,23 @@ pub async fn officers(store: &dyn Store, command: OfficersCommand) -> anyhow::Re
                 return Err(InputError("no password on standard input: give it as the first line".into()).into());
             }
             let hasher = accounts::password_hasher().map_err(usecase_error)?;
-            let new = NewAccount { username: &args.username, display_name: &args.name, role: args.role, password };
+            let new = NewAccount {
+                username: &args.username,
+                display_name: &args.name,
+                role: args.role,
+                password,
+                codice_fiscale: args.codice_fiscale,
+            };
             let officer = accounts::add(store, &hasher, new, chrono::Utc::now()).await.map_err(usecase_error)?;
             print(&format!("officer {} '{}' ({}) added\n", officer.id, officer.username, officer.role.as_str()))?;
+        }
+        OfficersCommand::Disable(args) => {
+            let account = store.officer_by_username(args.username.trim()).await?;
+            let Some(account) = account else {
+                return Err(InputError(format!("no officer's account is named '{}'", args.username)).into());
+            };
+            store.disable_officer(account.id, chrono::Utc::now()).await?;
+            print(&format!("officer {} '{}' disabled\n", account.id, account.username))?;
         }
         OfficersCommand::List => {
             let mut text = String::new();

@@ -54,8 +54,11 @@ pub enum StoreError {
         count: u64,
     },
 
-    /// An officer's account with this user name exists already.
-    #[error("an officer's account named '{0}' exists already: choose another user name")]
+    /// An officer's account with this user name, or for this codice fiscale, exists already.
+    #[error(
+        "an officer's account named '{0}', or one for the same codice fiscale, exists already: choose another user \
+         name, or use the existing account"
+    )]
     OfficerExists(String),
 
     /// A review that cannot be recorded or applied as asked.

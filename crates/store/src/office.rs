@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sportello_domain::principal::OfficerRole;
+use sportello_domain::principal::{LoginMethod, OfficerRole};
 use sportello_domain::{CodiceFiscale, ProtocolNumber};
 
 use crate::rows::StoredRow;
@@ -16,14 +16,22 @@ use crate::{Application, AuditEntry, StoreError};
 /// Officers' accounts and sessions, and the cases they look up.
 #[async_trait]
 pub trait OfficeStore: Send + Sync {
-    /// Stores a new account; [`StoreError::OfficerExists`] when the user name is taken. Returns its id.
+    /// Stores a new account; [`StoreError::OfficerExists`] when the user name, or the codice fiscale, is taken. Returns
+    /// its id.
     async fn add_officer(&self, officer: NewOfficer) -> Result<i64, StoreError>;
 
     /// The account with this user name, if any.
     async fn officer_by_username(&self, username: &str) -> Result<Option<Officer>, StoreError>;
 
+    /// The account of the person with this codice fiscale (whom SPID or CIE vouched for), if any.
+    async fn officer_by_codice_fiscale(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<Officer>, StoreError>;
+
     /// The account with this id, if any.
     async fn officer(&self, id: i64) -> Result<Option<Officer>, StoreError>;
+
+    /// Disables account `id` at `now`: it logs in no more, by password or by SPID/CIE, and its sessions open nothing.
+    /// Returns whether the account exists; disabling it again keeps the first time.
+    async fn disable_officer(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
     /// Every account, by id.
     async fn officers(&self) -> Result<Vec<Officer>, StoreError>;
@@ -115,6 +123,8 @@ pub struct NewOfficer {
     pub role: OfficerRole,
     /// The password's Argon2id PHC string.
     pub password_hash: String,
+    /// The officer's own codice fiscale, for logging in with SPID or CIE (unique); `None`: by password only.
+    pub codice_fiscale: Option<CodiceFiscale>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
 }
@@ -132,6 +142,8 @@ pub struct Officer {
     pub role: OfficerRole,
     /// The password's Argon2id PHC string.
     pub password_hash: String,
+    /// The officer's own codice fiscale, for logging in with SPID or CIE; `None`: by password only.
+    pub codice_fiscale: Option<CodiceFiscale>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
     /// Wrong passwords since the last success or lock.
@@ -173,14 +185,17 @@ pub struct OfficeSession {
     pub expires_at: DateTime<Utc>,
     /// The address the officer logged in from.
     pub from: Option<String>,
+    /// How they logged in: their password, or SPID or CIE.
+    pub login_method: LoginMethod,
 }
 
 /// The columns [`officer`] reads.
 pub(crate) const OFFICER_COLUMNS: &str =
-    "id, username, display_name, role, password_hash, created_at, failures, locked_until, disabled_at";
+    "id, username, display_name, role, password_hash, codice_fiscale, created_at, failures, locked_until, disabled_at";
 
 /// The columns [`office_session`] reads.
-pub(crate) const OFFICE_SESSION_COLUMNS: &str = "id_hash, officer_id, created_at, last_seen_at, expires_at, from_addr";
+pub(crate) const OFFICE_SESSION_COLUMNS: &str =
+    "id_hash, officer_id, created_at, last_seen_at, expires_at, from_addr, login_method";
 
 /// An account, from the columns of [`OFFICER_COLUMNS`].
 pub(crate) fn officer(row: &impl StoredRow) -> Result<Officer, StoreError> {
@@ -191,6 +206,11 @@ pub(crate) fn officer(row: &impl StoredRow) -> Result<Officer, StoreError> {
         display_name: row.text("display_name")?,
         role: OfficerRole::parse(&role).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         password_hash: row.text("password_hash")?,
+        codice_fiscale: row
+            .opt_text("codice_fiscale")?
+            .as_deref()
+            .map(crate::rows::codice_fiscale_from_db)
+            .transpose()?,
         created_at: row.timestamp("created_at")?,
         failures: u32::try_from(row.int("failures")?).map_err(|_| StoreError::Corrupt("negative failures".into()))?,
         locked_until: row.opt_timestamp("locked_until")?,
@@ -207,5 +227,6 @@ pub(crate) fn office_session(row: &impl StoredRow) -> Result<OfficeSession, Stor
         last_seen_at: row.timestamp("last_seen_at")?,
         expires_at: row.timestamp("expires_at")?,
         from: row.opt_text("from_addr")?,
+        login_method: LoginMethod::parse(&row.text("login_method")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }

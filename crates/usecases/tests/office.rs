@@ -31,7 +31,7 @@ fn t(minutes: i64) -> DateTime<Utc> {
 }
 
 async fn officer(store: &dyn Store, hasher: &PinHasher, username: &str, role: OfficerRole, from: &str) -> OnDuty {
-    let new = NewAccount { username, display_name: username, role, password: PASSWORD };
+    let new = NewAccount { username, display_name: username, role, password: PASSWORD, codice_fiscale: None };
     accounts::add(store, hasher, new, t(0)).await.unwrap();
     let logged = login::log_in(store, hasher, username, PASSWORD, None, Some(from.to_owned()), t(0)).await;
     let logged = logged.unwrap().expect("the right password opens a session");
@@ -134,18 +134,39 @@ async fn the_back_office(store: &dyn Store) {
 
 async fn logins_lock_and_sessions_end(store: &dyn Store) {
     let hasher = cheap_hasher();
-    let short =
-        NewAccount { username: "mrossi", display_name: "M. Rossi", role: OfficerRole::Officer, password: "corta" };
+    let short = NewAccount {
+        username: "mrossi",
+        display_name: "M. Rossi",
+        role: OfficerRole::Officer,
+        password: "corta",
+        codice_fiscale: None,
+    };
     assert_eq!(accounts::add(store, &hasher, short, t(0)).await.unwrap_err().kind(), ErrorKind::Input);
-    let bad_name =
-        NewAccount { username: "M Rossi", display_name: "M", role: OfficerRole::Officer, password: PASSWORD };
+    let bad_name = NewAccount {
+        username: "M Rossi",
+        display_name: "M",
+        role: OfficerRole::Officer,
+        password: PASSWORD,
+        codice_fiscale: None,
+    };
     assert_eq!(accounts::add(store, &hasher, bad_name, t(0)).await.unwrap_err().kind(), ErrorKind::Input);
     assert!(store.officers().await.unwrap().is_empty(), "nothing stored on a refusal");
-    let new =
-        NewAccount { username: "mrossi", display_name: "M. Rossi", role: OfficerRole::Officer, password: PASSWORD };
+    let new = NewAccount {
+        username: "mrossi",
+        display_name: "M. Rossi",
+        role: OfficerRole::Officer,
+        password: PASSWORD,
+        codice_fiscale: None,
+    };
     let account = accounts::add(store, &hasher, new, t(0)).await.unwrap();
     assert!(!account.password_hash.contains(PASSWORD) && account.password_hash.starts_with("$argon2id$"));
-    let again = NewAccount { username: "mrossi", display_name: "X", role: OfficerRole::Auditor, password: PASSWORD };
+    let again = NewAccount {
+        username: "mrossi",
+        display_name: "X",
+        role: OfficerRole::Auditor,
+        password: PASSWORD,
+        codice_fiscale: None,
+    };
     assert_eq!(accounts::add(store, &hasher, again, t(0)).await.unwrap_err().kind(), ErrorKind::Input);
 
     let try_as = |name: &'static str, password: &'static str, at| {

@@ -211,6 +211,37 @@ async fn a_limit_below_what_is_reserved_is_refused() {
 }
 
 #[test]
+fn an_officers_account_names_their_codice_fiscale_once_and_is_disabled_by_user_name() {
+    let sandbox = Sandbox::new();
+    let password = "una password lunga abbastanza";
+    let with = |username: &str, cf: &str| {
+        ["--username", username, "--name", "Anna Verdi", "--role", "auditor", "--codice-fiscale", cf]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let wrong = sandbox.add_officer(&args(&with("averdi", "VRDNNA80A41H501X")), password);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("'VRDNNA80A41H501X' is not a valid codice fiscale"), "{}", stderr(&wrong));
+    let cf = person(1).to_string();
+    let out = sandbox.add_officer(&args(&with("averdi", &cf)), password);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = sandbox.add_officer(&args(&with("anna.verdi", &cf)), password);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("one for the same codice fiscale, exists already"), "{}", stderr(&again));
+    assert_eq!(stdout(&sandbox.run(&["officers", "list"])).lines().count(), 1, "the second account is not stored");
+
+    let unknown = sandbox.run(&["officers", "disable", "--username", "nessuno"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no officer's account is named 'nessuno'"), "{}", stderr(&unknown));
+    let out = sandbox.run(&["officers", "disable", "--username", "averdi"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&sandbox.run(&["officers", "list"])).contains("averdi\tauditor\tAnna Verdi (disabled)"));
+}
+
+#[test]
 fn errors_name_the_valid_values() {
     let sandbox = Sandbox::new();
     let kind = sandbox.file("kind.csv", &format!("{HEADER}RSSMRA80A01H501U,astronauta,2015-03-01,,,,,\n"));

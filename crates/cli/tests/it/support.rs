@@ -36,8 +36,16 @@ impl Sandbox {
     /// Makes an officer's account with `sportello officers add`, the password on standard input as an operator
     /// types it.
     pub fn officer(&self, username: &str, role: &str, password: &str) {
+        let out =
+            self.add_officer(&["--username", username, "--name", "Dott.ssa Anna Verdi", "--role", role], password);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    /// Runs `sportello officers add ARGS` with `password` on standard input.
+    pub fn add_officer(&self, args: &[&str], password: &str) -> Output {
         let mut add = Command::new(env!("CARGO_BIN_EXE_sportello"))
-            .args(["officers", "add", "--username", username, "--name", "Dott.ssa Anna Verdi", "--role", role])
+            .args(["officers", "add"])
+            .args(args)
             .current_dir(self.dir.path())
             .env("SPORTELLO_DATABASE_URL", &self.database_url)
             .stdin(Stdio::piped())
@@ -46,8 +54,7 @@ impl Sandbox {
             .spawn()
             .unwrap();
         std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
-        let out = add.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        add.wait_with_output().unwrap()
     }
 }
 

@@ -20,14 +20,15 @@ use crate::{
 impl OfficeStore for SqliteStore {
     async fn add_officer(&self, new: NewOfficer) -> Result<i64, StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO officers (username, display_name, role, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (username) DO NOTHING RETURNING id",
+            "INSERT INTO officers (username, display_name, role, password_hash, created_at, codice_fiscale)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&new.username)
         .bind(&new.display_name)
         .bind(new.role.as_str())
         .bind(&new.password_hash)
         .bind(timestamp(new.created_at))
+        .bind(new.codice_fiscale.as_ref().map(CodiceFiscale::as_str))
         .fetch_optional(&self.writer)
         .await?;
         match inserted {
@@ -44,12 +45,27 @@ impl OfficeStore for SqliteStore {
         row.as_ref().map(officer).transpose()
     }
 
+    async fn officer_by_codice_fiscale(&self, codice_fiscale: &CodiceFiscale) -> Result<Option<Officer>, StoreError> {
+        let sql = format!("SELECT {OFFICER_COLUMNS} FROM officers WHERE codice_fiscale = ?1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(codice_fiscale.as_str()).fetch_optional(&self.readers).await?;
+        row.as_ref().map(officer).transpose()
+    }
+
     async fn officer(&self, id: i64) -> Result<Option<Officer>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {OFFICER_COLUMNS} FROM officers WHERE id = ?1")))
             .bind(id)
             .fetch_optional(&self.readers)
             .await?;
         row.as_ref().map(officer).transpose()
+    }
+
+    async fn disable_officer(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE officers SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1")
+            .bind(id)
+            .bind(timestamp(now))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn officers(&self) -> Result<Vec<Officer>, StoreError> {
@@ -95,8 +111,9 @@ impl OfficeStore for SqliteStore {
 
     async fn create_office_session(&self, session: OfficeSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO office_sessions (id_hash, officer_id, created_at, last_seen_at, expires_at, from_addr)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO office_sessions
+                 (id_hash, officer_id, created_at, last_seen_at, expires_at, from_addr, login_method)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .bind(&session.id_hash)
         .bind(session.officer_id)
@@ -104,6 +121,7 @@ impl OfficeStore for SqliteStore {
         .bind(timestamp(session.last_seen_at))
         .bind(timestamp(session.expires_at))
         .bind(session.from.as_deref())
+        .bind(session.login_method.as_str())
         .execute(&self.writer)
         .await?;
         Ok(())

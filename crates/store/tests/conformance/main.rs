@@ -123,6 +123,7 @@ conformance! {
     payments::transfers_carry_the_holders_name_and_those_without_one_are_counted,
     opening::a_read_only_open_needs_an_up_to_date_database,
     office::an_officer_is_stored_once_by_user_name_and_read_back,
+    office::an_officer_is_found_by_codice_fiscale_and_one_person_has_one_account,
     office::five_wrong_passwords_lock_an_officer_and_a_lock_is_not_extended,
     office::office_sessions_are_apart_from_citizens_sessions,
     office::a_case_is_found_by_protocol_alone,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sportello_domain::principal::OfficerRole;
+use sportello_domain::principal::{LoginMethod, OfficerRole};
 use sportello_store::{ApplicationStatus, AuditEntry, NewOfficer, OfficeSession, StoreError};
 
 use crate::harness::{Backend, application, at, person};
@@ -14,6 +14,7 @@ fn new_officer(username: &str, role: OfficerRole) -> NewOfficer {
         display_name: format!("Dott. {username}"),
         role,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned(),
+        codice_fiscale: None,
         created_at: at(0),
     }
 }
@@ -34,6 +35,30 @@ pub async fn an_officer_is_stored_once_by_user_name_and_read_back(backend: Backe
     assert!(store.officer_by_username("nobody").await.unwrap().is_none());
     let names: Vec<String> = store.officers().await.unwrap().into_iter().map(|o| o.username).collect();
     assert_eq!(names, ["mrossi", "lbianchi"]);
+}
+
+pub async fn an_officer_is_found_by_codice_fiscale_and_one_person_has_one_account(backend: Backend) {
+    let store = backend.store.as_ref();
+    let with = |username: &str, n: u32| NewOfficer {
+        codice_fiscale: Some(person(n)),
+        ..new_officer(username, OfficerRole::Officer)
+    };
+    let id = store.add_officer(with("mrossi", 1)).await.unwrap();
+    store.add_officer(new_officer("lbianchi", OfficerRole::Auditor)).await.unwrap();
+    store.add_officer(new_officer("gverdi", OfficerRole::Auditor)).await.unwrap();
+    let found = store.officer_by_codice_fiscale(&person(1)).await.unwrap().unwrap();
+    assert_eq!((found.id, found.codice_fiscale), (id, Some(person(1))));
+    assert!(store.officer_by_codice_fiscale(&person(2)).await.unwrap().is_none());
+    // A second account for the same person is refused, and nothing of it is stored.
+    let twice = store.add_officer(with("mario.rossi", 1)).await.unwrap_err();
+    assert!(matches!(twice, StoreError::OfficerExists(ref name) if name == "mario.rossi"), "{twice}");
+    assert!(store.officer_by_username("mario.rossi").await.unwrap().is_none());
+    assert_eq!(store.officers().await.unwrap().len(), 3, "accounts without a codice fiscale do not collide");
+
+    assert!(store.disable_officer(id, at(10)).await.unwrap());
+    assert!(store.disable_officer(id, at(20)).await.unwrap(), "disabling again is not an error");
+    assert_eq!(store.officer(id).await.unwrap().unwrap().disabled_at, Some(at(10)), "the first time is kept");
+    assert!(!store.disable_officer(id + 100, at(10)).await.unwrap(), "no such account");
 }
 
 pub async fn five_wrong_passwords_lock_an_officer_and_a_lock_is_not_extended(backend: Backend) {
@@ -65,6 +90,7 @@ pub async fn office_sessions_are_apart_from_citizens_sessions(backend: Backend) 
         last_seen_at: at(0),
         expires_at: at(3600),
         from: Some("192.0.2.10".to_owned()),
+        login_method: LoginMethod::Cie,
     };
     store.create_office_session(session.clone()).await.unwrap();
     assert_eq!(store.office_session(&session.id_hash).await.unwrap(), Some(session.clone()));

@@ -1,9 +1,10 @@
-//! Officers' local accounts, made at the command line (`sportello officers add`) until officers log in by SPID or
-//! CIE: a user name, a display name, a role and a password kept only as an Argon2id hash with the parameters for
-//! passwords people choose (docs/SECURITY.md, "The back office").
+//! Officers' accounts, made at the command line (`sportello officers add`): a user name, a display name, a role, a
+//! password kept only as an Argon2id hash with the parameters for passwords people choose (docs/SECURITY.md, "The
+//! back office"), and, for logging in with SPID or CIE, the officer's own codice fiscale.
 
 use argon2::Params;
 use chrono::{DateTime, Utc};
+use sportello_domain::CodiceFiscale;
 use sportello_domain::principal::OfficerRole;
 use sportello_store::{NewOfficer, Officer, Store};
 
@@ -36,6 +37,8 @@ pub struct NewAccount<'a> {
     pub role: OfficerRole,
     /// [`MIN_PASSWORD`] to [`MAX_PASSWORD`] characters.
     pub password: &'a str,
+    /// The officer's own codice fiscale, so that they may log in with SPID or CIE too; `None`: by password only.
+    pub codice_fiscale: Option<CodiceFiscale>,
 }
 
 impl std::fmt::Debug for NewAccount<'_> {
@@ -76,6 +79,7 @@ pub async fn add(
         display_name: display_name.to_owned(),
         role: new.role,
         password_hash,
+        codice_fiscale: new.codice_fiscale,
         created_at: now,
     };
     let id = store.add_officer(officer).await?;

@@ -1,10 +1,13 @@
 //! An officer's login: the password checked against the account's hash, with a lockout after wrong ones, the same
-//! work and answer for an unknown user name as for a wrong password; then an office session of its own kind.
+//! work and answer for an unknown user name as for a wrong password; or the officer's own codice fiscale vouched for
+//! by SPID or CIE; then an office session of its own kind.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sportello_store::{OfficeSession, Store};
+use sportello_domain::CodiceFiscale;
+use sportello_domain::principal::LoginMethod;
+use sportello_store::{OfficeSession, Officer, Store};
 
 use super::OnDuty;
 use super::accounts::MAX_PASSWORD;
@@ -67,6 +70,33 @@ pub async fn log_in(
         return Ok(Err(Refused::Invalid));
     }
     store.clear_officer_failures(account.id).await?;
+    open(store, account, LoginMethod::Password, replacing, from, now).await.map(Ok)
+}
+
+/// Opens an office session for the officer whose own codice fiscale SPID or CIE vouched for (ending the one the
+/// browser held before, `replacing`). No account for that person, or a disabled one: [`Refused::Invalid`]. A lock
+/// after wrong passwords does not stop it: the provider, not a guessed password, says who this is.
+pub async fn log_in_identified(
+    store: &dyn Store,
+    person: &CodiceFiscale,
+    method: LoginMethod,
+    replacing: Option<&str>,
+    from: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Result<LoggedIn, Refused>, UseCaseError> {
+    let account = store.officer_by_codice_fiscale(person).await?;
+    let Some(account) = account.filter(|a| a.disabled_at.is_none()) else { return Ok(Err(Refused::Invalid)) };
+    open(store, account, method, replacing, from, now).await.map(Ok)
+}
+
+async fn open(
+    store: &dyn Store,
+    account: Officer,
+    method: LoginMethod,
+    replacing: Option<&str>,
+    from: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<LoggedIn, UseCaseError> {
     if let Some(old) = replacing {
         store.delete_office_session(&hash_id(old)).await?;
     }
@@ -80,10 +110,11 @@ pub async fn log_in(
             last_seen_at: now,
             expires_at,
             from: from.clone(),
+            login_method: method,
         })
         .await?;
-    let officer = OnDuty { id: account.id, role: account.role, name: account.display_name, from };
-    Ok(Ok(LoggedIn { id, officer }))
+    let officer = OnDuty { id: account.id, role: account.role, name: account.display_name, from, method };
+    Ok(LoggedIn { id, officer })
 }
 
 /// What a presented office session id opens.
@@ -118,7 +149,8 @@ pub async fn resume(
     if now - session.last_seen_at >= chrono::TimeDelta::minutes(1) {
         store.touch_office_session(&id_hash, now).await?;
     }
-    Ok(Resumed::Live(OnDuty { id: account.id, role: account.role, name: account.display_name, from }))
+    let method = session.login_method;
+    Ok(Resumed::Live(OnDuty { id: account.id, role: account.role, name: account.display_name, from, method }))
 }
 
 /// Ends the office session with this id (logout).

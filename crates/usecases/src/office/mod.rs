@@ -32,6 +32,8 @@ pub struct OnDuty {
     pub name: String,
     /// The client's address, for the audit log.
     pub from: Option<String>,
+    /// How they logged in, for the audit log.
+    pub method: LoginMethod,
 }
 
 impl OnDuty {
@@ -43,7 +45,7 @@ impl OnDuty {
     /// The officer acting on `subject`'s data, as the audit records it.
     pub fn on(&self, subject: CodiceFiscale) -> Acting {
         Acting {
-            principal: Principal::officer(self.id, self.role, subject, LoginMethod::Password),
+            principal: Principal::officer(self.id, self.role, subject, self.method),
             credential: Some(format!("officer:{}", self.id)),
             confirmed: true,
             from: self.from.clone(),
@@ -126,7 +128,8 @@ mod tests {
 
     #[test]
     fn a_role_without_the_duty_is_refused() {
-        let officer = OnDuty { id: 1, role: OfficerRole::Auditor, name: "A".into(), from: None };
+        let officer =
+            OnDuty { id: 1, role: OfficerRole::Auditor, name: "A".into(), from: None, method: LoginMethod::Password };
         assert!(officer.require(Duty::Breach).is_ok());
         let refused = officer.require(Duty::ViewCase).unwrap_err();
         assert_eq!(refused.kind(), crate::ErrorKind::Forbidden);

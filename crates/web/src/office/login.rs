@@ -1,5 +1,5 @@
 //! `GET`/`POST /ufficio/accedi` and `POST /ufficio/esci`: an officer logs in with their account's user name and
-//! password (the same answer for an unknown name and a wrong password; a lock says until when) and out.
+//! password (or, from the same page, with SPID or CIE: `identity`) (the same answer for an unknown name and a wrong password; a lock says until when) and out.
 
 use askama::Template;
 use axum::Form;
@@ -10,10 +10,11 @@ use serde::Deserialize;
 use sportello_usecases::office::login::{Refused, log_in, log_out};
 
 use super::page::{OfficeError, OrOffice, forbidden_form};
-use super::session::{LOGIN, OFFICE_COOKIE, Officer, clear_office_cookie, set_office_cookie};
+use super::session::{LOGIN, OFFICE_COOKIE, Officer, clear_office_cookie};
 use super::state::OfficeState;
 use crate::apply::italian_time;
 use crate::auth::csrf::{Binding, CSRF_COOKIE};
+use crate::auth::oidc::Links;
 use crate::auth::session::{ClientAddr, cookie, random_hex, set_cookie};
 use crate::i18n::Lang;
 use crate::render::{LAST_UPDATE, render_with};
@@ -27,6 +28,8 @@ struct LoginPage {
     csrf: String,
     username: String,
     refused: Option<String>,
+    /// SPID's providers and CIE, when the portal takes them.
+    federation: Option<Links>,
 }
 
 /// The login form's fields.
@@ -46,18 +49,22 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
-fn page(csrf: String, username: String, refused: Option<String>) -> LoginPage {
-    LoginPage { lang: Lang::It, last_update: LAST_UPDATE, header: None, csrf, username, refused }
+fn page(state: &OfficeState, csrf: String, username: String, refused: Option<String>) -> LoginPage {
+    let federation = state.auth.oidc.as_ref().map(|door| door.cached_links());
+    LoginPage { lang: Lang::It, last_update: LAST_UPDATE, header: None, csrf, username, refused, federation }
 }
 
 /// `GET /ufficio/accedi`: the form, with the pre-login token (a double submit bound to a random cookie).
 pub async fn form(State(state): State<OfficeState>, headers: HeaderMap) -> Result<Response, OfficeError> {
+    if let Some(door) = &state.auth.oidc {
+        door.links(state.auth.now().timestamp()).await;
+    }
     let (value, new) = match cookie(&headers, CSRF_COOKIE) {
         Some(value) => (value.to_owned(), false),
         None => (random_hex().or_office(None)?, true),
     };
     let token = state.auth.csrf.token(Binding::PreLogin(&value));
-    let mut response = render_with(StatusCode::OK, &page(token, String::new(), None));
+    let mut response = render_with(StatusCode::OK, &page(&state, token, String::new(), None));
     if new && let Some(cookie) = set_cookie(CSRF_COOKIE, &value) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -85,13 +92,7 @@ pub async fn login(
         .await
         .or_office(None)?;
     match outcome {
-        Ok(logged_in) => {
-            let mut response = Redirect::to("/ufficio").into_response();
-            if let Some(cookie) = set_office_cookie(logged_in.id.expose()) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            Ok(response)
-        }
+        Ok(logged_in) => Ok(super::identity::opened(&logged_in)),
         Err(refused) => {
             let message = match refused {
                 Refused::Invalid => "Nome utente o password non validi. Dopo cinque tentativi errati l'accesso \
@@ -104,7 +105,7 @@ pub async fn login(
                 ),
             };
             let username = form.username.chars().take(64).collect();
-            Ok(render_with(StatusCode::UNAUTHORIZED, &page(token, username, Some(message))))
+            Ok(render_with(StatusCode::UNAUTHORIZED, &page(&state, token, username, Some(message))))
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The institute's back office under `/ufficio`: officers log in with their accounts (`login`), find and read cases
-//! with a stated reason (`cases`), and the data protection officer answers subject access and assesses breaches
-//! (`gdpr`), and every officer watches the live dashboard (`dashboard`); a supervisor re-decides an application from its case (`review`). Every page checks the officer's session (`session::Officer`) and the use case it calls checks their
-//! role; every route is personal, so none is kept by a shared cache. docs/SECURITY.md, "The back office".
+//! The institute's back office under `/ufficio`: officers log in with their accounts' passwords (`login`) or with
+//! SPID or CIE (`identity`), find and read cases with a stated reason (`cases`), and the data protection officer
+//! answers subject access and assesses breaches (`gdpr`), and every officer watches the live dashboard (`dashboard`);
+//! a supervisor re-decides an application from its case (`review`). Every page checks the officer's session
+//! (`session::Officer`) and the use case it calls checks their role; every route is personal, so none is kept by a
+//! shared cache. docs/SECURITY.md, "The back office".
 
 use axum::routing::{get, post};
 
@@ -12,6 +14,7 @@ use crate::state::AppState;
 pub mod cases;
 pub mod dashboard;
 pub mod gdpr;
+pub mod identity;
 pub mod login;
 pub mod page;
 pub mod retention;

@@ -13,21 +13,14 @@ use sportello_usecases::office::OnDuty;
 use sportello_usecases::office::login::{Resumed, resume};
 use sportello_usecases::sessions::hash_id;
 
+pub use super::identity::{OFFICE_COOKIE, set_office_cookie};
 use super::page::{Header, OrOffice};
 use super::state::OfficeState;
 use crate::auth::csrf::Binding;
 use crate::auth::session::cookie;
 
-/// The office's session cookie, apart from the citizens' `__Host-sportello`.
-pub const OFFICE_COOKIE: &str = "__Host-sportello_office";
-
 /// Where an officer logs in.
 pub const LOGIN: &str = "/ufficio/accedi";
-
-/// A `Set-Cookie` value for the office's session, for as long as the browser is open.
-pub fn set_office_cookie(value: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{OFFICE_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
-}
 
 /// A `Set-Cookie` value that removes the office's session cookie.
 pub fn clear_office_cookie() -> HeaderValue {

@@ -236,3 +236,68 @@ async fn an_operator_logs_in_with_spid_at_the_first_office_the_roster_lists_and_
     assert_eq!((back.status, back.location.as_str()), (303, "/situazione"), "{}", back.body);
     assert!(citizen.cookie(crate::intermediaries::OPERATOR).is_none());
 }
+
+#[tokio::test]
+async fn an_officer_logs_in_with_spid_only_to_the_account_naming_them_and_a_person_without_one_gets_no_session() {
+    let officer = cf(crate::intermediaries::OPERATORE);
+    let (app, federation, _dir) = portal(&format!("TINIT-{officer}"), false).await;
+    let provider = url::form_urlencoded::byte_serialize(federation.provider().as_bytes()).collect::<String>();
+    let start = format!("/ufficio/accedi/spid?provider={provider}");
+
+    // The office's login page offers SPID beside the password, without inline script.
+    let page = Browser::new(&app).get("/ufficio/accedi").await;
+    assert!(page.body.contains("/ufficio/accedi/spid?provider="), "{}", page.body);
+    assert!(!page.body.contains("<script>"), "no inline script");
+
+    // No account names this person (an account with a password only does not count): no session of any kind.
+    let hasher =
+        sportello_usecases::pin::PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 2).unwrap();
+    let account = |username: &'static str, codice_fiscale| sportello_usecases::office::accounts::NewAccount {
+        username,
+        display_name: "Dott.ssa Anna Verdi",
+        role: sportello_domain::principal::OfficerRole::Officer,
+        password: "una password lunga abbastanza",
+        codice_fiscale,
+    };
+    let add = |new| sportello_usecases::office::accounts::add(app.store.as_ref(), &hasher, new, app.clock.now());
+    add(account("averdi", None)).await.unwrap();
+    let stranger = Browser::new(&app);
+    let back = through_provider(&stranger, &start).await;
+    assert_eq!(back.status, 403, "{}", back.body);
+    assert!(back.body.contains("nessuna utenza"), "{}", back.body);
+    assert!(stranger.cookie("__Host-sportello_office").is_none() && stranger.cookie(SESSION).is_none());
+
+    // Named by an account: that account's office session, and no citizen's or operator's.
+    add(account("anna.verdi", Some(officer))).await.unwrap();
+    let browser = Browser::new(&app);
+    let back = through_provider(&browser, &start).await;
+    assert_eq!((back.status, back.location.as_str()), (303, "/ufficio"), "{}", back.body);
+    assert!(browser.cookie(SESSION).is_none() && browser.cookie(crate::intermediaries::OPERATOR).is_none());
+    assert!(browser.cookie("__Host-sportello_oidc_ufficio").is_none(), "the mark is spent");
+    let home = browser.get("/ufficio").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Dott.ssa Anna Verdi"), "{}", home.body);
+    // What the officer looks at is audited with the door they came through.
+    let subject = cf(PROFESSIONISTA);
+    let case = browser.get(&format!("/ufficio/pratica?q={subject}&motivo=reclamo%20n.%2017")).await;
+    assert_eq!(case.status, 200, "{}", case.body);
+    let rows = app.store.audit_of(&subject, 10).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| (r.action.as_str(), r.login_method.as_deref())).collect::<Vec<_>>(),
+        [("office_view_case", Some("spid_l2"))]
+    );
+
+    // The same person at the citizens' door is a citizen, and at the operators' door nobody's operator.
+    let citizen = Browser::new(&app);
+    let back = through_provider(&citizen, &format!("/accedi/spid?provider={provider}")).await;
+    assert_eq!((back.status, back.location.as_str()), (303, "/situazione"), "{}", back.body);
+    assert!(citizen.cookie("__Host-sportello_office").is_none());
+    let back = through_provider(&Browser::new(&app), &format!("/intermediari/accedi/spid?provider={provider}")).await;
+    assert_eq!(back.status, 403, "not on the intermediaries' roster: {}", back.body);
+
+    // A disabled account opens nothing, whatever the provider says.
+    let id = app.store.officer_by_codice_fiscale(&officer).await.unwrap().unwrap().id;
+    app.store.disable_officer(id, app.clock.now()).await.unwrap();
+    let back = through_provider(&Browser::new(&app), &start).await;
+    assert_eq!(back.status, 403, "{}", back.body);
+}

@@ -13,7 +13,8 @@ const OFFICE: &str = "__Host-sportello_office";
 
 async fn account(app: &TestApp, username: &str, role: OfficerRole) {
     let hasher = PinHasher::with_params(argon2::Params::new(64, 1, 1, None).unwrap(), 2).unwrap();
-    let new = NewAccount { username, display_name: "Dott.ssa Anna Verdi", role, password: PASSWORD };
+    let new =
+        NewAccount { username, display_name: "Dott.ssa Anna Verdi", role, password: PASSWORD, codice_fiscale: None };
     accounts::add(app.store.as_ref(), &hasher, new, app.clock.now()).await.unwrap();
 }
 

@@ -10,10 +10,10 @@ use sportello_federation::rp::Level;
 use sportello_store::SessionKind;
 use sportello_usecases::sessions::{self, NewSession};
 
-use super::pending::{self, OPERATOR_MARK_COOKIE, PENDING_COOKIE};
+use super::pending::{self, For, OFFICE_MARK_COOKIE, OPERATOR_MARK_COOKIE, PENDING_COOKIE};
 use super::{Door, Failed};
 use crate::auth::AuthState;
-use crate::auth::session::{SESSION_COOKIE, clear_cookie, cookie, set_cookie};
+use crate::auth::session::{ClientAddr, SESSION_COOKIE, clear_cookie, cookie, set_cookie};
 use crate::error::OrPage as _;
 use crate::i18n::{Lang, LangQuery};
 use crate::render::{lang_suffix, problem};
@@ -49,14 +49,6 @@ pub struct StartQuery {
     pub lang: Option<String>,
 }
 
-/// Who a login by SPID or CIE is for: a citizen, at `/accedi`, or an intermediary's operator, at
-/// `/intermediari/accedi`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum For {
-    Citizen,
-    Operator,
-}
-
 /// `GET /accedi/spid?provider=…`: to the chosen SPID provider, with a signed request.
 pub async fn start_spid(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
     spid(&state, query, For::Citizen).await
@@ -65,6 +57,11 @@ pub async fn start_spid(State(state): State<AuthState>, Query(query): Query<Star
 /// `GET /intermediari/accedi/spid?provider=…`: an operator's login at the chosen SPID provider.
 pub async fn start_spid_operator(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
     spid(&state, query, For::Operator).await
+}
+
+/// `GET /ufficio/accedi/spid?provider=…`: an officer's login at the chosen SPID provider.
+pub async fn start_spid_office(State(state): State<AuthState>, Query(query): Query<StartQuery>) -> Response {
+    spid(&state, query, For::Office).await
 }
 
 async fn spid(state: &AuthState, query: StartQuery, who: For) -> Response {
@@ -89,6 +86,11 @@ pub async fn start_cie_operator(State(state): State<AuthState>) -> Response {
     cie(&state, Lang::It, For::Operator).await
 }
 
+/// `GET /ufficio/accedi/cie`: an officer's login at CIE's provider.
+pub async fn start_cie_office(State(state): State<AuthState>) -> Response {
+    cie(&state, Lang::It, For::Office).await
+}
+
 async fn cie(state: &AuthState, lang: Lang, who: For) -> Response {
     let Some(door) = door(state) else { return StatusCode::NOT_FOUND.into_response() };
     let Some(cie) = door.cie.clone() else { return StatusCode::NOT_FOUND.into_response() };
@@ -107,11 +109,7 @@ async fn start(state: &AuthState, door: &Door, provider: &str, level: Level, lan
             if let Some(cookie) = pending::set(&pending::seal(&state.auth.csrf, &pending)) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
-            let mark = match who {
-                For::Operator => pending::mark_operator(&state.auth.csrf, &pending),
-                For::Citizen => clear_cookie(OPERATOR_MARK_COOKIE),
-            };
-            if let Some(mark) = mark {
+            for mark in pending::marks(&state.auth.csrf, &pending, who) {
                 response.headers_mut().append(header::SET_COOKIE, mark);
             }
             response
@@ -136,9 +134,11 @@ pub struct CallbackQuery {
 
 /// `GET /accedi/oidc/ritorno`: checks the provider's answer against this browser's pending login, exchanges the code,
 /// checks the ID token and userinfo, and opens a session for the person it names: a citizen's, or, for a login started
-/// at `/intermediari/accedi`, an operator's at the first office the institute's roster lists for them today.
+/// at `/intermediari/accedi`, an operator's at the first office the institute's roster lists for them today; for one
+/// started at `/ufficio/accedi`, the office session of the officer whose account names that codice fiscale.
 pub async fn callback(
     State(state): State<AuthState>,
+    client: ClientAddr,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
@@ -151,6 +151,15 @@ pub async fn callback(
             match crate::intermediaries::identity::after_identity(app, state.auth.now(), person, method, replacing)
                 .await
             {
+                Ok(response) => response,
+                Err(page) => page.into_response(),
+            }
+        }
+        Ok((person, method, For::Office)) => {
+            let replacing = cookie(&headers, crate::office::identity::OFFICE_COOKIE);
+            let from = client.0.map(|addr| addr.ip().to_string());
+            let now = state.auth.now();
+            match crate::office::identity::after_identity(&state.app, now, person, method, replacing, from).await {
                 Ok(response) => response,
                 Err(page) => page.into_response(),
             }
@@ -168,7 +177,7 @@ pub async fn callback(
         Err(failure) => failed(lang, failure),
     };
     // The pending login is spent whatever happened: a second callback finds none.
-    for name in [PENDING_COOKIE, OPERATOR_MARK_COOKIE] {
+    for name in [PENDING_COOKIE, OPERATOR_MARK_COOKIE, OFFICE_MARK_COOKIE] {
         if let Some(clear) = clear_cookie(name) {
             response.headers_mut().append(header::SET_COOKIE, clear);
         }
@@ -212,8 +221,8 @@ async fn verified(
     } else {
         LoginMethod::SpidL2
     };
-    let who = if pending::is_operator(&state.auth.csrf, headers, &pending) { For::Operator } else { For::Citizen };
-    tracing::info!(provider = %provider.id, method = method.as_str(), operator = who == For::Operator, "logged in through the federation");
+    let who = pending::marked_for(&state.auth.csrf, headers, &pending);
+    tracing::info!(provider = %provider.id, method = method.as_str(), door = ?who, "logged in through the federation");
     Ok((person.codice_fiscale, method, who))
 }
 

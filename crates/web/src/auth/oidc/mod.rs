@@ -183,6 +183,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthState) -> Routes<S> {
         .add(Audience::Personal, "/accedi/cie", "GET", get(handlers::start_cie))
         .add(Audience::Personal, "/intermediari/accedi/spid", "GET", get(handlers::start_spid_operator))
         .add(Audience::Personal, "/intermediari/accedi/cie", "GET", get(handlers::start_cie_operator))
+        .add(Audience::Personal, "/ufficio/accedi/spid", "GET", get(handlers::start_spid_office))
+        .add(Audience::Personal, "/ufficio/accedi/cie", "GET", get(handlers::start_cie_office))
         .add(Audience::Personal, CALLBACK, "GET", get(handlers::callback))
         .with_state(state)
 }

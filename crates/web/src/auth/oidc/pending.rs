@@ -43,27 +43,66 @@ pub fn set(sealed: &str) -> Option<HeaderValue> {
     .ok()
 }
 
-/// The cookie saying that the pending login is an intermediary's operator's, started at `/intermediari/accedi`: a tag
-/// bound to the pending login's `state`, so that it marks that login and no other.
+/// Whom a login by SPID or CIE is for: a citizen (at `/accedi`), an intermediary's operator (at
+/// `/intermediari/accedi`) or an officer of the institute (at `/ufficio/accedi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum For {
+    /// A citizen, for themselves.
+    Citizen,
+    /// An operator seated at an intermediary's office.
+    Operator,
+    /// An officer of the institute.
+    Office,
+}
+
+/// The cookie saying that the pending login is an intermediary's operator's: a tag bound to the pending login's
+/// `state`, so that it marks that login and no other.
 pub const OPERATOR_MARK_COOKIE: &str = "__Host-sportello_oidc_intermediari";
+/// The same for an officer's login.
+pub const OFFICE_MARK_COOKIE: &str = "__Host-sportello_oidc_ufficio";
 
-fn operator_binding(pending: &Pending) -> String {
-    format!("intermediari {}", pending.state)
+/// The mark's cookie and what its tag binds besides the login's `state`; a citizen's login has no mark.
+fn mark_of(who: For) -> Option<(&'static str, &'static str)> {
+    match who {
+        For::Citizen => None,
+        For::Operator => Some((OPERATOR_MARK_COOKIE, "intermediari")),
+        For::Office => Some((OFFICE_MARK_COOKIE, "ufficio")),
+    }
 }
 
-/// The `Set-Cookie` value marking `pending` as an operator's login, lasting [`MAX_AGE_SECS`].
-pub fn mark_operator(key: &CsrfKey, pending: &Pending) -> Option<HeaderValue> {
-    let tag = key.token(Binding::Pending(&operator_binding(pending)));
-    HeaderValue::from_str(&format!(
-        "{OPERATOR_MARK_COOKIE}={tag}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECS}"
-    ))
-    .ok()
+fn binding(door: &str, pending: &Pending) -> String {
+    format!("{door} {}", pending.state)
 }
 
-/// Whether the request's cookies mark `pending` as an operator's login.
-pub fn is_operator(key: &CsrfKey, headers: &HeaderMap, pending: &Pending) -> bool {
-    cookie_at_most(headers, OPERATOR_MARK_COOKIE, MAX_LEN)
-        .is_some_and(|tag| key.verify(Binding::Pending(&operator_binding(pending)), tag))
+/// The `Set-Cookie` values marking `pending` as `who`'s login (lasting [`MAX_AGE_SECS`]) and clearing the other
+/// marks a login started earlier in this browser may have left.
+pub fn marks(key: &CsrfKey, pending: &Pending, who: For) -> Vec<HeaderValue> {
+    [For::Operator, For::Office]
+        .into_iter()
+        .filter_map(|door| {
+            let (name, bound) = mark_of(door)?;
+            let value = if door == who {
+                let tag = key.token(Binding::Pending(&binding(bound, pending)));
+                format!("{name}={tag}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={MAX_AGE_SECS}")
+            } else {
+                format!("{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+            };
+            HeaderValue::from_str(&value).ok()
+        })
+        .collect()
+}
+
+/// Whom the request's cookies mark `pending` as being for: a citizen unless a mark bound to it says otherwise.
+pub fn marked_for(key: &CsrfKey, headers: &HeaderMap, pending: &Pending) -> For {
+    [For::Operator, For::Office]
+        .into_iter()
+        .find(|door| {
+            mark_of(*door).is_some_and(|(name, bound)| {
+                cookie_at_most(headers, name, MAX_LEN)
+                    .is_some_and(|tag| key.verify(Binding::Pending(&binding(bound, pending)), tag))
+            })
+        })
+        .unwrap_or(For::Citizen)
 }
 
 #[cfg(test)]
@@ -102,16 +141,30 @@ mod tests {
     }
 
     #[test]
-    fn an_operators_mark_marks_only_its_own_pending_login() {
+    fn a_mark_marks_only_its_own_pending_login_for_its_own_door() {
         let key = CsrfKey::generate().unwrap();
-        let mark = mark_operator(&key, &pending()).unwrap();
-        let tag = mark.to_str().unwrap().split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
-        let mut h = HeaderMap::new();
-        h.insert(axum::http::header::COOKIE, HeaderValue::from_str(&format!("{OPERATOR_MARK_COOKIE}={tag}")).unwrap());
-        assert!(is_operator(&key, &h, &pending()));
+        let cookies = |values: Vec<HeaderValue>| {
+            let pairs: Vec<String> = values
+                .iter()
+                .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+                .filter(|pair| !pair.ends_with('='))
+                .collect();
+            let mut h = HeaderMap::new();
+            h.insert(axum::http::header::COOKIE, HeaderValue::from_str(&pairs.join("; ")).unwrap());
+            h
+        };
+        let operator = cookies(marks(&key, &pending(), For::Operator));
+        assert_eq!(marked_for(&key, &operator, &pending()), For::Operator);
+        let office = cookies(marks(&key, &pending(), For::Office));
+        assert_eq!(marked_for(&key, &office, &pending()), For::Office);
         let mut other = pending();
         other.state = "t".repeat(32);
-        assert!(!is_operator(&key, &h, &other), "another login's mark");
-        assert!(!is_operator(&key, &HeaderMap::new(), &pending()), "no mark");
+        assert_eq!(marked_for(&key, &office, &other), For::Citizen, "another login's mark");
+        assert_eq!(marked_for(&key, &HeaderMap::new(), &pending()), For::Citizen, "no mark");
+        // An operator's tag presented under the office's cookie name marks nothing.
+        let tag = operator.get(axum::http::header::COOKIE).unwrap().to_str().unwrap().split_once('=').unwrap().1;
+        let swapped = cookies(vec![HeaderValue::from_str(&format!("{OFFICE_MARK_COOKIE}={tag}")).unwrap()]);
+        assert_eq!(marked_for(&key, &swapped, &pending()), For::Citizen);
+        assert_eq!(marks(&key, &pending(), For::Citizen).len(), 2, "a citizen's login clears both marks");
     }
 }
