@@ -278,6 +278,22 @@ impl Gate {
         }
     }
 
+    /// Keeps a waiting visitor's place while they are away, until `until`: the visit as [`Gate::refresh`] finds it, its
+    /// ticket re-signed to need no refresh before `until` when the visitor is waiting with a known place (not in the
+    /// pre-queue before the draw). Anything else (admitted already, pre-queue, place lost) is returned as found. The
+    /// place is the same: coming back after it was admitted and its claim grace ran out still loses it.
+    pub async fn hold(&self, ticket_token: &str, until: DateTime<Utc>) -> Result<(Visit, Option<Ticket>), GateError> {
+        let visit = self.refresh(ticket_token).await?;
+        let Visit::Waiting(waiting) = visit else { return Ok((visit, None)) };
+        if waiting.position.is_none() {
+            return Ok((Visit::Waiting(waiting), None));
+        }
+        let ticket = self.signer.verify_ticket(&waiting.ticket)?;
+        let held = Ticket { refresh_by: ticket.refresh_by.max(whole_seconds(until)), ..ticket };
+        let token = self.signer.sign_ticket(&held)?;
+        Ok((Visit::Waiting(Waiting { ticket: token, ..waiting }), Some(held)))
+    }
+
     /// The common path of enter and refresh: admit what capacity allows, then claim, or report the place.
     async fn visit(
         &self,
@@ -325,7 +341,8 @@ impl Gate {
             seq: place,
             pre_queue: false,
             issued_at: now,
-            refresh_by: now + secs(capacity.ticket_ttl_secs),
+            // A place held for a visitor who asked to be told ([`Gate::hold`]) stays held when they look in.
+            refresh_by: (now + secs(capacity.ticket_ttl_secs)).max(ticket.refresh_by),
             promise: Some(promise),
             ..ticket
         };

@@ -28,6 +28,7 @@ mod payments;
 pub mod persons;
 pub mod postgres;
 mod registry;
+pub mod reminders;
 pub mod reviews;
 mod rows;
 mod sessions;
@@ -55,6 +56,7 @@ pub use payments::{
 };
 pub use persons::{Persons, PersonsImport, PersonsSummary};
 pub use registry::{RegistryImport, RegistryStore, RegistrySummary};
+pub use reminders::{Reminder, Reminders};
 pub use reviews::{NewReview, Review, Reviews};
 pub use sessions::{Session, SessionKind, SessionStore};
 
@@ -86,6 +88,7 @@ pub trait Store:
     + Reviews
     + DeadLetters
     + Intermediaries
+    + Reminders
     + Send
     + Sync
 {
@@ -108,6 +111,7 @@ impl<T> Store for T where
         + Reviews
         + DeadLetters
         + Intermediaries
+        + Reminders
         + Send
         + Sync
 {

@@ -12,6 +12,7 @@ on_both_backends!(
     first_come_first_served_after_the_opening,
     an_admission_not_claimed_in_time_goes_to_the_next,
     a_place_not_refreshed_in_time_is_given_up,
+    a_held_place_waits_for_its_visitor_until_its_time_and_no_longer,
     a_revoked_pass_is_refused_and_frees_its_slot,
     claiming_twice_gives_the_same_pass,
     maintenance_closes_the_room_with_the_operators_message,
@@ -89,6 +90,34 @@ async fn a_place_not_refreshed_in_time_is_given_up(backend: Backend) {
     assert_eq!(waiting(&kept).position, Some(1), "refreshed just in time (ticket_ttl_secs = 60)");
     clock.advance_secs(61);
     assert_eq!(refresh(&gate, &waiting(&kept).ticket).await, Visit::PlaceLost(LostReason::NotRefreshed));
+}
+
+async fn a_held_place_waits_for_its_visitor_until_its_time_and_no_longer(backend: Backend) {
+    let clock = ManualClock::new(citizens_opening() + TimeDelta::minutes(5));
+    let capacity = Capacity { max_active: 1, pass_ttl_secs: 3600, ..small_capacity() };
+    let gate = backend.gate(&clock, capacity).await;
+    admitted(&join(&gate, CITIZENS).await);
+    let ticket = waiting(&join(&gate, CITIZENS).await).ticket.clone();
+    let until = clock.now() + TimeDelta::minutes(20);
+    let (visit, held) = gate.hold(&ticket, until).await.unwrap();
+    assert_eq!(held.map(|t| t.refresh_by), Some(until), "held until then");
+    assert_eq!(waiting(&visit).position, Some(1), "the same place");
+    let held = waiting(&visit).ticket.clone();
+    // Away for twelve minutes, far beyond ticket_ttl_secs: the place is still there, and looking in keeps it held
+    // (the one inside keeps their slot all along: their pass lasts an hour).
+    clock.advance_secs(12 * 60);
+    let back = refresh(&gate, &held).await;
+    assert_eq!(waiting(&back).position, Some(1));
+    clock.advance_secs(6 * 60);
+    assert_eq!(waiting(&refresh(&gate, &waiting(&back).ticket).await).position, Some(1));
+    // Past the hold, an unrefreshed place is given up as any other.
+    clock.advance_secs(3 * 60);
+    assert_eq!(refresh(&gate, &held).await, Visit::PlaceLost(LostReason::NotRefreshed));
+    // A visit that is not a wait is returned as found, with nothing held.
+    let other = waiting(&join(&gate, CITIZENS).await).ticket.clone();
+    clock.advance_secs(61);
+    let (lost, none) = gate.hold(&other, clock.now() + TimeDelta::minutes(30)).await.unwrap();
+    assert_eq!((lost, none), (Visit::PlaceLost(LostReason::NotRefreshed), None));
 }
 
 async fn a_revoked_pass_is_refused_and_frees_its_slot(backend: Backend) {

@@ -41,6 +41,7 @@ mod outbox;
 mod payments;
 mod persons;
 mod registry;
+mod reminders;
 mod reviews;
 mod sessions;
 

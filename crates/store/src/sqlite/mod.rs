@@ -44,6 +44,7 @@ mod outbox;
 mod payments;
 mod persons;
 mod registry;
+mod reminders;
 mod reviews;
 mod sessions;
 

@@ -21,6 +21,7 @@ mod persons;
 mod pins;
 mod rate;
 mod registry;
+mod reminders;
 mod sessions;
 
 /// Generates one `#[tokio::test]` per backend for each listed test function (`module::function`).
@@ -130,4 +131,6 @@ conformance! {
     office::submissions_are_counted_by_minute_scheme_status_and_channel,
     office::the_audit_is_read_per_person_and_per_window_and_purged_by_age,
     office::a_dead_letter_is_claimed_no_more_until_revived_and_delivered_ones_are_purged,
+    reminders::a_visitor_is_told_once_when_their_place_comes_near,
+    reminders::nodes_telling_at_once_never_tell_a_visitor_twice,
 }
