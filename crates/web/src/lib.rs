@@ -19,6 +19,7 @@ pub mod mandates;
 pub mod metrics;
 pub mod office;
 pub mod pages;
+pub mod reminders;
 pub mod render;
 pub mod routes;
 pub mod schemes;

@@ -158,10 +158,15 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
     // `/stato` is always there: the waiting room's when there is one, otherwise a page saying the portal is open.
     let gate_routes = gate.clone().map_or_else(
         || Routes::new().add(Audience::Public, "/stato", "GET", get(pages::open_status)),
-        |gate| crate::gate::routes(gate, limits),
+        |gate| crate::gate::routes(gate, Arc::clone(&limits)),
     );
+    let reminder_routes = match gate.clone().filter(|g| g.reminders.is_some()) {
+        Some(gate) => crate::reminders::routes(gate, Arc::clone(&state.store), Arc::clone(&limits)),
+        None => Routes::new(),
+    };
     portal
         .merge(gate_routes)
+        .merge(reminder_routes)
         .map_router(|router| {
             // The last layer is the outermost: the security headers and the caching rule wrap everything, so even
             // a 413 from the body limit or a 503 from the timeout carries them, and metrics count those too.
@@ -283,6 +288,12 @@ async fn launch(
             .await;
         })
     });
+    let reminders = gate.clone().filter(|g| g.reminders.is_some()).map(|gate| {
+        let mut stopped = stop_worker.subscribe();
+        tokio::spawn(crate::reminders::run(gate, Arc::clone(&state.store), async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }))
+    });
     let retention = tokio::spawn(crate::office::retention::schedule(
         Arc::clone(&state.store),
         state.config.retention.clone(),
@@ -310,6 +321,11 @@ async fn launch(
         && let Err(e) = spending.await
     {
         tracing::error!(error = %e, "the spending gauges did not stop cleanly");
+    }
+    if let Some(reminders) = reminders
+        && let Err(e) = reminders.await
+    {
+        tracing::error!(error = %e, "the waiting room's reminders did not stop cleanly");
     }
     if let Err(e) = retention.await {
         tracing::error!(error = %e, "the retention schedule did not stop cleanly");

@@ -5,7 +5,7 @@
 //! not.
 
 mod back;
-mod cookies;
+pub(crate) mod cookies;
 mod layer;
 mod status;
 mod waiting;
@@ -23,6 +23,7 @@ use crate::secret::SecretHex;
 
 pub use back::ReturnPaths;
 pub use layer::guard;
+pub use waiting::waiting_room_url;
 pub use watch::{sample_metrics, watch};
 
 /// The embedded script that solves the proof of work and polls the queue, by content hash.
@@ -87,6 +88,57 @@ pub struct GateSection {
     pub control_cache_ms: u32,
     /// Adapting admission to the backend's health; off when absent.
     pub adaptive: Option<AdaptiveSection>,
+    /// "Avvisami": a waiting visitor leaves an e-mail address or a mobile number and is told when their turn is near;
+    /// off when absent.
+    pub reminders: Option<RemindersSection>,
+}
+
+/// `[gate.reminders]`: the waiting room offers to tell a visitor, by e-mail or SMS through the outbox, when their
+/// turn is about `lead_minutes` away, with a link back to their place, which is held for them meanwhile. For example:
+///
+/// ```toml
+/// [gate.reminders]
+/// public_url = "https://sportello.example.it"
+/// lead_minutes = 10
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemindersSection {
+    /// The portal's address as visitors reach it (`https://…`), for the link in the message.
+    pub public_url: String,
+    /// How long before their estimated turn a visitor is told, in minutes (1 to 120). Default 10.
+    #[serde(default = "default_lead_minutes")]
+    pub lead_minutes: u32,
+}
+
+fn default_lead_minutes() -> u32 {
+    10
+}
+
+impl RemindersSection {
+    /// The link back to the place `ticket` holds.
+    pub fn resume_url(&self, ticket: &str) -> String {
+        format!("{}/attesa/riprendi?biglietto={ticket}", self.public_url.trim_end_matches('/'))
+    }
+
+    fn check(&self) -> Result<(), GateSetupError> {
+        let url = url::Url::parse(&self.public_url).map_err(|e| {
+            GateSetupError::Reminders(format!("public_url {:?} is not an address: {e}", self.public_url))
+        })?;
+        if !matches!(url.scheme(), "https" | "http") || url.query().is_some() || url.fragment().is_some() {
+            return Err(GateSetupError::Reminders(format!(
+                "public_url {:?}: give the portal's address only, as https://host[:port]",
+                self.public_url
+            )));
+        }
+        if !(1..=120).contains(&self.lead_minutes) {
+            return Err(GateSetupError::Reminders(format!(
+                "lead_minutes = {}: give 1 to 120 minutes",
+                self.lead_minutes
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A retired signing key still accepted on tokens that carry its id.
@@ -146,6 +198,9 @@ pub enum GateSetupError {
     /// Redis did not answer.
     #[error("gate.redis_url: {0}")]
     Redis(#[from] sportello_gate::StateError),
+    /// `[gate.reminders]` is wrong.
+    #[error("gate.reminders: {0}")]
+    Reminders(String),
 }
 
 impl GateSection {
@@ -172,6 +227,9 @@ impl GateSection {
     /// [`GateSection::build`] reading time from `clock`.
     pub async fn build_with(&self, clock: Clock) -> Result<GateApp, GateSetupError> {
         let config = self.settings().validate()?;
+        if let Some(reminders) = &self.reminders {
+            reminders.check()?;
+        }
         let signer = self.signer()?;
         let state: Arc<dyn GateState> = match &self.redis_url {
             Some(url) => Arc::new(RedisState::connect(url, &self.redis_prefix).await?),
@@ -179,6 +237,7 @@ impl GateSection {
         };
         let mut app = GateApp::new(Gate::new(config, signer.clone(), state, clock.clone()), signer, clock);
         app.adaptive = self.adaptive;
+        app.reminders = self.reminders.clone();
         Ok(app)
     }
 }
@@ -191,6 +250,8 @@ pub struct GateApp {
     pub gate: Arc<Gate>,
     /// Adapting admission to the backend's health, when configured.
     pub adaptive: Option<AdaptiveSection>,
+    /// "Avvisami", when configured.
+    pub reminders: Option<RemindersSection>,
     /// The pages a visitor may be sent back to after the queue.
     return_paths: Arc<ReturnPaths>,
     signer: Signer,
@@ -206,7 +267,7 @@ impl std::fmt::Debug for GateApp {
 impl GateApp {
     /// The gate built over `signer` and `clock` (the same ones it was given).
     pub fn new(gate: Gate, signer: Signer, clock: Clock) -> Self {
-        Self { gate: Arc::new(gate), adaptive: None, return_paths: Arc::default(), signer, clock }
+        Self { gate: Arc::new(gate), adaptive: None, reminders: None, return_paths: Arc::default(), signer, clock }
     }
 
     /// This gate sending visitors back only to the pages of `listed` (the portal's route table); until given one it
@@ -222,7 +283,8 @@ impl GateApp {
         self.signer.verify_pass(pass).is_ok_and(|p| p.room == room && p.expires_at > (self.clock)())
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    /// The time by the gate's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         (self.clock)()
     }
 }
@@ -238,6 +300,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: GateApp, limits: Arc<crate:
         .add(Audience::Personal, "/attesa/biglietto", "POST", post(waiting::enter).layer(limited))
         .add(Audience::Personal, "/attesa/stato", "GET", get(waiting::state))
         .add(Audience::Personal, "/attesa/esci", "POST", post(waiting::leave))
+        .add(Audience::Personal, "/attesa/riprendi", "GET", get(waiting::resume))
         .add(Audience::Public, "/stato", "GET", get(status::page))
         .with_state(app)
 }

@@ -255,3 +255,35 @@ pub async fn leave(State(app): State<GateApp>, Query(q): Query<WaitQuery>, heade
     cookies::clear(response.headers_mut(), PASS_COOKIE);
     response
 }
+
+/// The query of `/attesa/riprendi`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResumeQuery {
+    /// The held ticket, as the "avvisami" message carries it.
+    pub biglietto: String,
+    /// `en` for English.
+    pub lang: Option<String>,
+}
+
+/// `GET /attesa/riprendi?biglietto=…`: back to a place held for a visitor who asked to be told ("avvisami"), from the
+/// link in the message, in this browser or another: the ticket goes into the cookie, lasting as long as its hold, and
+/// the waiting room takes it from there (the place, the pass if it is the visitor's turn, or a new place if it was
+/// lost). A ticket that is not the gate's is not kept.
+pub async fn resume(State(app): State<GateApp>, Query(q): Query<ResumeQuery>) -> Response {
+    let english = q.lang.as_deref() == Some("en");
+    let suffix = if english { "&lang=en" } else { "" };
+    let token = q.biglietto.trim();
+    let room = app
+        .signer
+        .verify_ticket(token)
+        .ok()
+        .and_then(|ticket| app.gate.config().room(ticket.room).map(|room| (ticket, room.key.clone())));
+    let Some((ticket, key)) = room else {
+        return Redirect::to(&format!("/attesa?dopo=/{suffix}")).into_response();
+    };
+    let mut response = Redirect::to(&format!("/attesa?stanza={}{suffix}", query::encode(&key))).into_response();
+    let now = app.now();
+    cookies::set(response.headers_mut(), TICKET_COOKIE, token, Some(ticket.refresh_by.max(now)), now);
+    response
+}

@@ -589,12 +589,18 @@ async fn the_status_page_is_public_and_publishes_the_draw_commitment_then_its_se
 
 #[tokio::test]
 async fn the_gate_routes_send_the_caching_headers_their_audience_needs() {
-    let app = spawn_gated(&one_per_second(), system_clock()).await;
+    let config = gated(
+        "no_js_wait_secs = 1",
+        "cittadini",
+        &capacity(1, 1, 2),
+        "[gate.reminders]\npublic_url = \"https://sportello.test.example\"\n",
+    );
+    let app = spawn_gated(&config, system_clock()).await;
     let visitor = Visitor::new(&app);
     admitted_browser(&visitor).await;
     let gate_routes: Vec<&Listed> =
         app.routes.iter().filter(|r| r.path.starts_with("/attesa") || r.path == "/stato").collect();
-    assert_eq!(gate_routes.len(), 5, "{gate_routes:?}");
+    assert_eq!(gate_routes.len(), 7, "{gate_routes:?}");
     for route in gate_routes {
         for method in &route.methods {
             let (page, _) = visitor.send(visitor.client.request(method.clone(), visitor.url(route.path))).await;
@@ -985,4 +991,81 @@ async fn on_the_first_of_april_an_operator_gets_in_at_eight_and_a_citizen_waits_
     let (closed, _) = late.send(late.client.get(late.url(&asked.location))).await;
     assert_eq!(closed.status, 503, "{}", closed.body);
     assert!(closed.body.contains("02/04/2020 08:00"), "{}", closed.body);
+}
+
+/// One admission a second, one person inside at a time, and "avvisami" telling visitors a minute ahead.
+fn with_reminders() -> String {
+    let reminders = "[gate.reminders]\npublic_url = \"https://sportello.test.example\"\nlead_minutes = 1\n";
+    gated("", "cittadini", &capacity(1, 1, 1), reminders)
+}
+
+/// The messages the outbox worker delivered to `recipient`, waiting up to ten seconds for `count` of them.
+async fn delivered_to(app: &Gated, recipient: &str, count: usize) -> Vec<sportello_web::notify::Message> {
+    let mailbox = app._dir.path().join("mailbox.jsonl");
+    for _ in 0..100 {
+        let all = sportello_web::notify::file::FileNotifier::read_mailbox(&mailbox).unwrap_or_default();
+        let mine: Vec<_> = all.into_iter().filter(|m| m.recipient == recipient).collect();
+        if mine.len() >= count {
+            return mine;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} messages to {recipient}");
+}
+
+#[tokio::test]
+async fn a_visitor_who_asks_to_be_told_may_leave_and_comes_back_to_their_place_through_the_link() {
+    let clock = ManualClock::new("2020-04-01T14:05:00Z".parse::<DateTime<Utc>>().unwrap());
+    let app = spawn_gated(&with_reminders(), clock.clock()).await;
+    let inside = Visitor::new(&app);
+    admitted_browser(&inside).await;
+    let away = Visitor::new(&app);
+    assert_eq!(take_a_place(&away).await["position"], 1, "the one slot is taken: second in line");
+
+    let room = away.get("/attesa").await;
+    assert!(room.body.contains("action=\"/attesa/avvisami\""), "the waiting page offers it: {}", room.body);
+    let wrong = away.post("/attesa/avvisami", &[("contatto", "bruno at example"), ("dopo", "/")]).await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("non è un indirizzo e-mail né un numero di cellulare"), "{}", wrong.body);
+    let stranger = Visitor::new(&app);
+    let no_place = stranger.post("/attesa/avvisami", &[("contatto", "carla@example.it")]).await;
+    assert_eq!(no_place.status, 409, "no ticket, nothing to hold: {}", no_place.body);
+
+    let asked = away.post("/attesa/avvisami", &[("contatto", "bruno@example.it"), ("dopo", "/")]).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("Le scriveremo a bruno@example.it"), "{}", asked.body);
+    assert_eq!(asked.cache_control, "no-store, private");
+    let cookie = asked.set_cookies.iter().find(|c| c.starts_with("__Host-sportello_ticket=")).unwrap();
+    assert!(cookie.contains("Max-Age="), "the held ticket outlives the browser session: {cookie}");
+
+    // Away far longer than a ticket lasts unrefreshed; not told while the one inside stays.
+    clock.advance_secs(5 * 60);
+    let tell = || sportello_web::reminders::tell(&app.gate, app.store.as_ref());
+    assert_eq!(tell().await.unwrap(), 0, "their turn is not near");
+    // The one inside leaves: the place comes up, the visitor is told once.
+    let left = inside.post("/attesa/esci", &[]).await;
+    assert_eq!(left.status, 200);
+    assert_eq!(tell().await.unwrap(), 1);
+    assert_eq!(tell().await.unwrap(), 0, "once");
+    let mail = delivered_to(&app, "bruno@example.it", 1).await;
+    assert_eq!(mail.len(), 1);
+    let link = mail[0].body.split_whitespace().find(|w| w.starts_with("https://")).unwrap().to_owned();
+    let path = link.strip_prefix("https://sportello.test.example").expect("a link to the portal");
+    assert!(path.starts_with("/attesa/riprendi?biglietto="), "{path}");
+    assert!(!stranger.post("/attesa/avvisami", &[]).await.body.contains("bruno"), "the contact is shown to no one");
+
+    // From the link, in another browser: the held place, and the visitor's turn.
+    let phone = Visitor::new(&app);
+    let resumed = phone.get(path).await;
+    assert_eq!((resumed.status, resumed.location.as_str()), (303, "/attesa?stanza=cittadini"));
+    let room = phone.get(&resumed.location).await;
+    assert_eq!((room.status, room.location.as_str()), (303, "/"), "admitted: {}", room.body);
+    assert!(phone.cookie(sportello_web::gate::PASS_COOKIE).is_some());
+    assert_eq!(phone.get("/").await.status, 200, "inside");
+
+    // A link that is not the gate's keeps nothing.
+    let forged = Visitor::new(&app);
+    let page = forged.get("/attesa/riprendi?biglietto=AAAA").await;
+    assert_eq!((page.status, page.location.as_str()), (303, "/attesa?dopo=/"));
+    assert!(forged.cookie("__Host-sportello_ticket").is_none());
 }

@@ -54,6 +54,8 @@ pub(super) struct WaitingPage {
     pub(super) back: String,
     pub(super) wait_secs: Option<i64>,
     pub(super) lost: bool,
+    /// "Avvisami" is offered: minutes before the turn the visitor would be told.
+    pub(super) remind: Option<u32>,
 }
 
 #[derive(Template)]
@@ -256,6 +258,7 @@ impl GateApp {
             back: q.back(),
             wait_secs: None,
             lost: false,
+            remind: None,
         }
     }
 
@@ -274,6 +277,7 @@ impl GateApp {
                 let mut page = self.page(q, if waiting.pre_queue { Shown::PreQueue } else { Shown::Waiting });
                 page.refresh = Some((waiting.refresh_secs, q.again(false)));
                 page.position = waiting.position;
+                page.remind = self.reminders.as_ref().filter(|_| waiting.position.is_some()).map(|r| r.lead_minutes);
                 page.eta = waiting.eta_secs.map(|s| format_eta(lang, s));
                 page.opens_at = waiting.opens_at.map(|at| format_at(self, room, at));
                 let mut response = render_with(StatusCode::OK, &page);
