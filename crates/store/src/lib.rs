@@ -52,7 +52,7 @@ pub use office::{AuditReports, MinuteCount, NewOfficer, OfficeSession, OfficeSto
 pub use outbox::{OutboxEntry, OutboxMessage, OutboxStore};
 pub use payments::{
     NewPaymentRun, PaymentMethod, PaymentOutcome, PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, PaymentStore,
-    ReconcileCounts, RunTotal,
+    ReconcileCounts, RunSummary, RunTotal,
 };
 pub use persons::{Persons, PersonsImport, PersonsSummary};
 pub use registry::{RegistryImport, RegistryStore, RegistrySummary};

@@ -23,6 +23,10 @@ pub trait PaymentStore: Send + Sync {
     /// the payment order.
     async fn unnamed_transfers(&self, run: &NewPaymentRun) -> Result<u64, StoreError>;
 
+    /// The last `limit` payment runs, newest first, each with how many payments it holds, their sum, and how many
+    /// the bank confirmed or sent back (returned, or returned and paid again elsewhere): the dashboard's payment runs.
+    async fn payment_runs(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError>;
+
     /// Counts and totals of a run's payments by scheme and method, by scheme then method.
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError>;
 
@@ -173,6 +177,49 @@ pub struct RunTotal {
     pub count: u64,
     /// Their sum.
     pub total: Cents,
+}
+
+/// A payment run with its counts, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The run.
+    pub run: PaymentRun,
+    /// Its payments.
+    pub payments: u64,
+    /// Their sum.
+    pub total: Cents,
+    /// Those the bank confirmed.
+    pub confirmed: u64,
+    /// Those the bank sent back.
+    pub returned: u64,
+}
+
+/// The query [`PaymentStore::payment_runs`] runs, `{limit}` its one parameter's placeholder.
+pub(crate) fn payment_runs_sql(limit: &str) -> String {
+    format!(
+        "SELECT {}, n, total, confirmed, returned FROM payment_runs
+         LEFT JOIN (SELECT run_id, CAST(count(*) AS BIGINT) AS n, CAST(sum(amount_cents) AS BIGINT) AS total,
+                           CAST(sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS BIGINT) AS confirmed,
+                           CAST(sum(CASE WHEN status IN ('returned', 'superseded') THEN 1 ELSE 0 END) AS BIGINT)
+                               AS returned
+                    FROM payments GROUP BY run_id) counted ON counted.run_id = payment_runs.id
+         ORDER BY payment_runs.id DESC LIMIT {limit}",
+        crate::sql::RUN_COLUMNS
+    )
+}
+
+/// A run and its counts, from the columns of [`payment_runs_sql`].
+pub(crate) fn run_summary(row: &impl crate::rows::StoredRow) -> Result<RunSummary, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        u64::try_from(row.opt_int(column)?.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("negative {column}")))
+    };
+    Ok(RunSummary {
+        run: crate::rows::run(row)?,
+        payments: count("n")?,
+        total: Cents::new(row.opt_int("total")?.unwrap_or(0)),
+        confirmed: count("confirmed")?,
+        returned: count("returned")?,
+    })
 }
 
 /// One payment of a run, as its file needs it.

@@ -7,8 +7,8 @@ use sqlx::AssertSqlSafe;
 
 use super::PgStore;
 use super::outbox::enqueue_on;
-use crate::reminders::{Compose, REMINDER_COLUMNS, Reminder, Reminders, reminder};
 use crate::StoreError;
+use crate::reminders::{Compose, REMINDER_COLUMNS, Reminder, Reminders, reminder};
 
 #[async_trait]
 impl Reminders for PgStore {

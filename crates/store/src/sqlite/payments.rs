@@ -87,6 +87,14 @@ impl PaymentStore for SqliteStore {
         payments::count(n, "unnamed transfers")
     }
 
+    async fn payment_runs(&self, limit: u32) -> Result<Vec<crate::RunSummary>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(crate::payments::payment_runs_sql("?1")))
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await?;
+        rows.iter().map(crate::payments::run_summary).collect()
+    }
+
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
         let rows = sqlx::query(
             "SELECT scheme, method, count(*) AS n, sum(amount_cents) AS total FROM payments WHERE run_id = ?1

@@ -6,8 +6,8 @@ use sqlx::AssertSqlSafe;
 
 use super::outbox::enqueue_on;
 use super::{SqliteStore, timestamp};
-use crate::reminders::{Compose, REMINDER_COLUMNS, Reminder, Reminders, reminder};
 use crate::StoreError;
+use crate::reminders::{Compose, REMINDER_COLUMNS, Reminder, Reminders, reminder};
 
 #[async_trait]
 impl Reminders for SqliteStore {

@@ -198,6 +198,26 @@ pub async fn a_returned_payment_is_paid_again_once_after_a_new_iban(backend: Bac
     assert_eq!(all(store, first.id, PaymentMethod::Iban, 10).await.len(), 3);
     let history: Vec<_> = store.payments_of(&person(1)).await.unwrap().into_iter().map(|p| p.status).collect();
     assert_eq!(history, [PaymentStatus::Superseded, PaymentStatus::Scheduled]);
+
+    // The dashboard's runs, newest first: each run's payments, sum, and what the bank confirmed or sent back.
+    let runs: Vec<_> = store
+        .payment_runs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.run.id, r.payments, r.total, r.confirmed, r.returned))
+        .collect();
+    let euros = Cents::from_euros;
+    assert_eq!(
+        runs,
+        [
+            (third.id, 0, euros(0), 0, 0),
+            (second.id, 1, euros(600), 0, 0),
+            (waiting.id, 0, euros(0), 0, 0),
+            (first.id, 3, euros(1800), 1, 1),
+        ]
+    );
+    assert_eq!(store.payment_runs(1).await.unwrap().len(), 1, "at most the limit");
 }
 
 /// Replaces the personal records with those of persons `ns`.

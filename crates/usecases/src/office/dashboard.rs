@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use sportello_domain::Cents;
 use sportello_domain::law::Decrees;
 use sportello_domain::principal::Duty;
-use sportello_store::{MinuteCount, Store};
+use sportello_store::{MinuteCount, RunSummary, Store};
 
 use super::OnDuty;
 use crate::error::UseCaseError;
@@ -76,7 +76,12 @@ pub struct Figures {
     pub spending: Vec<Spending>,
     /// Visitors waiting in the queue, as the waiting room counts them (0 without one).
     pub waiting: u64,
+    /// The last [`RUNS_SHOWN`] payment runs, newest first, with their counts.
+    pub payment_runs: Vec<RunSummary>,
 }
+
+/// How many payment runs the dashboard shows.
+pub const RUNS_SHOWN: u32 = 5;
 
 fn window(count: u64, seconds: f64) -> Window {
     Window { count, per_second: count as f64 / seconds }
@@ -173,7 +178,8 @@ pub async fn read(
             }
         })
         .collect();
-    Ok(Figures { at: now, total, by_scheme, by_channel, by_outcome, per_minute, spending, waiting })
+    let payment_runs = store.payment_runs(RUNS_SHOWN).await?;
+    Ok(Figures { at: now, total, by_scheme, by_channel, by_outcome, per_minute, spending, waiting, payment_runs })
 }
 
 #[cfg(test)]

@@ -67,6 +67,17 @@ struct RoomRow {
     eta: String,
 }
 
+/// A payment run as the page shows it.
+struct RunRow {
+    number: i64,
+    pay_date: String,
+    state: &'static str,
+    payments: u64,
+    total: String,
+    confirmed: u64,
+    returned: u64,
+}
+
 #[derive(Template)]
 #[template(path = "office/dashboard.html")]
 struct DashboardPage {
@@ -89,6 +100,7 @@ struct DashboardPage {
     spending: Vec<SpendingRow>,
     rooms: Vec<RoomRow>,
     waiting: u64,
+    runs: Vec<RunRow>,
 }
 
 fn rate(per_second: f64) -> String {
@@ -227,6 +239,19 @@ pub async fn page(
         spending,
         rooms,
         waiting: figures.waiting,
+        runs: figures
+            .payment_runs
+            .iter()
+            .map(|r| RunRow {
+                number: r.run.id,
+                pay_date: r.run.pay_date.format("%d/%m/%Y").to_string(),
+                state: if r.run.completed_at.is_some() { "file scritti" } else { "in preparazione" },
+                payments: r.payments,
+                total: r.total.to_italian(),
+                confirmed: r.confirmed,
+                returned: r.returned,
+            })
+            .collect(),
     };
     Ok(render_with(StatusCode::OK, &page))
 }

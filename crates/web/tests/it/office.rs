@@ -274,6 +274,7 @@ async fn the_dashboard_s_figures_agree_with_the_store_and_a_forecast_over_the_li
     let auto = officer.get("/ufficio/cruscotto?aggiorna=si").await;
     assert!(auto.body.contains("http-equiv=\"refresh\"") && auto.body.contains("id=\"stop-refresh\""));
     assert!(!page.body.contains("<script"), "no script");
+    assert!(page.body.contains("id=\"no-payment-runs\""), "no run yet");
 
     // What the store holds, counted apart from the dashboard's query.
     let since = app.clock.now() - chrono::TimeDelta::minutes(1);
@@ -300,4 +301,21 @@ async fn the_dashboard_s_figures_agree_with_the_store_and_a_forecast_over_the_li
     let page = officer.get("/ufficio/cruscotto").await;
     assert!(page.body.contains("spending-alert") && page.body.contains("supera il limite"), "{}", page.body);
     assert_eq!(rate_counts(&page.body, "Esito: sospese per i limiti di spesa</th>").1, 1);
+
+    // A payment run: the seven accepted applications, paid in cash at the post office, in one run.
+    let tomorrow = app.clock.now() + chrono::TimeDelta::days(1);
+    let run = sportello_store::NewPaymentRun {
+        pay_date: tomorrow.date_naive(),
+        debtor_name: "INPS".to_owned(),
+        debtor_iban: "IT60X0542811101000000123456".to_owned(),
+        debtor_bic: "BPPIITRRXXX".to_owned(),
+        at: app.clock.now(),
+        accepted_before: tomorrow,
+    };
+    let (run, _) = app.store.start_payment_run(&run).await.unwrap();
+    let page = officer.get("/ufficio/cruscotto").await;
+    let row = page.body.split("id=\"payment-runs\"").nth(1).expect("the runs' table").split("</tr>").nth(1).unwrap();
+    let cells: Vec<&str> = row.split("<td>").skip(1).map(|c| c.split("</td>").next().unwrap()).collect();
+    assert!(row.contains(&format!("<th scope=\"row\">{}</th>", run.id)), "{row}");
+    assert_eq!(cells[1..], ["in preparazione", "7", "4.200,00 €", "0", "0"], "{row}");
 }
