@@ -167,6 +167,8 @@ class Journey extends Pages {
     const position = (await page.locator("#gate-position-number").textContent()).trim();
     await this.expect(page, position === "1", `position 1 in the queue, not ${position}`);
     await this.check(page, "attesa-coda");
+    const remind = await page.locator('form[action="/attesa/avvisami"] input[name="contatto"]').count();
+    await this.expect(page, remind === 1, "the waiting room to offer to tell the citizen when the turn is near");
 
     // The visitor ahead gives the place back; the waiting page, polling, lets the citizen in by itself.
     await this.step(ahead, "the visitor ahead leaves", async () => {

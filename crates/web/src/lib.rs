@@ -30,6 +30,7 @@ pub mod server;
 pub mod shed;
 pub mod situation;
 pub mod state;
+pub mod throughput;
 pub mod viewer;
 
 pub mod notify;

@@ -239,6 +239,7 @@ struct OpenStatusPage {
     lang: Lang,
     lang_suffix: &'static str,
     last_update: &'static str,
+    received: Option<crate::throughput::ReceivedLine>,
 }
 
 /// How long shared caches may keep the status of a portal without a waiting room (seconds), as with one.
@@ -246,12 +247,17 @@ const STATUS_MAX_AGE: u32 = 5;
 
 /// `GET /stato` when no waiting room stands in front of the portal: open, no queue. Asking for JSON gives the
 /// waiting room's format with no room in it, so that tools read one format whether or not there is a gate.
-pub async fn open_status(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+pub async fn open_status(
+    State(throughput): State<crate::throughput::Throughput>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     let lang = query.lang();
     let response = if crate::render::wants_json(&headers) {
         Json(Vec::<()>::new()).into_response()
     } else {
-        render(&OpenStatusPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE })
+        let received = throughput.received().await;
+        render(&OpenStatusPage { lang, lang_suffix: lang_suffix(lang), last_update: LAST_UPDATE, received })
     };
     // The page and the JSON share the URL: a shared cache must keep them apart.
     let mut response = security::public(STATUS_MAX_AGE, response);

@@ -138,6 +138,7 @@ impl Portal {
 fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedder>) -> Routes {
     let http = state.config.http.clone();
     let limits = Arc::clone(&auth.limits);
+    let throughput = crate::throughput::Throughput::new(Arc::clone(&state.store), Arc::clone(&auth.clock));
     let portal = Routes::new()
         .add(Audience::Public, "/", "GET", get(pages::home))
         .add(Audience::Public, "/accessibilita", "GET", get(pages::accessibility))
@@ -154,10 +155,10 @@ fn routes(state: AppState, auth: Auth, gate: Option<GateApp>, shedder: Arc<Shedd
         .merge(crate::intermediaries::routes(state.clone(), auth.clone()))
         .merge(auth::routes(state.clone(), auth));
     // The waiting room sends visitors back only to pages this table serves.
-    let gate = gate.map(|gate| gate.returning_to(portal.listed()));
+    let gate = gate.map(|gate| gate.returning_to(portal.listed()).counting(throughput.clone()));
     // `/stato` is always there: the waiting room's when there is one, otherwise a page saying the portal is open.
     let gate_routes = gate.clone().map_or_else(
-        || Routes::new().add(Audience::Public, "/stato", "GET", get(pages::open_status)),
+        || Routes::new().add(Audience::Public, "/stato", "GET", get(pages::open_status)).with_state(throughput),
         |gate| crate::gate::routes(gate, Arc::clone(&limits)),
     );
     let reminder_routes = match gate.clone().filter(|g| g.reminders.is_some()) {

@@ -112,7 +112,7 @@ fn screenshots(scratch: PathBuf) -> PathBuf {
 
 /// A gated portal: one room over everything, open since the first of April, with room for one person inside (so
 /// the journey's citizen waits behind a first visitor), easy proofs of work, refreshes every second; PINs go to the
-/// mailbox file; a payment run is announced.
+/// mailbox file; a payment run is announced; the waiting room offers "avvisami".
 fn config(mailbox: &Path) -> String {
     // A payment run a month ahead, which the receipt names.
     let run = (chrono::Utc::now() + chrono::TimeDelta::days(30)).format("%Y-%m-%d");
@@ -121,7 +121,8 @@ fn config(mailbox: &Path) -> String {
          [gate]\nsigning_key = \"{}\"\ncontrol_cache_ms = 0\n\n[gate.pow]\nmin_bits = 4\nmax_bits = 6\n\n\
          [[gate.rooms]]\nkey = \"cittadini\"\npath = \"/\"\nwindows = [{{ from = \"2020-04-01T16:00\" }}]\n\
          capacity = {{ admit_per_sec = 10, burst = 10, max_active = 1, pass_ttl_secs = 600, claim_grace_secs = 60, \
-         refresh_interval_secs = 1, ticket_ttl_secs = 30 }}\n",
+         refresh_interval_secs = 1, ticket_ttl_secs = 30 }}\n\n\
+         [gate.reminders]\npublic_url = \"http://127.0.0.1\"\n",
         mailbox.display(),
         "07".repeat(32)
     )

@@ -106,32 +106,12 @@ pub async fn read(
     waiting: u64,
     now: DateTime<Utc>,
 ) -> Result<Figures, UseCaseError> {
-    let this_minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
-    let hour_start = this_minute - Duration::minutes(59);
+    let frame = Frame::at(now);
+    let hour_start = frame.hour_start;
     let counts = store.submissions_since(hour_start).await?;
-    let minute_start = now - Duration::seconds(60);
-    // The last minute counts whole minutes' buckets that overlap it, weighted by the overlap: the store counts by
-    // minute, and the rate over the last 60 seconds is read from the current minute and the share of the one before.
-    let previous = this_minute - Duration::minutes(1);
-    let previous_share = ((this_minute - minute_start).num_milliseconds() as f64 / 60_000.0).clamp(0.0, 1.0);
-    let in_minute = |c: &MinuteCount| -> f64 {
-        if c.minute == this_minute {
-            c.count as f64
-        } else if c.minute == previous {
-            c.count as f64 * previous_share
-        } else {
-            0.0
-        }
-    };
-    let hour_seconds = ((now - hour_start).num_milliseconds() as f64 / 1000.0).max(1.0);
     let line = |key: String, rows: &[&MinuteCount]| {
-        let minute: f64 = rows.iter().map(|c| in_minute(c)).sum();
-        let hour: u64 = rows.iter().map(|c| c.count).sum();
-        Line {
-            key,
-            minute: Window { count: minute.round() as u64, per_second: minute / 60.0 },
-            hour: window(hour, hour_seconds),
-        }
+        let (minute, hour) = frame.windows(rows.iter().copied());
+        Line { key, minute, hour }
     };
     let grouped = |key: fn(&MinuteCount) -> &str| {
         let mut groups: BTreeMap<&str, Vec<&MinuteCount>> = BTreeMap::new();
@@ -180,6 +160,61 @@ pub async fn read(
         .collect();
     let payment_runs = store.payment_runs(RUNS_SHOWN).await?;
     Ok(Figures { at: now, total, by_scheme, by_channel, by_outcome, per_minute, spending, waiting, payment_runs })
+}
+
+/// Applications received lately, for everyone to see on the public status page: counts only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// In the last minute.
+    pub minute: Window,
+    /// In the last hour.
+    pub hour: Window,
+}
+
+/// What the portal received in the last minute and hour at `now`, from the same per-minute counts as the dashboard.
+pub async fn received(store: &dyn Store, now: DateTime<Utc>) -> Result<Received, UseCaseError> {
+    let frame = Frame::at(now);
+    let counts = store.submissions_since(frame.hour_start).await?;
+    let (minute, hour) = frame.windows(counts.iter());
+    Ok(Received { minute, hour })
+}
+
+/// The last minute and the last hour at a moment, as the store's per-minute counts cover them.
+struct Frame {
+    this_minute: DateTime<Utc>,
+    previous: DateTime<Utc>,
+    /// How much of the previous minute lies within the last 60 seconds.
+    previous_share: f64,
+    hour_start: DateTime<Utc>,
+    hour_seconds: f64,
+}
+
+impl Frame {
+    fn at(now: DateTime<Utc>) -> Self {
+        let this_minute = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
+        let hour_start = this_minute - Duration::minutes(59);
+        let previous = this_minute - Duration::minutes(1);
+        let previous_share =
+            ((this_minute - (now - Duration::seconds(60))).num_milliseconds() as f64 / 60_000.0).clamp(0.0, 1.0);
+        let hour_seconds = ((now - hour_start).num_milliseconds() as f64 / 1000.0).max(1.0);
+        Self { this_minute, previous, previous_share, hour_start, hour_seconds }
+    }
+
+    /// The last minute's and the last hour's submissions among `counts`. The last minute counts whole minutes'
+    /// buckets that overlap it, weighted by the overlap: the store counts by minute, and the rate over the last 60
+    /// seconds is read from the current minute and the share of the one before.
+    fn windows<'a>(&self, counts: impl Iterator<Item = &'a MinuteCount>) -> (Window, Window) {
+        let (mut minute, mut hour) = (0.0, 0);
+        for c in counts {
+            if c.minute == self.this_minute {
+                minute += c.count as f64;
+            } else if c.minute == self.previous {
+                minute += c.count as f64 * self.previous_share;
+            }
+            hour += c.count;
+        }
+        (Window { count: minute.round() as u64, per_second: minute / 60.0 }, window(hour, self.hour_seconds))
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The admission gate in front of the portal: the `[gate]` configuration, the tower layer that lets pass holders
 //! through and sends everyone else to the waiting room, the waiting room's pages and JSON, and the public status
 //! page. The decisions (capacity, tickets, passes, the draw) are `sportello_gate`'s; this module only carries
-//! them over HTTP. Nothing here touches the database: the waiting room must stand when the portal behind it does
-//! not.
+//! them over HTTP. Nothing here touches the database — the waiting room must stand when the portal behind it does
+//! not — but the status page's count of applications received, which it leaves out when the database does not
+//! answer within a quarter of a second (`crate::throughput`).
 
 mod back;
 pub(crate) mod cookies;
@@ -252,6 +253,8 @@ pub struct GateApp {
     pub adaptive: Option<AdaptiveSection>,
     /// "Avvisami", when configured.
     pub reminders: Option<RemindersSection>,
+    /// The applications received lately, for the status page, when the portal's store is at hand.
+    pub throughput: Option<crate::throughput::Throughput>,
     /// The pages a visitor may be sent back to after the queue.
     return_paths: Arc<ReturnPaths>,
     signer: Signer,
@@ -267,7 +270,21 @@ impl std::fmt::Debug for GateApp {
 impl GateApp {
     /// The gate built over `signer` and `clock` (the same ones it was given).
     pub fn new(gate: Gate, signer: Signer, clock: Clock) -> Self {
-        Self { gate: Arc::new(gate), adaptive: None, reminders: None, return_paths: Arc::default(), signer, clock }
+        Self {
+            gate: Arc::new(gate),
+            adaptive: None,
+            reminders: None,
+            throughput: None,
+            return_paths: Arc::default(),
+            signer,
+            clock,
+        }
+    }
+
+    /// This gate's status page showing the applications `throughput` reads.
+    #[must_use]
+    pub fn counting(self, throughput: crate::throughput::Throughput) -> Self {
+        Self { throughput: Some(throughput), ..self }
     }
 
     /// This gate sending visitors back only to the pages of `listed` (the portal's route table); until given one it

@@ -1,6 +1,7 @@
 //! `GET /stato`: every room's public state — open or not, the queue, the admission rate, and the pre-queue draw's
 //! commitment (and, once open, its seed) so that anyone can check the order of the draw (`crates/gate/DRAW.md`).
 //! The same for everyone, so shared caches may keep it for a few seconds: on a click day they absorb the refreshes.
+//! With the portal's store at hand (`GateApp::throughput`), also the applications received lately.
 
 use askama::Template;
 use axum::Json;
@@ -43,6 +44,7 @@ struct StatusPage {
     lang_suffix: &'static str,
     last_update: &'static str,
     rooms: Vec<RoomLine>,
+    received: Option<crate::throughput::ReceivedLine>,
 }
 
 fn line(app: &GateApp, lang: Lang, view: RoomView) -> RoomLine {
@@ -114,12 +116,17 @@ pub async fn page(State(app): State<GateApp>, Query(query): Query<LangQuery>, he
         Json(views).into_response()
     } else {
         let rooms = views.into_iter().map(|v| line(&app, lang, v)).collect();
+        let received = match &app.throughput {
+            Some(throughput) => throughput.received().await,
+            None => None,
+        };
         let page = StatusPage {
             lang,
             switch_url: lang.pick("/stato?lang=en", "/stato"),
             lang_suffix: lang_suffix(lang),
             last_update: LAST_UPDATE,
             rooms,
+            received,
         };
         render_with(StatusCode::OK, &page)
     };

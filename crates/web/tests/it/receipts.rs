@@ -257,6 +257,17 @@ async fn the_status_page_is_there_without_a_waiting_room_in_plain_words() {
     assert_eq!(json.json::<serde_json::Value>().await.unwrap(), json!([]), "no room, no queue");
     let home = browser.get("/").await;
     assert!(home.body.contains("href=\"/stato\""), "every page's footer links to it");
+
+    // What the portal receives, for everyone to see: counts only, read afresh every few seconds.
+    assert!(page.body.contains("id=\"received-hour\">0<"), "nothing yet: {}", page.body);
+    for n in 1..=3 {
+        app.application_of(cf(&format!("RSSMRA80A0{n}H501")), &format!("stato-{n}")).await;
+    }
+    tokio::time::sleep(sportello_web::throughput::KEEP).await;
+    let page = browser.get("/stato").await;
+    assert!(page.body.contains("id=\"received-hour\">3<"), "{}", page.body);
+    let english = browser.get("/stato?lang=en").await;
+    assert!(english.body.contains("Per second, over the last minute"), "{}", english.body);
 }
 
 #[tokio::test]

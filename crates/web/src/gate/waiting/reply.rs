@@ -258,7 +258,9 @@ impl GateApp {
             back: q.back(),
             wait_secs: None,
             lost: false,
-            remind: None,
+            // The script takes a place within seconds of the challenge, and the form needs nothing else: offered from
+            // the start to those with JavaScript, once in the queue to those without.
+            remind: self.reminders.as_ref().filter(|_| matches!(shown, Shown::Challenge)).map(|r| r.lead_minutes),
         }
     }
 
