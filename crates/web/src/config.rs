@@ -44,6 +44,8 @@ pub struct Config {
     /// SPID and CIE through the OpenID Connect Federation; off when the section is absent.
     #[serde(default)]
     pub federation: Option<crate::auth::oidc::settings::FederationSection>,
+    /// Logging in with the CNS or a CIE's certificate, on a listener of its own; off when absent.
+    pub cns: Option<crate::auth::cns::CnsSection>,
     /// How long delivered messages and audit rows are kept, and how often they are purged.
     #[serde(default)]
     pub retention: crate::office::retention::RetentionConfig,

@@ -20,7 +20,10 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use crate::auth::cns::PeerCertificate;
 
 /// How the accept loop treats connections.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +40,20 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve`], over TLS with `tls` when given: each request of a connection whose client authenticated with a
+/// certificate carries it as [`PeerCertificate`] (the CNS listener). A handshake that does not complete within the
+/// header read timeout, or that the TLS layer refuses (a certificate from another CA, expired…), closes the
+/// connection.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
@@ -65,17 +82,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            let router = router.clone();
-            async move {
-                let Ok(response) = router.oneshot(request.map(axum::body::Body::new)).await;
-                Ok::<_, Infallible>(response)
-            }
-        });
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let header_read_timeout = limits.header_read_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
             // hyper's header timer starts with the first byte: a connection that never sends one is cut here.
             let mut first = [0u8; 1];
@@ -83,8 +93,26 @@ pub async fn serve(
                 drop(permit);
                 return;
             }
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
+            let outcome = match tls {
+                None => {
+                    let service = service(router, peer, None);
+                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
+                }
+                Some(acceptor) => match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let certificate =
+                            stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+                        let service = service(router, peer, certificate.map(PeerCertificate));
+                        watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await
+                    }
+                    Ok(Err(e)) => {
+                        tracing::info!(error = %e, "TLS handshake refused");
+                        Ok(())
+                    }
+                    Err(_) => Ok(()),
+                },
+            };
+            if let Err(e) = outcome {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);
@@ -93,4 +121,31 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The router as hyper's service for one connection: each request carries the peer's address, and the client's
+/// certificate when it gave one.
+fn service(
+    router: Router,
+    peer: SocketAddr,
+    certificate: Option<PeerCertificate>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        if let Some(certificate) = &certificate {
+            request.extensions_mut().insert(certificate.clone());
+        }
+        let router = router.clone();
+        async move {
+            let Ok(response) = router.oneshot(request.map(axum::body::Body::new)).await;
+            Ok::<_, Infallible>(response)
+        }
+    })
 }

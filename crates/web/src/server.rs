@@ -308,11 +308,30 @@ async fn launch(
         },
     ));
     let router = routes.into_parts().0;
+    // The CNS listener serves the same routes, over TLS asking for a client certificate: only there is one asked for.
+    let cards = match &state.config.cns {
+        Some(section) => {
+            let tls = section.tls().map_err(std::io::Error::other)?;
+            let cards = TcpListener::bind(section.listen).await?;
+            tracing::info!(address = %cards.local_addr()?, "CNS logins are served on their own listener");
+            let mut stopped = stop_worker.subscribe();
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            Some(tokio::spawn(crate::serve::serve_with(cards, router.clone(), limits, Some(acceptor), async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })))
+        }
+        None => None,
+    };
     let served = crate::serve::serve(listener, router, limits, async move {
         shutdown.await;
         let _ = stop_worker.send(true);
     })
     .await;
+    if let Some(cards) = cards
+        && let Ok(Err(e)) = cards.await
+    {
+        tracing::error!(error = %e, "the CNS listener failed");
+    }
     if let Some(metrics) = metrics
         && let Ok(Err(e)) = metrics.await
     {

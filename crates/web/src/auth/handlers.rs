@@ -306,6 +306,8 @@ struct LoginPage {
     locked: Option<String>,
     /// SPID's providers and CIE, when `[federation]` is configured.
     federation: Option<super::oidc::Links>,
+    /// Where to log in with a card (CNS or CIE in a reader), when `[cns]` is configured.
+    card_url: Option<String>,
 }
 
 impl LoginPage {
@@ -321,6 +323,12 @@ impl LoginPage {
             refused: false,
             locked: None,
             federation: state.auth.oidc.as_ref().map(|door| door.cached_links()),
+            card_url: state
+                .app
+                .config
+                .cns
+                .as_ref()
+                .map(|cns| format!("{}{}{}", cns.url.trim_end_matches('/'), super::cns::PATH, lang_suffix(lang))),
         }
     }
 }

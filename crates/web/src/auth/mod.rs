@@ -16,6 +16,7 @@ use crate::pin::PinHasher;
 use crate::routes::{Audience, Routes};
 use crate::state::AppState;
 
+pub mod cns;
 pub mod csrf;
 pub mod device;
 pub mod handlers;
@@ -115,6 +116,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         Some(_) => oidc::routes(AuthState { app: app.clone(), auth: auth.clone() }),
         None => Routes::new(),
     };
+    let card = match app.config.cns {
+        Some(_) => Routes::new()
+            .add(Audience::Personal, cns::PATH, "GET", get(cns::login))
+            .with_state(AuthState { app: app.clone(), auth: auth.clone() }),
+        None => Routes::new(),
+    };
     Routes::new()
         .add(
             Audience::Personal,
@@ -126,4 +133,5 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: AppState, auth: Auth) -> Ro
         .add(Audience::Personal, "/esci", "POST", post(handlers::logout))
         .with_state(AuthState { app, auth })
         .merge(federation)
+        .merge(card)
 }

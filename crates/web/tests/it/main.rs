@@ -6,6 +6,7 @@ mod apply;
 mod assets;
 mod auth;
 mod caching;
+mod cns;
 mod contact_center;
 mod declarations;
 mod federation;
