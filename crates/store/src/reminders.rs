@@ -65,6 +65,35 @@ pub trait Reminders: Send + Sync {
     async fn purge_reminders(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// The statement storing a reminder, or replacing the one for the same place; `p` is the backend's placeholder prefix
+/// (`?` or `$`).
+pub(crate) fn upsert_sql(p: char) -> String {
+    format!(
+        "INSERT INTO waiting_reminders (room, window_id, place, channel, recipient, ticket, created_at, expires_at)
+         VALUES ({p}1, {p}2, {p}3, {p}4, {p}5, {p}6, {p}7, {p}8)
+         ON CONFLICT (room, window_id, place) DO UPDATE SET
+             channel = excluded.channel, recipient = excluded.recipient, ticket = excluded.ticket,
+             created_at = excluded.created_at, expires_at = excluded.expires_at"
+    )
+}
+
+/// The statement taking the reminders to send: at most `{p}4` of room `{p}1`'s window `{p}2` below place `{p}3`,
+/// lowest first, deleted and returned; `lock` is what the backend adds so that concurrent takers skip each other's
+/// rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite, whose one writer serialises them).
+pub(crate) fn take_sql(p: char, lock: &str) -> String {
+    format!(
+        "DELETE FROM waiting_reminders WHERE (room, window_id, place) IN (
+             SELECT room, window_id, place FROM waiting_reminders
+             WHERE room = {p}1 AND window_id = {p}2 AND place < {p}3 ORDER BY place LIMIT {p}4 {lock})
+         RETURNING {REMINDER_COLUMNS}"
+    )
+}
+
+/// A place as the database stores it.
+pub(crate) fn place_to_db(place: u64) -> Result<i64, StoreError> {
+    i64::try_from(place).map_err(|_| StoreError::Corrupt("place beyond i64".into()))
+}
+
 /// The columns [`reminder`] reads.
 pub(crate) const REMINDER_COLUMNS: &str = "room, window_id, place, channel, recipient, ticket, created_at, expires_at";
 

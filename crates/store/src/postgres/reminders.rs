@@ -8,29 +8,22 @@ use sqlx::AssertSqlSafe;
 use super::PgStore;
 use super::outbox::enqueue_on;
 use crate::StoreError;
-use crate::reminders::{Compose, REMINDER_COLUMNS, Reminder, Reminders, reminder};
+use crate::reminders::{Compose, Reminder, Reminders, place_to_db, reminder, take_sql, upsert_sql};
 
 #[async_trait]
 impl Reminders for PgStore {
     async fn add_reminder(&self, r: Reminder) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO waiting_reminders
-                 (room, window_id, place, channel, recipient, ticket, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (room, window_id, place) DO UPDATE SET
-                 channel = excluded.channel, recipient = excluded.recipient, ticket = excluded.ticket,
-                 created_at = excluded.created_at, expires_at = excluded.expires_at",
-        )
-        .bind(&r.room)
-        .bind(i64::from(r.window))
-        .bind(i64::try_from(r.place).map_err(|_| StoreError::Corrupt("place beyond i64".into()))?)
-        .bind(&r.channel)
-        .bind(&r.recipient)
-        .bind(&r.ticket)
-        .bind(r.created_at.trunc_subsecs(6))
-        .bind(r.expires_at.trunc_subsecs(6))
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(AssertSqlSafe(upsert_sql('$')))
+            .bind(&r.room)
+            .bind(i64::from(r.window))
+            .bind(place_to_db(r.place)?)
+            .bind(&r.channel)
+            .bind(&r.recipient)
+            .bind(&r.ticket)
+            .bind(r.created_at.trunc_subsecs(6))
+            .bind(r.expires_at.trunc_subsecs(6))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -43,19 +36,13 @@ impl Reminders for PgStore {
         compose: Compose<'_>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "DELETE FROM waiting_reminders WHERE (room, window_id, place) IN (
-                 SELECT room, window_id, place FROM waiting_reminders
-                 WHERE room = $1 AND window_id = $2 AND place < $3 ORDER BY place LIMIT $4
-                 FOR UPDATE SKIP LOCKED)
-             RETURNING {REMINDER_COLUMNS}"
-        )))
-        .bind(room)
-        .bind(i64::from(window))
-        .bind(i64::try_from(below).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sqlx::query(AssertSqlSafe(take_sql('$', "FOR UPDATE SKIP LOCKED")))
+            .bind(room)
+            .bind(i64::from(window))
+            .bind(i64::try_from(below).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
         for row in &rows {
             enqueue_on(&mut tx, &compose(&reminder(row)?)).await?;
         }
