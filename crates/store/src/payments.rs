@@ -194,34 +194,6 @@ pub struct RunSummary {
     pub returned: u64,
 }
 
-/// The query [`PaymentStore::payment_runs`] runs, `{limit}` its one parameter's placeholder.
-pub(crate) fn payment_runs_sql(limit: &str) -> String {
-    format!(
-        "SELECT {}, n, total, confirmed, returned FROM payment_runs
-         LEFT JOIN (SELECT run_id, CAST(count(*) AS BIGINT) AS n, CAST(sum(amount_cents) AS BIGINT) AS total,
-                           CAST(sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS BIGINT) AS confirmed,
-                           CAST(sum(CASE WHEN status IN ('returned', 'superseded') THEN 1 ELSE 0 END) AS BIGINT)
-                               AS returned
-                    FROM payments GROUP BY run_id) counted ON counted.run_id = payment_runs.id
-         ORDER BY payment_runs.id DESC LIMIT {limit}",
-        crate::sql::RUN_COLUMNS
-    )
-}
-
-/// A run and its counts, from the columns of [`payment_runs_sql`].
-pub(crate) fn run_summary(row: &impl crate::rows::StoredRow) -> Result<RunSummary, StoreError> {
-    let count = |column: &str| -> Result<u64, StoreError> {
-        u64::try_from(row.opt_int(column)?.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("negative {column}")))
-    };
-    Ok(RunSummary {
-        run: crate::rows::run(row)?,
-        payments: count("n")?,
-        total: Cents::new(row.opt_int("total")?.unwrap_or(0)),
-        confirmed: count("confirmed")?,
-        returned: count("returned")?,
-    })
-}
-
 /// One payment of a run, as its file needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRow {

@@ -11,7 +11,8 @@ use sportello_domain::{Cents, CodiceFiscale, Date, IdempotencyKey, ProtocolNumbe
 use crate::credentials::{FirstHalfTo, PinCredential, PinLock};
 use crate::{
     Application, ApplicationStatus, AuditEntry, Budget, BudgetEvent, OutboxEntry, OutboxMessage, PaymentMethod,
-    PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, RegistrySummary, RunTotal, Session, SessionKind, StoreError,
+    PaymentRecord, PaymentRow, PaymentRun, PaymentStatus, RegistrySummary, RunSummary, RunTotal, Session, SessionKind,
+    StoreError,
 };
 
 /// One row as a backend returned it. A value of the wrong type, or out of range, is corruption, not a driver
@@ -349,4 +350,18 @@ mod tests {
         let err = reasons(serde_json::json!([{ "article": "27", "met": true }])).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
     }
+}
+
+/// A run and its counts, from the columns of [`payment_runs_sql`].
+pub(crate) fn run_summary(row: &impl StoredRow) -> Result<RunSummary, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        u64::try_from(row.opt_int(column)?.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("negative {column}")))
+    };
+    Ok(RunSummary {
+        run: run(row)?,
+        payments: count("n")?,
+        total: Cents::new(row.opt_int("total")?.unwrap_or(0)),
+        confirmed: count("confirmed")?,
+        returned: count("returned")?,
+    })
 }

@@ -40,3 +40,17 @@ pub(crate) fn payable(cutoff: &str) -> String {
          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.application_id = a.id AND p.status <> 'superseded')"
     )
 }
+
+/// The query [`crate::PaymentStore::payment_runs`] runs, `{limit}` its one parameter's placeholder.
+pub(crate) fn payment_runs_sql(limit: &str) -> String {
+    format!(
+        "SELECT {}, n, total, confirmed, returned FROM payment_runs
+         LEFT JOIN (SELECT run_id, CAST(count(*) AS BIGINT) AS n, CAST(sum(amount_cents) AS BIGINT) AS total,
+                           CAST(sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END) AS BIGINT) AS confirmed,
+                           CAST(sum(CASE WHEN status IN ('returned', 'superseded') THEN 1 ELSE 0 END) AS BIGINT)
+                               AS returned
+                    FROM payments GROUP BY run_id) counted ON counted.run_id = payment_runs.id
+         ORDER BY payment_runs.id DESC LIMIT {limit}",
+        RUN_COLUMNS
+    )
+}

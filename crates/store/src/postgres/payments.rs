@@ -95,11 +95,11 @@ impl PaymentStore for PgStore {
     }
 
     async fn payment_runs(&self, limit: u32) -> Result<Vec<crate::RunSummary>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(crate::payments::payment_runs_sql("$1")))
+        let rows = sqlx::query(AssertSqlSafe(crate::sql::payment_runs_sql("$1")))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(crate::payments::run_summary).collect()
+        rows.iter().map(crate::rows::run_summary).collect()
     }
 
     async fn run_totals(&self, run_id: i64) -> Result<Vec<RunTotal>, StoreError> {
