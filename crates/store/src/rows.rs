@@ -329,6 +329,20 @@ pub(crate) fn person(row: &impl StoredRow) -> Result<PersonRecord, StoreError> {
     })
 }
 
+/// A run and its counts, from the columns of [`payment_runs_sql`].
+pub(crate) fn run_summary(row: &impl StoredRow) -> Result<RunSummary, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        u64::try_from(row.opt_int(column)?.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("negative {column}")))
+    };
+    Ok(RunSummary {
+        run: run(row)?,
+        payments: count("n")?,
+        total: Cents::new(row.opt_int("total")?.unwrap_or(0)),
+        confirmed: count("confirmed")?,
+        returned: count("returned")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,18 +364,4 @@ mod tests {
         let err = reasons(serde_json::json!([{ "article": "27", "met": true }])).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
     }
-}
-
-/// A run and its counts, from the columns of [`payment_runs_sql`].
-pub(crate) fn run_summary(row: &impl StoredRow) -> Result<RunSummary, StoreError> {
-    let count = |column: &str| -> Result<u64, StoreError> {
-        u64::try_from(row.opt_int(column)?.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("negative {column}")))
-    };
-    Ok(RunSummary {
-        run: run(row)?,
-        payments: count("n")?,
-        total: Cents::new(row.opt_int("total")?.unwrap_or(0)),
-        confirmed: count("confirmed")?,
-        returned: count("returned")?,
-    })
 }
