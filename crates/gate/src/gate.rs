@@ -278,18 +278,23 @@ impl Gate {
         }
     }
 
-    /// Keeps a waiting visitor's place while they are away, until `until`: the visit as [`Gate::refresh`] finds it, its
-    /// ticket re-signed to need no refresh before `until` when the visitor is waiting with a known place (not in the
-    /// pre-queue before the draw). Anything else (admitted already, pre-queue, place lost) is returned as found. The
-    /// place is the same: coming back after it was admitted and its claim grace ran out still loses it.
-    pub async fn hold(&self, ticket_token: &str, until: DateTime<Utc>) -> Result<(Visit, Option<Ticket>), GateError> {
+    /// Keeps a waiting visitor's place while they are away: the visit as [`Gate::refresh`] finds it, its ticket
+    /// re-signed to need no refresh before `until(&waiting)` (given the place and its estimated wait) when the visitor
+    /// is waiting with a known place (not in the pre-queue before the draw), with the held ticket. Anything else
+    /// (admitted already, pre-queue, place lost) is returned as found. The place is the same: coming back after it was
+    /// admitted and its claim grace ran out still loses it.
+    pub async fn hold(
+        &self,
+        ticket_token: &str,
+        until: impl FnOnce(&Waiting) -> DateTime<Utc>,
+    ) -> Result<(Visit, Option<Ticket>), GateError> {
         let visit = self.refresh(ticket_token).await?;
         let Visit::Waiting(waiting) = visit else { return Ok((visit, None)) };
         if waiting.position.is_none() {
             return Ok((Visit::Waiting(waiting), None));
         }
         let ticket = self.signer.verify_ticket(&waiting.ticket)?;
-        let held = Ticket { refresh_by: ticket.refresh_by.max(whole_seconds(until)), ..ticket };
+        let held = Ticket { refresh_by: ticket.refresh_by.max(whole_seconds(until(&waiting))), ..ticket };
         let token = self.signer.sign_ticket(&held)?;
         Ok((Visit::Waiting(Waiting { ticket: token, ..waiting }), Some(held)))
     }

@@ -146,16 +146,11 @@ pub async fn remind(State(app): State<RemindApp>, headers: HeaderMap, Form(form)
         );
     };
     let now = app.gate.now();
-    let found = match app.gate.gate.refresh(ticket).await {
-        Ok(Visit::Waiting(waiting)) if waiting.position.is_some() => waiting,
-        // It is the visitor's turn already, or the place was lost: the waiting room says which.
-        Ok(_) | Err(sportello_gate::GateError::Token(_)) => return Redirect::to(&back_url).into_response(),
-        Err(e) => return unavailable(&page, lang, &e.to_string()),
-    };
-    let until = hold_until(now, found.eta_secs.unwrap_or(0), settings.lead_minutes);
-    let held = match app.gate.gate.hold(&found.ticket, until).await {
+    let lead = settings.lead_minutes;
+    let held = match app.gate.gate.hold(ticket, |w| hold_until(now, w.eta_secs.unwrap_or(0), lead)).await {
         Ok((Visit::Waiting(waiting), Some(held))) => (waiting, held),
-        Ok(_) => return Redirect::to(&back_url).into_response(),
+        // It is the visitor's turn already, in the pre-queue, or the place was lost: the waiting room says which.
+        Ok(_) | Err(sportello_gate::GateError::Token(_)) => return Redirect::to(&back_url).into_response(),
         Err(e) => return unavailable(&page, lang, &e.to_string()),
     };
     let (waiting, ticket) = held;

@@ -99,7 +99,7 @@ async fn a_held_place_waits_for_its_visitor_until_its_time_and_no_longer(backend
     admitted(&join(&gate, CITIZENS).await);
     let ticket = waiting(&join(&gate, CITIZENS).await).ticket.clone();
     let until = clock.now() + TimeDelta::minutes(20);
-    let (visit, held) = gate.hold(&ticket, until).await.unwrap();
+    let (visit, held) = gate.hold(&ticket, |_| until).await.unwrap();
     assert_eq!(held.map(|t| t.refresh_by), Some(until), "held until then");
     assert_eq!(waiting(&visit).position, Some(1), "the same place");
     let held = waiting(&visit).ticket.clone();
@@ -116,7 +116,7 @@ async fn a_held_place_waits_for_its_visitor_until_its_time_and_no_longer(backend
     // A visit that is not a wait is returned as found, with nothing held.
     let other = waiting(&join(&gate, CITIZENS).await).ticket.clone();
     clock.advance_secs(61);
-    let (lost, none) = gate.hold(&other, clock.now() + TimeDelta::minutes(30)).await.unwrap();
+    let (lost, none) = gate.hold(&other, |_| clock.now() + TimeDelta::minutes(30)).await.unwrap();
     assert_eq!((lost, none), (Visit::PlaceLost(LostReason::NotRefreshed), None));
 }
 
