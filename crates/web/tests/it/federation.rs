@@ -12,9 +12,9 @@ use sportello_web::config::Config;
 use crate::support::{Browser, PROFESSIONISTA, SESSION, TestApp, apply, cf, spawn_app_with};
 use crate::test_federation::TestFederation;
 
-const CLIENT_ID: &str = "https://sportello.test.example";
+pub const CLIENT_ID: &str = "https://sportello.test.example";
 
-fn section(dir: &Path, anchor: &str, anchor_jwks: &serde_json::Value, cie: Option<String>) -> FederationSection {
+pub fn section(dir: &Path, anchor: &str, anchor_jwks: &serde_json::Value, cie: Option<String>) -> FederationSection {
     let jwks_file = dir.join("anchor-jwks.json");
     std::fs::write(&jwks_file, anchor_jwks.to_string()).unwrap();
     FederationSection {
@@ -32,7 +32,7 @@ fn section(dir: &Path, anchor: &str, anchor_jwks: &serde_json::Value, cie: Optio
     }
 }
 
-fn config(section: FederationSection) -> Config {
+pub fn config(section: FederationSection) -> Config {
     let mut config = Config::default();
     config.limits.per_address_per_minute = 1_000_000;
     config.limits.per_address_burst = 1_000_000;

@@ -19,6 +19,7 @@ mod lockout;
 mod logs;
 mod notices;
 mod office;
+mod oidc_provider;
 mod outage;
 mod public;
 mod receipts;

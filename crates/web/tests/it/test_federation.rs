@@ -44,20 +44,22 @@ pub struct Inner {
     grants: Mutex<HashMap<String, Grant>>,
     /// Access tokens revoked.
     pub revoked: Mutex<Vec<String>>,
+    /// A provider running elsewhere that the anchor also lists and vouches for: its entity id, its federation keys.
+    external: Mutex<Option<(String, Value)>>,
 }
 
 /// A running test federation.
 #[derive(Clone)]
 pub struct TestFederation(pub Arc<Inner>);
 
-fn key(kid: &str) -> Jwk {
+pub fn key(kid: &str) -> Jwk {
     use josekit::jwk::KeyPair as _;
     let mut jwk = RsaKeyPair::generate(2048).unwrap().to_jwk_private_key();
     jwk.set_key_id(kid);
     jwk
 }
 
-fn public(key: &Jwk) -> Value {
+pub fn public(key: &Jwk) -> Value {
     KeySet(vec![jose::public_key(key).unwrap()]).to_value()
 }
 
@@ -82,6 +84,7 @@ impl TestFederation {
             acr: Mutex::new(Level::L2.acr().to_owned()),
             grants: Mutex::default(),
             revoked: Mutex::default(),
+            external: Mutex::default(),
         };
         let federation = Self(Arc::new(inner));
         let router = axum::Router::new()
@@ -106,6 +109,11 @@ impl TestFederation {
         format!("{}/op", self.0.base)
     }
 
+    /// Has the anchor list and vouch for the provider `entity_id`, run elsewhere, whose federation keys are `jwks`.
+    pub fn vouch_for(&self, entity_id: &str, jwks: Value) {
+        *self.0.external.lock().unwrap() = Some((entity_id.to_owned(), jwks));
+    }
+
     /// The anchor's public keys, as its operator would hand them to Sportello's.
     pub fn anchor_jwks(&self) -> Value {
         public(&self.0.ta_key)
@@ -127,16 +135,21 @@ async fn ta_configuration(State(f): State<TestFederation>) -> Response {
 }
 
 async fn list(State(f): State<TestFederation>) -> Response {
-    axum::Json(json!([f.provider()])).into_response()
+    let mut providers = vec![f.provider()];
+    providers.extend(f.0.external.lock().unwrap().as_ref().map(|(id, _)| id.clone()));
+    axum::Json(json!(providers)).into_response()
 }
 
 async fn fetch(State(f): State<TestFederation>, Query(q): Query<HashMap<String, String>>) -> Response {
     let now = chrono::Utc::now().timestamp();
-    if q.get("sub") != Some(&f.provider()) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
+    let external = f.0.external.lock().unwrap().clone().filter(|(id, _)| q.get("sub") == Some(id));
+    let (sub, jwks) = match external {
+        Some(external) => external,
+        None if q.get("sub") == Some(&f.provider()) => (f.provider(), public(&f.0.op_fed_key)),
+        None => return StatusCode::NOT_FOUND.into_response(),
+    };
     jwt(statement(
-        json!({"iss": f.anchor(), "sub": f.provider(), "iat": now, "exp": now + 3600, "jwks": public(&f.0.op_fed_key),
+        json!({"iss": f.anchor(), "sub": sub, "iat": now, "exp": now + 3600, "jwks": jwks,
             "metadata_policy": {"openid_provider": {"id_token_signing_alg_values_supported": {"subset_of": ["RS256", "ES256"]}}}}),
         &f.0.ta_key,
     ))
