@@ -16,18 +16,16 @@
 //! (read from its HTML, its cookies kept), back to Sportello's callback, an application and its receipt, and the
 //! audit row naming the door.
 //!
-//! The providers run with one change to the package's defaults (`reference/apps.py`): the profile's request schema
-//! reads `ui_locales` as OpenID Connect Core's space-separated string (Sportello sends `"it"`), where 1.6.3 wants a
-//! JSON list and refuses the request.
-//!
-//! What does not pass yet, and why the two login tests are ignored: everything up to userinfo passes against
-//! spid-cie-oidc 1.6.3 (the trust chains both ways, the request object, login and consent, the token call with
-//! `private_key_jwt` and PKCE, Sportello's checks of the ID token); the userinfo answer decrypts and its signature
-//! verifies, but the JWT the reference signs (`provider/views/userinfo_endpoint.py`) holds only `sub` and the
-//! claims asked for: no `iss` and no `aud`, which `sportello_federation::rp::check_userinfo` requires (OpenID
-//! Connect Core 5.3.2: a signed userinfo answer SHOULD carry both), so the callback answers 401 ("userinfo from
-//! another provider"). Whether Sportello should accept a userinfo JWT without them (signed by the provider's key,
-//! its `sub` the ID token's) is the relying party's decision, not this test's.
+//! The providers run with two changes to the package's defaults (`reference/apps.py`), both where spid-cie-oidc
+//! 1.6.3 departs from the rules it implements:
+//! - the profile's request schema reads `ui_locales` as OpenID Connect Core's space-separated string (Sportello
+//!   sends `"it"`), where 1.6.3 wants a JSON list and refuses the request;
+//! - its userinfo JWT is signed with `iss`, `aud`, `iat` and `exp`, which the technical rules' userinfo table lists
+//!   ("the RP MUST check that [aud] is equal to its own client_id") and 1.6.3 leaves out, holding only `sub` and the
+//!   claims asked for. Sportello keeps checking them (`sportello_federation::rp::check_userinfo`): without the
+//!   change it refuses the login with "userinfo from another provider", as it must.
+//! Everything else is the package as published: the trust chains both ways, the request object, login and consent,
+//! the token call with `private_key_jwt` and PKCE, the signed and encrypted userinfo.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -598,11 +596,8 @@ async fn the_reference_providers_accept_sportellos_trust_chain_and_signed_reques
     }
 }
 
-/// The whole login, an application and its receipt: ignored while Sportello refuses the reference's userinfo
-/// answer (see the module comment).
+/// The whole login, an application and its receipt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the reference provider's userinfo JWT carries no iss or aud, which Sportello's check_userinfo requires: \
-    the login is refused with 'userinfo from another provider' (see the module comment)"]
 async fn a_citizen_logs_in_through_the_reference_spid_provider_applies_and_gets_a_receipt() {
     if !installed_or_skip() {
         return;
@@ -647,12 +642,15 @@ async fn a_citizen_logs_in_through_the_reference_spid_provider_applies_and_gets_
         audits.iter().all(|a| a.login_method.as_deref() == Some("spid_l2")),
         "every audit row names the SPID door at level 2: {audits:?}"
     );
+    // The same person with the PIN sees the same application.
+    let by_pin = app.logged_in(&person).await;
+    let list = by_pin.get("/domande").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&protocol), "the PIN session lists the SPID session's application: {}", list.body);
 }
 
 /// As the SPID test, through the CIE provider (Sportello's `cie_provider`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the reference provider's userinfo JWT carries no iss or aud, which Sportello's check_userinfo requires: \
-    the login is refused with 'userinfo from another provider' (see the module comment)"]
 async fn a_citizen_logs_in_through_the_reference_cie_provider_and_the_audit_row_says_cie() {
     if !installed_or_skip() {
         return;
