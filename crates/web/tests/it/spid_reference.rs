@@ -24,6 +24,7 @@
 //!   ("the RP MUST check that [aud] is equal to its own client_id") and 1.6.3 leaves out, holding only `sub` and the
 //!   claims asked for. Sportello keeps checking them (`sportello_federation::rp::check_userinfo`): without the
 //!   change it refuses the login with "userinfo from another provider", as it must.
+//!
 //! Everything else is the package as published: the trust chains both ways, the request object, login and consent,
 //! the token call with `private_key_jwt` and PKCE, the signed and encrypted userinfo.
 
