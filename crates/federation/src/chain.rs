@@ -165,15 +165,18 @@ pub async fn resolve(
     Ok(Provider { id: subject.to_owned(), name, metadata, jwks, expires })
 }
 
-/// Each required trust mark must be shown, issued by an issuer the anchor names for it (`trust_marks_issuers`),
-/// about this subject, unexpired, and signed by the anchor (the issuer the profile's anchors use).
+/// Each required trust mark must be shown, issued by an issuer the anchor names for it (`trust_marks_issuers` in the
+/// Italian rules, `trust_mark_issuers` in OpenID Federation 1.0 and the reference anchor: either is read), about
+/// this subject, unexpired, and signed by the anchor (the issuer the profile's anchors use).
 fn check_trust_marks(
     anchor: &TrustAnchor,
     top: &EntityStatement,
     leaf: &EntityStatement,
     now: i64,
 ) -> Result<(), Refusal> {
-    let issuers = top.claims.get("trust_marks_issuers").and_then(Value::as_object);
+    let issuers = ["trust_marks_issuers", "trust_mark_issuers"]
+        .into_iter()
+        .find_map(|claim| top.claims.get(claim).and_then(Value::as_object));
     for required in &anchor.required_trust_marks {
         let allowed: Vec<&str> = issuers
             .and_then(|i| i.get(required))

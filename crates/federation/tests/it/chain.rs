@@ -213,6 +213,29 @@ async fn a_required_trust_mark_must_be_signed_by_an_issuer_the_anchor_names() {
 }
 
 #[tokio::test]
+async fn the_anchor_may_name_trust_mark_issuers_in_openid_federation_s_spelling_too() {
+    // The Italian rules write `trust_marks_issuers`; OpenID Federation 1.0, and the reference anchor, write
+    // `trust_mark_issuers`. Either names who may issue a mark; an anchor naming nobody vouches for no mark.
+    let world = World::new();
+    let configuration = |issuers: Value| {
+        statement(
+            json!({"iss": TA, "sub": TA, "iat": NOW, "exp": NOW + 86_400, "jwks": public(&world.ta_key),
+            "metadata": {"federation_entity": {"federation_fetch_endpoint": format!("{TA}/fetch"), "federation_list_endpoint": format!("{TA}/list")}},
+            "trust_mark_issuers": issuers}),
+            &world.ta_key,
+        )
+    };
+    let mut anchor = world.anchor();
+    anchor.required_trust_marks = vec!["https://ta.test.example/openid_provider/public".into()];
+    let named = json!({"https://ta.test.example/openid_provider/public": [TA]});
+    world.serve(&format!("{TA}/.well-known/openid-federation"), &configuration(named));
+    resolve(world.served.as_ref(), &anchor, OP, NOW).await.unwrap();
+    world.serve(&format!("{TA}/.well-known/openid-federation"), &configuration(json!({})));
+    let err = resolve(world.served.as_ref(), &anchor, OP, NOW).await.unwrap_err().to_string();
+    assert!(err.contains("no valid trust mark"), "{err}");
+}
+
+#[tokio::test]
 async fn an_anchor_that_does_not_answer_is_unavailable_not_refused() {
     let world = World::new();
     world.served.0.lock().unwrap().clear();
