@@ -25,6 +25,10 @@
 //!   claims asked for. Sportello keeps checking them (`sportello_federation::rp::check_userinfo`): without the
 //!   change it refuses the login with "userinfo from another provider", as it must.
 //!
+//! Trust marks too: the anchor issues each provider the public provider's mark, the test hands it to the provider
+//! from the anchor's statement about it (started first for that), the provider shows it, and Sportello requires it
+//! (`required_trust_marks`), reading the anchor's `trust_mark_issuers`.
+//!
 //! Everything else is the package as published: the trust chains both ways, the request object, login and consent,
 //! the token call with `private_key_jwt` and PKCE, the signed and encrypted userinfo.
 
@@ -216,7 +220,14 @@ fn anchor_fixture(anchor: &str, rp: (&str, &Value), providers: &[(&str, &str, &V
 }
 
 /// A provider's database: its configuration (naming the anchor) and the account of the person who logs in.
-fn provider_fixture(op: &str, anchor: &str, name: &str, profile: &str, fed: &Value, fiscal_number: &str) -> Value {
+fn provider_fixture(
+    op: &str,
+    anchor: &str,
+    (name, profile): (&str, &str),
+    fed: &Value,
+    marks: &Value,
+    fiscal_number: &str,
+) -> Value {
     let core = private_key(&format!("{profile}-core"), Some("sig"));
     let prefix = format!("{op}/oidc/op");
     let acr = ["https://www.spid.gov.it/SpidL1", "https://www.spid.gov.it/SpidL2", "https://www.spid.gov.it/SpidL3"];
@@ -261,7 +272,13 @@ fn provider_fixture(op: &str, anchor: &str, name: &str, profile: &str, fed: &Val
     });
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     json!([
-        configuration(op, "openid_provider", fed, &core, json!({"authority_hints": [anchor], "metadata": metadata})),
+        configuration(
+            op,
+            "openid_provider",
+            fed,
+            &core,
+            json!({"authority_hints": [anchor], "metadata": metadata, "trust_marks": marks})
+        ),
         {"model": "accounts.user", "pk": 1, "fields": {
             "password": PASSWORD_HASH, "last_login": null, "is_superuser": false, "username": USERNAME,
             "first_name": "Mario", "last_name": "Rossi", "email": "mario.rossi@example.it", "is_staff": false,
@@ -410,10 +427,7 @@ async fn enrolled(fiscal_number: &str) -> (TestApp, Federation) {
         ],
         &ta,
     );
-    let spid_rows = provider_fixture(&spid, &anchor, "Provider SPID di riferimento", "spid", &spid_fed, fiscal_number);
-    let cie_rows = provider_fixture(&cie, &anchor, "Provider CIE di riferimento", "cie", &cie_fed, fiscal_number);
-    prepare(dir.path(), &anchor, &[("anchor", anchor_rows), ("spid", spid_rows), ("cie", cie_rows)]);
-
+    prepare(dir.path(), &anchor, &[("anchor", anchor_rows)]);
     let anchor_jwks = json!({"keys": [public(&ta)]});
     let mut federation = Federation {
         dir,
@@ -424,10 +438,31 @@ async fn enrolled(fiscal_number: &str) -> (TestApp, Federation) {
         cie: cie.clone(),
         anchor_jwks,
     };
-    for (role, port) in [("anchor", anchor_port), ("spid", spid_port), ("cie", cie_port)] {
+    start(&mut federation, "anchor", anchor_port);
+    wait_for(&mut federation, "anchor", &anchor).await;
+
+    // Each provider shows the trust mark the anchor issued it, as the anchor's statement about it carries it.
+    let spid_rows = provider_fixture(
+        &spid,
+        &anchor,
+        ("Provider SPID di riferimento", "spid"),
+        &spid_fed,
+        &issued_marks(&federation, &spid).await,
+        fiscal_number,
+    );
+    let cie_rows = provider_fixture(
+        &cie,
+        &anchor,
+        ("Provider CIE di riferimento", "cie"),
+        &cie_fed,
+        &issued_marks(&federation, &cie).await,
+        fiscal_number,
+    );
+    prepare(federation.dir.path(), &anchor, &[("spid", spid_rows), ("cie", cie_rows)]);
+    for (role, port) in [("spid", spid_port), ("cie", cie_port)] {
         start(&mut federation, role, port);
     }
-    for (role, base) in [("anchor", &anchor), ("spid", &spid), ("cie", &cie)] {
+    for (role, base) in [("spid", &spid), ("cie", &cie)] {
         wait_for(&mut federation, role, base).await;
     }
 
@@ -440,7 +475,7 @@ async fn enrolled(fiscal_number: &str) -> (TestApp, Federation) {
         trust_anchor_jwks: jwks_file,
         cie_provider: Some(cie),
         spid_level: 2,
-        required_trust_marks: vec![],
+        required_trust_marks: vec![OP_MARK.into()],
         trust_marks_file: None,
         organization_name: "Sportello".into(),
         contacts: vec!["spid@sportello.test".into()],
@@ -454,6 +489,24 @@ async fn enrolled(fiscal_number: &str) -> (TestApp, Federation) {
     let app = spawn_app_with(config).await;
     forward(rp_listener, app.base.strip_prefix("http://").unwrap().parse().unwrap());
     (app, federation)
+}
+
+/// The trust marks the anchor's statement about `subject` carries (its fetch endpoint), as the subject shows them.
+async fn issued_marks(federation: &Federation, subject: &str) -> Value {
+    let url = format!(
+        "{}/fetch?sub={}",
+        federation.anchor,
+        url::form_urlencoded::byte_serialize(subject.as_bytes()).collect::<String>()
+    );
+    let statement = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let payload = statement.split('.').nth(1).unwrap_or_else(|| panic!("no statement from {url}: {statement}"));
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    let marks = claims["trust_marks"].clone();
+    assert!(marks.as_array().is_some_and(|m| !m.is_empty()), "the anchor issued {subject} no trust mark: {claims}");
+    marks
 }
 
 /// The attributes of one HTML tag (`<input name="…" value='…'>`), entities in values decoded.
