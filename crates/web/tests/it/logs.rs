@@ -1,33 +1,19 @@
 //! No PIN, session id or IBAN reaches the logs: a whole journey runs with every log line of every crate captured
 //! at the most verbose level, and the secrets it handled are looked for in what was written.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use crate::support::{Browser, IBAN, PROFESSIONISTA, SESSION, apply, cf, csrf_of, pin_half, spawn_app_with};
-
-/// Everything logged by this test binary since [`captured`] was first called.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::support::{
+    Browser, IBAN, LogCapture, PROFESSIONISTA, SESSION, apply, cf, csrf_of, pin_half, spawn_app_with,
+};
 
 /// Installs (once) a subscriber writing every event of every crate, at trace level, in the JSON format production
 /// uses, into a buffer, and returns that buffer.
-fn captured() -> Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+fn captured() -> LogCapture {
+    static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
     CAPTURE
         .get_or_init(|| {
-            let capture = Capture::default();
+            let capture = LogCapture::default();
             let writer = capture.clone();
             tracing_subscriber::fmt()
                 .json()
@@ -69,7 +55,7 @@ async fn a_whole_journey_logs_no_pin_session_id_or_iban() {
     assert_eq!(browser.get("/situazione").await.status, 303);
     assert_eq!(browser.login(me.as_str(), &halves[1 - first]).await.status, 401);
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("\"route\":\"/domanda/invia\""), "the requests were logged: the capture works");
     assert!(text.contains("message delivered"), "the PIN deliveries were logged");
     let iban_compact: String = IBAN.split_whitespace().collect();

@@ -4,10 +4,8 @@
 //! and Sportello answers with a page saying what to do, opens no session, and logs why. One test has the provider
 //! behave, and the citizen logs in: the setup is right, so the refusals are the checks' own.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,7 +14,7 @@ use sportello_federation::keys::{self, KeyRing};
 use sportello_federation::rp::{Level, RelyingParty};
 
 use crate::federation::{CLIENT_ID, config, section};
-use crate::support::{Browser, PROFESSIONISTA, Page, SESSION, TestApp, cf, spawn_app_with};
+use crate::support::{Browser, LogCapture, PROFESSIONISTA, Page, SESSION, TestApp, cf, spawn_app_with};
 use crate::test_federation::{TestFederation, key, public};
 
 /// The pending login's cookie, which the callback needs.
@@ -42,27 +40,6 @@ fn installed() -> bool {
         "skipped: npm oidc-provider is not installed (run `npm ci --ignore-scripts` in crates/web/tests/oidc-provider)"
     );
     false
-}
-
-/// Everything the portal logged on this test's thread.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
 }
 
 /// The Node process, killed when the test ends however it ends.
@@ -95,7 +72,7 @@ struct World {
     app: TestApp,
     provider: NodeProvider,
     issuer: String,
-    logs: Capture,
+    logs: LogCapture,
     _log_guard: tracing::subscriber::DefaultGuard,
     _federation: TestFederation,
     _dir: tempfile::TempDir,
@@ -103,7 +80,7 @@ struct World {
 
 impl World {
     async fn start(fiscal: &str, setup: Setup) -> Self {
-        let logs = Capture::default();
+        let logs = LogCapture::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)

@@ -650,6 +650,41 @@ async fn the_reference_providers_accept_sportellos_trust_chain_and_signed_reques
     }
 }
 
+/// Logs in through `provider` from Sportello's `start`, applies and reads the receipt; every audit row of the person
+/// names `method`. The receipt's protocol.
+async fn logs_in_and_applies(
+    app: &TestApp,
+    browser: &Browser<'_>,
+    federation: &Federation,
+    provider: &str,
+    start: &str,
+    method: &str,
+) -> String {
+    let callback = code_from_reference(browser, federation, provider, start).await;
+    let back = browser.get(&callback).await;
+    assert_eq!(
+        (back.status, back.location.as_str()),
+        (303, "/situazione"),
+        "Sportello believes the reference provider {provider}: {}{}",
+        back.body,
+        federation.logs()
+    );
+    assert!(browser.cookie(SESSION).is_some(), "a session is opened");
+    let (receipt, _) = apply(browser, "art27").await;
+    assert_eq!(receipt.status, 303, "the application is received: {}", receipt.body);
+    let receipt_page = browser.get(&receipt.location).await;
+    assert_eq!(receipt_page.status, 200, "the receipt: {}", receipt_page.body);
+    let protocol = receipt.location.rsplit('/').next().unwrap().to_owned();
+    assert!(receipt_page.body.contains(&protocol), "the receipt names its protocol: {}", receipt_page.body);
+    let audits = app.store.audit_of(&cf(PROFESSIONISTA), 20).await.unwrap();
+    assert!(!audits.is_empty(), "the application is audited");
+    assert!(
+        audits.iter().all(|a| a.login_method.as_deref() == Some(method)),
+        "every audit row names the door, {method}: {audits:?}"
+    );
+    protocol
+}
+
 /// The whole login, an application and its receipt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_logs_in_through_the_reference_spid_provider_applies_and_gets_a_receipt() {
@@ -673,29 +708,7 @@ async fn a_citizen_logs_in_through_the_reference_spid_provider_applies_and_gets_
     assert!(!login_page.body.contains("Provider CIE di riferimento"), "CIE's provider is not among SPID's");
 
     let start = format!("/accedi/spid?provider={}", provider_parameter(&federation.spid));
-    let callback = code_from_reference(&browser, &federation, &federation.spid, &start).await;
-    let back = browser.get(&callback).await;
-    assert_eq!(
-        (back.status, back.location.as_str()),
-        (303, "/situazione"),
-        "Sportello believes the reference provider: {}{}",
-        back.body,
-        federation.logs()
-    );
-    assert!(browser.cookie(SESSION).is_some(), "a session is opened");
-
-    let (receipt, _) = apply(&browser, "art27").await;
-    assert_eq!(receipt.status, 303, "the application is received: {}", receipt.body);
-    let receipt_page = browser.get(&receipt.location).await;
-    assert_eq!(receipt_page.status, 200, "the receipt: {}", receipt_page.body);
-    let protocol = receipt.location.rsplit('/').next().unwrap().to_owned();
-    assert!(receipt_page.body.contains(&protocol), "the receipt names its protocol: {}", receipt_page.body);
-    let audits = app.store.audit_of(&person, 20).await.unwrap();
-    assert!(!audits.is_empty(), "the application is audited");
-    assert!(
-        audits.iter().all(|a| a.login_method.as_deref() == Some("spid_l2")),
-        "every audit row names the SPID door at level 2: {audits:?}"
-    );
+    let protocol = logs_in_and_applies(&app, &browser, &federation, &federation.spid, &start, "spid_l2").await;
     // The same person with the PIN sees the same application.
     let by_pin = app.logged_in(&person).await;
     let list = by_pin.get("/domande").await;
@@ -716,18 +729,5 @@ async fn a_citizen_logs_in_through_the_reference_cie_provider_and_the_audit_row_
     let login_page = browser.get("/accedi").await;
     assert!(login_page.body.contains("Entra con CIE"), "{}{}", login_page.body, federation.logs());
 
-    let callback = code_from_reference(&browser, &federation, &federation.cie, "/accedi/cie").await;
-    let back = browser.get(&callback).await;
-    assert_eq!(
-        (back.status, back.location.as_str()),
-        (303, "/situazione"),
-        "Sportello believes the reference CIE provider: {}{}",
-        back.body,
-        federation.logs()
-    );
-    let (receipt, _) = apply(&browser, "art27").await;
-    assert_eq!(receipt.status, 303, "the application is received: {}", receipt.body);
-    let audits = app.store.audit_of(&person, 20).await.unwrap();
-    assert!(!audits.is_empty(), "the application is audited");
-    assert!(audits.iter().all(|a| a.login_method.as_deref() == Some("cie")), "the audit row names CIE: {audits:?}");
+    logs_in_and_applies(&app, &browser, &federation, &federation.cie, "/accedi/cie", "cie").await;
 }

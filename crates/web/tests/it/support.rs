@@ -516,3 +516,25 @@ pub async fn apply_with(
     let confirm = hidden_fields(&review.body, "/domanda/invia");
     (browser.post("/domanda/invia", &pairs(&confirm)).await, confirm)
 }
+
+/// Log lines written into memory, for a test to read what the portal logged (a `tracing_subscriber` writer).
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
