@@ -214,6 +214,39 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// Opens the citizen's session for `person`, who logged in by `method` (SPID, CIE, CNS: a door that proved who they
+/// are), ending the one this browser held, and sends them on to `then` with its cookie; or the page saying what went
+/// wrong, in `lang`.
+pub async fn open_citizen(
+    state: &AuthState,
+    headers: &HeaderMap,
+    person: sportello_domain::CodiceFiscale,
+    method: sportello_domain::principal::LoginMethod,
+    lang: crate::i18n::Lang,
+    then: &str,
+) -> Response {
+    use crate::error::OrPage as _;
+    let new = sportello_usecases::sessions::NewSession {
+        principal: Principal::citizen(person, method),
+        kind: SessionKind::Cookie,
+        credential: None,
+        confirmed: true,
+    };
+    let absolute = state.app.config.session.absolute_timeout();
+    let replacing = cookie(headers, SESSION_COOKIE);
+    let store = state.app.store.as_ref();
+    let opened = sportello_usecases::sessions::open(store, new, replacing, absolute, state.auth.now()).await;
+    let opened = match opened.or_page(lang) {
+        Ok(opened) => opened,
+        Err(page) => return page.into_response(),
+    };
+    let mut response = Redirect::to(then).into_response();
+    if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.id.expose()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

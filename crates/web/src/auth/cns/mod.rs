@@ -13,18 +13,15 @@ mod settings;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use sportello_domain::principal::{LoginMethod, Principal};
-use sportello_store::SessionKind;
-use sportello_usecases::sessions::{self, NewSession};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sportello_domain::principal::LoginMethod;
 
 pub use certificate::{Holder, Refused, holder};
 pub use settings::{CnsError, CnsSection};
 
 use super::AuthState;
-use super::session::{SESSION_COOKIE, cookie, set_cookie};
-use crate::error::OrPage as _;
+use super::session::open_citizen;
 use crate::i18n::{Lang, LangQuery};
 use crate::render::{LAST_UPDATE, lang_suffix, render_with};
 
@@ -95,23 +92,7 @@ pub async fn login(
             );
         }
     };
-    let new = NewSession {
-        principal: Principal::citizen(holder.codice_fiscale, LoginMethod::Cns),
-        kind: SessionKind::Cookie,
-        credential: None,
-        confirmed: true,
-    };
-    let absolute = state.app.config.session.absolute_timeout();
-    let replacing = cookie(&headers, SESSION_COOKIE);
-    let opened = sessions::open(state.app.store.as_ref(), new, replacing, absolute, state.auth.now()).await;
-    let opened = match opened.or_page(lang) {
-        Ok(opened) => opened,
-        Err(page) => return page.into_response(),
-    };
     tracing::info!(policy = %holder.policy, "logged in with a card certificate");
-    let mut response = Redirect::to(&format!("{portal}/situazione{}", lang_suffix(lang))).into_response();
-    if let Some(cookie) = set_cookie(SESSION_COOKIE, opened.id.expose()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    let then = format!("{portal}/situazione{}", lang_suffix(lang));
+    open_citizen(&state, &headers, holder.codice_fiscale, LoginMethod::Cns, lang, &then).await
 }

@@ -5,16 +5,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_domain::CodiceFiscale;
-use sportello_domain::principal::{LoginMethod, Principal};
+use sportello_domain::principal::LoginMethod;
 use sportello_federation::rp::Level;
-use sportello_store::SessionKind;
-use sportello_usecases::sessions::{self, NewSession};
 
 use super::pending::{self, For, OFFICE_MARK_COOKIE, OPERATOR_MARK_COOKIE, PENDING_COOKIE};
 use super::{Door, Failed};
 use crate::auth::AuthState;
-use crate::auth::session::{ClientAddr, SESSION_COOKIE, clear_cookie, cookie, set_cookie};
-use crate::error::OrPage as _;
+use crate::auth::session::{ClientAddr, clear_cookie, cookie, open_citizen};
 use crate::i18n::{Lang, LangQuery};
 use crate::render::{lang_suffix, problem};
 
@@ -164,16 +161,10 @@ pub async fn callback(
                 Err(page) => page.into_response(),
             }
         }
-        Ok((person, method, For::Citizen)) => match open_citizen(&state, &headers, person, method).await {
-            Ok(id) => {
-                let mut response = Redirect::to(&format!("/situazione{}", lang_suffix(lang))).into_response();
-                if let Some(cookie) = set_cookie(SESSION_COOKIE, &id) {
-                    response.headers_mut().append(header::SET_COOKIE, cookie);
-                }
-                response
-            }
-            Err(page) => page.into_response(),
-        },
+        Ok((person, method, For::Citizen)) => {
+            let then = format!("/situazione{}", lang_suffix(lang));
+            open_citizen(&state, &headers, person, method, lang, &then).await
+        }
         Err(failure) => failed(lang, failure),
     };
     // The pending login is spent whatever happened: a second callback finds none.
@@ -224,26 +215,6 @@ async fn verified(
     let who = pending::marked_for(&state.auth.csrf, headers, &pending);
     tracing::info!(provider = %provider.id, method = method.as_str(), door = ?who, "logged in through the federation");
     Ok((person.codice_fiscale, method, who))
-}
-
-/// Opens the citizen's session for `person`, ending the one this browser held: its id.
-async fn open_citizen(
-    state: &AuthState,
-    headers: &HeaderMap,
-    person: CodiceFiscale,
-    method: LoginMethod,
-) -> Result<String, crate::error::PageError> {
-    let new = NewSession {
-        principal: Principal::citizen(person, method),
-        kind: SessionKind::Cookie,
-        credential: None,
-        confirmed: true,
-    };
-    let absolute = state.app.config.session.absolute_timeout();
-    let replacing = cookie(headers, SESSION_COOKIE);
-    let opened =
-        sessions::open(state.app.store.as_ref(), new, replacing, absolute, state.auth.now()).await.or_page(Lang::It)?;
-    Ok(opened.id.expose().to_owned())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
