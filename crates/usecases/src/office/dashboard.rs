@@ -76,7 +76,8 @@ pub struct Figures {
     pub spending: Vec<Spending>,
     /// Visitors waiting in the queue, as the waiting room counts them (0 without one).
     pub waiting: u64,
-    /// The last [`RUNS_SHOWN`] payment runs, newest first, with their counts.
+    /// The last [`RUNS_SHOWN`] payment runs, newest first, with their counts (the dashboard's; empty in [`read`],
+    /// which the metrics read every few seconds and which has no gauge for them).
     pub payment_runs: Vec<RunSummary>,
 }
 
@@ -96,7 +97,9 @@ pub async fn figures(
     now: DateTime<Utc>,
 ) -> Result<Figures, UseCaseError> {
     officer.require(Duty::Dashboard)?;
-    read(store, decrees, waiting, now).await
+    let mut figures = read(store, decrees, waiting, now).await?;
+    figures.payment_runs = store.payment_runs(RUNS_SHOWN).await?;
+    Ok(figures)
 }
 
 /// The same figures for the portal's own metrics (`/metrics`, on its side listener): counts only, no officer needed.
@@ -158,7 +161,7 @@ pub async fn read(
             }
         })
         .collect();
-    let payment_runs = store.payment_runs(RUNS_SHOWN).await?;
+    let payment_runs = Vec::new();
     Ok(Figures { at: now, total, by_scheme, by_channel, by_outcome, per_minute, spending, waiting, payment_runs })
 }
 
